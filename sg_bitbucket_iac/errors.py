@@ -1,0 +1,109 @@
+"""Errors a person can act on.
+
+Every error says what happened, which service said so, and what to do. None carries a secret:
+texts that come back from a server are scrubbed of the secrets the request carried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class SGBitbucketError(Exception):
+    """Base class for everything this package raises on purpose."""
+
+    hint: str = ""
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        if hint is not None:
+            self.hint = hint
+        super().__init__(f"{message}; {self.hint}" if self.hint else message)
+
+
+class ConfigurationError(SGBitbucketError):
+    """A setting is missing or unsafe (no API key, plain http:// to a remote host, ...)."""
+
+
+class StackGuardianError(SGBitbucketError):
+    """StackGuardian answered with an error, or could not be reached."""
+
+    status: int | None = None
+    category = "error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        server_message: str | None = None,
+        operation: str = "",
+        hint: str | None = None,
+    ) -> None:
+        self.status = status if status is not None else self.status
+        self.server_message = server_message
+        self.operation = operation
+        text = f"StackGuardian {operation}: {message}" if operation else f"StackGuardian: {message}"
+        if server_message:
+            text += f" (server said: {server_message})"
+        super().__init__(text, hint=hint)
+
+
+class BadRequestError(StackGuardianError):
+    status = 400
+    category = "bad_request"
+    hint = "fix the request field named by the server and try again"
+
+
+class DuplicateError(BadRequestError):
+    category = "duplicate"
+    hint = "a connector with this Id exists already; pick another Id, or adopt/import the existing one"
+
+
+class AuthenticationError(StackGuardianError):
+    status = 401
+    category = "unauthenticated"
+    hint = "the StackGuardian API key is missing, invalid or expired; set SG_API_TOKEN (or STACKGUARDIAN_API_KEY)"
+
+
+class PermissionDeniedError(StackGuardianError):
+    status = 403
+    category = "forbidden"
+    hint = "the API key is valid but may not manage connectors in this org; check the org name and the key's role"
+
+
+class NotFoundError(StackGuardianError):
+    status = 404
+    category = "not_found"
+    hint = "the connector (or org) does not exist; check the Id and the org"
+
+
+class RateLimitedError(StackGuardianError):
+    status = 429
+    category = "rate_limited"
+    hint = "StackGuardian is rate-limiting this key; retried with backoff and gave up: wait and run again"
+
+
+class ServerError(StackGuardianError):
+    category = "outage"
+    hint = "StackGuardian had an internal error or is unavailable; retried with backoff and gave up: try later"
+
+
+class TransportError(StackGuardianError):
+    category = "unreachable"
+    hint = "check the API URL (SG_BASE_URL) and your network; retried with backoff and gave up"
+
+
+class RequestTimeoutError(TransportError):
+    category = "timeout"
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """Remove each secret (and each `user:secret` half that is long enough to matter) from text."""
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, "****")
+        if ":" in secret:
+            _, _, tail = secret.partition(":")
+            if len(tail) >= 4:
+                text = text.replace(tail, "****")
+    return text

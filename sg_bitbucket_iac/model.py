@@ -1,0 +1,697 @@
+"""The Bitbucket connector: declared shape, validation, and the StackGuardian wire format.
+
+Everything a front (Pulumi, Terraform, CLI) accepts from a user becomes a :class:`Connector`
+here, so the rules live once. Validation failures become :class:`ConnectorValidationError`,
+whose problems name the field path, the rule broken and the fix, and never echo a secret.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from .secrets import Secret, reveal
+
+KIND = "BITBUCKET_ORG"
+MASKED_VALUES = frozenset({"********", "****", "*****", "***"})
+ID_RE = re.compile(r"^[A-Za-z0-9_]+$")
+WORKSPACE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,61}$")
+REPOSITORY_RE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+PROJECT_KEY_RE = re.compile(r"^[A-Za-z0-9_]{1,32}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_NAME = 99
+MAX_DESCRIPTION = 255
+MAX_TAGS = 10
+# Keys under which this tool keeps its markers in a connector's ContextTags.
+CONTEXT_TAG_PREFIX = "sg-bitbucket-iac/"
+MANAGED_TAG = CONTEXT_TAG_PREFIX + "managed"
+FINGERPRINT_TAG = CONTEXT_TAG_PREFIX + "fingerprint"
+WORKSPACE_TAG = CONTEXT_TAG_PREFIX + "workspace"
+ACCESS_SCOPE_TAG = CONTEXT_TAG_PREFIX + "access-token-scope"
+REPOSITORY_TAG = CONTEXT_TAG_PREFIX + "repository"
+PROJECT_TAG = CONTEXT_TAG_PREFIX + "project"
+
+
+class AuthType(enum.StrEnum):
+    API_TOKEN = "api_token"
+    ACCESS_TOKEN = "access_token"
+    APP_PASSWORD = "app_password"
+
+    @property
+    def wire(self) -> str:
+        return self.value.upper()
+
+    @classmethod
+    def from_wire(cls, value: str) -> AuthType:
+        return cls(value.lower())
+
+    @property
+    def credential_fields(self) -> tuple[str, ...]:
+        """The user-facing fields that make up this type's credential set."""
+        return CREDENTIAL_FIELDS[self]
+
+    @property
+    def secret_field(self) -> str:
+        return {"api_token": "api_token", "access_token": "access_token", "app_password": "app_password"}[
+            self.value
+        ]
+
+
+CREDENTIAL_FIELDS: dict[AuthType, tuple[str, ...]] = {
+    AuthType.API_TOKEN: ("username", "email", "api_token"),
+    AuthType.ACCESS_TOKEN: ("access_token", "scope", "repository", "project"),
+    AuthType.APP_PASSWORD: ("username", "app_password"),
+}
+SECRET_FIELDS = frozenset({"api_token", "access_token", "app_password"})
+WIRE_SECRET_KEYS = frozenset({"bitbucketCreds", "bitbucketAccessToken"})
+WIRE_CREDENTIAL_KEYS = ("bitbucketAuthType", "bitbucketCreds", "bitbucketEmail", "bitbucketAccessToken")
+
+
+def derive_id(name: str) -> str:
+    """StackGuardian Id from a ResourceName: every character outside [A-Za-z0-9_] becomes `_`."""
+    derived = re.sub(r"[^A-Za-z0-9_]", "_", name.strip())
+    return derived[:MAX_NAME] or "connector"
+
+
+def _custom(kind: str, message: str, **values: Any) -> PydanticCustomError:
+    """A pydantic error whose text is final (values are substituted here as repr, braces escaped)."""
+    text = message.format(**{k: repr(v) for k, v in values.items()}) if values else message
+    return PydanticCustomError(kind, text.replace("{", "{{").replace("}", "}}"))
+
+
+def _check_secret(value: Secret, label: str) -> Secret:
+    raw = value.reveal()
+    if not raw:
+        raise _custom("secret_empty", f"the {label} is empty; paste the whole value")
+    if raw != raw.strip() or any(ch.isspace() for ch in raw):
+        raise _custom(
+            "secret_whitespace",
+            f"the {label} contains whitespace; copy it again without spaces or line breaks",
+        )
+    if raw.strip("*") == "" or raw in MASKED_VALUES:
+        raise _custom(
+            "secret_masked",
+            f"the {label} is a mask (****), not the real value; StackGuardian never returns secrets, "
+            "so supply the value itself",
+        )
+    return value
+
+
+def _check_username(value: str, auth_label: str) -> str:
+    value = value.strip()
+    if not value:
+        raise _custom("username_empty", "give your Bitbucket username (bitbucket.org/account/settings)")
+    if "@" in value:
+        raise _custom(
+            "username_is_email",
+            f"this is your Bitbucket username, not an email ({auth_label}); find it at "
+            "bitbucket.org/account/settings" + ("; put the email in auth.email" if auth_label == "api_token"
+                                                 else "; app passwords do not work with an email"),
+        )
+    if ":" in value or any(ch.isspace() for ch in value):
+        raise _custom("username_format", "a Bitbucket username has no ':' or spaces")
+    return value
+
+
+class _AuthBase(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True, str_strip_whitespace=False)
+
+
+class ApiTokenAuth(_AuthBase):
+    """Atlassian API token with Bitbucket scopes: Basic `email:token` for REST, username for git."""
+
+    type: Literal["api_token"] = "api_token"
+    username: str
+    email: str
+    api_token: Secret
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        return _check_username(value, "api_token")
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        value = value.strip()
+        if "@" not in value:
+            raise _custom(
+                "email_missing_at",
+                "API tokens authenticate with your Atlassian account email; {value} has no @ "
+                "(the Bitbucket username goes in auth.username)",
+                value=value,
+            )
+        if not EMAIL_RE.match(value):
+            raise _custom("email_format", "{value} is not an email address like alice@example.com", value=value)
+        return value
+
+    @field_validator("api_token")
+    @classmethod
+    def _token(cls, value: Secret) -> Secret:
+        return _check_secret(value, "API token")
+
+    @property
+    def auth_type(self) -> AuthType:
+        return AuthType.API_TOKEN
+
+    @property
+    def secret(self) -> Secret:
+        return self.api_token
+
+
+class AccessTokenAuth(_AuthBase):
+    """Repository, project or workspace access token, sent as Bearer; no user identity."""
+
+    type: Literal["access_token"] = "access_token"
+    access_token: Secret
+    scope: Literal["repository", "project", "workspace"]
+    repository: str | None = None
+    project: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _infer_scope(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and data.get("scope") in (None, ""):
+            data = dict(data)
+            if data.get("repository"):
+                data["scope"] = "repository"
+            elif data.get("project"):
+                data["scope"] = "project"
+            else:
+                data["scope"] = "workspace"
+        return data
+
+    @field_validator("access_token")
+    @classmethod
+    def _token(cls, value: Secret) -> Secret:
+        return _check_secret(value, "access token")
+
+    @field_validator("repository")
+    @classmethod
+    def _repository(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if "/" in value:
+            raise _custom(
+                "repository_has_workspace",
+                "give the repository slug only (e.g. 'infra'), not 'workspace/infra'; the workspace goes in "
+                "`workspace`",
+            )
+        if not REPOSITORY_RE.match(value):
+            raise _custom("repository_format", "a repository slug uses letters, digits, '.', '-' and '_' only")
+        return value
+
+    @field_validator("project")
+    @classmethod
+    def _project(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not PROJECT_KEY_RE.match(value):
+            raise _custom(
+                "project_key_format",
+                "a project key is the short KEY shown in Bitbucket's project settings (letters, digits, _)",
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _scope_needs(self) -> AccessTokenAuth:
+        if self.scope == "repository":
+            if not self.repository:
+                raise _custom(
+                    "repository_required",
+                    "scope 'repository' needs `repository`: a repository access token works for one "
+                    "repository only; name it",
+                )
+            if self.project:
+                raise _custom(
+                    "project_with_repository_scope",
+                    "a repository access token cannot cover project {project}; drop `project` or use a "
+                    "project access token (scope: project)",
+                    project=self.project,
+                )
+        if self.scope == "project" and not self.project:
+            raise _custom(
+                "project_required",
+                "scope 'project' needs `project`: the key of the project the token was created in",
+            )
+        return self
+
+    @property
+    def auth_type(self) -> AuthType:
+        return AuthType.ACCESS_TOKEN
+
+    @property
+    def secret(self) -> Secret:
+        return self.access_token
+
+
+class AppPasswordAuth(_AuthBase):
+    """Legacy Bitbucket app password: Basic `username:app_password`. Being removed; see timeline."""
+
+    type: Literal["app_password"] = "app_password"
+    username: str
+    app_password: Secret
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        return _check_username(value, "app_password")
+
+    @field_validator("app_password")
+    @classmethod
+    def _password(cls, value: Secret) -> Secret:
+        return _check_secret(value, "app password")
+
+    @property
+    def auth_type(self) -> AuthType:
+        return AuthType.APP_PASSWORD
+
+    @property
+    def secret(self) -> Secret:
+        return self.app_password
+
+
+Auth = Annotated[ApiTokenAuth | AccessTokenAuth | AppPasswordAuth, Field(discriminator="type")]
+
+
+class Connector(BaseModel):
+    """A Bitbucket connector as the user declares it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    name: str
+    id: str | None = None
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    workspace: str
+    auth: Auth
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise _custom("name_empty", "give the connector a name (its StackGuardian ResourceName)")
+        if len(value) > MAX_NAME:
+            raise _custom("name_too_long", f"a connector name has at most {MAX_NAME} characters; shorten it")
+        return value
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not ID_RE.match(value) or len(value) > MAX_NAME:
+            raise _custom(
+                "id_format",
+                "a StackGuardian Id uses only letters, digits and '_' (at most 99); e.g. {suggestion}, "
+                "or leave `id` out to derive it from the name",
+                suggestion=derive_id(value),
+            )
+        return value
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _description(cls, value: Any) -> Any:
+        return "" if value is None else value
+
+    @field_validator("description")
+    @classmethod
+    def _description_len(cls, value: str) -> str:
+        if len(value) > MAX_DESCRIPTION:
+            raise _custom(
+                "description_too_long",
+                f"StackGuardian keeps descriptions under 256 characters; this one has {len(value)}; shorten it",
+            )
+        return value
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags_none(cls, value: Any) -> Any:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            raise _custom("tags_not_list", "tags is a list of strings, e.g. [platform, prod]")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(value) > MAX_TAGS:
+            raise _custom("too_many_tags", f"StackGuardian allows at most {MAX_TAGS} tags; this has {len(value)}")
+        for tag in value:
+            if not tag.strip():
+                raise _custom("tag_empty", "tags cannot be empty strings; remove the empty entry")
+        if len(set(value)) != len(value):
+            raise _custom("tag_duplicate", "each tag may appear once; remove the duplicates")
+        return tuple(tag.strip() for tag in value)
+
+    @field_validator("workspace")
+    @classmethod
+    def _workspace(cls, value: str) -> str:
+        value = value.strip()
+        if not WORKSPACE_RE.match(value):
+            raise _custom(
+                "workspace_format",
+                "give the Bitbucket workspace slug as in bitbucket.org/<slug> (lowercase letters, digits, "
+                "'-', '_', '.'); {value} is not one",
+                value=value,
+            )
+        return value
+
+    @property
+    def connector_id(self) -> str:
+        return self.id or derive_id(self.name)
+
+    @property
+    def auth_type(self) -> AuthType:
+        return self.auth.auth_type
+
+    def credential_fingerprint(self, org: str) -> str:
+        """Salted, slow fingerprint of the credential set; same for everyone applying the same values."""
+        from .secrets import fingerprint
+
+        return fingerprint(f"{org}/{self.connector_id}/{self.auth_type.wire}", *credential_parts(self.auth))
+
+
+def credential_parts(auth: ApiTokenAuth | AccessTokenAuth | AppPasswordAuth) -> tuple[str, ...]:
+    if isinstance(auth, ApiTokenAuth):
+        return (auth.username, auth.email, auth.api_token.reveal())
+    if isinstance(auth, AccessTokenAuth):
+        return (auth.access_token.reveal(),)
+    return (auth.username, auth.app_password.reveal())
+
+
+# --------------------------------------------------------------------------- validation errors
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: where, which rule, and what to do."""
+
+    path: str
+    message: str
+    rule: str = "invalid"
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class ConnectorValidationError(ValueError):
+    """Invalid input. Its text lists every problem; it never contains an input value that is secret."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+_AUTH_MODELS: dict[str, type[_AuthBase]] = {
+    "api_token": ApiTokenAuth,
+    "access_token": AccessTokenAuth,
+    "app_password": AppPasswordAuth,
+}
+_TOP_FIELDS = tuple(Connector.model_fields)
+_ALL_AUTH_FIELDS = sorted({f for m in _AUTH_MODELS.values() for f in m.model_fields})
+
+
+def join_path(prefix: str, loc: Iterable[str | int]) -> str:
+    path = prefix
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path = f"{path}.{part}" if path else str(part)
+    return path
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f"; did you mean `{match[0]}`?" if match else ""
+
+
+def _problem_from_error(err: Mapping[str, Any], prefix: str, data: Any) -> Problem:
+    loc = list(err.get("loc", ()))
+    auth_type: str | None = None
+    # Discriminated unions put the tag into the location: ("auth", "api_token", "email").
+    if len(loc) >= 2 and loc[0] == "auth" and loc[1] in _AUTH_MODELS:
+        auth_type = str(loc[1])
+        loc = [loc[0], *loc[2:]]
+    kind = str(err.get("type", "invalid"))
+    path = join_path(prefix, loc)
+    field_name = str(loc[-1]) if loc else ""
+    if kind == "extra_forbidden":
+        if auth_type is not None:
+            allowed = [f for f in _AUTH_MODELS[auth_type].model_fields if f != "type"]
+            belongs = [t for t, m in _AUTH_MODELS.items() if field_name in m.model_fields]
+            if belongs:
+                message = (
+                    f"`{field_name}` belongs to auth type {' / '.join(belongs)}, not {auth_type}; a connector "
+                    f"has one credential set, so remove it (an {auth_type} auth takes {', '.join(allowed)})"
+                )
+            else:
+                message = f"unknown key `{field_name}`{did_you_mean(field_name, _ALL_AUTH_FIELDS)}"
+            return Problem(path, message, "unknown_key")
+        return Problem(path, f"unknown key `{field_name}`{did_you_mean(field_name, _TOP_FIELDS)}", "unknown_key")
+    if kind == "missing":
+        if auth_type is not None:
+            return Problem(
+                path,
+                f"required for auth type {auth_type} (it needs "
+                f"{', '.join(f for f in _AUTH_MODELS[auth_type].model_fields if f != 'type' and _AUTH_MODELS[auth_type].model_fields[f].is_required())}"
+                "); add it",
+                "required",
+            )
+        if field_name == "auth":
+            return Problem(path, "required: add an `auth` block with `type` and its credential fields", "required")
+        return Problem(path, "required; add it", "required")
+    if kind == "union_tag_not_found":
+        return Problem(
+            join_path(path, ["type"]),
+            "required: set `type` to api_token (recommended), access_token or app_password",
+            "required",
+        )
+    if kind == "union_tag_invalid":
+        tag = str((err.get("ctx") or {}).get("tag", ""))
+        hint = did_you_mean(tag, _AUTH_MODELS)
+        return Problem(
+            join_path(path, ["type"]),
+            f"unknown auth type {tag!r}{hint} (use api_token, access_token or app_password)",
+            "auth_type",
+        )
+    if kind == "literal_error" and field_name == "scope":
+        return Problem(path, "scope is one of repository, project, workspace", "scope")
+    if kind in ("string_type", "list_type", "tuple_type", "dict_type", "model_type", "model_attributes_type"):
+        expected = {
+            "string_type": "a string",
+            "list_type": "a list",
+            "tuple_type": "a list",
+            "dict_type": "a mapping",
+            "model_type": "a mapping of fields",
+            "model_attributes_type": "a mapping of fields",
+        }[kind]
+        return Problem(path, f"must be {expected}", "type")
+    if kind in _RULE_FIELD:
+        path = join_path(path, [_RULE_FIELD[kind]])
+    message = str(err.get("msg", "invalid"))
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    return Problem(path, message, kind)
+
+
+# Rules checked across fields (model validators) still point at the field the user must change.
+_RULE_FIELD = {
+    "repository_required": "repository",
+    "project_with_repository_scope": "project",
+    "project_required": "project",
+}
+
+
+def problems_from_validation_error(exc: ValidationError, prefix: str = "", data: Any = None) -> list[Problem]:
+    # include_input=False: pydantic must never hand us back an input value (it may be a secret).
+    return [_problem_from_error(err, prefix, data) for err in exc.errors(include_input=False, include_url=False)]
+
+
+def parse_connector(data: Mapping[str, Any], prefix: str = "") -> Connector:
+    """Validate user input into a Connector, or raise ConnectorValidationError naming each problem."""
+    if not isinstance(data, Mapping):
+        raise ConnectorValidationError([Problem(prefix, "a connector is a mapping of fields", "type")])
+    try:
+        return Connector.model_validate(dict(data))
+    except ValidationError as exc:
+        raise ConnectorValidationError(problems_from_validation_error(exc, prefix, data)) from None
+
+
+# --------------------------------------------------------------------------- StackGuardian wire format
+def credential_config(auth: ApiTokenAuth | AccessTokenAuth | AppPasswordAuth) -> dict[str, Any]:
+    """`Settings.config[0]` for an auth: the whole credential set of its type and nothing else.
+
+    Secret values stay wrapped; the StackGuardian client reveals them only while encoding JSON.
+    """
+    if isinstance(auth, ApiTokenAuth):
+        return {
+            "bitbucketAuthType": "API_TOKEN",
+            "bitbucketCreds": Secret(f"{auth.username}:{auth.api_token.reveal()}"),
+            "bitbucketEmail": auth.email,
+        }
+    if isinstance(auth, AccessTokenAuth):
+        return {"bitbucketAuthType": "ACCESS_TOKEN", "bitbucketAccessToken": auth.access_token}
+    return {"bitbucketAuthType": "APP_PASSWORD", "bitbucketCreds": Secret(f"{auth.username}:{auth.app_password.reveal()}")}
+
+
+def settings_payload(auth: ApiTokenAuth | AccessTokenAuth | AppPasswordAuth) -> dict[str, Any]:
+    return {"kind": KIND, "config": [credential_config(auth)]}
+
+
+def descriptive_context_tags(connector: Connector) -> dict[str, str]:
+    """Non-secret declared facts that StackGuardian does not model, kept so drift and import can see them."""
+    tags = {WORKSPACE_TAG: connector.workspace}
+    if isinstance(connector.auth, AccessTokenAuth):
+        tags[ACCESS_SCOPE_TAG] = connector.auth.scope
+        if connector.auth.repository:
+            tags[REPOSITORY_TAG] = connector.auth.repository
+        if connector.auth.project:
+            tags[PROJECT_TAG] = connector.auth.project
+    return tags
+
+
+def to_create_payload(connector: Connector, context_tags: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The `Integration` body for POST /integrations/."""
+    return {
+        "Id": connector.connector_id,
+        "ResourceName": connector.name,
+        "Description": connector.description,
+        "Tags": list(connector.tags),
+        "ContextTags": dict(context_tags or {}),
+        "Settings": settings_payload(connector.auth),
+    }
+
+
+@dataclass(frozen=True)
+class ObservedConnector:
+    """A Bitbucket connector as StackGuardian reports it (secrets masked or absent)."""
+
+    id: str
+    name: str
+    description: str
+    tags: tuple[str, ...]
+    context_tags: dict[str, str]
+    kind: str
+    auth_type: AuthType | None
+    email: str | None
+    username: str | None
+    has_secret: bool
+    authenticated: bool | None
+    authenticated_at: datetime | None
+    created_at: datetime | None
+    modified_at: datetime | None
+    raw_config_keys: tuple[str, ...] = field(default=())
+
+    @property
+    def managed(self) -> bool:
+        return self.context_tags.get(MANAGED_TAG) == "true"
+
+    @property
+    def fingerprint(self) -> str | None:
+        return self.context_tags.get(FINGERPRINT_TAG)
+
+    @property
+    def workspace(self) -> str | None:
+        return self.context_tags.get(WORKSPACE_TAG)
+
+    @property
+    def is_bitbucket(self) -> bool:
+        return self.kind == KIND
+
+
+def _epoch_ms(value: Any) -> datetime | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
+def infer_auth_type(config: Mapping[str, Any]) -> AuthType | None:
+    """bitbucketAuthType if present, else the server's assumed inference order (access token, email)."""
+    declared = config.get("bitbucketAuthType")
+    if isinstance(declared, str) and declared:
+        try:
+            return AuthType.from_wire(declared)
+        except ValueError:
+            return None
+    if config.get("bitbucketAccessToken"):
+        return AuthType.ACCESS_TOKEN
+    if config.get("bitbucketEmail"):
+        return AuthType.API_TOKEN
+    if config.get("bitbucketCreds"):
+        return AuthType.APP_PASSWORD
+    return None
+
+
+def _visible_username(creds: Any) -> str | None:
+    if not isinstance(creds, str) or ":" not in creds:
+        return None
+    user, _, _secret = creds.partition(":")
+    if not user or user.strip("*") == "":
+        return None
+    return user
+
+
+def observed_from_record(record: Mapping[str, Any]) -> ObservedConnector:
+    """Parse a ConnectorRecord. Secret keys are reduced to 'present or not' on the spot."""
+    settings = record.get("Settings") or {}
+    config_list = settings.get("config") or [{}]
+    config = config_list[0] if config_list and isinstance(config_list[0], Mapping) else {}
+    auth = record.get("Authentication") or {}
+    tags = record.get("Tags") or []
+    context_tags = record.get("ContextTags") or {}
+    return ObservedConnector(
+        id=str(record.get("Id") or record.get("ResourceName") or ""),
+        name=str(record.get("ResourceName") or ""),
+        description=str(record.get("Description") or ""),
+        tags=tuple(str(t) for t in tags),
+        context_tags={str(k): str(v) for k, v in context_tags.items()},
+        kind=str(settings.get("kind") or ""),
+        auth_type=infer_auth_type(config),
+        email=config.get("bitbucketEmail") or None,
+        username=_visible_username(config.get("bitbucketCreds")),
+        has_secret=any(config.get(k) for k in WIRE_SECRET_KEYS),
+        authenticated=auth.get("authenticated") if isinstance(auth.get("authenticated"), bool) else None,
+        authenticated_at=_epoch_ms(auth.get("authenticatedAt")),
+        created_at=_epoch_ms(record.get("CreatedAt")),
+        modified_at=_epoch_ms(record.get("ModifiedAt")),
+        raw_config_keys=tuple(sorted(config)),
+    )
+
+
+def wire_json_default(value: Any) -> Any:
+    """`json.dumps(default=...)` hook that reveals wrapped secrets: used only for request bodies."""
+    if isinstance(value, Secret):
+        return value.reveal()
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+__all__ = [
+    "KIND",
+    "AccessTokenAuth",
+    "ApiTokenAuth",
+    "AppPasswordAuth",
+    "AuthType",
+    "Connector",
+    "ConnectorValidationError",
+    "ObservedConnector",
+    "Problem",
+    "credential_config",
+    "derive_id",
+    "observed_from_record",
+    "parse_connector",
+    "reveal",
+    "to_create_payload",
+]

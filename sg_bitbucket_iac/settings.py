@@ -1,0 +1,126 @@
+"""Settings from explicit configuration, else the environment (names fixed by DESIGN.md)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from .errors import ConfigurationError
+from .secrets import Secret
+
+DEFAULT_API_URL = "https://api.app.stackguardian.io"
+DEFAULT_BITBUCKET_API_URL = "https://api.bitbucket.org/2.0"
+
+ENV_API_KEY = ("SG_API_TOKEN", "STACKGUARDIAN_API_KEY")
+ENV_API_URL = ("SG_BASE_URL", "STACKGUARDIAN_API_URI")
+ENV_ORG = ("SG_ORG", "STACKGUARDIAN_ORG_NAME")
+ENV_BITBUCKET_API_URL = ("BITBUCKET_API_URL",)
+ENV_PREFLIGHT = ("SG_BITBUCKET_IAC_PREFLIGHT",)
+
+
+def _first_env(names: tuple[str, ...], environ: Mapping[str, str]) -> str | None:
+    for name in names:
+        value = environ.get(name)
+        if value:
+            return value
+    return None
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def checked_base_url(url: str, setting: str) -> str:
+    """A base URL without trailing slash; plain http only to loopback (credentials travel on it)."""
+    url = url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(f"{setting}={url!r} is not an http(s) URL", hint="use e.g. https://api.app.stackguardian.io")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ConfigurationError(
+            f"{setting}={url!r} uses plain http:// to a non-loopback host; credentials would travel unencrypted",
+            hint="use https://, or http:// only for 127.0.0.1/localhost (the emulator)",
+        )
+    if parts.query or parts.fragment:
+        raise ConfigurationError(f"{setting}={url!r} must not carry a query or fragment")
+    return url
+
+
+def parse_bool(value: str | bool | None, setting: str, default: bool = True) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{setting}={value!r} is not a boolean", hint="use true or false")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings. `api_key` is wrapped; `org` may be None until a command needs it."""
+
+    api_key: Secret | None = None
+    api_url: str = DEFAULT_API_URL
+    org: str | None = None
+    bitbucket_api_url: str = DEFAULT_BITBUCKET_API_URL
+    preflight: bool = True
+    clock: str | None = field(default=None)
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        api_key: str | Secret | None = None,
+        api_url: str | None = None,
+        org: str | None = None,
+        bitbucket_api_url: str | None = None,
+        preflight: bool | str | None = None,
+        clock: str | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        env = os.environ if environ is None else environ
+        key = api_key if api_key else _first_env(ENV_API_KEY, env)
+        return cls(
+            api_key=Secret(key) if isinstance(key, str) else key,
+            api_url=checked_base_url(api_url or _first_env(ENV_API_URL, env) or DEFAULT_API_URL, "api_url"),
+            org=(org or _first_env(ENV_ORG, env) or None),
+            bitbucket_api_url=checked_base_url(
+                bitbucket_api_url or _first_env(ENV_BITBUCKET_API_URL, env) or DEFAULT_BITBUCKET_API_URL,
+                "bitbucket_api_url",
+            ),
+            preflight=parse_bool(
+                preflight if preflight is not None else _first_env(ENV_PREFLIGHT, env), "preflight", True
+            ),
+            clock=clock or env.get("SG_BITBUCKET_IAC_NOW") or None,
+        )
+
+    def require_api_key(self) -> Secret:
+        if not self.api_key:
+            raise ConfigurationError(
+                "no StackGuardian API key",
+                hint="set SG_API_TOKEN (or STACKGUARDIAN_API_KEY), or pass it explicitly "
+                "(Pulumi: stackguardian:apiKey --secret; Terraform: api_key)",
+            )
+        return self.api_key
+
+    def require_org(self) -> str:
+        if not self.org:
+            raise ConfigurationError(
+                "no StackGuardian org",
+                hint="set SG_ORG (or STACKGUARDIAN_ORG_NAME), or pass --org / stackguardian:org / org_name",
+            )
+        return self.org
