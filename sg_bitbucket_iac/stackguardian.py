@@ -1,0 +1,318 @@
+"""StackGuardian connector ("integration") API client.
+
+Wire format: reference/stackguardian-api.md section 1 and 2 (sg-sdk-go's `connectors/client.go`).
+Retries are urllib3's `Retry` (backoff with jitter, `Retry-After` honoured), mounted per method
+class so that a non-idempotent create is never blindly re-sent: a create that timed out or got a
+5xx looks the connector up before it tries again, so it cannot make a duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from . import __version__
+from .errors import (
+    AuthenticationError,
+    BadRequestError,
+    DuplicateError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    RequestTimeoutError,
+    ServerError,
+    StackGuardianError,
+    TransportError,
+    scrub,
+)
+from .model import KIND, wire_json_default
+from .secrets import Secret
+from .settings import Settings, checked_base_url
+
+log = logging.getLogger(__name__)
+
+MAX_PAGE = 500
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
+
+
+def _retry(total: int, backoff: float, *, idempotent: bool) -> Retry:
+    if idempotent:
+        return Retry(
+            total=total,
+            connect=total,
+            read=total,
+            status=total,
+            backoff_factor=backoff,
+            backoff_jitter=backoff / 4 if backoff else 0.0,
+            backoff_max=30.0,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=frozenset({"GET", "PATCH", "DELETE", "PUT", "HEAD"}),
+            respect_retry_after_header=True,
+            raise_on_status=False,
+        )
+    # POST: retry only what provably never reached the handler: refused connections and 429.
+    return Retry(
+        total=total,
+        connect=total,
+        read=0,
+        status=total,
+        other=0,
+        backoff_factor=backoff,
+        backoff_jitter=backoff / 4 if backoff else 0.0,
+        backoff_max=30.0,
+        status_forcelist=frozenset({429}),
+        allowed_methods=frozenset({"POST"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+
+
+def _session(retry: Retry) -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def _unwrap_item(item: Any) -> dict[str, Any]:
+    """listall items are flat records, or `{"msg": record}` as sg-sdk-go types them; accept both."""
+    if isinstance(item, dict) and isinstance(item.get("msg"), dict) and "Id" not in item:
+        return item["msg"]
+    return item if isinstance(item, dict) else {}
+
+
+class StackGuardianClient:
+    """Connectors of one org. Thread-safe for concurrent calls (requests sessions per method class)."""
+
+    def __init__(
+        self,
+        api_url: str,
+        api_key: Secret | str,
+        org: str,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        retries: int = 4,
+        backoff: float = 0.5,
+    ) -> None:
+        self.api_url = checked_base_url(api_url, "api_url")
+        self._api_key = api_key if isinstance(api_key, Secret) else Secret(api_key)
+        self.org = org
+        self.timeout = timeout
+        self.retries = retries
+        self._idempotent = _session(_retry(retries, backoff, idempotent=True))
+        self._create = _session(_retry(retries, backoff, idempotent=False))
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> StackGuardianClient:
+        return cls(settings.api_url, settings.require_api_key(), settings.require_org(), **kwargs)
+
+    def __repr__(self) -> str:
+        return f"StackGuardianClient(api_url={self.api_url!r}, org={self.org!r})"
+
+    def close(self) -> None:
+        self._idempotent.close()
+        self._create.close()
+
+    # ------------------------------------------------------------------ plumbing
+    def _url(self, *parts: str) -> str:
+        path = "/".join(quote(p, safe="") for p in parts)
+        return f"{self.api_url}/api/v1/orgs/{quote(self.org, safe='')}/integrations/{path}{'/' if path else ''}"
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Authorization": f"apikey {self._api_key.reveal()}",
+            "Accept": "application/json",
+            "User-Agent": f"sg-bitbucket-iac/{__version__}",
+        }
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        operation: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        session: requests.Session | None = None,
+    ) -> dict[str, Any]:
+        secrets_sent = _secret_values(body) + [self._api_key.reveal()]
+        headers = self._headers()
+        data: bytes | None = None
+        if body is not None:
+            data = json.dumps(body, default=wire_json_default).encode()
+            headers["Content-Type"] = "application/json"
+        http = session or self._idempotent
+        try:
+            response = http.request(method, url, data=data, params=params, headers=headers, timeout=self.timeout)
+        except requests.exceptions.Timeout:
+            raise RequestTimeoutError(
+                f"no answer within {self.timeout[1]:.0f}s", operation=operation
+            ) from None
+        except requests.exceptions.RetryError as exc:
+            # Retries exhausted on a status: urllib3 raises only when raise_on_status=True; kept for safety.
+            raise ServerError(scrub(str(exc.args[0]) if exc.args else "retries exhausted", secrets_sent),
+                              operation=operation) from None
+        except requests.exceptions.ConnectionError as exc:
+            reason = _connection_reason(exc)
+            raise TransportError(f"cannot reach {self.api_url} ({reason})", operation=operation) from None
+        log.debug("%s %s -> %s", method, _path_only(url), response.status_code)
+        return self._decode(response, operation, secrets_sent)
+
+    def _decode(self, response: requests.Response, operation: str, secrets_sent: list[str]) -> dict[str, Any]:
+        try:
+            payload = response.json() if response.content else {}
+        except ValueError:
+            payload = {"msg": response.text[:300]}
+        if not isinstance(payload, dict):
+            payload = {"msg": payload}
+        status = response.status_code
+        if 200 <= status < 300:
+            return payload
+        server_message = payload.get("msg") or payload.get("message") or payload.get("error")
+        text = scrub(str(server_message), secrets_sent)[:500] if server_message else None
+        kwargs: dict[str, Any] = {"status": status, "server_message": text, "operation": operation}
+        if status == 400 or status == 409:
+            if status == 409 or (text and "already exist" in text.lower()):
+                raise DuplicateError("connector already exists", **kwargs)
+            raise BadRequestError("request rejected (400)", **kwargs)
+        if status == 401:
+            raise AuthenticationError("API key rejected (401)", **kwargs)
+        if status == 403:
+            raise PermissionDeniedError(f"forbidden for org {self.org!r} (403)", **kwargs)
+        if status == 404:
+            raise NotFoundError("not found (404)", **kwargs)
+        if status == 429:
+            raise RateLimitedError("rate limited (429)", **kwargs)
+        if status >= 500 or status == 408:
+            raise ServerError(f"service error ({status})", **kwargs)
+        raise StackGuardianError(f"unexpected HTTP {status}", **kwargs)
+
+    # ------------------------------------------------------------------ operations
+    def get(self, connector_id: str) -> dict[str, Any]:
+        payload = self._request("GET", self._url(connector_id), f"read connector {connector_id}")
+        record = payload.get("msg")
+        if not isinstance(record, dict):
+            raise StackGuardianError("read returned no record", operation=f"read connector {connector_id}")
+        return record
+
+    def find(self, connector_id: str) -> dict[str, Any] | None:
+        try:
+            return self.get(connector_id)
+        except NotFoundError:
+            return None
+
+    def create(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """POST a new connector. Safe against duplicates when the answer is lost (see module doc)."""
+        connector_id = str(payload.get("Id") or "")
+        operation = f"create connector {connector_id or payload.get('ResourceName')}"
+        attempts = max(1, self.retries)
+        last_error: StackGuardianError | None = None
+        for _attempt in range(attempts):
+            try:
+                response = self._request("POST", self._url(), operation, body=payload, session=self._create)
+            except (ServerError, TransportError) as exc:
+                if isinstance(exc, TransportError) and not isinstance(exc, RequestTimeoutError) \
+                        and "refused" in exc.message:
+                    raise  # never reached the server and urllib3 already retried the connect
+                last_error = exc
+                if not connector_id:
+                    raise  # no Id to look up: retrying could duplicate
+                existing = self.find(connector_id)
+                if existing is not None and existing.get("ResourceName") == payload.get("ResourceName"):
+                    log.info("create of %s: answer lost (%s) but the connector exists; using it",
+                             connector_id, exc.category)
+                    return existing
+                continue
+            record = response.get("data")
+            if isinstance(record, dict):
+                return record
+            return self.get(connector_id) if connector_id else {}
+        assert last_error is not None
+        raise last_error
+
+    def update(self, connector_id: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+        payload = self._request(
+            "PATCH", self._url(connector_id), f"update connector {connector_id}", body=patch
+        )
+        record = payload.get("data")
+        return record if isinstance(record, dict) else self.get(connector_id)
+
+    def delete(self, connector_id: str, *, missing_ok: bool = False) -> bool:
+        """Delete; returns False when it was already gone and `missing_ok`."""
+        try:
+            self._request("DELETE", self._url(connector_id), f"delete connector {connector_id}")
+        except NotFoundError:
+            if missing_ok:
+                return False
+            raise
+        return True
+
+    def list_all(
+        self,
+        *,
+        kind: str | Sequence[str] | None = KIND,
+        resource_names: Sequence[str] | None = None,
+        limit: int = MAX_PAGE,
+    ) -> Iterator[dict[str, Any]]:
+        """Every connector, page by page (`lastevaluatedkey` cursor, at most 500 per page)."""
+        if not 1 <= limit <= MAX_PAGE:
+            raise ValueError(f"limit must be within 1..{MAX_PAGE}")
+        params: dict[str, Any] = {"limit": limit}
+        if kind:
+            params["kind"] = kind if isinstance(kind, str) else ",".join(kind)
+        if resource_names:
+            params["ResourceNames"] = ",".join(resource_names)
+        cursor: str | None = None
+        seen_cursors: set[str] = set()
+        while True:
+            page_params = dict(params)
+            if cursor:
+                page_params["lastevaluatedkey"] = cursor
+            payload = self._request("GET", self._url("listall"), "list connectors", params=page_params)
+            for item in payload.get("msg") or []:
+                yield _unwrap_item(item)
+            cursor = payload.get("lastevaluatedkey") or None
+            if not cursor:
+                return
+            if cursor in seen_cursors:
+                raise StackGuardianError("listall returned the same cursor twice", operation="list connectors")
+            seen_cursors.add(cursor)
+
+
+def _secret_values(body: Any) -> list[str]:
+    found: list[str] = []
+    if isinstance(body, Secret):
+        found.append(body.reveal())
+    elif isinstance(body, Mapping):
+        for value in body.values():
+            found.extend(_secret_values(value))
+    elif isinstance(body, list | tuple):
+        for value in body:
+            found.extend(_secret_values(value))
+    return found
+
+
+def _path_only(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path
+
+
+def _connection_reason(exc: Exception) -> str:
+    text = str(exc).lower()
+    if "refused" in text:
+        return "connection refused"
+    if "name or service not known" in text or "nodename nor servname" in text or "resolve" in text:
+        return "host name does not resolve"
+    if "reset" in text or "aborted" in text or "remote end closed" in text or "remotedisconnected" in text:
+        return "connection dropped"
+    return "connection failed"
