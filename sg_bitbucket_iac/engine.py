@@ -34,7 +34,6 @@ from .model import (
     PROJECT_TAG,
     REPOSITORY_TAG,
     SECRET_FIELDS,
-    WORKSPACE_TAG,
     AccessTokenAuth,
     ApiTokenAuth,
     AppPasswordAuth,
@@ -260,31 +259,32 @@ def plan_connector(
     connector_id = desired.connector_id
     if applied is not None and (applied.connector_id != connector_id or applied.org != org):
         what = "Id" if applied.connector_id != connector_id else "org"
-        before = applied.connector_id if what == "Id" else applied.org
-        after = connector_id if what == "Id" else org
+        old_key = applied.connector_id if what == "Id" else applied.org
+        new_key = connector_id if what == "Id" else org
         return ConnectorPlan(
             Action.REPLACE,
             connector_id,
             desired.name,
-            changes=[FieldChange("id" if what == "Id" else "org", before, after, note="forces replacement")],
+            changes=[FieldChange("id" if what == "Id" else "org", old_key, new_key, note="forces replacement")],
             sends_credentials=True,
-            replace_reason=f"the connector {what} changed ({before} -> {after}); an {what} cannot be changed in place",
+            replace_reason=f"the connector {what} changed ({old_key} -> {new_key}); "
+            f"an {what} cannot be changed in place",
         )
 
     if observed is None:
-        changes = [
+        create_changes = [
             FieldChange("name", None, desired.name),
             FieldChange("description", None, desired.description or None),
             FieldChange("tags", None, list(desired.tags) or None),
             FieldChange("workspace", None, desired.workspace),
         ]
-        changes += [
+        create_changes += [
             FieldChange(key, None, value, sensitive=value == SENSITIVE)
             for key, value in _credential_view(desired, None).items()
             if value is not None
         ]
         plan = ConnectorPlan(Action.CREATE, connector_id, desired.name,
-                             changes=[c for c in changes if c.after is not None], sends_credentials=True)
+                             changes=[c for c in create_changes if c.after is not None], sends_credentials=True)
         if applied is not None:
             plan.warnings.append("the connector was deleted outside this tool; apply re-creates it")
         return plan
@@ -648,9 +648,9 @@ class Engine:
             observed = self.read(connector_id)
         if self.mark_managed and applied is None and observed is not None:
             applied = AppliedSnapshot.from_tags(observed.context_tags)
-        if desired is not None and observed is not None and applied is None and not adopt:
-            if not (self.mark_managed and observed.managed):
-                raise ConnectorExistsError(desired.connector_id, self.org)
+        adopting_unmanaged = applied is None and not adopt and not (self.mark_managed and observed and observed.managed)
+        if desired is not None and observed is not None and adopting_unmanaged:
+            raise ConnectorExistsError(desired.connector_id, self.org)
         plan = plan_connector(desired, org=self.org, applied=applied, observed=observed, adopt=adopt)
         if desired is not None:
             plan.warnings.extend(self.validate(desired, creating=plan.action in (Action.CREATE, Action.REPLACE)))

@@ -463,13 +463,9 @@ def _problem_from_error(err: Mapping[str, Any], prefix: str, data: Any) -> Probl
         return Problem(path, f"unknown key `{field_name}`{did_you_mean(field_name, _TOP_FIELDS)}", "unknown_key")
     if kind == "missing":
         if auth_type is not None:
-            return Problem(
-                path,
-                f"required for auth type {auth_type} (it needs "
-                f"{', '.join(f for f in _AUTH_MODELS[auth_type].model_fields if f != 'type' and _AUTH_MODELS[auth_type].model_fields[f].is_required())}"
-                "); add it",
-                "required",
-            )
+            model_fields = _AUTH_MODELS[auth_type].model_fields
+            needed = ", ".join(f for f, info in model_fields.items() if f != "type" and info.is_required())
+            return Problem(path, f"required for auth type {auth_type} (it needs {needed}); add it", "required")
         if field_name == "auth":
             return Problem(path, "required: add an `auth` block with `type` and its credential fields", "required")
         return Problem(path, "required; add it", "required")
@@ -544,7 +540,10 @@ def credential_config(auth: ApiTokenAuth | AccessTokenAuth | AppPasswordAuth) ->
         }
     if isinstance(auth, AccessTokenAuth):
         return {"bitbucketAuthType": "ACCESS_TOKEN", "bitbucketAccessToken": auth.access_token}
-    return {"bitbucketAuthType": "APP_PASSWORD", "bitbucketCreds": Secret(f"{auth.username}:{auth.app_password.reveal()}")}
+    return {
+        "bitbucketAuthType": "APP_PASSWORD",
+        "bitbucketCreds": Secret(f"{auth.username}:{auth.app_password.reveal()}"),
+    }
 
 
 def settings_payload(auth: ApiTokenAuth | AccessTokenAuth | AppPasswordAuth) -> dict[str, Any]:

@@ -144,7 +144,7 @@ class StackGuardianClient:
         params: Mapping[str, Any] | None = None,
         session: requests.Session | None = None,
     ) -> dict[str, Any]:
-        secrets_sent = _secret_values(body) + [self._api_key.reveal()]
+        secrets_sent = [*_secret_values(body), self._api_key.reveal()]
         headers = self._headers()
         data: bytes | None = None
         if body is not None:
