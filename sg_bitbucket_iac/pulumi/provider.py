@@ -1,0 +1,551 @@
+"""The dynamic provider behind ``BitbucketConnector``: a thin translation layer onto the Engine.
+
+Why this module exists on its own: Pulumi pickles the provider instance with dill into the
+``__provider`` property of every resource. A class that lives in an importable module is pickled
+*by reference* (module + class name, a few dozen bytes), so this module must stay importable and
+free of side effects, and its dotted path ``sg_bitbucket_iac.pulumi.provider`` and the class name
+``BitbucketConnectorProvider`` are part of every stack's state: never rename them.
+
+What this module does, and nothing more: it maps Pulumi property dicts to the backend's
+:class:`~sg_bitbucket_iac.model.Connector` / :class:`~sg_bitbucket_iac.engine.AppliedSnapshot`, calls
+the :class:`~sg_bitbucket_iac.engine.Engine` (validation, timeline, preflight, plan, apply, read,
+delete), and maps the results back. Every rule (which fields an auth type needs, what a change
+means, when credentials are re-sent, when something must be replaced) is the backend's.
+
+State keys (the one convention, kept forever because renames change state and diffs):
+snake_case, flat, one key per field, see :data:`INPUT_KEYS` and :data:`OUTPUT_KEYS`. Secrets
+(``api_token``, ``access_token``, ``app_password``) are returned only under their own input keys,
+so the engine's ``annotateSecrets`` keeps them secret; ``credentials_fingerprint`` is derived from
+them and is listed in the resource's ``additional_secret_outputs``.
+
+Secrets: the StackGuardian API key comes from ``configure()`` (stack config ``stackguardian:apiKey``)
+or the environment and lives only in memory of the provider process; the pickled instance holds
+no attribute at all (:meth:`BitbucketConnectorProvider.__getstate__`). Exceptions leave this module
+only as :class:`BitbucketConnectorError` raised ``from None`` with a scrubbed text, because the
+dynamic-provider server sends the whole traceback to the CLI.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from pulumi import dynamic
+from pulumi.output import Unknown
+
+from ..engine import Action, AppliedSnapshot, ConnectorExistsError, ConnectorPlan, Engine, plan_connector
+from ..errors import SGBitbucketError, scrub
+from ..model import (
+    ACCESS_SCOPE_TAG,
+    KIND,
+    PROJECT_TAG,
+    REPOSITORY_TAG,
+    AuthType,
+    Connector,
+    ConnectorValidationError,
+    ObservedConnector,
+    Problem,
+    parse_connector,
+)
+from ..secrets import Secret
+from ..settings import Settings
+
+TYPE_TOKEN = "pulumi-python:dynamic/stackguardian:BitbucketConnector"
+CONFIG_NAMESPACE = "stackguardian"
+# The wire form of an unknown value; the SDK turns it into pulumi.output.Unknown during Check/Diff.
+UNKNOWN_WIRE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+SECRET_KEYS: tuple[str, ...] = ("api_token", "access_token", "app_password")
+CREDENTIAL_KEYS: tuple[str, ...] = (
+    "auth_type",
+    "username",
+    "email",
+    "api_token",
+    "access_token",
+    "access_token_scope",
+    "repository",
+    "project",
+    "app_password",
+)
+# Inputs that steer a write but describe nothing on the server: not stored as outputs.
+DIRECTIVE_KEYS: tuple[str, ...] = ("preflight", "adopt")
+DESCRIPTIVE_KEYS: tuple[str, ...] = ("name", "connector_id", "description", "tags", "workspace")
+INPUT_KEYS: tuple[str, ...] = (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, *DIRECTIVE_KEYS)
+COMPUTED_KEYS: tuple[str, ...] = (
+    "org",
+    "authenticated",
+    "created_at",
+    "modified_at",
+    "credentials_fingerprint",
+)
+OUTPUT_KEYS: tuple[str, ...] = (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, *COMPUTED_KEYS)
+# Derived from the secrets, so secret too; the engine only re-marks same-key outputs by itself.
+ADDITIONAL_SECRET_OUTPUTS: tuple[str, ...] = ("credentials_fingerprint",)
+
+# Flat property key <-> the backend's `auth.<field>` (only the two that are spelled differently).
+_AUTH_FIELD_BY_KEY = {"auth_type": "type", "access_token_scope": "scope"}
+_KEY_BY_AUTH_FIELD = {v: k for k, v in _AUTH_FIELD_BY_KEY.items()}
+_KEY_BY_TOP_FIELD = {"id": "connector_id"}
+# Fields each auth type owns, as property keys (the backend's CREDENTIAL_FIELDS, renamed).
+_KEYS_OF_TYPE: dict[str, tuple[str, ...]] = {
+    t.value: tuple(_KEY_BY_AUTH_FIELD.get(f, f) for f in t.credential_fields) for t in AuthType
+}
+
+
+class BitbucketConnectorError(Exception):
+    """What the provider raises: a person-readable text that never contains a secret."""
+
+
+# --------------------------------------------------------------------------- mapping helpers
+def is_unknown(value: Any) -> bool:
+    """An unknown (preview) value anywhere inside ``value``."""
+    if isinstance(value, Unknown) or value == UNKNOWN_WIRE:
+        return True
+    if isinstance(value, list | tuple):
+        return any(is_unknown(v) for v in value)
+    if isinstance(value, Mapping):
+        return any(is_unknown(v) for v in value.values())
+    return False
+
+
+def property_of(path: str) -> str:
+    """The property key for a backend problem path: ``auth.email`` -> ``email``, ``id`` -> ``connector_id``."""
+    head, _, rest = path.partition(".")
+    head = re.sub(r"\[\d+\]$", "", head)
+    if head == "auth":
+        auth_field = re.sub(r"\[\d+\]$", "", rest.partition(".")[0]) or "type"
+        return _KEY_BY_AUTH_FIELD.get(auth_field, auth_field)
+    return _KEY_BY_TOP_FIELD.get(head, head)
+
+
+def connector_data(props: Mapping[str, Any]) -> dict[str, Any]:
+    """Flat Pulumi properties -> the backend's declarative shape (the same one YAML definitions use)."""
+    auth: dict[str, Any] = {}
+    for key in CREDENTIAL_KEYS:
+        value = props.get(key)
+        if value is not None:
+            auth[_AUTH_FIELD_BY_KEY.get(key, key)] = value
+    data: dict[str, Any] = {"auth": auth}
+    for key in DESCRIPTIVE_KEYS:
+        value = props.get(key)
+        if value is not None:
+            data["id" if key == "connector_id" else key] = value
+    return data
+
+
+def secret_values(props: Mapping[str, Any]) -> list[str]:
+    """Every secret a property dict carries, for scrubbing texts before they leave the provider."""
+    return [v for k in SECRET_KEYS if isinstance(v := props.get(k), str) and v]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def snapshot_from_state(outs: Mapping[str, Any]) -> AppliedSnapshot | None:
+    """The AppliedSnapshot that Pulumi state (the previous outputs) holds; None if it is incomplete."""
+    return AppliedSnapshot.from_dict(
+        {**outs, "scope": outs.get("access_token_scope"), "fingerprint": outs.get("credentials_fingerprint")}
+    )
+
+
+def observed_from_snapshot(snapshot: AppliedSnapshot, outs: Mapping[str, Any]) -> ObservedConnector:
+    """State read as if StackGuardian reported it, so ``plan_connector`` can diff desired vs state.
+
+    WORKAROUND (backend gap): the engine has no pure "desired vs last applied" plan; it plans
+    against an observed record. Pulumi's diff must not do I/O (refresh is a separate step), so the
+    last outputs stand in for the observation. Only fields StackGuardian shows are set; the rest
+    (workspace, scope, repository, project) ``plan_connector`` takes from the snapshot itself.
+    """
+    authenticated = outs.get("authenticated")
+    return ObservedConnector(
+        id=snapshot.connector_id,
+        name=snapshot.name,
+        description=snapshot.description,
+        tags=snapshot.tags,
+        context_tags={},
+        kind=KIND,
+        auth_type=snapshot.auth_type,
+        email=snapshot.email,
+        username=snapshot.username,
+        has_secret=True,
+        authenticated=authenticated if isinstance(authenticated, bool) else None,
+        authenticated_at=None,
+        created_at=None,
+        modified_at=None,
+    )
+
+
+def connector_properties(connector: Connector) -> dict[str, Any]:
+    """A parsed Connector as flat properties (secret revealed: it is echoed under its own key)."""
+    auth = connector.auth
+    props: dict[str, Any] = {
+        "name": connector.name,
+        "connector_id": connector.connector_id,
+        "description": connector.description,
+        "tags": list(connector.tags),
+        "workspace": connector.workspace,
+        "auth_type": connector.auth_type.value,
+    }
+    for auth_field in connector.auth_type.credential_fields:
+        value = getattr(auth, auth_field, None)
+        props[_KEY_BY_AUTH_FIELD.get(auth_field, auth_field)] = value.reveal() if isinstance(value, Secret) else value
+    return props
+
+
+def state_outputs(
+    observed: ObservedConnector,
+    *,
+    org: str,
+    declared: Connector | None = None,
+    previous: Mapping[str, Any] | None = None,
+    fingerprint: str | None = None,
+) -> dict[str, Any]:
+    """The full output set: what StackGuardian reports, completed by what only we know.
+
+    StackGuardian masks secrets and does not model the workspace or an access token's scope, so
+    those come from the declared connector (after a write) or from the previous outputs (on read;
+    credential fields only while the auth type is unchanged, since a switch made outside replaced
+    the whole credential set).
+    """
+    outs: dict[str, Any] = dict.fromkeys(OUTPUT_KEYS)
+    auth_type = observed.auth_type.value if observed.auth_type else None
+    known: dict[str, Any] = {}
+    if declared is not None:
+        known = connector_properties(declared)
+    elif previous is not None:
+        known = {k: previous.get(k) for k in DESCRIPTIVE_KEYS}
+        if previous.get("auth_type") == auth_type:
+            known.update({k: previous.get(k) for k in CREDENTIAL_KEYS})
+            fingerprint = previous.get("credentials_fingerprint")
+    outs.update(known)
+    outs.update(
+        connector_id=observed.id,
+        org=org,
+        name=observed.name,
+        description=observed.description,
+        tags=list(observed.tags),
+        workspace=observed.workspace or known.get("workspace"),
+        auth_type=auth_type,
+        authenticated=observed.authenticated,
+        created_at=_iso(observed.created_at),
+        modified_at=_iso(observed.modified_at),
+        credentials_fingerprint=fingerprint,
+    )
+    if observed.email is not None:
+        outs["email"] = observed.email
+    if observed.username is not None:
+        outs["username"] = observed.username
+    for key, tag_value in (
+        ("access_token_scope", observed.context_tags.get(ACCESS_SCOPE_TAG)),
+        ("repository", observed.context_tags.get(REPOSITORY_TAG)),
+        ("project", observed.context_tags.get(PROJECT_TAG)),
+    ):
+        if tag_value and auth_type == AuthType.ACCESS_TOKEN.value:
+            outs[key] = tag_value
+    owned = _KEYS_OF_TYPE.get(auth_type or "", ())
+    for key in CREDENTIAL_KEYS[1:]:
+        if key not in owned:
+            outs[key] = None  # nothing of another auth type survives a switch
+    return outs
+
+
+def inputs_from_outputs(outs: Mapping[str, Any]) -> dict[str, Any]:
+    """Inputs that reproduce ``outs`` (ReadResult.inputs), so a refresh leaves no phantom diff."""
+    return {k: outs[k] for k in (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS) if outs.get(k) is not None}
+
+
+def _failures(problems: list[Problem], skip: set[str], secrets: list[str]) -> list[dynamic.CheckFailure]:
+    failures = []
+    for problem in problems:
+        key = property_of(problem.path)
+        if key in skip:
+            continue  # about a value that is not known yet (preview): checked again at `up`
+        failures.append(dynamic.CheckFailure(key, scrub(problem.message, secrets)))
+    return failures
+
+
+_WARNED: set[str] = set()
+_WARNED_LOCK = threading.Lock()
+
+
+def _warn(text: str) -> None:
+    """Once per process: provider stderr is passed through to the Pulumi CLI (warnings hold no secret).
+
+    A credential's preflight warnings come back from the backend's cache on the write after Check,
+    so without this every warning would be printed twice.
+    """
+    with _WARNED_LOCK:
+        if text in _WARNED:
+            return
+        _WARNED.add(text)
+    print(f"warning: BitbucketConnector: {text}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def clean_errors(operation: str, *secret_sources: Mapping[str, Any], extra: tuple[str, ...] = ()) -> Iterator[None]:
+    """Re-raise anything as BitbucketConnectorError with a scrubbed text and no chained cause."""
+    secrets = [*extra]
+    for source in secret_sources:
+        secrets.extend(secret_values(source))
+    try:
+        yield
+    except BitbucketConnectorError as exc:
+        text = scrub(str(exc), secrets)
+        raise BitbucketConnectorError(text) from None
+    except ConnectorValidationError as exc:
+        problems = "; ".join(f"{property_of(p.path) or 'connector'}: {p.message}" for p in exc.problems)
+        raise BitbucketConnectorError(f"{operation}: invalid connector: {scrub(problems, secrets)}") from None
+    except SGBitbucketError as exc:
+        raise BitbucketConnectorError(f"{operation}: {scrub(str(exc), secrets)}") from None
+    except Exception as exc:
+        raise BitbucketConnectorError(
+            f"{operation}: unexpected {type(exc).__name__}: {scrub(str(exc), secrets)[:500]}"
+        ) from None
+
+
+# --------------------------------------------------------------------------- runtime (per process)
+@dataclass
+class _Runtime:
+    """What the provider builds in the provider process: never pickled, never in state."""
+
+    config: dict[str, Any] = field(default_factory=dict)
+    settings: Settings | None = None
+    engines: dict[str, Engine] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_RUNTIME_LOCK = threading.Lock()
+
+
+class BitbucketConnectorProvider(dynamic.ResourceProvider):
+    """Pulumi ResourceProvider for ``BitbucketConnector``; holds no state when pickled."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    # The pickled form is empty on purpose: no setting, client or secret can reach `__provider`.
+    def __getstate__(self) -> dict[str, Any]:
+        return {"format": 1}
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        pass
+
+    # ------------------------------------------------------------------ runtime
+    def _runtime(self) -> _Runtime:
+        runtime = self.__dict__.get("_runtime_state")
+        if runtime is None:
+            with _RUNTIME_LOCK:
+                runtime = self.__dict__.get("_runtime_state")
+                if runtime is None:
+                    runtime = _Runtime()
+                    self.__dict__["_runtime_state"] = runtime
+        return runtime
+
+    def _settings(self) -> Settings:
+        runtime = self._runtime()
+        with runtime.lock:
+            if runtime.settings is None:
+                cfg = runtime.config
+                runtime.settings = Settings.resolve(
+                    api_key=cfg.get("apiKey") or None,
+                    api_url=cfg.get("apiUrl") or None,
+                    org=cfg.get("org") or None,
+                    bitbucket_api_url=cfg.get("bitbucketApiUrl") or None,
+                    preflight=cfg.get("preflight"),
+                )
+            return runtime.settings
+
+    def _api_key(self) -> tuple[str, ...]:
+        """The API key as far as it is known yet, to scrub it from error texts (defence in depth)."""
+        runtime = self._runtime()
+        key = runtime.settings.api_key if runtime.settings else runtime.config.get("apiKey")
+        return (key.reveal(),) if isinstance(key, Secret) and key else ()
+
+    def _org(self) -> str:
+        return self._settings().require_org()
+
+    def _engine(self, org: str | None = None) -> Engine:
+        """One Engine per org and process, created on first use (4 gRPC worker threads share it)."""
+        settings = self._settings()
+        wanted = org or settings.require_org()
+        runtime = self._runtime()
+        with runtime.lock:
+            engine = runtime.engines.get(wanted)
+            if engine is None:
+                engine = Engine.from_settings(replace(settings, org=wanted))
+                runtime.engines[wanted] = engine
+            return engine
+
+    # ------------------------------------------------------------------ ResourceProvider API
+    def configure(self, req: dynamic.ConfigureRequest) -> None:
+        """Keep the `stackguardian:*` stack config in memory; Settings.resolve adds the environment."""
+        config: dict[str, Any] = {}
+        for name in ("apiKey", "apiUrl", "org", "bitbucketApiUrl", "preflight"):
+            value = req.config.get(f"{CONFIG_NAMESPACE}:{name}")
+            if value is not None and value != "":
+                config[name] = Secret(str(value)) if name == "apiKey" else value
+        runtime = self._runtime()
+        with runtime.lock:
+            runtime.config = config
+            runtime.settings = None
+            runtime.engines.clear()
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
+        """Schema, timeline and (once the credential is known) preflight, so `preview` fails early."""
+        secrets = secret_values(news)
+        with clean_errors("check", news, extra=self._api_key()):
+            unknown = {k for k in INPUT_KEYS if k in news and is_unknown(news[k])}
+            known = {k: v for k, v in news.items() if k not in unknown}
+            try:
+                connector = parse_connector(connector_data(known))
+            except ConnectorValidationError as exc:
+                return dynamic.CheckResult(news, _failures(exc.problems, unknown, secrets))
+            if unknown:
+                return dynamic.CheckResult(news, [])
+            creating = not any(olds.get(k) is not None for k in INPUT_KEYS)  # olds are {} on create/replace
+            engine = self._engine()
+            try:
+                for warning in engine.validate(connector, creating=creating):
+                    _warn(warning)
+            except ConnectorValidationError as exc:
+                return dynamic.CheckResult(news, _failures(exc.problems, set(), secrets))
+            if not creating and self._same_credential(olds, connector):
+                return dynamic.CheckResult(news, [])  # nothing new to verify; the write re-checks if it sends
+            result = engine.preflight(connector, new_connector=creating, enabled=_flag(news.get("preflight")))
+            if result is None:
+                return dynamic.CheckResult(news, [])
+            status = result.status.value
+            if status == "FAIL":
+                reason = f"credential preflight failed: {result.summary()}"
+                failure = dynamic.CheckFailure(connector.auth_type.secret_field, scrub(reason, secrets))
+                return dynamic.CheckResult(news, [failure])
+            if status == "INCONCLUSIVE":
+                _warn(f"{connector.connector_id}: credentials not verified: {result.summary()}")
+            for warning in result.warnings:
+                _warn(f"{connector.connector_id}: {warning}")
+            return dynamic.CheckResult(news, [])
+
+    @staticmethod
+    def _same_credential(olds: Mapping[str, Any], connector: Connector) -> bool:
+        """Whether the previous inputs held this very credential set and workspace."""
+        try:
+            old = parse_connector(connector_data(olds))
+        except ConnectorValidationError:
+            return False
+        return old.auth == connector.auth and old.workspace == connector.workspace
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
+        """Desired (news) vs state (olds are the previous OUTPUTS), through ``plan_connector``; no I/O."""
+        with clean_errors("diff", olds, news, extra=self._api_key()):
+            if any(is_unknown(news.get(k)) for k in INPUT_KEYS):
+                return dynamic.DiffResult(changes=True, replaces=[], delete_before_replace=False)
+            desired = parse_connector(connector_data(news))
+            applied = snapshot_from_state({**olds, "connector_id": olds.get("connector_id") or id_})
+            if applied is None:
+                # State without a usable snapshot (hand-edited or foreign): re-apply everything.
+                return dynamic.DiffResult(changes=True, replaces=[], delete_before_replace=False)
+            plan = plan_connector(
+                desired, org=self._org(), applied=applied, observed=observed_from_snapshot(applied, olds)
+            )
+            if plan.action is Action.REPLACE:
+                replaces = ["org" if any(c.field == "org" for c in plan.changes) else "connector_id"]
+                return dynamic.DiffResult(changes=True, replaces=replaces, delete_before_replace=True)
+            return dynamic.DiffResult(changes=plan.action is not Action.NOOP, replaces=[], delete_before_replace=False)
+
+    def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
+        """Create, or adopt an existing connector with the same Id when ``adopt=True``."""
+        with clean_errors("create", props, extra=self._api_key()):
+            desired = parse_connector(connector_data(props))
+            engine = self._engine()
+            observed = engine.read(desired.connector_id)
+            try:
+                plan = engine.plan(desired, observed=observed, adopt=bool(props.get("adopt")), refresh=False)
+            except ConnectorExistsError:
+                raise BitbucketConnectorError(
+                    f"connector {desired.connector_id} already exists in StackGuardian org {engine.org}; "
+                    "set adopt=True to manage it from this stack (its credentials are replaced by the declared "
+                    f"ones), read it without managing it with BitbucketConnector.get(name, "
+                    f'"{desired.connector_id}"), or choose another connector_id'
+                ) from None
+            outs = _apply(engine, desired, plan, observed, _flag(props.get("preflight")))
+            return dynamic.CreateResult(desired.connector_id, outs)
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
+        """Plan against the live connector and the state's snapshot; always return ALL outputs."""
+        with clean_errors("update", olds, news, extra=self._api_key()):
+            desired = parse_connector(connector_data(news))
+            engine = self._engine()
+            applied = snapshot_from_state({**olds, "connector_id": olds.get("connector_id") or id_})
+            observed = engine.read(id_)
+            plan = engine.plan(desired, applied=applied, observed=observed, adopt=applied is None, refresh=False)
+            if plan.action is Action.REPLACE:
+                raise BitbucketConnectorError(
+                    f"connector {id_}: {plan.replace_reason}; this needs a replacement, not an update"
+                )
+            outs = _apply(engine, desired, plan, observed, _flag(news.get("preflight")))
+            return dynamic.UpdateResult(outs)
+
+    def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
+        """Refresh and ``BitbucketConnector.get``: what StackGuardian reports now, secrets kept from state."""
+        with clean_errors("read", props, extra=self._api_key()):
+            engine = self._engine(props.get("org") or None)
+            observed = engine.read(id_)
+            if observed is None:
+                return dynamic.ReadResult(None, {})  # deleted outside: refresh drops it from state
+            if not observed.is_bitbucket:
+                raise BitbucketConnectorError(
+                    f"connector {id_} in org {engine.org} is a {observed.kind or 'non-Bitbucket'} connector, "
+                    "not a Bitbucket one"
+                )
+            outs = state_outputs(observed, org=engine.org, previous=props)
+            return dynamic.ReadResult(id_, outs, inputs_from_outputs(outs))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        """Delete in the org the state recorded; a connector already gone is fine."""
+        with clean_errors("delete", props, extra=self._api_key()):
+            self._engine(props.get("org") or None).delete(id_)
+
+
+def _apply(
+    engine: Engine,
+    desired: Connector,
+    plan: ConnectorPlan,
+    observed: ObservedConnector | None,
+    preflight: bool | None,
+) -> dict[str, Any]:
+    """Carry out the engine's plan and return the FULL outputs (an UpdateResult without them wipes state)."""
+    result = engine.apply(desired, plan, observed=observed, preflight=preflight)
+    for warning in [*plan.warnings, *result.warnings]:
+        _warn(f"{desired.connector_id}: {warning}")
+    observed_after = result.observed or engine.read(desired.connector_id)
+    if observed_after is None:
+        raise BitbucketConnectorError(f"connector {desired.connector_id} was not found after the write")
+    fingerprint = result.snapshot.fingerprint if result.snapshot else None
+    return state_outputs(observed_after, org=engine.org, declared=desired, fingerprint=fingerprint)
+
+
+def _flag(value: Any) -> bool | None:
+    """A per-resource boolean input (None: use the provider default)."""
+    if value is None or isinstance(value, Unknown):
+        return None
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+__all__ = [
+    "ADDITIONAL_SECRET_OUTPUTS",
+    "INPUT_KEYS",
+    "OUTPUT_KEYS",
+    "SECRET_KEYS",
+    "TYPE_TOKEN",
+    "BitbucketConnectorError",
+    "BitbucketConnectorProvider",
+]
