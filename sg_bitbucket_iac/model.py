@@ -113,7 +113,7 @@ def _check_username(value: str, auth_label: str) -> str:
         raise _custom(
             "username_is_email",
             f"this is your Bitbucket username, not an email ({auth_label}); find it at "
-            "bitbucket.org/account/settings" + ("; put the email in auth.email" if auth_label == "api_token"
+            "bitbucket.org/account/settings" + ("; put the email in the email field" if auth_label == "api_token"
                                                  else "; app passwords do not work with an email"),
         )
     if ":" in value or any(ch.isspace() for ch in value):
@@ -146,7 +146,7 @@ class ApiTokenAuth(_AuthBase):
             raise _custom(
                 "email_missing_at",
                 "API tokens authenticate with your Atlassian account email; {value} has no @ "
-                "(the Bitbucket username goes in auth.username)",
+                "(the Bitbucket username goes in the username field)",
                 value=value,
             )
         if not EMAIL_RE.match(value):

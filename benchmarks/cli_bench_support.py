@@ -1,0 +1,113 @@
+"""Shared set-up of the CLI benchmarks: an emulator seeded with many connectors managed by sg-bitbucket.
+
+Connectors are seeded in one request through the admin API's bulk route, with the ContextTags the
+CLI itself writes on apply (managed marker, last applied snapshot, credential fingerprint), so
+drift/apply start from the steady state of a real installation. The CLI then runs as a
+subprocess, as a user would run it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sg_bitbucket_iac.cli.commands.common import run_bounded
+from sg_bitbucket_iac.emulator import Emulator
+from sg_bitbucket_iac.engine import APPLIED_TAG, AppliedSnapshot
+from sg_bitbucket_iac.model import (
+    FINGERPRINT_TAG,
+    MANAGED_TAG,
+    Connector,
+    descriptive_context_tags,
+    parse_connector,
+    to_create_payload,
+    wire_json_default,
+)
+
+ORG = "bench"
+API_KEY = "sgo_bench_key"
+WORKSPACE = "acme"
+TOKEN = "ATATT3xBenchmarkApiToken000000000000000001"
+SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket",
+          "read:project:bitbucket", "read:pullrequest:bitbucket"]
+
+
+def connector(index: int, description: str) -> Connector:
+    return parse_connector({
+        "name": f"conn-{index:05d}", "description": description, "tags": ["bench"], "workspace": WORKSPACE,
+        "auth": {"type": "api_token", "username": "alice", "email": "alice@acme.io", "api_token": TOKEN},
+    })
+
+
+def definitions_yaml(count: int, description: str) -> str:
+    entries = "".join(
+        f"  - name: conn-{index:05d}\n    description: {description}\n    tags: [bench]\n    workspace: {WORKSPACE}\n"
+        "    auth: {type: api_token, username: alice, email: alice@acme.io, api_token: \"${env:BENCH_TOKEN}\"}\n"
+        for index in range(count)
+    )
+    return f"org: {ORG}\nconnectors:\n{entries}"
+
+
+def managed_record(item: Connector) -> dict[str, Any]:
+    """The record as `sg-bitbucket apply` would have created it."""
+    snapshot = AppliedSnapshot.of(item, ORG)
+    tags = {**descriptive_context_tags(item), MANAGED_TAG: "true", APPLIED_TAG: snapshot.to_tag()}
+    if snapshot.fingerprint:
+        tags[FINGERPRINT_TAG] = snapshot.fingerprint
+    encoded: dict[str, Any] = json.loads(json.dumps(to_create_payload(item, tags), default=wire_json_default))
+    return encoded
+
+
+@dataclass
+class Bench:
+    emulator: Emulator
+    workdir: Path
+
+    def seed(self, count: int, description: str) -> None:
+        self.emulator.admin("POST", "/orgs", {"org": ORG, "api_keys": [API_KEY]})
+        self.emulator.admin("POST", "/bitbucket/workspaces", {
+            "slug": WORKSPACE, "repositories": [{"slug": "infra"}]})
+        self.emulator.admin("POST", "/bitbucket/credentials", {
+            "kind": "api_token", "secret": TOKEN, "email": "alice@acme.io", "username": "alice",
+            "scopes": SCOPES, "workspaces": [WORKSPACE]})
+        connectors = [connector(index, description) for index in range(count)]
+        records = run_bounded(connectors, managed_record, parallelism=os.cpu_count() or 2)
+        self.emulator.admin("POST", f"/stackguardian/orgs/{ORG}/integrations/bulk", {"records": records})
+
+    def inject_latency(self, milliseconds: int) -> None:
+        self.emulator.admin("POST", "/faults", {"api": "stackguardian", "path_regex": ".*",
+                                                "latency_ms": milliseconds})
+
+    def stackguardian_stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = self.emulator.admin("GET", "/stats")["stackguardian"]
+        return stats
+
+    def cli(self, args: Sequence[str]) -> tuple[int, float, dict[str, Any]]:
+        """(exit code, wall seconds, StackGuardian request stats) of one `sg-bitbucket` run."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SG_", "STACKGUARDIAN_", "BITBUCKET_"))}
+        env.update({
+            "SG_API_TOKEN": API_KEY, "SG_BASE_URL": self.emulator.stackguardian_url, "SG_ORG": ORG,
+            "BITBUCKET_API_URL": self.emulator.bitbucket_url, "BENCH_TOKEN": TOKEN,
+        })
+        self.emulator.admin("DELETE", "/stats")
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "sg_bitbucket_iac.cli.app", *args], env=env,
+                              capture_output=True, text=True, cwd=self.workdir, check=False)
+        elapsed = time.perf_counter() - started
+        if done.returncode not in (0, 2):
+            print(done.stdout[-2000:], done.stderr[-2000:], sep="\n", file=sys.stderr)
+        return done.returncode, elapsed, self.stackguardian_stats()
+
+
+def cli_startup_seconds() -> float:
+    """What a `--help` costs: the interpreter and the CLI's own start, to read the figures against."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "sg_bitbucket_iac.cli.app", "--help"], capture_output=True, check=True)
+    return time.perf_counter() - started

@@ -1,0 +1,240 @@
+"""`sg-bitbucket`: declarative Bitbucket connectors for StackGuardian (plan, apply, drift, audit, migrate).
+
+This module only parses the command line and maps outcomes to exit codes; each command lives in
+``cli/commands/<name>.py`` and is imported when it runs, so ``--help`` stays fast (no rich, yaml,
+boto3 or engine at import). Common flags are accepted before or after the subcommand: they are
+declared on a parent parser with ``default=SUPPRESS``, so a value given in one place is never
+overwritten by the other's default.
+
+Exit codes: 0 ok / no changes, 1 error, 2 changes or drift present (``plan --detailed-exitcode``,
+``drift``, ``audit``), 3 preflight inconclusive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import NoReturn, TextIO
+
+from .commands.common import EXIT_ERROR, Context
+
+SUPPRESS = argparse.SUPPRESS
+INTERRUPTED = 130
+
+# command -> "module:function" under sg_bitbucket_iac.cli, imported on use.
+HANDLERS = {
+    "preflight": "commands.preflight:run",
+    "validate": "commands.validate:run",
+    "plan": "commands.plan_apply:run_plan",
+    "apply": "commands.plan_apply:run_apply",
+    "drift": "commands.drift:run",
+    "audit": "commands.audit:run",
+    "migrate": "commands.migrate:run",
+    "import": "commands.import_connector:run",
+    "demo": "demo:run",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on a usage error, but 2 means "changes present" here: usage errors exit 1."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _common_parent() -> _Parser:
+    parent = _Parser(add_help=False)
+    group = parent.add_argument_group("common options (before or after the command)")
+    group.add_argument("--org", default=SUPPRESS, help="StackGuardian org (else the file's `org:`, else SG_ORG)")
+    group.add_argument("--api-url", default=SUPPRESS, metavar="URL",
+                       help="StackGuardian API base (else SG_BASE_URL; default https://api.app.stackguardian.io)")
+    group.add_argument("--bitbucket-api-url", default=SUPPRESS, metavar="URL",
+                       help="Bitbucket API base for preflight (else BITBUCKET_API_URL)")
+    group.add_argument("--json", action="store_true", default=SUPPRESS, help="machine-readable report on stdout")
+    group.add_argument("--no-color", action="store_true", default=SUPPRESS, help="no colour, even on a terminal")
+    group.add_argument("--no-preflight", action="store_true", default=SUPPRESS,
+                       help="do not check credentials against Bitbucket before sending them")
+    return parent
+
+
+def _definitions_parent() -> _Parser:
+    parent = _Parser(add_help=False)
+    parent.add_argument("--allow-plaintext-secrets", action="store_true", default=SUPPRESS,
+                        help="accept secrets written in the file itself instead of ${...} references")
+    return parent
+
+
+def _file_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-f", "--file", required=True, metavar="FILE", help="YAML connector definitions")
+
+
+def _credential_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workspace", metavar="WS", help="Bitbucket workspace slug")
+    parser.add_argument("--username", metavar="U", help="Bitbucket username (api_token for git, app_password)")
+    parser.add_argument("--email", metavar="E", help="Atlassian account email (api_token)")
+    parser.add_argument("--scope", choices=("repository", "project", "workspace"),
+                        help="what an access token was created for")
+    parser.add_argument("--project", metavar="KEY", help="project key (project access token)")
+    parser.add_argument("--secret-env", metavar="VAR",
+                        help="read the secret from environment variable VAR (else stdin); never from the command line")
+
+
+def _add_commands(subparsers: argparse._SubParsersAction[_Parser], parents: list[_Parser],
+                  definitions: _Parser) -> None:
+    def command(name: str, help_text: str, *, with_definitions: bool = False) -> argparse.ArgumentParser:
+        sub = subparsers.add_parser(
+            name, help=help_text, description=help_text,
+            parents=[*parents, definitions] if with_definitions else parents,
+        )
+        sub.set_defaults(handler=HANDLERS.get(name))
+        return sub
+
+    sub = command("preflight", "check one Bitbucket credential (exit 0 pass, 1 fail, 3 inconclusive)")
+    sub.add_argument("--auth-type", required=True, choices=("api_token", "access_token", "app_password"))
+    _credential_arguments(sub)
+    sub.add_argument("--repository", metavar="R", action="append",
+                     help="repository slug the credential must reach (repeatable; one for an access token)")
+
+    sub = command("validate", "check the definitions and preflight their credentials; writes nothing",
+                  with_definitions=True)
+    _file_argument(sub)
+    sub.add_argument("names", nargs="*", metavar="NAME", help="only these connectors (name or Id)")
+
+    sub = command("plan", "show what apply would change, per connector and field", with_definitions=True)
+    _file_argument(sub)
+    sub.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
+
+    sub = command("apply", "create/update (and with prune, delete) connectors to match the file",
+                  with_definitions=True)
+    _file_argument(sub)
+    sub.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    sub.add_argument("--parallelism", type=_positive_int, default=4, metavar="N",
+                     help="connectors written at once (default 4)")
+    sub.add_argument("--prune", action="store_true",
+                     help="delete connectors managed by sg-bitbucket that the file no longer declares")
+
+    sub = command("drift", "compare the file and the managed connectors with StackGuardian (exit 2 on drift)",
+                  with_definitions=True)
+    _file_argument(sub)
+    sub.add_argument("--verify-credentials", action="store_true",
+                     help="also preflight each declared credential against Bitbucket")
+    sub.add_argument("--format", choices=("table", "json", "markdown"), help="report format (default table)")
+    sub.add_argument("--parallelism", type=_positive_int, default=4, metavar="N", help=argparse.SUPPRESS)
+
+    command("audit", "every Bitbucket connector of the org: auth type, health, app-password timeline "
+                     "(exit 2 when one needs action)")
+
+    sub = command("migrate", "switch a connector to api_token or access_token (full credential replacement); "
+                             "a dry run without --auto-approve", with_definitions=True)
+    target = sub.add_mutually_exclusive_group(required=True)
+    target.add_argument("--connector", metavar="ID", help="the connector to migrate")
+    target.add_argument("--all-app-passwords", action="store_true",
+                        help="migrate every app-password connector as --mapping FILE says")
+    sub.add_argument("--to", choices=("api_token", "access_token"), help="the new auth type")
+    _credential_arguments(sub)
+    sub.add_argument("--repository", metavar="R", help="repository slug (repository access token)")
+    sub.add_argument("--mapping", metavar="FILE", help="YAML: connector Id -> new credential (--all-app-passwords)")
+    sub.add_argument("--auto-approve", action="store_true", help="apply the change (else a dry run)")
+    sub.add_argument("--parallelism", type=_positive_int, default=4, metavar="N",
+                     help="connectors migrated at once with --all-app-passwords (default 4)")
+
+    sub = command("import", "print a YAML definition of an existing connector (secrets as references)")
+    sub.add_argument("connector_id", metavar="ID", help="StackGuardian connector Id")
+    sub.add_argument("--to-yaml", action="store_true", help="print only the YAML document (to append to a file)")
+
+    sub = subparsers.add_parser(
+        "emulator", help="run the local StackGuardian + Bitbucket emulator until SIGINT/SIGTERM",
+        description="Run the local StackGuardian + Bitbucket emulator; prints its URLs as one JSON line.",
+    )
+    from .commands import emulator as emulator_cli
+
+    emulator_cli.add_emulator_arguments(sub)
+    sub.set_defaults(emulator=emulator_cli.run_emulator)
+
+    command("demo", "walk through validate, plan, apply, auth-type switch, drift, audit and migrate "
+                    "on an embedded emulator")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_parent()
+    parser = _Parser(
+        prog="sg-bitbucket",
+        description="StackGuardian Bitbucket VCS connectors as code: declare them in YAML, then "
+                    "plan/apply/drift/audit/migrate. Exit codes: 0 ok, 1 error, 2 changes or drift, "
+                    "3 preflight inconclusive.",
+        parents=[common],
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _add_commands(subparsers, [common], _definitions_parent())
+    return parser
+
+
+def _handler(spec: str) -> Callable[[Context], int]:
+    module_name, _, function = spec.partition(":")
+    module = importlib.import_module(f"{__package__}.{module_name}")
+    handler: Callable[[Context], int] = getattr(module, function)
+    return handler
+
+
+def _report_error(error: Exception, ctx: Context) -> int:
+    """One line per problem on stderr (`error: path: message`), secrets scrubbed; exit 1."""
+    from ..errors import SGBitbucketError
+
+    problems = getattr(error, "problems", None)
+    lines: list[str]
+    if isinstance(problems, list) and problems:
+        lines = [f"error: {problem}" for problem in problems]
+        summary = getattr(error, "message", "")
+        if summary and not summary.endswith("problem(s)"):
+            lines.append(summary)
+    elif isinstance(error, SGBitbucketError | ValueError):
+        lines = [f"error: {error}"]
+    else:
+        lines = [f"error: unexpected {type(error).__name__}: {error}"]
+    sys.stderr.write(ctx.scrub("\n".join(lines)) + "\n")
+    return EXIT_ERROR
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    stdin: TextIO | None = None,
+) -> int:
+    """Run one command; ``environ`` replaces os.environ for settings (the demo injects its clock so)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help (0) or a usage error (1): returned, so in-process callers get a code
+        return stop.code if isinstance(stop.code, int) else EXIT_ERROR
+    if getattr(args, "emulator", None) is not None:
+        return int(args.emulator(args))
+    spec = getattr(args, "handler", None)
+    if not spec:
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    ctx = Context(args, environ=environ, stdin=stdin)
+    try:
+        return _handler(spec)(ctx)
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        return INTERRUPTED
+    except Exception as error:  # every failure becomes one clear line per problem and exit 1
+        return _report_error(error, ctx)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""`sg-bitbucket audit`: every Bitbucket connector of the org, its health and what to do next.
+
+No definitions file: this looks at the whole org (one ``listall`` scan), managed here or not. A
+connector needs action when StackGuardian says its credentials do not authenticate, or when it
+uses an app password past the point where the timeline (product clock) asks for a migration.
+Exit 2 when any connector needs action.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ... import timeline
+from ...model import AuthType, ObservedConnector
+from .common import EXIT_CHANGES, EXIT_OK, Context
+
+
+def audit_entry(observed: ObservedConnector, at: datetime) -> dict[str, Any]:
+    """One connector's row: facts StackGuardian reports plus the timeline's verdict, and the next step."""
+    actions: list[str] = []
+    phase: str | None = None
+    if observed.auth_type is AuthType.APP_PASSWORD:
+        status = timeline.app_password_status(at)
+        phase = status.phase.value
+        if status.needs_action:
+            actions.append(status.message.replace("<ID>", observed.id))
+    if observed.authenticated is False:
+        actions.append("StackGuardian reports these credentials do not authenticate: replace them (update the "
+                       f"definition and apply, or `sg-bitbucket migrate --connector {observed.id} ...`)")
+    if observed.auth_type is None:
+        actions.append("no recognisable Bitbucket credential: set one with "
+                       f"`sg-bitbucket migrate --connector {observed.id} --to api_token ...`")
+    if actions:
+        next_step = "; ".join(actions)
+    elif observed.managed:
+        next_step = "none"
+    else:
+        next_step = f"none (not managed here: `sg-bitbucket import {observed.id} --to-yaml` declares it)"
+    return {
+        "connector_id": observed.id,
+        "name": observed.name,
+        "auth_type": observed.auth_type.value if observed.auth_type else None,
+        "authenticated": observed.authenticated,
+        "authenticated_at": observed.authenticated_at.isoformat() if observed.authenticated_at else None,
+        "app_password_phase": phase,
+        "managed": observed.managed,
+        "workspace": observed.workspace,
+        "modified_at": observed.modified_at.isoformat() if observed.modified_at else None,
+        "needs_action": bool(actions),
+        "next_step": next_step,
+    }
+
+
+def run(ctx: Context) -> int:
+    engine = ctx.engine(mark_managed=False)
+    at = engine.now()
+    entries = sorted((audit_entry(o, at) for o in engine.list_observed()), key=lambda e: e["connector_id"])
+    summary = {
+        "org": engine.org,
+        "checked_at": at.isoformat(),
+        "total": len(entries),
+        "needs_action": sum(1 for e in entries if e["needs_action"]),
+        "app_passwords": sum(1 for e in entries if e["auth_type"] == AuthType.APP_PASSWORD.value),
+        "not_authenticated": sum(1 for e in entries if e["authenticated"] is False),
+        "managed": sum(1 for e in entries if e["managed"]),
+    }
+    if ctx.json:
+        ctx.out.json({"summary": summary, "connectors": entries})
+    else:
+        from ..render import audit_view
+
+        ctx.out.render(*audit_view(entries, summary))
+    return EXIT_CHANGES if summary["needs_action"] else EXIT_OK

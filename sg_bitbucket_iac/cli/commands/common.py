@@ -1,0 +1,288 @@
+"""What every command shares: settings, the engine, definitions, secrets from the user, exit codes.
+
+Kept free of heavy imports at module level (engine, rich, yaml are imported inside functions) so
+that the parser in ``app.py`` can import the exit codes and error types cheaply.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+
+from ...errors import SGBitbucketError
+
+if TYPE_CHECKING:
+    from ...engine import Engine
+    from ...model import Connector, Problem
+    from ...secrets import Secret
+    from ...settings import Settings
+    from ..definitions import Definitions
+    from ..render import Output
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2  # plan --detailed-exitcode with changes, drift present, audit finds work to do
+EXIT_INCONCLUSIVE = 3  # preflight could not ask Bitbucket
+
+# CLI-only knob (tests, rehearsals): the preflight's 429/5xx backoff factor; 1.0 gives 1 s, 2 s, 4 s.
+PREFLIGHT_BACKOFF_ENV = "SG_BITBUCKET_IAC_PREFLIGHT_BACKOFF"
+# Below this length a "secret" is too short to scrub from output without mangling ordinary words.
+_MIN_SCRUB_LENGTH = 8
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class UsageError(SGBitbucketError):
+    """The command line or its inputs are wrong; nothing was sent."""
+
+
+class ProblemsError(SGBitbucketError):
+    """Several problems, each printed on its own line as `path: message`; nothing was sent."""
+
+    def __init__(self, problems: Sequence[Problem], summary: str = "") -> None:
+        self.problems = list(problems)
+        super().__init__(summary or f"{len(self.problems)} problem(s)")
+
+
+# The model names credential fields by their YAML path; commands that take them as flags say so.
+_FLAG_FOR_PATH = {
+    "workspace": "--workspace",
+    "auth.type": "--auth-type/--to",
+    "auth.username": "--username",
+    "auth.email": "--email",
+    "auth.scope": "--scope",
+    "auth.repository": "--repository",
+    "auth.project": "--project",
+    "auth.api_token": "secret (--secret-env or stdin)",
+    "auth.access_token": "secret (--secret-env or stdin)",
+    "auth.app_password": "secret (--secret-env or stdin)",
+}
+
+
+def problems_as_flags(problems: Iterable[Problem]) -> list[Problem]:
+    """Rename YAML paths (auth.email) to the flags a flag-driven command took (--email)."""
+    from ...model import Problem
+
+    return [Problem(_FLAG_FOR_PATH.get(p.path, p.path), p.message, p.rule) for p in problems]
+
+
+def run_bounded(
+    items: Sequence[T],
+    work: Callable[[T], R],
+    *,
+    parallelism: int,
+    on_done: Callable[[], None] | None = None,
+) -> list[R | Exception]:
+    """``work`` over ``items`` with at most ``parallelism`` at once; results (or errors) in input order.
+
+    One item's failure never stops the others: the caller reports each outcome.
+    """
+
+    def guarded(item: T) -> R | Exception:
+        try:
+            return work(item)
+        except Exception as error:  # reported per item by the caller
+            return error
+        finally:
+            if on_done is not None:
+                on_done()
+
+    if parallelism <= 1 or len(items) <= 1:
+        return [guarded(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(parallelism, len(items)), thread_name_prefix="sg-bitbucket") as pool:
+        return list(pool.map(guarded, items))
+
+
+def warm_fingerprints(connectors: Sequence[Connector], org: str, on_done: Callable[[], None] | None = None) -> None:
+    """Compute the credential fingerprints on every core before the engine asks for them one by one.
+
+    A fingerprint is deliberately slow (scrypt, tens of milliseconds) and memoised per process, and
+    hashlib releases the GIL while it runs: 1,000 connectors take half the time on two cores.
+    """
+    if len(connectors) > 1:
+        run_bounded(connectors, lambda connector: connector.credential_fingerprint(org),
+                    parallelism=os.cpu_count() or 2, on_done=on_done)
+
+
+class Context:
+    """One command invocation: parsed flags, the environment, and lazily built settings/engine/output."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        *,
+        environ: Mapping[str, str] | None = None,
+        stdin: TextIO | None = None,
+    ) -> None:
+        self.args = args
+        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        self.stdin = stdin if stdin is not None else sys.stdin
+        # Every secret this run has seen; output is scrubbed of them as a last line of defence.
+        self.secrets_seen: set[str] = set()
+
+    # ------------------------------------------------------------------ flags
+    def flag(self, name: str, default: Any = None) -> Any:
+        """A flag value; common flags are absent (argparse.SUPPRESS) unless given, before or after the command."""
+        return getattr(self.args, name, default)
+
+    @property
+    def json(self) -> bool:
+        return bool(self.flag("json", False))
+
+    @property
+    def preflight_enabled(self) -> bool:
+        return self.settings.preflight
+
+    # ------------------------------------------------------------------ settings and engines
+    @cached_property
+    def settings(self) -> Settings:
+        from ...settings import Settings
+
+        settings = Settings.resolve(
+            api_url=self.flag("api_url"),
+            org=self.flag("org"),
+            bitbucket_api_url=self.flag("bitbucket_api_url"),
+            preflight=False if self.flag("no_preflight", False) else None,
+            environ=self.environ,
+        )
+        if settings.api_key:
+            self.remember_secret(settings.api_key.reveal())
+        return settings
+
+    def now(self) -> datetime:
+        """The product clock (SG_BITBUCKET_IAC_NOW of this run's environment, else real time)."""
+        from ...timeline import now
+
+        return now(self.settings.clock or datetime.now(UTC))
+
+    @property
+    def preflight_backoff(self) -> float:
+        text = self.environ.get(PREFLIGHT_BACKOFF_ENV)
+        if not text:
+            return 1.0
+        try:
+            value = float(text)
+        except ValueError:
+            raise UsageError(f"{PREFLIGHT_BACKOFF_ENV}={text!r} is not a number of seconds") from None
+        if value < 0:
+            raise UsageError(f"{PREFLIGHT_BACKOFF_ENV} cannot be negative")
+        return value
+
+    def org_for(self, declared: str | None) -> str:
+        """--org, else the file's `org`, else SG_ORG; a file and a flag that disagree is an error."""
+        flag = self.flag("org")
+        if declared and flag and declared != flag:
+            raise UsageError(
+                f"the definitions declare org {declared!r} but --org is {flag!r}",
+                hint="drop --org, or fix `org:` in the file",
+            )
+        org = flag or declared or self.settings.org
+        if not org:
+            raise UsageError("no StackGuardian org", hint="set `org:` in the file, pass --org, or set SG_ORG")
+        return str(org)
+
+    def engine(self, *, org: str | None = None, mark_managed: bool) -> Engine:
+        """An engine on StackGuardian for ``org``; ``mark_managed`` makes it keep its state in ContextTags."""
+        from ...engine import Engine
+
+        settings = replace(self.settings, org=org or self.org_for(None))
+        return Engine.from_settings(settings, mark_managed=mark_managed, preflight_backoff=self.preflight_backoff)
+
+    def preflight_engine(self) -> Engine:
+        """An engine used only for Bitbucket preflight: it needs no StackGuardian key or org.
+
+        Workaround, marked: ``Engine`` requires a StackGuardian client even when only
+        :meth:`Engine.preflight` is called; this one is never used to send a request.
+        """
+        from ...engine import Engine
+        from ...secrets import Secret
+        from ...stackguardian import StackGuardianClient
+
+        settings = self.settings
+        unused_client = StackGuardianClient(settings.api_url, settings.api_key or Secret("unused"),
+                                            settings.org or "unused")
+        return Engine(
+            unused_client,
+            bitbucket_api_url=settings.bitbucket_api_url,
+            preflight=settings.preflight,
+            clock=settings.clock,
+            preflight_backoff=self.preflight_backoff,
+        )
+
+    # ------------------------------------------------------------------ definitions and secrets
+    def load_definitions(self, path: str, *, check_timeline: bool = True) -> Definitions:
+        """The definitions file, entirely validated (secrets resolved) or a ProblemsError."""
+        from ..definitions import load_definitions
+
+        definitions = load_definitions(
+            Path(path),
+            allow_plaintext_secrets=bool(self.flag("allow_plaintext_secrets", False)),
+            at=self.now() if check_timeline else None,
+        )
+        for declared in definitions.connectors:
+            self.remember_secret(declared.connector.auth.secret.reveal())
+        return definitions
+
+    def warm_fingerprints(self, connectors: Sequence[Connector], org: str) -> None:
+        """:func:`warm_fingerprints` with a progress bar (the slow part of plan and drift for many connectors)."""
+        with self.out.progress(len(connectors), "Fingerprinting credentials") as advance:
+            warm_fingerprints(connectors, org, on_done=advance)
+
+    def remember_secret(self, value: str | None) -> None:
+        if value and len(value) >= _MIN_SCRUB_LENGTH:
+            self.secrets_seen.add(value)
+
+    def scrub(self, text: str) -> str:
+        from ...errors import scrub
+
+        return scrub(text, self.secrets_seen) if self.secrets_seen else text
+
+    def read_secret(self, what: str) -> Secret:
+        """The credential from --secret-env VAR, else stdin (a prompt on a terminal); never from argv."""
+        from ...secrets import Secret
+
+        variable = self.flag("secret_env")
+        if variable:
+            value = self.environ.get(variable)
+            if value is None:
+                raise UsageError(f"--secret-env {variable}: the environment variable is not set")
+            value = value.strip()
+            if not value:
+                raise UsageError(f"--secret-env {variable}: the environment variable is empty")
+        elif self.stdin.isatty():
+            import getpass
+
+            value = getpass.getpass(f"{what} (input hidden): ").strip()
+        else:
+            value = self.stdin.read().strip()
+        if not value:
+            raise UsageError(f"no {what} given", hint="pass --secret-env VAR, or pipe it on stdin")
+        self.remember_secret(value)
+        return Secret(value)
+
+    # ------------------------------------------------------------------ output
+    @cached_property
+    def out(self) -> Output:
+        from ..render import Output
+
+        return Output(color=not self.flag("no_color", False), scrub=self.scrub)
+
+    def confirm(self, question: str) -> bool:
+        """y/N on a terminal. Without a terminal there is nobody to ask: that is an error, not a yes."""
+        if not self.stdin.isatty():
+            raise UsageError(
+                "refusing to apply without confirmation: stdin is not a terminal",
+                hint="review `sg-bitbucket plan`, then pass --auto-approve",
+            )
+        self.out.err(f"{question} [y/N] ", end="")
+        answer = self.stdin.readline().strip().lower()
+        return answer in ("y", "yes")

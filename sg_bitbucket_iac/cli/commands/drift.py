@@ -1,0 +1,73 @@
+"""`sg-bitbucket drift -f FILE`: the declared and the managed connectors against what StackGuardian has.
+
+One ``listall`` scan gives every observed connector (never one GET per connector); the engine
+classifies each: changed outside this tool (observed vs last applied, kept in ContextTags), not yet
+applied (declared vs last applied), deleted outside, managed but no longer declared, credentials
+failing. Exit 2 when anything drifted.
+
+Connectors whose app password is past the timeline are *reported* here (credentials failing), not
+refused as apply would, so the file is loaded without the timeline check.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from ...engine import DriftReport
+from ...model import Connector, ObservedConnector
+from .common import EXIT_CHANGES, EXIT_OK, Context, UsageError, run_bounded
+
+
+def run(ctx: Context) -> int:
+    args = ctx.args
+    if ctx.json and args.format not in (None, "json"):
+        raise UsageError(f"--json and --format {args.format} disagree; pick one")
+    report_format = args.format or ("json" if ctx.json else "table")
+    definitions = ctx.load_definitions(args.file, check_timeline=False)
+    engine = ctx.engine(org=ctx.org_for(definitions.org), mark_managed=True)
+    observed = {o.id: o for o in engine.list_observed()}
+    ctx.warm_fingerprints([d.connector for d in definitions.connectors], engine.org)
+
+    declared_ids = {d.connector_id for d in definitions.connectors}
+    # (desired, observed, verify?) for each declared connector, then each managed one the file lacks.
+    work: list[tuple[Connector | None, ObservedConnector | None, bool]] = [
+        (d.connector, observed.get(d.connector_id),
+         bool(args.verify_credentials) and ctx.preflight_enabled and d.preflight)
+        for d in definitions.connectors
+    ]
+    work += [(None, o, False) for o in observed.values() if o.managed and o.id not in declared_ids]
+
+    def drift_of(item: tuple[Connector | None, ObservedConnector | None, bool]) -> DriftReport:
+        desired, current, verify = item
+        return engine.drift(desired, observed=current, verify_credentials=verify)
+
+    verifying = any(verify for _, _, verify in work)
+    with ctx.out.progress(len(work) if verifying else 0, "Verifying credentials") as advance:
+        outcomes = run_bounded(work, drift_of, parallelism=args.parallelism if verifying else 1, on_done=advance)
+    reports: list[dict[str, Any]] = []
+    for outcome in outcomes:
+        if isinstance(outcome, Exception):
+            raise outcome
+        reports.append(outcome.to_dict())
+    drifted = [r for r in reports if r["status"] != ["in_sync"]]
+    summary = {
+        "org": engine.org,
+        "file": str(definitions.source),
+        "checked_at": engine.now().isoformat(),
+        "total": len(reports),
+        "drifted": len(drifted),
+        "by_status": dict(Counter(status for r in reports for status in r["status"])),
+        "credentials_verified": verifying,
+    }
+    if report_format == "json":
+        ctx.out.json({"summary": summary, "connectors": reports})
+    elif report_format == "markdown":
+        from ..render import drift_markdown
+
+        ctx.out.markdown(drift_markdown(reports, summary))
+    else:
+        from ..render import drift_view
+
+        ctx.out.render(*drift_view(reports, summary))
+    return EXIT_CHANGES if drifted else EXIT_OK

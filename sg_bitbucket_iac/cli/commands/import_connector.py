@@ -1,0 +1,96 @@
+"""`sg-bitbucket import ID [--to-yaml]`: a YAML definition of an existing connector, to put under management.
+
+StackGuardian never returns secrets, so the secret becomes an ``${env:...}`` reference to fill in;
+fields StackGuardian does not show (a masked username, the workspace when no ContextTag names it)
+are left out and listed as TODO comments, so that `validate` points at exactly what is missing.
+An entry for a connector not yet managed here carries ``adopt: true``: the first apply takes it
+over (preflight, the credential re-sent, ContextTags marked) instead of refusing it as foreign.
+Nothing is written to StackGuardian.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ...engine import AppliedSnapshot
+from ...model import ACCESS_SCOPE_TAG, PROJECT_TAG, REPOSITORY_TAG, AuthType, ObservedConnector
+from .common import EXIT_OK, Context, UsageError
+
+
+def secret_env_name(observed: ObservedConnector, auth_type: AuthType) -> str:
+    return "BB_" + re.sub(r"[^A-Z0-9]", "_", observed.id.upper()) + "_" + auth_type.secret_field.upper()
+
+
+def definition_of(observed: ObservedConnector) -> tuple[dict[str, Any], list[str]]:
+    """(the connector's YAML entry, TODO notes for what StackGuardian cannot tell)."""
+    todos: list[str] = []
+    applied = AppliedSnapshot.from_tags(observed.context_tags)
+    entry: dict[str, Any] = {"name": observed.name, "id": observed.id}
+    if observed.description:
+        entry["description"] = observed.description
+    if observed.tags:
+        entry["tags"] = list(observed.tags)
+    workspace = observed.workspace or (applied.workspace if applied else None)
+    if workspace:
+        entry["workspace"] = workspace
+    else:
+        todos.append("add `workspace:` (the Bitbucket workspace slug); StackGuardian does not record it")
+    if not observed.managed:
+        entry["adopt"] = True
+    auth_type = observed.auth_type
+    if auth_type is None:
+        todos.append("add an `auth:` block; the connector has no recognisable Bitbucket credential")
+        return entry, todos
+    auth: dict[str, Any] = {"type": auth_type.value}
+    if auth_type in (AuthType.API_TOKEN, AuthType.APP_PASSWORD):
+        username = observed.username or (applied.username if applied else None)
+        if username:
+            auth["username"] = username
+        else:
+            todos.append("add `auth.username` (your Bitbucket username); StackGuardian masks it")
+    if auth_type is AuthType.API_TOKEN:
+        if observed.email:
+            auth["email"] = observed.email
+        else:
+            todos.append("add `auth.email` (the Atlassian account email)")
+    if auth_type is AuthType.ACCESS_TOKEN:
+        for key, tag in (("scope", ACCESS_SCOPE_TAG), ("repository", REPOSITORY_TAG), ("project", PROJECT_TAG)):
+            if observed.context_tags.get(tag):
+                auth[key] = observed.context_tags[tag]
+        if "scope" not in auth:
+            todos.append("check `auth.scope` (repository | project | workspace) and add `repository:`/`project:`")
+    variable = secret_env_name(observed, auth_type)
+    auth[auth_type.secret_field] = "${env:" + variable + "}"
+    todos.append(f"export {variable} with the secret (or use ${{file:...}}, ${{aws-sm:...}}, ${{aws-ssm:...}})")
+    if auth_type is AuthType.APP_PASSWORD:
+        todos.append("this is an app password: migrate it first (`sg-bitbucket migrate --connector "
+                     f"{observed.id} --to api_token ...`) and import it again")
+    entry["auth"] = auth
+    return entry, todos
+
+
+def run(ctx: Context) -> int:
+    import yaml
+
+    engine = ctx.engine(mark_managed=False)
+    observed = engine.read(ctx.args.connector_id)
+    if observed is None or not observed.is_bitbucket:
+        raise UsageError(f"no Bitbucket connector {ctx.args.connector_id!r} in org {engine.org}",
+                         hint="`sg-bitbucket audit` lists them")
+    entry, todos = definition_of(observed)
+    if ctx.json:
+        ctx.out.json({"org": engine.org, "connector": entry, "todo": todos})
+        return EXIT_OK
+    document = yaml.safe_dump({"org": engine.org, "connectors": [entry]}, sort_keys=False, allow_unicode=True)
+    comments = "".join(f"# TODO: {todo}\n" for todo in todos)
+    if ctx.args.to_yaml:
+        ctx.out.markdown(f"# sg-bitbucket import {observed.id} ({ctx.now().date()})\n"
+                         + comments + document)
+        return EXIT_OK
+    ctx.out.line(f"Connector {observed.id} ({observed.name}) in org {engine.org}: "
+                 f"{observed.auth_type.value if observed.auth_type else 'unknown auth type'}, "
+                 f"{'managed here' if observed.managed else 'not managed here yet'}.", "bold")
+    ctx.out.line("Add this to your definitions file (or rerun with --to-yaml > file.yaml):")
+    ctx.out.markdown(comments + document)
+    return EXIT_OK

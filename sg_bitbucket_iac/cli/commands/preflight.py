@@ -1,0 +1,46 @@
+"""`sg-bitbucket preflight`: check one credential against Bitbucket, before anyone puts it in a connector."""
+
+from __future__ import annotations
+
+from ...bitbucket import run_preflight
+from ...engine import credentials_from
+from ...model import ConnectorValidationError
+from .common import Context, ProblemsError, UsageError, problems_as_flags
+
+
+def run(ctx: Context) -> int:
+    args = ctx.args
+    if not args.workspace:
+        raise UsageError("--workspace is required: preflight checks the credential for one workspace")
+    repositories: list[str] = list(args.repository or [])
+    if args.auth_type == "access_token" and len(repositories) > 1:
+        raise UsageError("an access token is checked for one --repository (a repository token sees only its own)")
+    secret = ctx.read_secret(f"{args.auth_type.replace('_', ' ')}")
+    values = {
+        "workspace": args.workspace,
+        "username": args.username,
+        "email": args.email,
+        "scope": args.scope,
+        "repository": repositories[0] if repositories else None,
+        "project": args.project,
+        args.auth_type: secret,
+    }
+    try:
+        auth = credentials_from(args.auth_type, values)
+    except ConnectorValidationError as error:
+        raise ProblemsError(problems_as_flags(error.problems)) from None
+    result = run_preflight(
+        auth,
+        args.workspace,
+        api_url=ctx.settings.bitbucket_api_url,
+        now=ctx.now(),
+        repositories=repositories if args.auth_type != "access_token" else (),
+        retry_backoff=ctx.preflight_backoff,
+    )
+    if ctx.json:
+        ctx.out.json(result.to_dict())
+    else:
+        from ..render import preflight_view
+
+        ctx.out.render(*preflight_view(result.to_dict()))
+    return result.status.exit_code

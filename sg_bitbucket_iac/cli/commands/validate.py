@@ -1,0 +1,58 @@
+"""`sg-bitbucket validate -f FILE [NAME...]`: the file's schema and timeline, then each credential's preflight.
+
+Needs no StackGuardian key and sends nothing to StackGuardian. A preflight that fails makes the
+command fail (exit 1), as apply would; an inconclusive one (Bitbucket rate-limiting or down) is a
+warning, as apply treats it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..definitions import Declared
+from .common import EXIT_ERROR, EXIT_OK, Context, run_bounded
+
+PARALLELISM = 4
+
+
+def run(ctx: Context) -> int:
+    definitions = ctx.load_definitions(ctx.args.file).select(ctx.args.names)
+    engine = ctx.preflight_engine()
+    checked = [d for d in definitions.connectors if d.preflight and ctx.preflight_enabled]
+
+    def preflight(declared: Declared) -> dict[str, Any] | None:
+        result = engine.preflight(declared.connector, new_connector=True)
+        return result.to_dict() if result is not None else None
+
+    with ctx.out.progress(len(checked), "Preflight") as advance:
+        outcomes = dict(zip([d.path for d in checked],
+                            run_bounded(checked, preflight, parallelism=PARALLELISM, on_done=advance), strict=True))
+    entries: list[dict[str, Any]] = []
+    failed = False
+    for declared in definitions.connectors:
+        entry: dict[str, Any] = {
+            "path": declared.path,
+            "connector_id": declared.connector_id,
+            "name": declared.connector.name,
+            "auth_type": declared.connector.auth_type.value,
+            "warnings": engine.validate(declared.connector, path=declared.path),
+            "preflight": None,
+        }
+        outcome = outcomes.get(declared.path)
+        if declared.path not in outcomes:
+            entry["preflight_skipped"] = "turned off for this connector" if not declared.preflight else (
+                "turned off (--no-preflight or SG_BITBUCKET_IAC_PREFLIGHT)")
+        elif isinstance(outcome, Exception):
+            entry["error"] = str(outcome)
+            failed = True
+        else:
+            entry["preflight"] = outcome
+            failed = failed or (outcome is not None and outcome["status"] == "FAIL")
+        entries.append(entry)
+    if ctx.json:
+        ctx.out.json({"file": str(definitions.source), "valid": not failed, "connectors": entries})
+    else:
+        from ..render import validate_view
+
+        ctx.out.render(*validate_view(entries, failed))
+    return EXIT_ERROR if failed else EXIT_OK

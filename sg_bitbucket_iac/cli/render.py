@@ -1,0 +1,337 @@
+"""Tables, JSON and Markdown for the CLI's reports.
+
+Every renderer takes the same plain dicts that ``--json`` prints (the engine's ``to_dict()``
+output, where secrets are already ``(sensitive)``), so the human and machine views cannot disagree
+and neither can show a secret. Output is scrubbed of every secret the run has seen as a last line of
+defence. Colour only on a terminal and never with ``--no-color`` (or ``NO_COLOR``); progress bars
+go to stderr, on a terminal, for more than a handful of items.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from rich import box
+from rich.console import Console, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+PROGRESS_THRESHOLD = 5  # more items than this get a progress bar
+_PLAIN_WIDTH = 200  # wide enough that messages are not wrapped mid-sentence in logs and files
+NONE = "—"
+
+ACTION_STYLES = {
+    "create": ("+ create", "green"),
+    "update": ("~ update", "yellow"),
+    "replace": ("-/+ replace", "magenta"),
+    "delete": ("- delete", "red"),
+    "no-op": ("  no change", "dim"),
+}
+DRIFT_LABELS = {
+    "in_sync": ("in sync", "green"),
+    "changed_outside": ("changed outside", "red"),
+    "not_yet_applied": ("not yet applied", "yellow"),
+    "deleted_outside": ("deleted outside", "red"),
+    # Without local state, a connector deleted outside (with its ContextTags) looks never created.
+    "not_created": ("missing (not created yet, or deleted outside)", "yellow"),
+    "credentials_failing": ("credentials failing", "red"),
+    "undeclared": ("managed, not declared", "yellow"),
+}
+PREFLIGHT_STYLES = {"PASS": "green", "FAIL": "red", "INCONCLUSIVE": "yellow"}
+
+
+class Output:
+    """Where a command writes: stdout for reports, stderr for progress, prompts and notes."""
+
+    def __init__(self, *, color: bool = True, scrub: Callable[[str], str] = lambda text: text) -> None:
+        self.scrub = scrub
+        self.stdout_tty = sys.stdout.isatty()
+        self.stderr_tty = sys.stderr.isatty()
+        self.color = color and "NO_COLOR" not in os.environ
+
+    # ------------------------------------------------------------------ writing
+    def _console(self, tty: bool) -> tuple[Console, io.StringIO]:
+        buffer = io.StringIO()
+        console = Console(
+            file=buffer,
+            force_terminal=tty and self.color,
+            no_color=not (tty and self.color),
+            width=shutil.get_terminal_size((120, 24)).columns if tty else _PLAIN_WIDTH,
+            highlight=False,
+            emoji=False,
+        )
+        return console, buffer
+
+    def render(self, *renderables: RenderableType, err: bool = False) -> None:
+        tty = self.stderr_tty if err else self.stdout_tty
+        console, buffer = self._console(tty)
+        for renderable in renderables:
+            # A sentence is never wrapped by us (the terminal or the log viewer does it); tables fit the width.
+            console.print(renderable, soft_wrap=isinstance(renderable, Text))
+        text = buffer.getvalue()
+        if not tty:  # table cells are padded to the column width: no trailing blanks in files and logs
+            text = "\n".join(line.rstrip() for line in text.split("\n"))
+        self._write(text, err)
+
+    def line(self, text: str = "", style: str | None = None, *, err: bool = False) -> None:
+        self.render(Text(text, style=style or ""), err=err)
+
+    def err(self, text: str, end: str = "\n") -> None:
+        self._write(text + end, True)
+
+    def json(self, payload: Any) -> None:
+        self._write(json.dumps(payload, indent=2, default=str) + "\n", False)
+
+    def markdown(self, text: str) -> None:
+        self._write(text if text.endswith("\n") else text + "\n", False)
+
+    def _write(self, text: str, err: bool) -> None:
+        stream = sys.stderr if err else sys.stdout
+        stream.write(self.scrub(text))
+        stream.flush()
+
+    # ------------------------------------------------------------------ progress
+    @contextmanager
+    def progress(self, total: int, description: str) -> Iterator[Callable[[], None]]:
+        """``advance()`` per finished item; a bar on stderr only on a terminal and for > 5 items."""
+        if total <= PROGRESS_THRESHOLD or not self.stderr_tty:
+            yield lambda: None
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        console = Console(file=sys.stderr, force_terminal=True, no_color=not self.color)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task(description, total=total)
+            yield lambda: bar.advance(task)
+
+
+# --------------------------------------------------------------------------- values
+def show(value: Any) -> str:
+    """A field value for people: `—` for nothing, lists comma-separated, booleans as yes/no."""
+    if value is None or value == [] or value == "":
+        return NONE
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def make_table(*columns: str, title: str | None = None) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left", show_edge=False, pad_edge=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
+
+
+def _label(kind: str, styles: Mapping[str, tuple[str, str]]) -> Text:
+    text, style = styles.get(kind, (kind, ""))
+    return Text(text, style=style)
+
+
+# --------------------------------------------------------------------------- plan and apply
+def plan_summary(plans: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    counts = {"create": 0, "update": 0, "replace": 0, "delete": 0, "no-op": 0}
+    for plan in plans:
+        counts[plan["action"]] = counts.get(plan["action"], 0) + 1
+    return counts
+
+
+def plan_view(plans: Sequence[Mapping[str, Any]], *, show_unchanged: bool = False) -> list[RenderableType]:
+    """Per connector and field: action, before, after (secrets already `(sensitive)`), then warnings."""
+    table = make_table("Connector", "Action", "Field", "Before", "After")
+    warnings: list[Text] = []
+    for plan in plans:
+        if plan["action"] == "no-op" and not show_unchanged:
+            continue
+        label = _label(plan["action"], ACTION_STYLES)
+        if plan.get("full_credential_replacement"):
+            label.append(" (full credential replacement)", style="bold")
+        if plan.get("adopt"):
+            label.append(" (adopt)", style="bold")
+        connector = Text(f"{plan['connector_id']}")
+        if plan.get("name") and plan["name"] != plan["connector_id"]:
+            connector.append(f" ({plan['name']})", style="dim")
+        changes = plan.get("changes") or [{"field": "", "before": None, "after": None}]
+        for position, change in enumerate(changes):
+            note = f"  [{change['note']}]" if change.get("note") else ""
+            table.add_row(
+                connector if position == 0 else Text(""),
+                label if position == 0 else Text(""),
+                Text(change["field"]),
+                Text(show(change["before"]) if change["field"] else ""),
+                Text(show(change["after"]) + note if change["field"] else ""),
+            )
+        for warning in plan.get("warnings") or ():
+            warnings.append(Text(f"warning: {plan['connector_id']}: {warning}", style="yellow"))
+    counts = plan_summary(plans)
+    summary = Text(
+        f"Plan: {counts['create']} to create, {counts['update']} to update, "
+        f"{counts['replace']} to replace, {counts['delete']} to delete, {counts['no-op']} unchanged.",
+        style="bold",
+    )
+    if all(plan["action"] == "no-op" for plan in plans):
+        return [*warnings, Text("No changes: StackGuardian matches the definitions.", style="green"), summary]
+    return [table, *warnings, summary]
+
+
+def apply_view(results: Sequence[Mapping[str, Any]]) -> list[RenderableType]:
+    """Per connector: done or FAILED (with why); warnings grouped below, since many connectors share them."""
+    table = make_table("Connector", "Action", "Result", "Details")
+    shared: dict[str, list[str]] = {}
+    for result in results:
+        ok = result["status"] == "ok"
+        warnings = list(dict.fromkeys(result.get("warnings") or ()))
+        for warning in warnings:
+            shared.setdefault(warning, []).append(result["connector_id"])
+        details = result.get("error") or (f"{len(warnings)} warning(s), below" if warnings else "")
+        table.add_row(
+            Text(result["connector_id"]),
+            _label(result["action"], ACTION_STYLES),
+            Text("done" if ok else "FAILED", style="green" if ok else "bold red"),
+            Text(details),
+        )
+    parts: list[RenderableType] = [table]
+    for warning, connector_ids in shared.items():
+        who = ", ".join(connector_ids) if len(connector_ids) <= 3 else f"{len(connector_ids)} connectors"
+        parts.append(Text(f"warning ({who}): {warning}", style="yellow"))
+    failed = sum(1 for r in results if r["status"] != "ok")
+    done = len(results) - failed
+    parts.append(Text(f"Apply: {done} done, {failed} failed.", style="bold red" if failed else "bold green"))
+    return parts
+
+
+# --------------------------------------------------------------------------- drift
+def _change_text(change: Mapping[str, Any]) -> str:
+    return f"{change['field']}: {show(change['before'])} -> {show(change['after'])}"
+
+
+def drift_details(report: Mapping[str, Any]) -> list[str]:
+    lines = [f"changed outside: {_change_text(c)}" for c in report.get("changed_outside") or ()]
+    lines += [f"not yet applied: {_change_text(c)}" for c in report.get("not_yet_applied") or ()]
+    lines += list(report.get("messages") or ())
+    return lines
+
+
+def drift_view(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> list[RenderableType]:
+    table = make_table("Connector", "Status", "Authenticated", "Details")
+    for report in reports:
+        statuses = Text()
+        for position, status in enumerate(report["status"]):
+            if position:
+                statuses.append(", ")
+            statuses.append_text(_label(status, DRIFT_LABELS))
+        connector = Text(report["connector_id"])
+        if report.get("name") and report["name"] != report["connector_id"]:
+            connector.append(f" ({report['name']})", style="dim")
+        table.add_row(connector, statuses, Text(show(report.get("authenticated"))),
+                      Text("\n".join(drift_details(report))))
+    drifted = summary["drifted"]
+    line = Text(f"Drift: {drifted} of {summary['total']} connector(s) drifted.",
+                style="bold red" if drifted else "bold green")
+    return [table, line]
+
+
+def _md(text: Any) -> str:
+    """A Markdown table cell: pipes escaped, line breaks as <br>."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
+
+
+def drift_markdown(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> str:
+    """A report fit for a pull-request comment: a headline, drifted connectors first, in-sync folded."""
+    drifted = [r for r in reports if r["status"] != ["in_sync"]]
+    in_sync = [r for r in reports if r["status"] == ["in_sync"]]
+    icon = ":warning:" if drifted else ":white_check_mark:"
+    lines = [
+        "### sg-bitbucket drift report",
+        "",
+        f"{icon} **{len(drifted)} of {summary['total']} connector(s) drifted** in org `{summary['org']}` "
+        f"(definitions `{summary['file']}`, checked {summary['checked_at']}).",
+        "",
+    ]
+    if drifted:
+        lines += ["| Connector | Status | Authenticated | Details |", "|---|---|---|---|"]
+        for report in drifted:
+            status = ", ".join(DRIFT_LABELS.get(s, (s, ""))[0] for s in report["status"])
+            lines.append(
+                f"| `{_md(report['connector_id'])}` ({_md(report['name'])}) | {_md(status)} | "
+                f"{_md(show(report.get('authenticated')))} | {_md(chr(10).join(drift_details(report)))} |"
+            )
+        lines.append("")
+    if in_sync:
+        names = ", ".join(f"`{_md(r['connector_id'])}`" for r in in_sync)
+        lines += [f"<details><summary>In sync ({len(in_sync)})</summary>", "", names, "", "</details>", ""]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- audit
+def audit_view(entries: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> list[RenderableType]:
+    table = make_table("Connector", "Auth type", "Authenticated", "App-password timeline", "Managed", "Next step")
+    for entry in entries:
+        connector = Text(entry["connector_id"])
+        if entry.get("name") and entry["name"] != entry["connector_id"]:
+            connector.append(f" ({entry['name']})", style="dim")
+        authenticated = entry.get("authenticated")
+        table.add_row(
+            connector,
+            Text(show(entry.get("auth_type")), style="red" if entry.get("auth_type") == "app_password" else ""),
+            Text(show(authenticated), style="red" if authenticated is False else ""),
+            Text(show(entry.get("app_password_phase"))),
+            Text(show(entry.get("managed"))),
+            Text(entry["next_step"], style="yellow" if entry["needs_action"] else "green"),
+        )
+    line = Text(
+        f"Audit: {summary['total']} Bitbucket connector(s), {summary['needs_action']} need action "
+        f"({summary['app_passwords']} app password(s), {summary['not_authenticated']} not authenticated).",
+        style="bold red" if summary["needs_action"] else "bold green",
+    )
+    return [table, line]
+
+
+# --------------------------------------------------------------------------- validate and preflight
+def validate_view(entries: Sequence[Mapping[str, Any]], failed: bool) -> list[RenderableType]:
+    table = make_table("Connector", "Auth type", "Preflight", "Details")
+    for entry in entries:
+        preflight = entry.get("preflight")
+        if entry.get("error"):
+            status, details = Text("ERROR", style="red"), str(entry["error"])
+        elif preflight is None:
+            status, details = Text("skipped", style="dim"), str(entry.get("preflight_skipped", ""))
+        else:
+            status = Text(preflight["status"], style=PREFLIGHT_STYLES.get(preflight["status"], ""))
+            details = preflight["summary"]
+        details = "\n".join([details, *(f"warning: {w}" for w in entry.get("warnings") or ())]).strip()
+        table.add_row(Text(entry["connector_id"]), Text(entry["auth_type"]), status, Text(details))
+    verdict = Text(
+        f"{len(entries)} connector(s) valid" + ("; some credentials failed preflight" if failed else "."),
+        style="bold red" if failed else "bold green",
+    )
+    return [table, verdict]
+
+
+def preflight_view(result: Mapping[str, Any], title: str | None = None) -> list[RenderableType]:
+    status = result["status"]
+    table = make_table("Check", "Endpoint", "HTTP", "Outcome", "Message", title=title)
+    for check in result.get("checks") or ():
+        outcome = check["outcome"]
+        style = "green" if outcome == "OK" else ("dim" if outcome in ("SKIPPED", "NOT_VERIFIABLE") else "yellow"
+                                                  if outcome == "WARNING" else "red")
+        table.add_row(Text(check["name"]), Text(show(check.get("endpoint"))), Text(show(check.get("http_status"))),
+                      Text(outcome, style=style), Text(check.get("message") or ""))
+    identity = result.get("identity") or {}
+    parts: list[RenderableType] = [table]
+    if identity.get("username"):
+        parts.append(Text(f"identity: {identity['username']}" + (
+            f" ({identity['display_name']})" if identity.get("display_name") else "")))
+    if result.get("missing_scopes"):
+        parts.append(Text("missing scopes: " + ", ".join(result["missing_scopes"]), style="red"))
+    parts.append(Text(f"{status}: {result.get('summary', '')}", style=f"bold {PREFLIGHT_STYLES.get(status, '')}"))
+    return parts
