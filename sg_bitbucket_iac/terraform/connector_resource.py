@@ -1,0 +1,332 @@
+"""Resource `sgbitbucket_connector`: Terraform's lifecycle mapped onto Engine.plan/apply/read/delete.
+
+* validate: the backend's parse (and, with a clock, its app-password policy) at every
+  `terraform plan`, with each problem at the attribute the user wrote.
+* plan: computed values that can be known (Id, effective scope, fingerprint), and, when the
+  resource will be written, the backend plan: existing connector not in state, policy warnings,
+  credential preflight. An auth-type change is an ordinary in-place update: the config drops the
+  old type's attributes (they plan to null) and sets the new ones; the backend sends the whole new
+  credential set. Only `connector_id` forces replacement.
+* read: StackGuardian's view (drift), secrets kept from state; None when the connector is gone.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tf import schema, types
+from tf.iface import (
+    Config,
+    CreateContext,
+    DeleteContext,
+    ImportContext,
+    PlanContext,
+    ReadContext,
+    Resource,
+    UpdateContext,
+)
+from tf.types import Unknown
+from tf.utils import Diagnostics
+
+from ..engine import Action, ApplyResult, ConnectorExistsError, PreflightFailed, check_policy
+from ..model import Connector, ConnectorValidationError, derive_id
+from . import attributes as attrs
+
+if TYPE_CHECKING:
+    from .provider import SGBitbucketProvider
+
+State = attrs.State
+# Attributes whose change alone writes nothing to StackGuardian.
+_LOCAL_ONLY = frozenset({"preflight"})
+
+
+def _attribute(name: str, description: str, **kwargs: Any) -> schema.Attribute:
+    kind = kwargs.pop("type", None) or types.String()
+    return schema.Attribute(name, kind, description=description, **kwargs)
+
+
+class ConnectorResource(Resource):
+    """A StackGuardian Bitbucket connector; its Terraform id is the StackGuardian connector Id."""
+
+    def __init__(self, provider: SGBitbucketProvider) -> None:
+        self.provider = provider
+
+    @classmethod
+    def get_name(cls) -> str:
+        return "connector"
+
+    @classmethod
+    def get_schema(cls) -> schema.Schema:
+        return schema.Schema(
+            version=0,
+            description="A StackGuardian Bitbucket VCS connector (kind BITBUCKET_ORG). Changing `auth_type` "
+            "updates it in place and replaces the whole credential set; the Id stays.",
+            attributes=[
+                _attribute("id", "The StackGuardian connector Id (same as `connector_id`).", computed=True),
+                _attribute("connector_id", "StackGuardian Id; derived from `name` when unset (kept on rename). "
+                           "Changing it forces a new connector.", optional=True, computed=True,
+                           requires_replace=True, default=None),
+                _attribute("name", "StackGuardian ResourceName.", required=True),
+                _attribute("workspace", "Bitbucket workspace slug (bitbucket.org/<slug>); used by preflight.",
+                           required=True),
+                _attribute("description", "Description; unset and empty are the same.", optional=True),
+                _attribute("tags", "Tags; unset and empty are the same.", type=types.List(types.String()),
+                           optional=True),
+                _attribute("auth_type", "api_token (recommended), access_token, or app_password (legacy: "
+                           "refused from 2026-06-09). A change is an in-place full credential replacement.",
+                           required=True),
+                _attribute("username", "Bitbucket username (api_token, app_password).", optional=True),
+                _attribute("email", "Atlassian account email (api_token).", optional=True),
+                _attribute("api_token", "Atlassian API token with Bitbucket read scopes (api_token).",
+                           optional=True, sensitive=True),
+                _attribute("access_token", "Repository, project or workspace access token (access_token).",
+                           optional=True, sensitive=True),
+                _attribute("access_token_scope", "repository, project or workspace (access_token); inferred "
+                           "from `repository`/`project` when unset.", optional=True, computed=True,
+                           default=None),
+                _attribute("repository", "Repository slug of a repository access token.", optional=True),
+                _attribute("project", "Project key of a project access token.", optional=True),
+                _attribute("app_password", "Bitbucket app password (app_password; legacy).", optional=True,
+                           sensitive=True),
+                _attribute("preflight", "Check the credentials against Bitbucket before writing them "
+                           "(default: the provider's `preflight`).", type=types.Bool(), optional=True),
+                _attribute("authenticated", "Whether StackGuardian reports the credentials as working.",
+                           type=types.Bool(), computed=True),
+                _attribute("modified_at", "When StackGuardian last saw a write (RFC 3339, UTC).", computed=True),
+                _attribute("credentials_fingerprint", "Salted scrypt fingerprint of the credential set last "
+                           "applied (not reversible; the same value the CLI keeps in ContextTags).",
+                           computed=True),
+            ],
+        )
+
+    # ------------------------------------------------------------------ validate
+    def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
+        """Config errors fail `terraform plan` here, before any request (values unknown yet are skipped)."""
+        Resource.validate(self, diags, type_name, config)
+        if diags.has_errors():
+            return
+        parsed = attrs.parse(config, diags)
+        if parsed.connector is not None:
+            attrs.report_problems(diags, check_policy(parsed.connector, at=self.provider.now()).problems)
+
+    # ------------------------------------------------------------------ plan
+    def plan(self, ctx: PlanContext, current: State | None, planned: State) -> State:
+        """Fill what can be known now and, if the resource will be written, ask the backend first.
+
+        `current` is None for a create (called by our servicer; tf 1.2.0 itself plans creates
+        without the resource).
+        """
+        creating = current is None
+        if not creating and not (ctx.changed_fields - _LOCAL_ONLY):
+            return planned  # nothing to write: no request, no noise
+        if not creating:
+            # A write changes both; StackGuardian re-checks the credentials on every write.
+            planned["authenticated"] = Unknown
+            planned["modified_at"] = Unknown
+            if "connector_id" in ctx.changed_fields:
+                return planned  # replacement: Terraform plans the create separately
+        parsed = attrs.parse(planned, ctx.diagnostics)
+        connector = parsed.connector if parsed.complete else None
+        if connector is None:
+            self._plan_unknowns(planned, creating)
+            return planned
+        planned["connector_id"] = connector.connector_id
+        planned["access_token_scope"] = attrs.effective_scope(connector)
+        if creating:
+            planned["id"] = connector.connector_id
+        engine = self.provider.engine
+        if engine is None:
+            planned["credentials_fingerprint"] = Unknown
+            return planned
+        planned["credentials_fingerprint"] = connector.credential_fingerprint(engine.org)
+        self._backend_checks(ctx.diagnostics, connector, current, planned)
+        return planned
+
+    @staticmethod
+    def _plan_unknowns(planned: State, creating: bool) -> None:
+        auth_type = attrs.auth_type_of(planned.get("auth_type"))
+        if planned.get("connector_id") is None:
+            name = planned.get("name")
+            planned["connector_id"] = derive_id(name) if isinstance(name, str) else Unknown
+        if creating:
+            planned["id"] = planned["connector_id"]
+        if planned.get("access_token_scope") is None or auth_type is None:
+            planned["access_token_scope"] = (
+                None if auth_type is not None and auth_type.value != "access_token" else Unknown
+            )
+        planned["credentials_fingerprint"] = Unknown
+
+    def _backend_checks(
+        self, diags: Diagnostics, connector: Connector, current: State | None, planned: State
+    ) -> None:
+        """Existing connector, date policy and preflight, as apply would meet them, but now."""
+        engine = self.provider.engine
+        assert engine is not None
+        secrets = attrs.secrets_of(planned)
+        creating = current is None
+        try:
+            applied = None if creating else attrs.snapshot_from_state(current or {}, engine.org)
+            plan = engine.plan(connector, applied=applied)
+        except ConnectorExistsError:
+            self._exists_error(diags, connector.connector_id, engine.org)
+            return
+        except ConnectorValidationError as exc:
+            attrs.report_problems(diags, exc.problems)
+            return
+        except Exception as exc:
+            attrs.report_error(diags, "StackGuardian could not be asked while planning", exc, secrets)
+            return
+        for warning in plan.warnings:
+            attrs.report_warning(diags, warning)
+        if not plan.sends_credentials:
+            return
+        try:
+            result = engine.preflight(connector, new_connector=plan.action is not Action.UPDATE,
+                                      enabled=planned.get("preflight"))
+        except Exception as exc:
+            attrs.report_error(diags, "Credential preflight could not run", exc, secrets)
+            return
+        if result is None:
+            return
+        secret_attribute = connector.auth_type.secret_field
+        status = result.status.value
+        if status == "FAIL":
+            diags.add_error("Credential preflight failed", result.summary(), path=[secret_attribute])
+        elif status == "INCONCLUSIVE":
+            diags.add_warning("Credential preflight inconclusive",
+                              "Bitbucket could not be asked (rate limit or outage); apply checks again: "
+                              + result.summary())
+        for warning in result.warnings:
+            attrs.report_warning(diags, warning, "Credential preflight")
+
+    @staticmethod
+    def _exists_error(diags: Diagnostics, connector_id: str, org: str) -> None:
+        diags.add_error(
+            f"Connector {connector_id} already exists",
+            f"StackGuardian org {org} already has a connector with Id {connector_id}, and it is not in this "
+            f"Terraform state. Import it instead of creating it: "
+            f"`terraform import <resource address> {connector_id}`; or set another `connector_id`.",
+            path=["connector_id"],
+        )
+
+    # ------------------------------------------------------------------ apply
+    def _connector_for_apply(self, diags: Diagnostics, planned: State) -> Connector | None:
+        parsed = attrs.parse(planned, diags)
+        if not parsed.complete:
+            if not diags.has_errors():
+                diags.add_error("Values still unknown at apply", "This is a bug in sgbitbucket; please report it.")
+            return None
+        return parsed.connector
+
+    def _applied_state(self, planned: State, connector: Connector, result: ApplyResult) -> State:
+        state: State = {name: planned.get(name) for name in attrs.RESOURCE_ATTRIBUTES}
+        state["id"] = state["connector_id"] = connector.connector_id
+        state["access_token_scope"] = attrs.effective_scope(connector)
+        observed = result.observed
+        state["authenticated"] = observed.authenticated if observed else None
+        state["modified_at"] = attrs.iso(observed.modified_at) if observed else None
+        state["credentials_fingerprint"] = result.snapshot.fingerprint if result.snapshot else None
+        return state
+
+    def _report_warnings(self, diags: Diagnostics, result: ApplyResult) -> None:
+        from_preflight = set(result.preflight.warnings) if result.preflight else set()
+        for warning in dict.fromkeys([*result.plan.warnings, *result.warnings]):
+            attrs.report_warning(diags, warning,
+                                 "Credential preflight" if warning in from_preflight else "StackGuardian connector")
+
+    def _report_apply_error(
+        self, diags: Diagnostics, what: str, exc: Exception, connector: Connector, planned: State
+    ) -> None:
+        if isinstance(exc, ConnectorValidationError):
+            attrs.report_problems(diags, exc.problems)
+        elif isinstance(exc, PreflightFailed):
+            diags.add_error("Credential preflight failed; nothing was written", exc.result.summary(),
+                            path=[connector.auth_type.secret_field])
+        else:
+            attrs.report_error(diags, f"Could not {what} the connector", exc, attrs.secrets_of(planned))
+
+    def create(self, ctx: CreateContext, planned: State) -> State | None:
+        """Create through the backend; an existing connector not in state is an error (import it)."""
+        engine = self.provider.require_engine(ctx.diagnostics)
+        connector = self._connector_for_apply(ctx.diagnostics, planned)
+        if engine is None or connector is None:
+            return None
+        try:
+            plan = engine.plan(connector)
+            result = engine.apply(connector, plan, preflight=planned.get("preflight"))
+        except ConnectorExistsError:
+            self._exists_error(ctx.diagnostics, connector.connector_id, engine.org)
+            return None
+        except Exception as exc:
+            self._report_apply_error(ctx.diagnostics, "create", exc, connector, planned)
+            return None
+        self._report_warnings(ctx.diagnostics, result)
+        return self._applied_state(planned, connector, result)
+
+    def update(self, ctx: UpdateContext, current: State, planned: State) -> State | None:
+        """Plan against the state's snapshot and StackGuardian now, then one PATCH (or none)."""
+        engine = self.provider.require_engine(ctx.diagnostics)
+        connector = self._connector_for_apply(ctx.diagnostics, planned)
+        if engine is None or connector is None:
+            return current
+        try:
+            applied = attrs.snapshot_from_state(current, engine.org)
+            observed = engine.read(connector.connector_id)
+            plan = engine.plan(connector, applied=applied, observed=observed, refresh=False)
+            result = engine.apply(connector, plan, observed=observed, preflight=planned.get("preflight"))
+        except Exception as exc:
+            self._report_apply_error(ctx.diagnostics, "update", exc, connector, planned)
+            return current
+        self._report_warnings(ctx.diagnostics, result)
+        return self._applied_state(planned, connector, result)
+
+    def delete(self, ctx: DeleteContext, current: State) -> None:
+        """Delete; a connector already gone is fine."""
+        engine = self.provider.require_engine(ctx.diagnostics)
+        if engine is None:
+            return
+        connector_id = current.get("id") or current.get("connector_id")
+        if not connector_id:
+            return
+        try:
+            engine.delete(str(connector_id))
+        except Exception as exc:
+            attrs.report_error(ctx.diagnostics, f"Could not delete connector {connector_id}", exc)
+
+    # ------------------------------------------------------------------ read / import
+    def read(self, ctx: ReadContext, current: State) -> State | None:
+        """StackGuardian's view of the connector (drift); None when it was deleted outside Terraform."""
+        engine = self.provider.require_engine(ctx.diagnostics)
+        connector_id = current.get("id") or current.get("connector_id")
+        if engine is None or not connector_id:
+            return current
+        try:
+            observed = engine.read(str(connector_id))
+        except Exception as exc:
+            attrs.report_error(ctx.diagnostics, f"Could not read connector {connector_id}", exc,
+                               attrs.secrets_of(current))
+            return current
+        if observed is None:
+            return None
+        return attrs.refreshed_state(current, observed)
+
+    def import_(self, ctx: ImportContext, id: str) -> State | None:
+        """`terraform import sgbitbucket_connector.x <connector-id>`: secrets null until the next apply."""
+        engine = self.provider.require_engine(ctx.diagnostics)
+        if engine is None:
+            return None
+        try:
+            observed = engine.read(id)
+        except Exception as exc:
+            attrs.report_error(ctx.diagnostics, f"Could not read connector {id}", exc)
+            return None
+        if observed is None:
+            ctx.diagnostics.add_error(f"No connector {id}",
+                                      f"StackGuardian org {engine.org} has no connector with Id {id}.")
+            return None
+        if not observed.is_bitbucket:
+            ctx.diagnostics.add_error(f"Connector {id} is not a Bitbucket connector",
+                                      f"Its kind is {observed.kind or 'unknown'}; sgbitbucket_connector manages "
+                                      "BITBUCKET_ORG connectors only.")
+            return None
+        return attrs.imported_state(observed)

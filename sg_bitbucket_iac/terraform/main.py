@@ -1,0 +1,40 @@
+"""Console script `terraform-provider-sgbitbucket`: Terraform starts it and speaks tfplugin6 to it.
+
+Terraform launches it itself (via `dev_overrides` or an installed mirror); run by hand it prints
+the go-plugin handshake line and waits. `--dev` prints a TF_REATTACH_PROVIDERS line for debugging.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+
+def _ensure_cert_cache_dir() -> None:
+    """tf caches its TLS certificate in $HOME/.cache/tf-python-provider and does not survive a HOME
+    it cannot write (read-only CI homes, HOME unset): the plugin would die before the handshake.
+    Fall back to a private temporary HOME for this process; nothing else here reads HOME."""
+    try:
+        (Path.home() / ".cache" / "tf-python-provider").mkdir(parents=True, exist_ok=True)
+    except (OSError, RuntimeError):
+        os.environ["HOME"] = tempfile.mkdtemp(prefix="sgbitbucket-provider-")
+
+
+def main(argv: list[str] | None = None) -> None:
+    import tf.provider
+    from tf.runner import run_provider
+
+    from .provider import SGBitbucketProvider
+    from .servicer import SGBitbucketServicer
+
+    # WORKAROUND (tf 1.2.0): run_provider builds `tf.provider.ProviderServicer` itself; ours also
+    # plans creates through the resource (see servicer.py).
+    tf.provider.ProviderServicer = SGBitbucketServicer
+    _ensure_cert_cache_dir()
+    run_provider(SGBitbucketProvider(), argv or sys.argv)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,49 @@
+"""WORKAROUND for tf 1.2.0: let creates go through `Resource.plan()` too.
+
+tf's `ProviderServicer.PlanResourceChange` plans a create without asking the resource: every
+unset computed attribute becomes its schema default. That would leave a create plan unable to
+(a) fail on an existing connector with the same Id, on the app-password date policy or on a
+failing preflight, and (b) show the Id and the credential fingerprint it will have. This subclass
+runs the framework's create plan unchanged, then passes the result through `plan(ctx, None, planned)`
+(the hook's signature already allows `current=None`). Updates are untouched.
+
+`main()` installs it by replacing `tf.provider.ProviderServicer`, which `tf.runner.run_provider`
+imports when it starts; tests/terraform/test_servicer.py fails if a tf upgrade changes that.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tf.gen import tfplugin_pb2 as pb
+from tf.iface import PlanContext
+from tf.provider import ProviderServicer
+from tf.types import Unknown
+from tf.utils import Diagnostics, read_dynamic_value, to_dynamic_value
+
+
+class SGBitbucketServicer(ProviderServicer):
+    def PlanResourceChange(self, request: Any, context: Any) -> Any:
+        response = super().PlanResourceChange(request, context)
+        if read_dynamic_value(request.prior_state) is not None:
+            return response  # update: the framework already called plan()
+        if any(d.severity == pb.Diagnostic.ERROR for d in response.diagnostics):
+            return response
+        planned = read_dynamic_value(response.planned_state)
+        if planned is None:
+            return response  # nothing to create
+        type_name = request.type_name
+        attributes = self._get_res_attrs(type_name)
+        decoded = {
+            k: v if v is Unknown else attributes[k].type.decode(v) for k, v in planned.items() if k in attributes
+        }
+        diags = Diagnostics()
+        resource = self.app.new_resource(self._get_res_cls(type_name))
+        new_state = resource.plan(PlanContext(diags, type_name, changed_fields=set(decoded)), None, decoded)
+        if new_state is not None:
+            encoded = {
+                k: v if v is Unknown else attributes[k].type.encode(v) for k, v in new_state.items()
+            }
+            response.planned_state.CopyFrom(to_dynamic_value(encoded))
+        response.diagnostics.extend(diags.to_pb())
+        return response

