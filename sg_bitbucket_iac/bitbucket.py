@@ -35,6 +35,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .errors import SGBitbucketError, scrub
+from .http import HeaderAuth
 from .model import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth, AuthType
 from .secrets import cache_key
 from .settings import checked_base_url, is_loopback
@@ -290,20 +291,6 @@ class BitbucketRetry(Retry):
         return float(min(self.backoff_max, self.backoff_factor * 2 ** (consecutive - 1)))
 
 
-class _AuthorizationHeader(requests.auth.AuthBase):
-    """Sets the Authorization header; used as ``auth=`` so that ~/.netrc can never replace it."""
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = self._value
-        return request
-
-    def __repr__(self) -> str:
-        return "<Authorization header (redacted)>"
-
-
 def authorization_header(auth: AnyAuth) -> str:
     """How Bitbucket wants each auth type (reference section 1): Basic email:token,
     Basic username:app_password, Bearer access token."""
@@ -398,7 +385,7 @@ class BitbucketClient:
         self.api_url = checked_base_url(api_url, "bitbucket_api_url")
         parts = urlsplit(self.api_url)
         self._origin = f"{parts.scheme}://{parts.netloc}"
-        self._auth = _AuthorizationHeader(authorization)
+        self._auth = HeaderAuth(authorization)
         self.budget = budget
         self.retry_backoff = retry_backoff
         self.timeout = timeout

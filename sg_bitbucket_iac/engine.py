@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ from .model import (
     CONTEXT_TAG_PREFIX,
     CREDENTIAL_FIELDS,
     FINGERPRINT_TAG,
+    KIND,
     MANAGED_TAG,
     PROJECT_TAG,
     REPOSITORY_TAG,
@@ -44,6 +45,7 @@ from .model import (
     Problem,
     descriptive_context_tags,
     observed_from_record,
+    parse_auth,
     settings_payload,
     to_create_payload,
 )
@@ -116,9 +118,9 @@ class AppliedSnapshot:
         """Lenient: state written by older versions or edited by hand gives None, never a crash."""
         try:
             return cls(
-                connector_id=str(data["connector_id"]),
-                org=str(data["org"]),
-                name=str(data["name"]),
+                connector_id=_required_text(data, "connector_id"),
+                org=_required_text(data, "org"),
+                name=_required_text(data, "name"),
                 description=str(data.get("description") or ""),
                 tags=tuple(str(t) for t in data.get("tags") or ()),
                 workspace=str(data.get("workspace") or ""),
@@ -132,6 +134,29 @@ class AppliedSnapshot:
             )
         except (KeyError, ValueError, TypeError):
             return None
+
+    def as_observed(self, *, authenticated: bool | None = None) -> ObservedConnector:
+        """What StackGuardian showed right after this snapshot was applied.
+
+        Lets a front plan "desired vs last applied" without a request (Pulumi's diff must not do
+        I/O; refresh is a separate step): :func:`plan_connector` with this as ``observed``.
+        """
+        return ObservedConnector(
+            id=self.connector_id,
+            name=self.name,
+            description=self.description,
+            tags=self.tags,
+            context_tags={},
+            kind=KIND,
+            auth_type=self.auth_type,
+            email=self.email,
+            username=self.username,
+            has_secret=True,
+            authenticated=authenticated,
+            authenticated_at=None,
+            created_at=None,
+            modified_at=None,
+        )
 
     def to_tag(self) -> str:
         data = self.to_dict()
@@ -151,6 +176,13 @@ class AppliedSnapshot:
             return None
         data["fingerprint"] = context_tags.get(FINGERPRINT_TAG)
         return cls.from_dict(data)
+
+
+def _required_text(data: Mapping[str, Any], key: str) -> str:
+    value = data[key]
+    if value is None or value == "":
+        raise ValueError(f"{key} is empty")
+    return str(value)
 
 
 # --------------------------------------------------------------------------- plans
@@ -240,6 +272,17 @@ def _observed_credential_view(observed: ObservedConnector) -> dict[str, Any]:
     return view
 
 
+def _known_credential_view(observed: ObservedConnector, applied: AppliedSnapshot | None) -> dict[str, Any]:
+    """What StackGuardian shows, completed from the last-applied snapshot where it masks a field
+    (the username inside bitbucketCreds) or does not model it (access-token scope, repository, project)."""
+    view = _observed_credential_view(observed)
+    if applied is not None and applied.auth_type is observed.auth_type:
+        for key, value in _credential_view(None, applied).items():
+            if view.get(key) is None:
+                view[key] = value
+    return view
+
+
 def plan_connector(
     desired: Connector | None,
     *,
@@ -308,22 +351,18 @@ def plan_connector(
         # Full credential replacement: every credential field of the old and the new type changes.
         plan.full_credential_replacement = True
         plan.sends_credentials = True
-        old_view = _observed_credential_view(observed)
+        old_view = _known_credential_view(observed, applied)
         new_view = _credential_view(desired, None)
         for key in list(dict.fromkeys([*old_view, *new_view])):
             before, after = old_view.get(key), new_view.get(key)
-            if key == "auth.type" or before is not None or after is not None:
-                changes.append(FieldChange(key, before, after, sensitive=SENSITIVE in (before, after),
-                                           note="auth-type switch: full credential replacement"))
+            if key == "auth.type":
+                changes.append(FieldChange(key, before, after, note="full credential replacement"))
+            elif before is not None or after is not None:
+                changes.append(FieldChange(key, before, after, sensitive=SENSITIVE in (before, after)))
     else:
         desired_fp = desired.credential_fingerprint(org)
         known_fp = applied.fingerprint if applied else observed.fingerprint
-        old_view = _observed_credential_view(observed)
-        if applied is not None:
-            # Fields StackGuardian does not show (username when masked, scope, ...) come from state.
-            for key, value in _credential_view(None, applied).items():
-                if old_view.get(key) is None:
-                    old_view[key] = value
+        old_view = _known_credential_view(observed, applied)
         new_view = _credential_view(desired, None)
         secret_key = f"auth.{new_auth.secret_field}"
         for key, after in new_view.items():
@@ -535,6 +574,36 @@ def classify_drift(
     return report
 
 
+# --------------------------------------------------------------------------- audit
+@dataclass(frozen=True)
+class AuditFinding:
+    """One connector's health: what needs doing, if anything, and the app-password phase."""
+
+    connector_id: str
+    needs_action: bool
+    actions: tuple[str, ...]
+    app_password_phase: timeline.AppPasswordPhase | None
+
+
+def audit_connector(observed: ObservedConnector, *, at: datetime) -> AuditFinding:
+    """Needs action: an app password past the point the timeline asks for a migration, credentials
+    StackGuardian says do not authenticate, or no recognisable Bitbucket credential."""
+    actions: list[str] = []
+    phase: timeline.AppPasswordPhase | None = None
+    if observed.auth_type is AuthType.APP_PASSWORD:
+        status = timeline.app_password_status(at)
+        phase = status.phase
+        if status.needs_action:
+            actions.append(status.message.replace("<ID>", observed.id))
+    if observed.authenticated is False:
+        actions.append("StackGuardian reports these credentials do not authenticate: replace them (update the "
+                       f"definition and apply, or `sg-bitbucket migrate --connector {observed.id} ...`)")
+    if observed.auth_type is None:
+        actions.append("no recognisable Bitbucket credential: set one with "
+                       f"`sg-bitbucket migrate --connector {observed.id} --to api_token ...`")
+    return AuditFinding(observed.id, bool(actions), tuple(actions), phase)
+
+
 # --------------------------------------------------------------------------- engine (I/O)
 class PreflightFailed(SGBitbucketError):
     """Bitbucket rejected the credentials; nothing was written."""
@@ -549,8 +618,8 @@ class ConnectorExistsError(SGBitbucketError):
     def __init__(self, connector_id: str, org: str) -> None:
         super().__init__(
             f"connector {connector_id} already exists in org {org} and is not managed here",
-            hint="adopt it explicitly (Pulumi adopt=True, `terraform import`, or `sg-bitbucket import`), "
-            "or choose another Id",
+            hint="take it over explicitly (Pulumi: adopt=True; Terraform: `terraform import`; CLI: `adopt: true` "
+            "on the connector, or `sg-bitbucket import ID --to-yaml`), or choose another Id",
         )
 
 
@@ -568,7 +637,7 @@ class Engine:
 
     def __init__(
         self,
-        client: StackGuardianClient,
+        client: StackGuardianClient | None,
         *,
         bitbucket_api_url: str,
         preflight: bool = True,
@@ -576,8 +645,8 @@ class Engine:
         mark_managed: bool = False,
         preflight_backoff: float = 1.0,
     ) -> None:
-        self.client = client
-        self.org = client.org
+        self._client = client
+        self.org = client.org if client is not None else ""
         self.bitbucket_api_url = bitbucket_api_url
         self.preflight_enabled = preflight
         self._clock = clock
@@ -592,6 +661,22 @@ class Engine:
         kwargs.setdefault("preflight", settings.preflight)
         kwargs.setdefault("clock", settings.clock)
         return cls(client, bitbucket_api_url=settings.bitbucket_api_url, **kwargs)
+
+    @classmethod
+    def for_preflight(cls, settings: Settings, **kwargs: Any) -> Engine:
+        """An engine that only checks credentials and dates: no StackGuardian key or org needed."""
+        kwargs.setdefault("preflight", settings.preflight)
+        kwargs.setdefault("clock", settings.clock)
+        return cls(None, bitbucket_api_url=settings.bitbucket_api_url, **kwargs)
+
+    @property
+    def client(self) -> StackGuardianClient:
+        if self._client is None:
+            raise ConfigurationError(
+                "this operation needs StackGuardian, but the engine was built for preflight only",
+                hint="configure an API key and org",
+            )
+        return self._client
 
     def now(self) -> datetime:
         return timeline.now(self._clock)
@@ -617,7 +702,12 @@ class Engine:
         return findings.warnings
 
     def preflight(
-        self, connector: Connector, *, new_connector: bool = True, enabled: bool | None = None
+        self,
+        connector: Connector,
+        *,
+        new_connector: bool = True,
+        enabled: bool | None = None,
+        repositories: tuple[str, ...] = (),
     ) -> PreflightResult | None:
         """Check the credential against Bitbucket (cached per credential per process)."""
         if not (self.preflight_enabled if enabled is None else enabled):
@@ -630,6 +720,7 @@ class Engine:
             api_url=self.bitbucket_api_url,
             now=self.now(),
             new_connector=new_connector,
+            repositories=repositories,
             retry_backoff=self.preflight_backoff,
         )
 
@@ -704,8 +795,6 @@ class Engine:
                     )
                 result.warnings.extend(result.preflight.warnings)
         if plan.action in (Action.CREATE, Action.REPLACE):
-            if plan.action is Action.REPLACE and observed is None:
-                observed = None
             record = self.client.create(to_create_payload(desired, self._context_tags(desired, None)))
         else:
             if observed is None:
@@ -750,21 +839,8 @@ def credentials_from(
     auth_type: AuthType | str, values: Mapping[str, Any]
 ) -> ApiTokenAuth | AccessTokenAuth | AppPasswordAuth:
     """Build an auth from loose values (CLI flags, import), with the model's validation and errors."""
-    from .model import parse_connector
-
-    auth_type = AuthType(auth_type)
-    fields = {k: v for k, v in values.items() if v is not None and k in CREDENTIAL_FIELDS[auth_type]}
-    connector = parse_connector({"name": "check", "workspace": values.get("workspace", "x"),
-                                 "auth": {"type": auth_type.value, **fields}})
-    return connector.auth
-
-
-def require_org(org: str | None) -> str:
-    if not org:
-        raise ConfigurationError("no StackGuardian org", hint="set SG_ORG or pass --org")
-    return org
-
-
-def iter_problems(errors: Iterable[ConnectorValidationError]) -> Iterator[Problem]:
-    for error in errors:
-        yield from error.problems
+    auth_fields = {name for fields in CREDENTIAL_FIELDS.values() for name in fields}
+    # Every credential field given is passed on, so a field of another auth type is an error
+    # ("belongs to auth type ...") rather than silently dropped.
+    fields = {k: v for k, v in values.items() if v is not None and k in auth_fields}
+    return parse_auth({"type": AuthType(auth_type).value, **fields})

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from .secrets import Secret, reveal
@@ -514,6 +514,23 @@ _RULE_FIELD = {
 def problems_from_validation_error(exc: ValidationError, prefix: str = "", data: Any = None) -> list[Problem]:
     # include_input=False: pydantic must never hand us back an input value (it may be a secret).
     return [_problem_from_error(err, prefix, data) for err in exc.errors(include_input=False, include_url=False)]
+
+
+_AUTH_ADAPTER: TypeAdapter[ApiTokenAuth | AccessTokenAuth | AppPasswordAuth] = TypeAdapter(Auth)
+
+
+def parse_auth(data: Mapping[str, Any], prefix: str = "auth") -> ApiTokenAuth | AccessTokenAuth | AppPasswordAuth:
+    """Validate a credential on its own (CLI flags, migrate), with the same rules and messages."""
+    try:
+        return _AUTH_ADAPTER.validate_python(dict(data))
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_input=False, include_url=False):
+            located = {**err, "loc": ("auth", *err.get("loc", ()))}
+            problems.append(_problem_from_error(located, "", data))
+        if prefix != "auth":
+            problems = [Problem(prefix + p.path[len("auth"):], p.message, p.rule) for p in problems]
+        raise ConnectorValidationError(problems) from None
 
 
 def parse_connector(data: Mapping[str, Any], prefix: str = "") -> Connector:

@@ -32,6 +32,7 @@ from .errors import (
     TransportError,
     scrub,
 )
+from .http import HeaderAuth
 from .model import KIND, wire_json_default
 from .secrets import Secret
 from .settings import Settings, checked_base_url
@@ -128,11 +129,7 @@ class StackGuardianClient:
         return f"{self.api_url}/api/v1/orgs/{quote(self.org, safe='')}/integrations/{path}{'/' if path else ''}"
 
     def _headers(self) -> dict[str, str]:
-        return {
-            "Authorization": f"apikey {self._api_key.reveal()}",
-            "Accept": "application/json",
-            "User-Agent": f"sg-bitbucket-iac/{__version__}",
-        }
+        return {"Accept": "application/json", "User-Agent": f"sg-bitbucket-iac/{__version__}"}
 
     def _request(
         self,
@@ -152,7 +149,10 @@ class StackGuardianClient:
             headers["Content-Type"] = "application/json"
         http = session or self._idempotent
         try:
-            response = http.request(method, url, data=data, params=params, headers=headers, timeout=self.timeout)
+            response = http.request(
+                method, url, data=data, params=params, headers=headers, timeout=self.timeout,
+                auth=HeaderAuth(f"apikey {self._api_key.reveal()}"),
+            )
         except requests.exceptions.Timeout:
             raise RequestTimeoutError(
                 f"no answer within {self.timeout[1]:.0f}s", operation=operation

@@ -191,3 +191,54 @@ def test_snapshot_round_trips_through_tags() -> None:
     tags = {"sg-bitbucket-iac/applied": snapshot.to_tag(), "sg-bitbucket-iac/fingerprint": snapshot.fingerprint or ""}
     assert AppliedSnapshot.from_tags(tags) == snapshot
     assert SENTINEL not in snapshot.to_tag()
+
+
+def test_plan_against_the_last_applied_snapshot_needs_no_request() -> None:
+    applied = AppliedSnapshot.of(api_token(), ORG)
+    assert plan_connector(api_token(), org=ORG, applied=applied, observed=applied.as_observed()).action is Action.NOOP
+    switched = plan_connector(access_token(), org=ORG, applied=applied, observed=applied.as_observed())
+    fields = {c.field: c for c in switched.changes}
+    # The username StackGuardian masks is known from the snapshot, so the switch shows it going away.
+    assert fields["auth.username"].before == "alice" and fields["auth.username"].after is None
+    assert fields["auth.type"].note == "full credential replacement"
+
+
+def test_snapshot_with_missing_identity_is_rejected() -> None:
+    data = AppliedSnapshot.of(api_token(), ORG).to_dict()
+    assert AppliedSnapshot.from_dict({**data, "name": None}) is None
+    assert AppliedSnapshot.from_dict({**data, "connector_id": ""}) is None
+
+
+def test_audit_flags_app_passwords_and_failing_credentials() -> None:
+    from sg_bitbucket_iac.engine import audit_connector
+
+    app = parse_connector({"name": "legacy", "workspace": "acme",
+                           "auth": {"type": "app_password", "username": "bob", "app_password": SENTINEL}})
+    early = audit_connector(observed_of(app), at=datetime(2025, 1, 1, tzinfo=UTC))
+    assert not early.needs_action and early.app_password_phase is not None
+    late = audit_connector(observed_of(app), at=datetime(2026, 6, 9, tzinfo=UTC))
+    assert late.needs_action and "sg-bitbucket migrate --connector legacy" in late.actions[0]
+    failing = audit_connector(observed_of(api_token(), Authentication={"authenticated": False}), at=NOW)
+    assert failing.needs_action and failing.app_password_phase is None
+    assert not audit_connector(observed_of(api_token()), at=NOW).needs_action
+
+
+def test_credentials_from_flags_a_field_of_another_auth_type() -> None:
+    from sg_bitbucket_iac.engine import credentials_from
+    from sg_bitbucket_iac.model import ConnectorValidationError
+
+    auth = credentials_from("access_token", {"access_token": SENTINEL, "repository": "infra", "username": None})
+    assert auth.auth_type.value == "access_token"
+    with pytest.raises(ConnectorValidationError, match="belongs to auth type api_token"):
+        credentials_from("access_token", {"access_token": SENTINEL, "email": "a@acme.io"})
+
+
+def test_preflight_only_engine_needs_no_stackguardian() -> None:
+    from sg_bitbucket_iac.engine import Engine
+    from sg_bitbucket_iac.errors import ConfigurationError
+    from sg_bitbucket_iac.settings import Settings
+
+    engine = Engine.for_preflight(Settings.resolve(environ={}), preflight=False)
+    assert engine.preflight(api_token()) is None
+    with pytest.raises(ConfigurationError, match="preflight only"):
+        engine.read("x")

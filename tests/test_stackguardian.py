@@ -218,3 +218,13 @@ def test_sentinel_never_in_logs_reprs_or_errors(
                 "type": "access_token", "access_token": sentinel + "-2"}}).auth)})
     for text in (caplog.text, str(caught.value), repr(caught.value), repr(client)):
         assert sentinel not in text
+
+
+def test_a_netrc_entry_cannot_replace_the_api_key(
+    emulator: Emulator, client: StackGuardianClient, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password something-else\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    assert client.list_all() is not None and list(client.list_all()) == []

@@ -43,7 +43,6 @@ from ..engine import Action, AppliedSnapshot, ConnectorExistsError, ConnectorPla
 from ..errors import SGBitbucketError, scrub
 from ..model import (
     ACCESS_SCOPE_TAG,
-    KIND,
     PROJECT_TAG,
     REPOSITORY_TAG,
     AuthType,
@@ -152,33 +151,6 @@ def snapshot_from_state(outs: Mapping[str, Any]) -> AppliedSnapshot | None:
     """The AppliedSnapshot that Pulumi state (the previous outputs) holds; None if it is incomplete."""
     return AppliedSnapshot.from_dict(
         {**outs, "scope": outs.get("access_token_scope"), "fingerprint": outs.get("credentials_fingerprint")}
-    )
-
-
-def observed_from_snapshot(snapshot: AppliedSnapshot, outs: Mapping[str, Any]) -> ObservedConnector:
-    """State read as if StackGuardian reported it, so ``plan_connector`` can diff desired vs state.
-
-    WORKAROUND (backend gap): the engine has no pure "desired vs last applied" plan; it plans
-    against an observed record. Pulumi's diff must not do I/O (refresh is a separate step), so the
-    last outputs stand in for the observation. Only fields StackGuardian shows are set; the rest
-    (workspace, scope, repository, project) ``plan_connector`` takes from the snapshot itself.
-    """
-    authenticated = outs.get("authenticated")
-    return ObservedConnector(
-        id=snapshot.connector_id,
-        name=snapshot.name,
-        description=snapshot.description,
-        tags=snapshot.tags,
-        context_tags={},
-        kind=KIND,
-        auth_type=snapshot.auth_type,
-        email=snapshot.email,
-        username=snapshot.username,
-        has_secret=True,
-        authenticated=authenticated if isinstance(authenticated, bool) else None,
-        authenticated_at=None,
-        created_at=None,
-        modified_at=None,
     )
 
 
@@ -452,7 +424,8 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
                 # State without a usable snapshot (hand-edited or foreign): re-apply everything.
                 return dynamic.DiffResult(changes=True, replaces=[], delete_before_replace=False)
             plan = plan_connector(
-                desired, org=self._org(), applied=applied, observed=observed_from_snapshot(applied, olds)
+                desired, org=self._org(), applied=applied, observed=applied.as_observed(
+                    authenticated=olds.get("authenticated") if isinstance(olds.get("authenticated"), bool) else None)
             )
             if plan.action is Action.REPLACE:
                 replaces = ["org" if any(c.field == "org" for c in plan.changes) else "connector_id"]

@@ -11,32 +11,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ... import timeline
+from ...engine import audit_connector
 from ...model import AuthType, ObservedConnector
 from .common import EXIT_CHANGES, EXIT_OK, Context
 
 
 def audit_entry(observed: ObservedConnector, at: datetime) -> dict[str, Any]:
-    """One connector's row: facts StackGuardian reports plus the timeline's verdict, and the next step."""
-    actions: list[str] = []
-    phase: str | None = None
-    if observed.auth_type is AuthType.APP_PASSWORD:
-        status = timeline.app_password_status(at)
-        phase = status.phase.value
-        if status.needs_action:
-            actions.append(status.message.replace("<ID>", observed.id))
-    if observed.authenticated is False:
-        actions.append("StackGuardian reports these credentials do not authenticate: replace them (update the "
-                       f"definition and apply, or `sg-bitbucket migrate --connector {observed.id} ...`)")
-    if observed.auth_type is None:
-        actions.append("no recognisable Bitbucket credential: set one with "
-                       f"`sg-bitbucket migrate --connector {observed.id} --to api_token ...`")
-    if actions:
-        next_step = "; ".join(actions)
+    """One connector's row: facts StackGuardian reports plus the engine's verdict, and the next step."""
+    finding = audit_connector(observed, at=at)
+    if finding.actions:
+        next_step = "; ".join(finding.actions)
     elif observed.managed:
         next_step = "none"
     else:
         next_step = f"none (not managed here: `sg-bitbucket import {observed.id} --to-yaml` declares it)"
+    phase = finding.app_password_phase.value if finding.app_password_phase else None
     return {
         "connector_id": observed.id,
         "name": observed.name,
@@ -47,7 +36,7 @@ def audit_entry(observed: ObservedConnector, at: datetime) -> dict[str, Any]:
         "managed": observed.managed,
         "workspace": observed.workspace,
         "modified_at": observed.modified_at.isoformat() if observed.modified_at else None,
-        "needs_action": bool(actions),
+        "needs_action": finding.needs_action,
         "next_step": next_step,
     }
 

@@ -198,25 +198,10 @@ class Context:
         return Engine.from_settings(settings, mark_managed=mark_managed, preflight_backoff=self.preflight_backoff)
 
     def preflight_engine(self) -> Engine:
-        """An engine used only for Bitbucket preflight: it needs no StackGuardian key or org.
-
-        Workaround, marked: ``Engine`` requires a StackGuardian client even when only
-        :meth:`Engine.preflight` is called; this one is never used to send a request.
-        """
+        """An engine used only for Bitbucket preflight and date rules: no StackGuardian key or org needed."""
         from ...engine import Engine
-        from ...secrets import Secret
-        from ...stackguardian import StackGuardianClient
 
-        settings = self.settings
-        unused_client = StackGuardianClient(settings.api_url, settings.api_key or Secret("unused"),
-                                            settings.org or "unused")
-        return Engine(
-            unused_client,
-            bitbucket_api_url=settings.bitbucket_api_url,
-            preflight=settings.preflight,
-            clock=settings.clock,
-            preflight_backoff=self.preflight_backoff,
-        )
+        return Engine.for_preflight(self.settings, preflight_backoff=self.preflight_backoff)
 
     # ------------------------------------------------------------------ definitions and secrets
     def load_definitions(self, path: str, *, check_timeline: bool = True) -> Definitions:

@@ -21,7 +21,9 @@ def run(ctx: Context) -> int:
         "username": args.username,
         "email": args.email,
         "scope": args.scope,
-        "repository": repositories[0] if repositories else None,
+        # For an access token the repository is part of the credential (what it is confined to);
+        # for the other types it only names what to probe.
+        "repository": repositories[0] if repositories and args.auth_type == "access_token" else None,
         "project": args.project,
         args.auth_type: secret,
     }
