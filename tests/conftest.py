@@ -13,10 +13,26 @@ from typing import Any
 
 import pytest
 
+from sg_bitbucket_iac import settings
+from sg_bitbucket_iac.bitbucket import DEFAULT_CACHE
 from sg_bitbucket_iac.emulator import Emulator
 
 ORG = "acme"
 API_KEY = "sgo_test_key"
+FIXED_CLOCK = "2026-01-15T00:00:00Z"  # inside the app-password deprecation window
+SETTINGS_ENV = (*settings.ENV_API_KEY, *settings.ENV_API_URL, *settings.ENV_ORG, *settings.ENV_BITBUCKET_API_URL,
+                *settings.ENV_PREFLIGHT)
+
+
+@pytest.fixture
+def isolated_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Settings come only from what a test passes; the product clock is fixed; no cached preflight."""
+    for name in SETTINGS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SG_BITBUCKET_IAC_NOW", FIXED_CLOCK)
+    DEFAULT_CACHE.clear()
+    yield
+    DEFAULT_CACHE.clear()
 
 
 @pytest.fixture

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 pytest.importorskip("pulumi")
 
-from pulumi_helpers import API_SCOPES, CLOCK, SETTINGS_ENV, configured
+from pulumi_helpers import API_SCOPES, configured
 
-from sg_bitbucket_iac.bitbucket import DEFAULT_CACHE
 from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.pulumi.provider import BitbucketConnectorProvider
 
 
 @pytest.fixture(autouse=True)
-def isolated_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Settings come only from the stack config the tests pass; the product clock is fixed."""
-    for name in SETTINGS_ENV:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SG_BITBUCKET_IAC_NOW", CLOCK)
-    DEFAULT_CACHE.clear()
-    yield
-    DEFAULT_CACHE.clear()
+def _isolated(isolated_settings: None) -> None:
+    """Pulumi tests: settings only from the stack config they pass."""
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from sg_bitbucket_iac.pulumi.provider import BitbucketConnectorProvider
 
 ORG = "acme"
 API_KEY = "sgo_test_key"
-CLOCK = "2026-01-15T00:00:00Z"
 API_SCOPES = [
     "read:user:bitbucket",
     "read:workspace:bitbucket",
@@ -19,16 +18,6 @@ API_SCOPES = [
     "read:project:bitbucket",
     "read:pullrequest:bitbucket",
 ]
-SETTINGS_ENV = (
-    "SG_API_TOKEN",
-    "STACKGUARDIAN_API_KEY",
-    "SG_BASE_URL",
-    "STACKGUARDIAN_API_URI",
-    "SG_ORG",
-    "STACKGUARDIAN_ORG_NAME",
-    "BITBUCKET_API_URL",
-    "SG_BITBUCKET_IAC_PREFLIGHT",
-)
 
 
 def stack_config(emulator: Emulator, **extra: Any) -> dict[str, Any]:

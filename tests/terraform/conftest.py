@@ -7,25 +7,14 @@ from collections.abc import Iterator
 import pytest
 from tf_helpers import API_SCOPES, TerraformSim, configured_provider
 
-from sg_bitbucket_iac.bitbucket import DEFAULT_CACHE
 from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.terraform.connector_resource import ConnectorResource
 from sg_bitbucket_iac.terraform.provider import SGBitbucketProvider
 
-SETTINGS_ENV = ("SG_API_TOKEN", "STACKGUARDIAN_API_KEY", "SG_BASE_URL", "STACKGUARDIAN_API_URI", "SG_ORG",
-                "STACKGUARDIAN_ORG_NAME", "BITBUCKET_API_URL", "SG_BITBUCKET_IAC_PREFLIGHT")
-CLOCK = "2026-01-15T00:00:00Z"
-
 
 @pytest.fixture(autouse=True)
-def isolated_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Settings come only from what a test passes; the product clock is fixed; no cached preflight."""
-    for name in SETTINGS_ENV:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SG_BITBUCKET_IAC_NOW", CLOCK)
-    DEFAULT_CACHE.clear()
-    yield
-    DEFAULT_CACHE.clear()
+def _isolated(isolated_settings: None) -> None:
+    """Terraform tests: settings only from the provider config they pass."""
 
 
 @pytest.fixture
