@@ -272,6 +272,19 @@ def _observed_credential_view(observed: ObservedConnector) -> dict[str, Any]:
     return view
 
 
+def keep_identity(desired: Connector, applied: AppliedSnapshot | None) -> Connector:
+    """An Id the user did not set is derived from the name once, at creation, and kept afterwards.
+
+    So renaming a connector is an in-place update that never breaks workflows referencing
+    `/integrations/<Id>`. Only an explicit new `id` (or a new org) replaces it. Fronts that keep
+    state (Pulumi, Terraform) call this before planning and applying; the CLI has no state linking
+    an old name to a new one, so it needs `id:` in the file to rename in place.
+    """
+    if desired.id is not None or applied is None or applied.connector_id == desired.connector_id:
+        return desired
+    return desired.model_copy(update={"id": applied.connector_id})
+
+
 def _known_credential_view(observed: ObservedConnector, applied: AppliedSnapshot | None) -> dict[str, Any]:
     """What StackGuardian shows, completed from the last-applied snapshot where it masks a field
     (the username inside bitbucketCreds) or does not model it (access-token scope, repository, project)."""

@@ -242,3 +242,16 @@ def test_preflight_only_engine_needs_no_stackguardian() -> None:
     assert engine.preflight(api_token()) is None
     with pytest.raises(ConfigurationError, match="preflight only"):
         engine.read("x")
+
+
+def test_a_derived_id_is_kept_after_creation() -> None:
+    from sg_bitbucket_iac.engine import keep_identity
+
+    applied = AppliedSnapshot.of(api_token(), ORG)
+    renamed = keep_identity(api_token(name="bitbucket-renamed"), applied)
+    assert renamed.connector_id == "bitbucket_main"
+    plan = plan_connector(renamed, org=ORG, applied=applied, observed=applied.as_observed())
+    assert plan.action is Action.UPDATE and [c.field for c in plan.changes] == ["name"]
+    explicit = keep_identity(api_token(id="new_id"), applied)
+    assert plan_connector(explicit, org=ORG, applied=applied, observed=None).action is Action.REPLACE
+    assert keep_identity(api_token(), None).connector_id == "bitbucket_main"

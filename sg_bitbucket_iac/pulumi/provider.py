@@ -39,7 +39,15 @@ from typing import Any
 from pulumi import dynamic
 from pulumi.output import Unknown
 
-from ..engine import Action, AppliedSnapshot, ConnectorExistsError, ConnectorPlan, Engine, plan_connector
+from ..engine import (
+    Action,
+    AppliedSnapshot,
+    ConnectorExistsError,
+    ConnectorPlan,
+    Engine,
+    keep_identity,
+    plan_connector,
+)
 from ..errors import SGBitbucketError, scrub
 from ..model import (
     ACCESS_SCOPE_TAG,
@@ -418,8 +426,8 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
         with clean_errors("diff", olds, news, extra=self._api_key()):
             if any(is_unknown(news.get(k)) for k in INPUT_KEYS):
                 return dynamic.DiffResult(changes=True, replaces=[], delete_before_replace=False)
-            desired = parse_connector(connector_data(news))
             applied = snapshot_from_state({**olds, "connector_id": olds.get("connector_id") or id_})
+            desired = keep_identity(parse_connector(connector_data(news)), applied)
             if applied is None:
                 # State without a usable snapshot (hand-edited or foreign): re-apply everything.
                 return dynamic.DiffResult(changes=True, replaces=[], delete_before_replace=False)
@@ -453,9 +461,9 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         """Plan against the live connector and the state's snapshot; always return ALL outputs."""
         with clean_errors("update", olds, news, extra=self._api_key()):
-            desired = parse_connector(connector_data(news))
             engine = self._engine()
             applied = snapshot_from_state({**olds, "connector_id": olds.get("connector_id") or id_})
+            desired = keep_identity(parse_connector(connector_data(news)), applied)
             observed = engine.read(id_)
             plan = engine.plan(desired, applied=applied, observed=observed, adopt=applied is None, refresh=False)
             if plan.action is Action.REPLACE:

@@ -149,13 +149,16 @@ def test_lifecycle_create_noop_rotation_switch_replace_delete(
     assert_no_plain(sentinel, switched, outs3)
     assert engine.diff(NAME, id_, outs3, switched, switched)["changes"] == "DIFF_NONE"
 
-    # A rename without a pinned Id changes the derived Id: replace, deleting first.
+    # A rename keeps the Id derived at creation: an in-place update, never a replacement.
     renamed = checked(engine, switched, {**access_program(tokens["access"]), "name": "bitbucket-renamed"})
     assert engine.diff(NAME, id_, outs3, renamed, switched) == {
         "changes": "DIFF_SOME",
-        "replaces": ["connector_id"],
-        "deleteBeforeReplace": True,
+        "replaces": [],
+        "deleteBeforeReplace": False,
     }
+    outs3 = engine.update(NAME, id_, outs3, renamed, switched)
+    assert outs3["connector_id"] == id_ and raw_record(emulator)["ResourceName"] == "bitbucket-renamed"
+    switched = renamed
 
     # Delete: gone from StackGuardian; a second delete (already gone) is fine.
     engine.delete(NAME, id_, outs3, switched)

@@ -247,13 +247,26 @@ def test_a_description_change_does_not_send_credentials(
     assert new_outs["credentials_fingerprint"] == outs["credentials_fingerprint"]
 
 
+def test_a_rename_keeps_the_derived_id_and_updates_in_place(
+    emulator: Emulator, tokens: dict[str, str]
+) -> None:
+    provider = configured(emulator)
+    id_, outs = created(provider, api_props(tokens["api"]))
+    renamed_props = api_props(tokens["api"], name="bitbucket-renamed")
+    renamed = provider.diff(id_, outs, renamed_props)
+    assert renamed.changes and renamed.replaces == []
+    new_outs = provider.update(id_, outs, renamed_props).outs
+    assert new_outs is not None and new_outs["connector_id"] == id_ == "bitbucket_main"
+    record = emulator.admin("GET", f"/stackguardian/orgs/acme/integrations/{id_}")
+    assert record["ResourceName"] == "bitbucket-renamed"
+    assert provider.diff(id_, new_outs, renamed_props).changes is False
+
+
 def test_a_new_id_or_org_replaces_the_connector(emulator: Emulator, tokens: dict[str, str]) -> None:
     provider = configured(emulator)
     id_, outs = created(provider, api_props(tokens["api"]))
-    renamed = provider.diff(id_, outs, api_props(tokens["api"], name="bitbucket-renamed"))
-    assert renamed.changes and renamed.replaces == ["connector_id"] and renamed.delete_before_replace
-    pinned = provider.diff(id_, outs, api_props(tokens["api"], name="bitbucket-renamed", connector_id="bitbucket_main"))
-    assert pinned.changes and pinned.replaces == []
+    new_id = provider.diff(id_, outs, api_props(tokens["api"], connector_id="another_id"))
+    assert new_id.changes and new_id.replaces == ["connector_id"] and new_id.delete_before_replace
     moved = configured(emulator, org="other-org").diff(id_, outs, api_props(tokens["api"]))
     assert moved.replaces == ["org"] and moved.delete_before_replace
 
