@@ -792,8 +792,9 @@ class Engine:
             self.client.delete(plan.connector_id, missing_ok=True)
             return ApplyResult(plan, None, None)
         assert desired is not None
-        warnings = self.validate(desired, creating=plan.action is not Action.UPDATE)
-        result = ApplyResult(plan, None, None, warnings=warnings)
+        # Re-checked because the date can pass between plan and apply; its warnings are already in the plan.
+        self.validate(desired, creating=plan.action is not Action.UPDATE)
+        result = ApplyResult(plan, None, None)
         if plan.sends_credentials:
             result.preflight = self.preflight(
                 desired, new_connector=plan.action is not Action.UPDATE, enabled=preflight
