@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -181,9 +182,10 @@ class SecretReference:
             return None
         return cls(match.group("kind"), match.group("target"))
 
-    def resolve(self, base_dir: Path | None = None) -> Secret:
+    def resolve(self, base_dir: Path | None = None, environ: Mapping[str, str] | None = None) -> Secret:
+        """The value; ``environ`` stands in for os.environ (a command run in-process with its own env)."""
         if self.kind == "env":
-            value = os.environ.get(self.target)
+            value = (os.environ if environ is None else environ).get(self.target)
             if value is None:
                 raise SecretReferenceError(f"{self.text}: environment variable {self.target} is not set")
             if not value:

@@ -195,8 +195,11 @@ def _index(node: Any, path: str, document: _Document, active: set[int]) -> None:
 class _SecretResolver:
     """Resolves `${...}` references once each (several connectors may share one) and refuses plaintext."""
 
-    def __init__(self, base_dir: Path, allow_plaintext: bool, document: _Document) -> None:
+    def __init__(
+        self, base_dir: Path, allow_plaintext: bool, document: _Document, environ: Mapping[str, str] | None
+    ) -> None:
         self.base_dir = base_dir
+        self.environ = environ
         self.allow_plaintext = allow_plaintext
         self.document = document
         self._resolved: dict[str, Secret | SecretReferenceError] = {}
@@ -220,7 +223,7 @@ class _SecretResolver:
             return Secret(value)
         if reference.text not in self._resolved:
             try:
-                self._resolved[reference.text] = reference.resolve(self.base_dir)
+                self._resolved[reference.text] = reference.resolve(self.base_dir, self.environ)
             except SecretReferenceError as error:
                 self._resolved[reference.text] = error
         outcome = self._resolved[reference.text]
@@ -306,7 +309,11 @@ def _check_unique(declared: Iterable[Declared], document: _Document) -> None:
 
 
 def load_definitions(
-    source: Path, *, allow_plaintext_secrets: bool = False, at: datetime | None = None
+    source: Path,
+    *,
+    allow_plaintext_secrets: bool = False,
+    at: datetime | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Definitions:
     """Load and validate a definitions file; raise :class:`DefinitionsError` listing every problem.
 
@@ -335,7 +342,7 @@ def load_definitions(
     elif not isinstance(items, list):
         document.problem("connectors", "must be a list of connectors (`connectors: []` for none)", "type")
     else:
-        resolve = _SecretResolver(source.resolve().parent, allow_plaintext_secrets, document)
+        resolve = _SecretResolver(source.resolve().parent, allow_plaintext_secrets, document, environ)
         for index, item in enumerate(items):
             entry = _connector_entry(item, f"connectors[{index}]", document, resolve, at)
             if entry is not None:
@@ -348,7 +355,9 @@ def load_definitions(
 
 
 # --------------------------------------------------------------------------- migration mapping
-def load_migration_mapping(source: Path, *, allow_plaintext_secrets: bool = False) -> list[MigrationTarget]:
+def load_migration_mapping(
+    source: Path, *, allow_plaintext_secrets: bool = False, environ: Mapping[str, str] | None = None
+) -> list[MigrationTarget]:
     """Where each app-password connector moves (`migrate --all-app-passwords --mapping FILE`).
 
     Shape: ``connectors: {<connector Id>: {to, workspace, username, email | scope, repository,
@@ -364,7 +373,7 @@ def load_migration_mapping(source: Path, *, allow_plaintext_secrets: bool = Fals
     for key in data:
         if key != "connectors":
             document.problem(str(key), f"unknown key `{key}`{did_you_mean(str(key), ['connectors'])}", "unknown_key")
-    resolve = _SecretResolver(source.resolve().parent, allow_plaintext_secrets, document)
+    resolve = _SecretResolver(source.resolve().parent, allow_plaintext_secrets, document, environ)
     targets: list[MigrationTarget] = []
     for connector_id, entry in data["connectors"].items():
         path = join_path("connectors", [str(connector_id)])

@@ -122,8 +122,9 @@ class BitbucketConnector(dynamic.Resource, module="stackguardian", name="Bitbuck
 
         ``name`` is the StackGuardian ResourceName (default: ``resource_name``); ``connector_id`` the
         StackGuardian Id (default: derived from ``name`` at creation and kept, so a rename is an
-        in-place update; a new explicit Id replaces the connector). ``preflight=False`` skips the Bitbucket credential check for this connector.
-        ``adopt=True`` takes over an existing connector with the same Id instead of failing.
+        in-place update; a new explicit Id replaces the connector). ``preflight=False`` skips the
+        Bitbucket credential check for this connector. ``adopt=True`` takes over an existing
+        connector with the same Id instead of failing.
         """
         if not isinstance(auth, ApiTokenAuth | AccessTokenAuth | AppPasswordAuth):
             raise TypeError("auth must be ApiTokenAuth(...), AccessTokenAuth(...) or AppPasswordAuth(...)")

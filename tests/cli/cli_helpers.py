@@ -187,8 +187,8 @@ class InProcess:
     env: dict[str, str] = field(default_factory=dict)
 
     def setenv(self, name: str, value: str) -> None:
-        """For `${env:NAME}` references, which read the process environment (not main's `environ`)."""
-        self.monkeypatch.setenv(name, value)
+        """For `${env:NAME}` references, which read the command's environment (main's `environ`)."""
+        self.env[name] = value
 
     def cli(self, *args: str, **extra_env: str) -> CliResult:
         self.capsys.readouterr()

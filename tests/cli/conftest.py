@@ -85,7 +85,6 @@ def inproc(emulator: Emulator, capsys: pytest.CaptureFixture[str], tmp_path: Pat
         if name.startswith(SETTING_PREFIXES):
             monkeypatch.delenv(name)
     main_token = f"{sentinel}-main-api-token"
-    monkeypatch.setenv("TOK_MAIN", main_token)  # ${env:...} references read the process environment
     emulator.admin("POST", "/bitbucket/workspaces", {
         "slug": WORKSPACE, "projects": [{"key": "INF"}], "repositories": [{"slug": "infra", "project": "INF"}],
     })
@@ -103,4 +102,5 @@ def inproc(emulator: Emulator, capsys: pytest.CaptureFixture[str], tmp_path: Pat
         "SG_ORG": sg_org,
         "BITBUCKET_API_URL": emulator.bitbucket_url,
         "SG_BITBUCKET_IAC_PREFLIGHT_BACKOFF": "0",
+        "TOK_MAIN": main_token,  # ${env:...} references read the command's environment
     })

@@ -212,6 +212,7 @@ class Context:
             Path(path),
             allow_plaintext_secrets=bool(self.flag("allow_plaintext_secrets", False)),
             at=self.now() if check_timeline else None,
+            environ=self.environ,
         )
         for declared in definitions.connectors:
             self.remember_secret(declared.connector.auth.secret.reveal())

@@ -100,7 +100,8 @@ def _all_app_passwords(ctx: Context) -> list[dict[str, Any]]:
     if args.to or args.connector:
         raise UsageError("with --all-app-passwords each connector's target comes from --mapping, not flags")
     targets = load_migration_mapping(Path(args.mapping),
-                                     allow_plaintext_secrets=bool(ctx.flag("allow_plaintext_secrets", False)))
+                                     allow_plaintext_secrets=bool(ctx.flag("allow_plaintext_secrets", False)),
+                                     environ=ctx.environ)
     for target in targets:
         ctx.remember_secret(target.secret.reveal())
     engine = ctx.engine(mark_managed=False)
