@@ -99,11 +99,32 @@ class RequestTimeoutError(TransportError):
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Remove each secret (and each `user:secret` half that is long enough to matter) from text."""
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, "****")
-        if ":" in secret:
-            _, _, tail = secret.partition(":")
-            if len(tail) >= 4:
-                text = text.replace(tail, "****")
-    return text
+    """Remove every form of each secret from text: raw, the secret half of `user:secret`, base64 (as in a
+    Basic header), repr/JSON-escaped and URL-encoded (see :func:`sg_bitbucket_iac.secrets.scrub_text`)."""
+    from .secrets import scrub_text  # lazy: secrets may import errors
+
+    return scrub_text(text, secrets)
+
+
+class CreateConflictError(DuplicateError):
+    """A create met a connector with the same Id that is not the one declared (another owner, or other values)."""
+
+    category = "conflict"
+    hint = ("another connector already holds this Id; compare it with `sg-bitbucket import ID --to-yaml`, then "
+            "adopt it explicitly (CLI `adopt: true`, Pulumi adopt=True, `terraform import`) or give yours another Id")
+
+
+class UnsafeValueError(ConfigurationError):
+    """A key or credential holds control characters; the text names the setting, never the value."""
+
+
+class OddRecordError(SGBitbucketError):
+    """A StackGuardian record this tool cannot read (a field of the wrong type or out of range)."""
+
+    hint = ("fix the connector in StackGuardian (or re-create it with this tool); the other connectors are not "
+            "affected")
+
+    def __init__(self, connector_id: str, problems: list[str]) -> None:
+        self.connector_id = connector_id
+        self.problems = list(problems)
+        super().__init__(f"connector {connector_id or '(no Id)'}: unreadable record: {'; '.join(self.problems)}")

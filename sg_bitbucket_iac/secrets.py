@@ -10,9 +10,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import os
 import re
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,8 +160,78 @@ def cache_key(*parts: str) -> str:
 _PROCESS_KEY = os.urandom(32)
 
 
+# --------------------------------------------------------------------------- wire forms and scrubbing
+# Every form a secret takes on its way to a server and back in an error text: raw, the secret half of
+# `user:secret`, repr/JSON-escaped, URL-encoded. Base64 (a Basic header) is found by decoding
+# base64-looking words, since the base64 of `email:token` does not contain the base64 of `token`.
+_BASE64_WORD = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
+# A `user:secret` half shorter than this is too common a word to scrub without mangling the text.
+_MIN_HALF = 4
+
+
+def secret_forms(value: str) -> set[str]:
+    """The encodings of one secret that a text (error body, log line, repr) may carry."""
+    from urllib.parse import quote, quote_plus
+
+    forms: set[str] = set()
+    candidates = {value, value.strip()}
+    if ":" in value:
+        tail = value.partition(":")[2]
+        if len(tail) >= _MIN_HALF:
+            candidates.add(tail)
+    for candidate in candidates:
+        if not candidate:
+            continue
+        forms.update({
+            candidate,
+            repr(candidate)[1:-1],
+            str(candidate.encode("utf-8"))[2:-1],  # bytes repr: b'apikey KEY\n'
+            json.dumps(candidate)[1:-1],
+            candidate.encode("unicode_escape").decode("ascii"),
+            quote(candidate, safe=""),
+            quote(candidate, safe="").lower(),
+            quote_plus(candidate),
+        })
+    return {form for form in forms if form}
+
+
+def scrub_text(text: str, secrets: Iterable[str], replacement: str = MASK) -> str:
+    """``text`` without any form of any of ``secrets`` (see :func:`secret_forms`)."""
+    values = [s for s in dict.fromkeys(secrets) if s]
+    if not values or not text:
+        return text
+    forms = sorted({form for value in values for form in secret_forms(value)}, key=len, reverse=True)
+    for form in forms:
+        text = text.replace(form, replacement)
+    raw = [v.encode("utf-8") for value in values for v in {value, value.strip()} if v]
+
+    def masked_if_encoding_a_secret(match: re.Match[str]) -> str:
+        word = match.group(0)
+        for decode in (base64.b64decode, base64.urlsafe_b64decode):
+            try:
+                decoded = decode(word + "=" * (-len(word) % 4))
+            except (ValueError, TypeError):
+                continue
+            if any(secret in decoded for secret in raw):
+                return replacement
+        return word
+
+    return _BASE64_WORD.sub(masked_if_encoding_a_secret, text)
+
+
+def control_characters(value: str) -> list[str]:
+    """Names of the control characters in ``value`` (never the value): `U+0000`, `U+001B`, ..."""
+    found = {ch for ch in value if unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\t\n\r"}
+    found |= {ch for ch in value if ch in "\t\n\r"}
+    return sorted(f"U+{ord(ch):04X}" for ch in found)
+
+
 # --------------------------------------------------------------------------- references
 REFERENCE_RE = re.compile(r"^\$\{(?P<kind>env|file|aws-sm|aws-ssm):(?P<target>[^}]+)\}$")
+# A credential file is a few hundred bytes; anything much larger is the wrong file.
+MAX_SECRET_FILE_BYTES = 64 * 1024
+# Kernel and device trees: never a credential, often the process's own secrets (/proc/self/environ).
+_SPECIAL_TREES = (Path("/proc"), Path("/sys"), Path("/dev"))
 
 
 class SecretReferenceError(ValueError):
@@ -182,89 +254,182 @@ class SecretReference:
             return None
         return cls(match.group("kind"), match.group("target"))
 
-    def resolve(self, base_dir: Path | None = None, environ: Mapping[str, str] | None = None) -> Secret:
-        """The value; ``environ`` stands in for os.environ (a command run in-process with its own env)."""
+    def resolve(
+        self,
+        base_dir: Path | None = None,
+        environ: Mapping[str, str] | None = None,
+        *,
+        allowed_dirs: Iterable[Path] = (),
+    ) -> Secret:
+        """The value, stripped of surrounding whitespace and refused if it holds control characters.
+
+        ``environ`` stands in for os.environ (a command run in-process with its own env). A file
+        reference is read relative to ``base_dir`` (the definitions file's folder, else the working
+        directory) and only inside that tree or one of ``allowed_dirs``.
+        """
         if self.kind == "env":
             value = (os.environ if environ is None else environ).get(self.target)
             if value is None:
                 raise SecretReferenceError(f"{self.text}: environment variable {self.target} is not set")
-            if not value:
-                raise SecretReferenceError(f"{self.text}: environment variable {self.target} is empty")
-            return Secret(value)
+            return self._checked(value, f"environment variable {self.target}")
         if self.kind == "file":
-            path = Path(os.path.expanduser(self.target))
-            if not path.is_absolute() and base_dir is not None:
-                path = base_dir / path
-            try:
-                value = path.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise SecretReferenceError(f"{self.text}: cannot read {path}: {exc.strerror}") from None
-            if not value:
-                raise SecretReferenceError(f"{self.text}: file {path} is empty")
-            return Secret(value)
+            return self._checked(_read_secret_file(self, base_dir, allowed_dirs), "the file")
         if self.kind == "aws-sm":
-            return _resolve_secrets_manager(self)
+            return self._checked(_resolve_secrets_manager(self, environ), f"secret {self.target.partition('#')[0]!r}")
         if self.kind == "aws-ssm":
-            return _resolve_ssm(self)
+            return self._checked(_resolve_ssm(self, environ), f"parameter {self.target!r}")
         raise SecretReferenceError(f"{self.text}: unknown reference kind {self.kind!r}")
 
+    def _checked(self, value: str, source: str) -> Secret:
+        value = value.strip()
+        if not value:
+            raise SecretReferenceError(f"{self.text}: {source} is empty")
+        bad = control_characters(value)
+        if bad:
+            raise SecretReferenceError(
+                f"{self.text}: {source} holds control characters ({', '.join(bad)}), which no Bitbucket "
+                "credential has; point the reference at the credential alone"
+            )
+        return Secret(value)
 
-def _aws_client(service: str, ref: SecretReference) -> Any:
+
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or path.is_relative_to(folder)
+
+
+def _read_secret_file(ref: SecretReference, base_dir: Path | None, allowed_dirs: Iterable[Path]) -> str:
+    """A regular file inside the definitions' folder tree (or an allowed folder), read safely.
+
+    Symlinks are resolved before the check, so a link cannot lead outside; the file is opened
+    non-blocking and checked again on the open descriptor, so a FIFO or device swapped in is refused.
+    """
+    import stat
+
+    base = (base_dir or Path.cwd()).resolve()
+    folders = [base, *(Path(os.path.expanduser(str(d))).resolve() for d in allowed_dirs)]
+    requested = Path(os.path.expanduser(ref.target))
+    path = (requested if requested.is_absolute() else base / requested).resolve()
+    if any(_within(path, tree) for tree in _SPECIAL_TREES):
+        raise SecretReferenceError(f"{ref.text}: {path} is a kernel or device file, not a credential file")
+    if not any(_within(path, folder) for folder in folders):
+        raise SecretReferenceError(
+            f"{ref.text}: {path} is outside the definitions folder {base}; keep secret files next to the "
+            "definitions, or pass --allow-secret-files-outside DIR for the folder that holds it"
+        )
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise SecretReferenceError(f"{ref.text}: cannot read {path}: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SecretReferenceError(f"{ref.text}: {path} is not a regular file; point it at a file")
+        if info.st_size > MAX_SECRET_FILE_BYTES:
+            raise SecretReferenceError(
+                f"{ref.text}: {path} has {info.st_size} bytes, more than a credential file's "
+                f"{MAX_SECRET_FILE_BYTES}; point it at the file that holds only the credential"
+            )
+        data = os.read(fd, MAX_SECRET_FILE_BYTES + 1)
+    except OSError as exc:
+        raise SecretReferenceError(f"{ref.text}: cannot read {path}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SecretReferenceError(f"{ref.text}: {path} is not UTF-8 text") from None
+
+
+# --------------------------------------------------------------------------- AWS references
+# What to do about each AWS failure; the error code is AWS's, never a value.
+_AWS_FIXES = {
+    "NoRegionError": "no AWS region is configured: set AWS_REGION (or AWS_DEFAULT_REGION), or a region in "
+    "the AWS profile",
+    "NoCredentialsError": "no AWS credentials were found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
+    "AWS_SECRET_ACCESS_KEY, or run where an instance/task role is available",
+    "PartialCredentialsError": "the AWS credentials are incomplete: set both AWS_ACCESS_KEY_ID and "
+    "AWS_SECRET_ACCESS_KEY",
+    "ProfileNotFound": "the AWS_PROFILE named does not exist in ~/.aws/config; fix AWS_PROFILE",
+    "UnrecognizedClientException": "AWS does not recognise these credentials: refresh them",
+    "InvalidClientTokenId": "AWS does not recognise these credentials: refresh them",
+    "ExpiredTokenException": "the AWS session has expired: log in again (e.g. `aws sso login`)",
+    "ExpiredToken": "the AWS session has expired: log in again (e.g. `aws sso login`)",
+    "AccessDeniedException": "the AWS identity may not read it: grant secretsmanager:GetSecretValue / "
+    "ssm:GetParameter on it (and kms:Decrypt on its key)",
+    "AccessDenied": "the AWS identity may not read it: grant secretsmanager:GetSecretValue / "
+    "ssm:GetParameter on it (and kms:Decrypt on its key)",
+    "ResourceNotFoundException": "no such secret in this region: check the secret id and AWS_REGION",
+    "ParameterNotFound": "no such parameter in this region: check the name (it starts with /) and AWS_REGION",
+    "DecryptionFailure": "AWS could not decrypt it: grant kms:Decrypt on the secret's key",
+    "EndpointConnectionError": "AWS could not be reached: check the network and AWS_REGION",
+    "ConnectTimeoutError": "AWS could not be reached in time: check the network",
+}
+
+
+def _aws_code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = (response.get("Error") or {}).get("Code")
+        if code:
+            return str(code)
+    return type(exc).__name__
+
+
+def _aws_failure(ref: SecretReference, what: str, exc: BaseException) -> SecretReferenceError:
+    code = _aws_code(exc)
+    fix = _AWS_FIXES.get(code, "check the AWS configuration (region, credentials) and the reference")
+    return SecretReferenceError(f"{ref.text}: {what} ({code}); {fix}")
+
+
+def _aws_client(service: str, ref: SecretReference, environ: Mapping[str, str] | None) -> Any:
     try:
         import boto3
     except ImportError:  # pragma: no cover - depends on install extras
         raise SecretReferenceError(
             f"{ref.text}: AWS references need boto3; install with `pip install 'sg-bitbucket-iac[aws]'`"
         ) from None
-    return boto3.client(service)
+    env = os.environ if environ is None else environ
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
+    try:
+        return boto3.client(service, region_name=region) if region else boto3.client(service)
+    except Exception as exc:  # botocore's NoRegionError, ProfileNotFound, ... (dynamic classes)
+        raise _aws_failure(ref, f"cannot set up the AWS {service} client", exc) from None
 
 
-def _aws_error_text(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        error = response.get("Error", {})
-        return f"{error.get('Code', type(exc).__name__)}"
-    return type(exc).__name__
-
-
-def _resolve_secrets_manager(ref: SecretReference) -> Secret:
-    import json
-
+def _resolve_secrets_manager(ref: SecretReference, environ: Mapping[str, str] | None = None) -> str:
     secret_id, _, json_key = ref.target.partition("#")
-    client = _aws_client("secretsmanager", ref)
+    client = _aws_client("secretsmanager", ref, environ)
     try:
         response = client.get_secret_value(SecretId=secret_id)
     except Exception as exc:  # botocore raises dynamic ClientError subclasses
-        raise SecretReferenceError(
-            f"{ref.text}: AWS Secrets Manager could not return {secret_id!r} ({_aws_error_text(exc)})"
-        ) from None
+        raise _aws_failure(ref, f"AWS Secrets Manager could not return {secret_id!r}", exc) from None
     value = response.get("SecretString")
     if value is None:
-        raise SecretReferenceError(f"{ref.text}: secret {secret_id!r} has no string value")
+        raise SecretReferenceError(
+            f"{ref.text}: secret {secret_id!r} has no string value (it is binary); store the credential as text"
+        )
     if json_key:
         try:
             document = json.loads(value)
         except ValueError:
             raise SecretReferenceError(
-                f"{ref.text}: secret {secret_id!r} is not JSON, so key {json_key!r} cannot be read"
+                f"{ref.text}: secret {secret_id!r} is not JSON, so key {json_key!r} cannot be read; "
+                f"drop `#{json_key}` to use the whole value"
             ) from None
         if not isinstance(document, dict) or json_key not in document:
-            raise SecretReferenceError(f"{ref.text}: secret {secret_id!r} has no JSON key {json_key!r}")
-        value = str(document[json_key])
-    if not value:
-        raise SecretReferenceError(f"{ref.text}: the value is empty")
-    return Secret(value)
+            raise SecretReferenceError(
+                f"{ref.text}: secret {secret_id!r} has no JSON key {json_key!r}; fix the key after `#`"
+            )
+        if not isinstance(document[json_key], str):
+            raise SecretReferenceError(f"{ref.text}: JSON key {json_key!r} of {secret_id!r} is not a string")
+        value = document[json_key]
+    return str(value)
 
 
-def _resolve_ssm(ref: SecretReference) -> Secret:
-    client = _aws_client("ssm", ref)
+def _resolve_ssm(ref: SecretReference, environ: Mapping[str, str] | None = None) -> str:
+    client = _aws_client("ssm", ref, environ)
     try:
         response = client.get_parameter(Name=ref.target, WithDecryption=True)
     except Exception as exc:
-        raise SecretReferenceError(
-            f"{ref.text}: SSM Parameter Store could not return {ref.target!r} ({_aws_error_text(exc)})"
-        ) from None
-    value = response.get("Parameter", {}).get("Value")
-    if not value:
-        raise SecretReferenceError(f"{ref.text}: parameter {ref.target!r} is empty")
-    return Secret(value)
+        raise _aws_failure(ref, f"SSM Parameter Store could not return {ref.target!r}", exc) from None
+    return str(response.get("Parameter", {}).get("Value") or "")

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from .errors import ConfigurationError
-from .secrets import Secret
+from .errors import ConfigurationError, UnsafeValueError
+from .secrets import Secret, control_characters
 
 DEFAULT_API_URL = "https://api.app.stackguardian.io"
 DEFAULT_BITBUCKET_API_URL = "https://api.bitbucket.org/2.0"
@@ -21,12 +21,54 @@ ENV_BITBUCKET_API_URL = ("BITBUCKET_API_URL",)
 ENV_PREFLIGHT = ("SG_BITBUCKET_IAC_PREFLIGHT",)
 
 
-def _first_env(names: tuple[str, ...], environ: Mapping[str, str]) -> str | None:
+def _present(value: str | Secret | None) -> bool:
+    """Given, and more than whitespace (a blank setting counts as not given, as an unset one)."""
+    if value is None:
+        return False
+    return bool((value.reveal() if isinstance(value, Secret) else value).strip())
+
+
+def _first_env_named(names: tuple[str, ...], environ: Mapping[str, str]) -> tuple[str, str | None]:
     for name in names:
         value = environ.get(name)
-        if value:
-            return value
-    return None
+        if _present(value):
+            return name, value
+    return names[0], None
+
+
+def _first_env(names: tuple[str, ...], environ: Mapping[str, str]) -> str | None:
+    return _first_env_named(names, environ)[1]
+
+
+def checked_api_key(value: str | Secret, setting: str) -> Secret:
+    """The API key as a Secret, without the surrounding whitespace a file or a CI store adds.
+
+    A key with a control character inside would end in the HTTP library's "Invalid header value
+    b'apikey ...'" (which quotes the key); refuse it here with a text that shows no part of it.
+    """
+    raw = value.reveal() if isinstance(value, Secret) else str(value)
+    stripped = raw.strip()
+    bad = control_characters(stripped)
+    if bad:
+        raise UnsafeValueError(
+            f"{setting} contains control characters ({', '.join(bad)}); a StackGuardian API key has none",
+            hint="copy the key again (e.g. `printf %s KEY`, not `echo`), without line breaks or escape codes",
+        )
+    if not stripped:
+        raise ConfigurationError(f"{setting} is empty", hint="set the StackGuardian API key")
+    return value if isinstance(value, Secret) and stripped == raw else Secret(stripped)
+
+
+def checked_text(value: str | None, setting: str) -> str | None:
+    """A plain setting (org name) without surrounding whitespace; control characters refused."""
+    if value is None:
+        return None
+    stripped = str(value).strip()
+    bad = control_characters(stripped)
+    if bad:
+        raise UnsafeValueError(f"{setting} contains control characters ({', '.join(bad)})",
+                               hint="set it again without line breaks or escape codes")
+    return stripped or None
 
 
 def is_loopback(host: str | None) -> bool:
@@ -43,6 +85,10 @@ def is_loopback(host: str | None) -> bool:
 def checked_base_url(url: str, setting: str) -> str:
     """A base URL without trailing slash; plain http only to loopback (credentials travel on it)."""
     url = url.strip().rstrip("/")
+    bad = control_characters(url)
+    if bad:
+        raise UnsafeValueError(f"{setting} contains control characters ({', '.join(bad)})",
+                               hint="set the URL again without line breaks or escape codes")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigurationError(f"{setting}={url!r} is not an http(s) URL", hint="use e.g. https://api.app.stackguardian.io")
@@ -93,11 +139,14 @@ class Settings:
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
         env = os.environ if environ is None else environ
-        key = api_key if api_key else _first_env(ENV_API_KEY, env)
+        key_setting = "api_key"
+        key: str | Secret | None = api_key
+        if not _present(key):
+            key_setting, key = _first_env_named(ENV_API_KEY, env)
         return cls(
-            api_key=Secret(key) if isinstance(key, str) else key,
+            api_key=checked_api_key(key, key_setting) if key is not None else None,
             api_url=checked_base_url(api_url or _first_env(ENV_API_URL, env) or DEFAULT_API_URL, "api_url"),
-            org=(org or _first_env(ENV_ORG, env) or None),
+            org=checked_text(org if _present(org) else _first_env(ENV_ORG, env), "org"),
             bitbucket_api_url=checked_base_url(
                 bitbucket_api_url or _first_env(ENV_BITBUCKET_API_URL, env) or DEFAULT_BITBUCKET_API_URL,
                 "bitbucket_api_url",

@@ -2,14 +2,18 @@
 
 Wire format: reference/stackguardian-api.md section 1 and 2 (sg-sdk-go's `connectors/client.go`).
 Retries are urllib3's `Retry` (backoff with jitter, `Retry-After` honoured), mounted per method
-class so that a non-idempotent create is never blindly re-sent: a create that timed out or got a
-5xx looks the connector up before it tries again, so it cannot make a duplicate.
+class so that a non-idempotent create is never blindly re-sent. A create is idempotent end to end:
+after any failed or retried POST (429, 5xx, timeout, dropped connection, "already exists" because an
+earlier attempt or a concurrent apply stored it) the connector is looked up, and accepted when it is
+ours and as declared (see :func:`create_differences`); only a connector that is not gets an error.
+Transport rules (redirects, proxies, scrubbed error texts) are :mod:`sg_bitbucket_iac.http`'s.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -22,6 +26,7 @@ from . import __version__
 from .errors import (
     AuthenticationError,
     BadRequestError,
+    CreateConflictError,
     DuplicateError,
     NotFoundError,
     PermissionDeniedError,
@@ -32,10 +37,10 @@ from .errors import (
     TransportError,
     scrub,
 )
-from .http import HeaderAuth
-from .model import KIND, wire_json_default
+from .http import HeaderAuth, new_session, transport_error_text
+from .model import FINGERPRINT_TAG, KIND, wire_json_default
 from .secrets import Secret
-from .settings import Settings, checked_base_url
+from .settings import Settings, checked_api_key, checked_base_url
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +82,7 @@ def _retry(total: int, backoff: float, *, idempotent: bool) -> Retry:
 
 
 def _session(retry: Retry) -> requests.Session:
-    session = requests.Session()
+    session = new_session()
     adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
@@ -105,10 +110,11 @@ class StackGuardianClient:
         backoff: float = 0.5,
     ) -> None:
         self.api_url = checked_base_url(api_url, "api_url")
-        self._api_key = api_key if isinstance(api_key, Secret) else Secret(api_key)
+        self._api_key = checked_api_key(api_key, "api_key")
         self.org = org
         self.timeout = timeout
         self.retries = retries
+        self.backoff = backoff
         self._idempotent = _session(_retry(retries, backoff, idempotent=True))
         self._create = _session(_retry(retries, backoff, idempotent=False))
 
@@ -161,8 +167,9 @@ class StackGuardianClient:
             # Retries exhausted on a status: urllib3 raises only when raise_on_status=True; kept for safety.
             raise ServerError(scrub(str(exc.args[0]) if exc.args else "retries exhausted", secrets_sent),
                               operation=operation) from None
-        except requests.exceptions.ConnectionError as exc:
-            reason = _connection_reason(exc)
+        except requests.exceptions.RequestException as exc:
+            # Never the library's own text: it may quote a header value or a URL with a credential.
+            reason = transport_error_text(exc, secrets_sent)
             raise TransportError(f"cannot reach {self.api_url} ({reason})", operation=operation) from None
         log.debug("%s %s -> %s", method, _path_only(url), response.status_code)
         return self._decode(response, operation, secrets_sent)
@@ -192,6 +199,11 @@ class StackGuardianClient:
             raise NotFoundError("not found (404)", **kwargs)
         if status == 429:
             raise RateLimitedError("rate limited (429)", **kwargs)
+        if 300 <= status < 400:
+            raise StackGuardianError(
+                f"redirected ({status}); not followed, so the request and its credentials stay on {self.api_url}",
+                hint="set SG_BASE_URL to the API's final address (redirects are followed only for reads on the "
+                "same origin)", **kwargs)
         if status >= 500 or status == 408:
             raise ServerError(f"service error ({status})", **kwargs)
         raise StackGuardianError(f"unexpected HTTP {status}", **kwargs)
@@ -211,33 +223,63 @@ class StackGuardianClient:
             return None
 
     def create(self, payload: Mapping[str, Any]) -> dict[str, Any]:
-        """POST a new connector. Safe against duplicates when the answer is lost (see module doc)."""
+        """POST a new connector, idempotently (see module doc): one connector, whatever the faults."""
         connector_id = str(payload.get("Id") or "")
         operation = f"create connector {connector_id or payload.get('ResourceName')}"
-        attempts = max(1, self.retries)
+        if not connector_id:  # no Id to look up: a retry could duplicate, so one attempt only
+            return self._created(self._request("POST", self._url(), operation, body=payload, session=self._create),
+                                 connector_id)
         last_error: StackGuardianError | None = None
-        for _attempt in range(attempts):
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(min(30.0, self.backoff * (2 ** (attempt - 1))))
             try:
                 response = self._request("POST", self._url(), operation, body=payload, session=self._create)
-            except (ServerError, TransportError) as exc:
-                if isinstance(exc, TransportError) and not isinstance(exc, RequestTimeoutError) \
-                        and "refused" in exc.message:
-                    raise  # never reached the server and urllib3 already retried the connect
+            except DuplicateError as exc:
+                # Stored by an earlier attempt of ours (its answer lost), or by a concurrent apply.
                 last_error = exc
-                if not connector_id:
-                    raise  # no Id to look up: retrying could duplicate
+            except (ServerError, TransportError, RateLimitedError) as exc:
+                if isinstance(exc, TransportError) and "connection refused" in exc.message:
+                    raise  # never reached the server, and urllib3 already retried the connect
+                last_error = exc
+            else:
+                return self._created(response, connector_id)
+            try:
                 existing = self.find(connector_id)
-                if existing is not None and existing.get("ResourceName") == payload.get("ResourceName"):
-                    log.info("create of %s: answer lost (%s) but the connector exists; using it",
-                             connector_id, exc.category)
-                    return existing
+            except (ServerError, TransportError, RateLimitedError) as exc:
+                log.info("create of %s: lookup failed (%s); trying again", connector_id, exc.category)
                 continue
-            record = response.get("data")
-            if isinstance(record, dict):
-                return record
-            return self.get(connector_id) if connector_id else {}
+            if existing is None:
+                continue  # not stored: sending it again cannot duplicate
+            differences = create_differences(existing, payload)
+            if differences:
+                raise CreateConflictError(
+                    f"connector {connector_id} already exists and is not the one declared "
+                    f"({', '.join(differences)} differ)", status=getattr(last_error, "status", None),
+                    operation=operation)
+            log.info("create of %s: %s, but the connector is stored as declared; using it",
+                     connector_id, last_error.category if last_error else "retried")
+            return self._reassert_secret(existing, payload)
         assert last_error is not None
         raise last_error
+
+    def _created(self, response: Mapping[str, Any], connector_id: str) -> dict[str, Any]:
+        record = response.get("data")
+        if isinstance(record, dict):
+            return record
+        return self.get(connector_id) if connector_id else {}
+
+    def _reassert_secret(self, existing: dict[str, Any], payload: Mapping[str, Any]) -> dict[str, Any]:
+        """A connector found after a failed create holds our visible fields; its secret is masked.
+
+        With a credential fingerprint among the ContextTags (the CLI's), the match proves the secret
+        too. Without one (Pulumi, Terraform keep it in their state) the stored secret may be a
+        concurrent writer's, so the declared credentials are sent once more: an idempotent PATCH.
+        """
+        context_tags = payload.get("ContextTags") or {}
+        if FINGERPRINT_TAG in context_tags or "Settings" not in payload:
+            return existing
+        return self.update(str(payload["Id"]), {"Settings": payload["Settings"]})
 
     def update(self, connector_id: str, patch: Mapping[str, Any]) -> dict[str, Any]:
         payload = self._request(
@@ -288,6 +330,42 @@ class StackGuardianClient:
             seen_cursors.add(cursor)
 
 
+def _config_of(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    settings = record.get("Settings")
+    config = settings.get("config") if isinstance(settings, Mapping) else None
+    first = config[0] if isinstance(config, list) and config else None
+    return first if isinstance(first, Mapping) else {}
+
+
+def create_differences(record: Mapping[str, Any], payload: Mapping[str, Any]) -> list[str]:
+    """What makes a stored connector other than the one a create sent; empty means "ours, as declared".
+
+    Ours: every ContextTag we sent (our ownership and applied markers) is there with our value. As
+    declared: name, description, tags, kind, auth type and email are ours. Secrets are masked on read:
+    :meth:`StackGuardianClient._reassert_secret` deals with them.
+    """
+    differences: list[str] = []
+    if str(record.get("ResourceName") or "") != str(payload.get("ResourceName") or ""):
+        differences.append("ResourceName")
+    if str(record.get("Description") or "") != str(payload.get("Description") or ""):
+        differences.append("Description")
+    if list(record.get("Tags") or []) != list(payload.get("Tags") or []):
+        differences.append("Tags")
+    stored_tags = record.get("ContextTags") if isinstance(record.get("ContextTags"), Mapping) else {}
+    sent_tags = payload.get("ContextTags") or {}
+    if any(stored_tags.get(key) != value for key, value in sent_tags.items()):
+        differences.append("ContextTags")
+    stored_settings = record.get("Settings") if isinstance(record.get("Settings"), Mapping) else {}
+    sent_settings = payload.get("Settings") if isinstance(payload.get("Settings"), Mapping) else {}
+    if stored_settings.get("kind") != sent_settings.get("kind"):
+        differences.append("Settings.kind")
+    stored, sent = _config_of(record), _config_of(payload)
+    for key in ("bitbucketAuthType", "bitbucketEmail"):
+        if (stored.get(key) or None) != (sent.get(key) or None):
+            differences.append(f"Settings.config[0].{key}")
+    return differences
+
+
 def _secret_values(body: Any) -> list[str]:
     found: list[str] = []
     if isinstance(body, Secret):
@@ -305,14 +383,3 @@ def _path_only(url: str) -> str:
     from urllib.parse import urlsplit
 
     return urlsplit(url).path
-
-
-def _connection_reason(exc: Exception) -> str:
-    text = str(exc).lower()
-    if "refused" in text:
-        return "connection refused"
-    if "name or service not known" in text or "nodename nor servname" in text or "resolve" in text:
-        return "host name does not resolve"
-    if "reset" in text or "aborted" in text or "remote end closed" in text or "remotedisconnected" in text:
-        return "connection dropped"
-    return "connection failed"

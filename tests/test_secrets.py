@@ -49,7 +49,7 @@ def test_unresolvable_references_name_the_reference_never_a_value(
     with pytest.raises(SecretReferenceError, match=r"\$\{env:NOPE\}.*not set"):
         SecretReference("env", "NOPE").resolve()
     with pytest.raises(SecretReferenceError, match="cannot read"):
-        SecretReference("file", str(tmp_path / "missing")).resolve()
+        SecretReference("file", str(tmp_path / "missing")).resolve(base_dir=tmp_path)
 
 
 @pytest.fixture

@@ -88,9 +88,14 @@ def test_auth_type_switch_sends_complete_new_set_and_leaves_nothing_old(
 
 def test_duplicate_is_typed(client: StackGuardianClient, sentinel: str) -> None:
     client.create(api_token_payload(sentinel))
+    # The same declaration again is the idempotent case (a lost answer, a concurrent apply): accepted.
+    assert client.create(api_token_payload(sentinel))["Id"] == "bitbucket_main"
+    other = api_token_payload(sentinel)
+    other["Description"] = "Someone else's"
     with pytest.raises(DuplicateError) as caught:
-        client.create(api_token_payload(sentinel))
+        client.create(other)
     assert "already exists" in str(caught.value) and sentinel not in str(caught.value)
+    assert "Description" in str(caught.value) and "pick another Id" not in str(caught.value)
 
 
 def test_paging_1200_connectors_with_limit_500_takes_3_requests(
