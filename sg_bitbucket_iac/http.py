@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -78,8 +78,8 @@ class PolicySession(requests.Session):
 
     def merge_environment_settings(
         self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> dict[str, Any]:
-        settings: dict[str, Any] = super().merge_environment_settings(url, proxies, stream, verify, cert)
+    ) -> Any:
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
         if url is not None and is_loopback(urlsplit(url if isinstance(url, str) else url.decode()).hostname):
             settings["proxies"] = {}
         return settings

@@ -351,13 +351,16 @@ def create_differences(record: Mapping[str, Any], payload: Mapping[str, Any]) ->
         differences.append("Description")
     if list(record.get("Tags") or []) != list(payload.get("Tags") or []):
         differences.append("Tags")
-    stored_tags = record.get("ContextTags") if isinstance(record.get("ContextTags"), Mapping) else {}
+    stored_tags = record.get("ContextTags")
+    if not isinstance(stored_tags, Mapping):
+        stored_tags = {}
     sent_tags = payload.get("ContextTags") or {}
     if any(stored_tags.get(key) != value for key, value in sent_tags.items()):
         differences.append("ContextTags")
-    stored_settings = record.get("Settings") if isinstance(record.get("Settings"), Mapping) else {}
-    sent_settings = payload.get("Settings") if isinstance(payload.get("Settings"), Mapping) else {}
-    if stored_settings.get("kind") != sent_settings.get("kind"):
+    stored_settings, sent_settings = record.get("Settings"), payload.get("Settings")
+    stored_kind = stored_settings.get("kind") if isinstance(stored_settings, Mapping) else None
+    sent_kind = sent_settings.get("kind") if isinstance(sent_settings, Mapping) else None
+    if stored_kind != sent_kind:
         differences.append("Settings.kind")
     stored, sent = _config_of(record), _config_of(payload)
     for key in ("bitbucketAuthType", "bitbucketEmail"):
