@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from . import timeline
-from .errors import ConfigurationError, NotFoundError, SGBitbucketError
+from .errors import ConfigurationError, NotFoundError, OddRecordError, SGBitbucketError
 from .model import (
     ACCESS_SCOPE_TAG,
     CONTEXT_TAG_PREFIX,
@@ -665,6 +665,7 @@ class Engine:
         self._clock = clock
         self.mark_managed = mark_managed
         self.preflight_backoff = preflight_backoff
+        self.odd_records: list[OddRecordError] = []  # of the last list_observed scan
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> Engine:
@@ -700,9 +701,19 @@ class Engine:
         return observed_from_record(record) if record is not None else None
 
     def list_observed(self) -> Iterator[ObservedConnector]:
-        """Every Bitbucket connector of the org, through listall (a handful of requests for thousands)."""
+        """Every Bitbucket connector of the org, through listall (a handful of requests for thousands).
+
+        A record that cannot be read is not yielded but kept in ``odd_records`` (Id and what is
+        wrong), so that one odd connector never stops a scan of the org.
+        """
+        self.odd_records = []
         for record in self.client.list_all():
-            observed = observed_from_record(record)
+            try:
+                observed = observed_from_record(record)
+            except OddRecordError as error:
+                if error.kind in (KIND, ""):
+                    self.odd_records.append(error)
+                continue
             if observed.is_bitbucket:
                 yield observed
 

@@ -124,7 +124,8 @@ class OddRecordError(SGBitbucketError):
     hint = ("fix the connector in StackGuardian (or re-create it with this tool); the other connectors are not "
             "affected")
 
-    def __init__(self, connector_id: str, problems: list[str]) -> None:
+    def __init__(self, connector_id: str, problems: list[str], *, kind: str = "") -> None:
         self.connector_id = connector_id
         self.problems = list(problems)
+        self.kind = kind
         super().__init__(f"connector {connector_id or '(no Id)'}: unreadable record: {'; '.join(self.problems)}")

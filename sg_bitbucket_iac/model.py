@@ -424,18 +424,52 @@ _ALL_AUTH_FIELDS = sorted({f for m in _AUTH_MODELS.values() for f in m.model_fie
 
 
 def join_path(prefix: str, loc: Iterable[str | int]) -> str:
+    """`connectors[0].auth.email`; a key that may carry a value is cut short (:func:`display_key`)."""
     path = prefix
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
         else:
-            path = f"{path}.{part}" if path else str(part)
+            part = display_key(str(part))
+            path = f"{path}.{part}" if path else part
     return path
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    match = difflib.get_close_matches(_key_stem(word), list(candidates), n=1, cutoff=0.6)
     return f"; did you mean `{match[0]}`?" if match else ""
+
+
+# A key holding a separator or a space, or longer than any real key, may be `key:value` typed without
+# the space YAML needs after the colon (`{api_token:SECRET}` in a flow mapping): it is shown cut short.
+_KEY_SEPARATORS = re.compile(r"[:=\s]")
+_MAX_SHOWN_KEY = 32
+
+
+def _key_stem(key: str) -> str:
+    return _KEY_SEPARATORS.split(key, maxsplit=1)[0]
+
+
+def looks_like_key_with_value(key: str) -> bool:
+    return bool(_KEY_SEPARATORS.search(key)) or len(key) > _MAX_SHOWN_KEY
+
+
+def display_key(key: str) -> str:
+    """An unknown key as it may be printed: in full only when it cannot be carrying a value."""
+    if not looks_like_key_with_value(key):
+        return key
+    stem = _key_stem(key)[:_MAX_SHOWN_KEY]
+    return f"{stem}…" if stem else "…"
+
+
+def unknown_key_message(key: str, candidates: Iterable[str]) -> str:
+    """`unknown key ...` with a "did you mean", never echoing what may be a value typed into the key."""
+    shown = display_key(key)
+    message = f"unknown key `{shown}`{did_you_mean(key, candidates)}"
+    if shown != key:
+        message += (f" (the key was cut: it has {len(key)} characters and looks like `key:value` without a space "
+                    "after the colon; YAML needs `key: value`, also inside `{...}`)")
+    return message
 
 
 def _problem_from_error(err: Mapping[str, Any], prefix: str, data: Any) -> Problem:
@@ -458,9 +492,9 @@ def _problem_from_error(err: Mapping[str, Any], prefix: str, data: Any) -> Probl
                     f"has one credential set, so remove it (an {auth_type} auth takes {', '.join(allowed)})"
                 )
             else:
-                message = f"unknown key `{field_name}`{did_you_mean(field_name, _ALL_AUTH_FIELDS)}"
+                message = unknown_key_message(field_name, _ALL_AUTH_FIELDS)
             return Problem(path, message, "unknown_key")
-        return Problem(path, f"unknown key `{field_name}`{did_you_mean(field_name, _TOP_FIELDS)}", "unknown_key")
+        return Problem(path, unknown_key_message(field_name, _TOP_FIELDS), "unknown_key")
     if kind == "missing":
         if auth_type is not None:
             model_fields = _AUTH_MODELS[auth_type].model_fields
@@ -628,10 +662,62 @@ class ObservedConnector:
         return self.kind == KIND
 
 
-def _epoch_ms(value: Any) -> datetime | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return datetime.fromtimestamp(value / 1000, tz=UTC)
+# Epoch milliseconds a datetime can hold (years 1 to 9999): anything outside is not a time.
+_MIN_EPOCH_MS = -62_135_596_800_000
+_MAX_EPOCH_MS = 253_402_300_799_999
+
+
+class _RecordReader:
+    """Reads one ConnectorRecord field by field, noting what is odd instead of raising at the first."""
+
+    def __init__(self, record: Mapping[str, Any]) -> None:
+        self.record = record
+        self.problems: list[str] = []
+
+    def odd(self, path: str, what: str) -> None:
+        self.problems.append(f"{path} {what}")
+
+    def mapping(self, value: Any, path: str) -> Mapping[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.odd(path, f"is {_kind_of(value)}, not a mapping")
+            return {}
+        return value
+
+    def text(self, value: Any, path: str) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            self.odd(path, f"is {_kind_of(value)}, not a string")
+            return ""
+        return str(value)
+
+    def epoch_ms(self, value: Any, path: str) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.odd(path, f"is {_kind_of(value)}, not a time in epoch milliseconds")
+            return None
+        if value != value or not _MIN_EPOCH_MS <= value <= _MAX_EPOCH_MS:  # NaN or out of range
+            self.odd(path, f"is {value:g}, not a time in epoch milliseconds (out of range)")
+            return None
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
+def _kind_of(value: Any) -> str:
+    """A value's JSON type for messages (never the value: it may be a secret)."""
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "null" if value is None else type(value).__name__
 
 
 def infer_auth_type(config: Mapping[str, Any]) -> AuthType | None:
@@ -661,30 +747,63 @@ def _visible_username(creds: Any) -> str | None:
 
 
 def observed_from_record(record: Mapping[str, Any]) -> ObservedConnector:
-    """Parse a ConnectorRecord. Secret keys are reduced to 'present or not' on the spot."""
-    settings = record.get("Settings") or {}
-    config_list = settings.get("config") or [{}]
-    config = config_list[0] if config_list and isinstance(config_list[0], Mapping) else {}
-    auth = record.get("Authentication") or {}
-    tags = record.get("Tags") or []
-    context_tags = record.get("ContextTags") or {}
-    return ObservedConnector(
-        id=str(record.get("Id") or record.get("ResourceName") or ""),
-        name=str(record.get("ResourceName") or ""),
-        description=str(record.get("Description") or ""),
-        tags=tuple(str(t) for t in tags),
-        context_tags={str(k): str(v) for k, v in context_tags.items()},
-        kind=str(settings.get("kind") or ""),
-        auth_type=infer_auth_type(config),
-        email=config.get("bitbucketEmail") or None,
+    """Parse a ConnectorRecord. Secret keys are reduced to 'present or not' on the spot.
+
+    A record that is odd in any way (a field of the wrong type, a time out of range) raises
+    :class:`~sg_bitbucket_iac.errors.OddRecordError` naming the connector and every odd field, and
+    nothing else: an org scan reports it and goes on with the other connectors.
+    """
+    from .errors import OddRecordError
+
+    if not isinstance(record, Mapping):
+        raise OddRecordError("", [f"the record is {_kind_of(record)}, not a mapping"])
+    read = _RecordReader(record)
+    connector_id = read.text(record.get("Id"), "Id") or read.text(record.get("ResourceName"), "ResourceName")
+    settings = read.mapping(record.get("Settings"), "Settings")
+    raw_config = settings.get("config")
+    config: Mapping[str, Any] = {}
+    if isinstance(raw_config, list):
+        if raw_config:
+            config = read.mapping(raw_config[0], "Settings.config[0]")
+    elif raw_config is not None:
+        read.odd("Settings.config", f"is {_kind_of(raw_config)}, not a list")
+    auth = read.mapping(record.get("Authentication"), "Authentication")
+    raw_tags = record.get("Tags")
+    tags: tuple[str, ...] = ()
+    if isinstance(raw_tags, list):
+        tags = tuple(read.text(t, f"Tags[{i}]") for i, t in enumerate(raw_tags))
+    elif raw_tags is not None:
+        read.odd("Tags", f"is {_kind_of(raw_tags)}, not a list")
+    context_tags = {str(k): read.text(v, f"ContextTags.{k}")
+                    for k, v in read.mapping(record.get("ContextTags"), "ContextTags").items()}
+    email = config.get("bitbucketEmail")
+    if email is not None and not isinstance(email, str):
+        read.odd("Settings.config[0].bitbucketEmail", f"is {_kind_of(email)}, not a string")
+        email = None
+    declared_type = config.get("bitbucketAuthType")
+    if declared_type is not None and not isinstance(declared_type, str):
+        read.odd("Settings.config[0].bitbucketAuthType", f"is {_kind_of(declared_type)}, not a string")
+    authenticated = auth.get("authenticated")
+    observed = ObservedConnector(
+        id=connector_id,
+        name=read.text(record.get("ResourceName"), "ResourceName"),
+        description=read.text(record.get("Description"), "Description"),
+        tags=tags,
+        context_tags=context_tags,
+        kind=read.text(settings.get("kind"), "Settings.kind"),
+        auth_type=infer_auth_type(config) if isinstance(declared_type, str | None) else None,
+        email=email or None,
         username=_visible_username(config.get("bitbucketCreds")),
         has_secret=any(config.get(k) for k in WIRE_SECRET_KEYS),
-        authenticated=auth.get("authenticated") if isinstance(auth.get("authenticated"), bool) else None,
-        authenticated_at=_epoch_ms(auth.get("authenticatedAt")),
-        created_at=_epoch_ms(record.get("CreatedAt")),
-        modified_at=_epoch_ms(record.get("ModifiedAt")),
-        raw_config_keys=tuple(sorted(config)),
+        authenticated=authenticated if isinstance(authenticated, bool) else None,
+        authenticated_at=read.epoch_ms(auth.get("authenticatedAt"), "Authentication.authenticatedAt"),
+        created_at=read.epoch_ms(record.get("CreatedAt"), "CreatedAt"),
+        modified_at=read.epoch_ms(record.get("ModifiedAt"), "ModifiedAt"),
+        raw_config_keys=tuple(sorted(str(k) for k in config)),
     )
+    if read.problems:
+        raise OddRecordError(connector_id, read.problems, kind=observed.kind)
+    return observed
 
 
 def wire_json_default(value: Any) -> Any:

@@ -74,6 +74,9 @@ def _definitions_parent() -> _Parser:
     parent = _Parser(add_help=False)
     parent.add_argument("--allow-plaintext-secrets", action="store_true", default=SUPPRESS,
                         help="accept secrets written in the file itself instead of ${...} references")
+    parent.add_argument("--allow-secret-files-outside", action="append", default=SUPPRESS, metavar="DIR",
+                        help="let ${file:...} references read files in DIR (repeatable); by default only files in "
+                        "the definitions file's folder tree are read")
     return parent
 
 
@@ -204,7 +207,9 @@ def _report_error(error: Exception, ctx: Context) -> int:
         lines = [f"error: {error}"]
     else:
         lines = [f"error: unexpected {type(error).__name__}: {error}"]
-    sys.stderr.write(ctx.scrub("\n".join(lines)) + "\n")
+    from .render import escape_control
+
+    sys.stderr.write(escape_control(ctx.scrub("\n".join(lines))) + "\n")
     return EXIT_ERROR
 
 

@@ -18,9 +18,13 @@ Shape::
         adopt: false          # CLI key: take over an existing connector not yet managed here
         auth: {type: api_token, username: alice, email: alice@acme.io, api_token: ${env:BB_TOKEN}}
 
-Secrets must be references (``${env:NAME}``, ``${file:PATH}`` relative to the file,
-``${aws-sm:ID[#KEY]}``, ``${aws-ssm:/PARAM}``) unless plaintext is explicitly allowed; problem texts
-name the reference, never a value.
+Secrets must be references (``${env:NAME}``, ``${file:PATH}`` relative to the file and inside its
+folder tree unless ``--allow-secret-files-outside DIR``, ``${aws-sm:ID[#KEY]}``, ``${aws-ssm:/PARAM}``)
+unless plaintext is explicitly allowed; problem texts name the reference, never a value.
+
+Hostile files are refused early and in linear time: a file over :data:`MAX_FILE_BYTES`, or one whose
+aliases would expand to more than :data:`MAX_EXPANDED_NODES` nodes (a "billion laughs" bomb), is an
+error before anything walks the expansion; line numbers are indexed once per node, not per alias.
 """
 
 from __future__ import annotations
@@ -39,8 +43,10 @@ from ..model import (
     ConnectorValidationError,
     Problem,
     did_you_mean,
+    display_key,
     join_path,
     parse_connector,
+    unknown_key_message,
 )
 from ..secrets import Secret, SecretReference, SecretReferenceError
 from .commands.common import ProblemsError
@@ -53,6 +59,10 @@ REFERENCE_FORMS = "${env:NAME}, ${file:PATH}, ${aws-sm:SECRET_ID[#JSON_KEY]} or 
 # Stands in for a secret that could not be read, so the rest of the entry is still checked.
 # Never sent: any problem stops the command before a request is made.
 _UNRESOLVED = Secret("unresolved-secret-placeholder")
+# A definitions file of 10,000 connectors is about 3 MiB; anything far larger is not one.
+MAX_FILE_BYTES = 8 * 1024 * 1024
+# Nodes after alias expansion: generous for anchors shared by thousands of connectors, far below a bomb.
+MAX_EXPANDED_NODES = 1_000_000
 
 
 class DefinitionsError(ProblemsError):
@@ -130,22 +140,37 @@ class _Document:
         return problem
 
 
+def _read_text(source: Path) -> str:
+    try:
+        size = source.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise DefinitionsError([Problem(str(source), f"the file has {size} bytes, more than the "
+                                            f"{MAX_FILE_BYTES} a definitions file may have; split it", "too_large")])
+        with source.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise DefinitionsError([Problem(str(source), f"cannot read the file: {error.strerror}")]) from None
+    if len(raw) > MAX_FILE_BYTES:  # grew since stat, or not a regular file
+        raise DefinitionsError([Problem(str(source), f"the file has more than {MAX_FILE_BYTES} bytes; split it",
+                                        "too_large")])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DefinitionsError([Problem(str(source), "not UTF-8 text; save the file as UTF-8")]) from None
+
+
 def _read_yaml(source: Path) -> _Document:
     import yaml
 
-    try:
-        text = source.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise DefinitionsError([Problem(str(source), "not UTF-8 text; save the file as UTF-8")]) from None
-    except OSError as error:
-        raise DefinitionsError([Problem(str(source), f"cannot read the file: {error.strerror}")]) from None
+    text = _read_text(source)
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return _Document(None)
+        _check_expansion(node, source)
         document = _Document(None)
-        _index(node, "", document, set())
+        _index(node, "", document)
         document.data = loader.construct_document(node)
         return document
     except yaml.MarkedYAMLError as error:
@@ -158,37 +183,87 @@ def _read_yaml(source: Path) -> _Document:
         raise DefinitionsError([Problem(where, f"YAML syntax error: {detail}", "yaml")]) from None
     except yaml.YAMLError as error:
         raise DefinitionsError([Problem(source.name, f"YAML error: {type(error).__name__}", "yaml")]) from None
+    except RecursionError:
+        raise DefinitionsError([Problem(source.name, "the YAML nests too deeply; flatten it", "yaml")]) from None
     finally:
         loader.dispose()
 
 
-def _index(node: Any, path: str, document: _Document, active: set[int]) -> None:
-    """Record each path's line and flag duplicate keys (YAML would silently keep the last one)."""
+def _children(node: Any) -> list[Any]:
     import yaml
 
-    if id(node) in active:  # a recursive alias
-        return
-    active.add(id(node))
-    document.lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
-        first_seen: dict[str, int] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = str(key_node.value)
-            child = join_path(path, [key])
-            line = key_node.start_mark.line + 1
-            if key in first_seen:
-                document.problem(child, f"duplicate key `{key}` (also on line {first_seen[key]}); keep one",
-                                 "duplicate")
-            else:
-                first_seen[key] = line
-                document.lines[child] = line
-            _index(value_node, child, document, active)
-    elif isinstance(node, yaml.SequenceNode):
-        for position, item in enumerate(node.value):
-            _index(item, join_path(path, [position]), document, active)
-    active.discard(id(node))
+        return [child for pair in node.value for child in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_expansion(root: Any, source: Path) -> None:
+    """Refuse a document whose aliases expand past MAX_EXPANDED_NODES, or that contains itself.
+
+    The expanded size is computed once per node (memoised over the node graph), so this costs time
+    linear in the file, however many times an alias is used. Iterative: no recursion limit to hit.
+    """
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            on_path.discard(key)
+            sizes[key] = min(MAX_EXPANDED_NODES + 1, 1 + sum(sizes[id(child)] for child in _children(node)))
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise DefinitionsError([Problem(
+                f"{source.name}:{node.start_mark.line + 1}",
+                "an alias refers to a node that contains it (a recursive alias); write the value out", "yaml")])
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+    if sizes[id(root)] > MAX_EXPANDED_NODES:
+        raise DefinitionsError([Problem(
+            source.name,
+            f"the YAML's aliases (*name) expand to more than {MAX_EXPANDED_NODES} values (an alias bomb?); "
+            "write the values out or use fewer nested aliases", "alias_expansion")])
+
+
+def _index(root: Any, root_path: str, document: _Document) -> None:
+    """Record each path's line and flag duplicate keys (YAML would silently keep the last one).
+
+    Each node is indexed once, at its first path: a node reached again through an alias adds
+    nothing (its problems are reported at the line of the alias's parent), so indexing stays linear.
+    """
+    import yaml
+
+    seen: set[int] = set()
+    stack: list[tuple[Any, str]] = [(root, root_path)]
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        document.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            first_seen: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = str(key_node.value)
+                child = join_path(path, [key])
+                line = key_node.start_mark.line + 1
+                if key in first_seen:
+                    document.problem(child, f"duplicate key `{display_key(key)}` (also on line {first_seen[key]}); "
+                                            "keep one", "duplicate")
+                else:
+                    first_seen[key] = line
+                    document.lines[child] = line
+                stack.append((value_node, child))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, join_path(path, [position])) for position, item in enumerate(node.value))
 
 
 # --------------------------------------------------------------------------- secrets
@@ -196,9 +271,15 @@ class _SecretResolver:
     """Resolves `${...}` references once each (several connectors may share one) and refuses plaintext."""
 
     def __init__(
-        self, base_dir: Path, allow_plaintext: bool, document: _Document, environ: Mapping[str, str] | None
+        self,
+        base_dir: Path,
+        allow_plaintext: bool,
+        document: _Document,
+        environ: Mapping[str, str] | None,
+        allowed_dirs: Sequence[Path] = (),
     ) -> None:
         self.base_dir = base_dir
+        self.allowed_dirs = tuple(allowed_dirs)
         self.environ = environ
         self.allow_plaintext = allow_plaintext
         self.document = document
@@ -223,7 +304,8 @@ class _SecretResolver:
             return Secret(value)
         if reference.text not in self._resolved:
             try:
-                self._resolved[reference.text] = reference.resolve(self.base_dir, self.environ)
+                self._resolved[reference.text] = reference.resolve(self.base_dir, self.environ,
+                                                                 allowed_dirs=self.allowed_dirs)
             except SecretReferenceError as error:
                 self._resolved[reference.text] = error
         outcome = self._resolved[reference.text]
@@ -268,8 +350,8 @@ def _connector_entry(
         if isinstance(key, str) and key in CONNECTOR_KEYS:
             entry[key] = value
         else:
-            document.problem(join_path(path, [str(key)]),
-                             f"unknown key `{key}`{did_you_mean(str(key), CONNECTOR_KEYS)}", "unknown_key")
+            document.problem(join_path(path, [str(key)]), unknown_key_message(str(key), CONNECTOR_KEYS),
+                             "unknown_key")
     preflight = _check_bool(document, entry, "preflight", path, True)
     adopt = _check_bool(document, entry, "adopt", path, False)
     for key in CLI_CONNECTOR_KEYS:
@@ -314,6 +396,7 @@ def load_definitions(
     allow_plaintext_secrets: bool = False,
     at: datetime | None = None,
     environ: Mapping[str, str] | None = None,
+    allow_secret_files_outside: Sequence[Path] = (),
 ) -> Definitions:
     """Load and validate a definitions file; raise :class:`DefinitionsError` listing every problem.
 
@@ -329,7 +412,7 @@ def load_definitions(
             "", "the file must be a mapping with `connectors:` (and optionally `org:` and `prune:`)", "type"))])
     for key in data:
         if not isinstance(key, str) or key not in TOP_LEVEL_KEYS:
-            document.problem(str(key), f"unknown key `{key}`{did_you_mean(str(key), TOP_LEVEL_KEYS)}", "unknown_key")
+            document.problem(join_path("", [str(key)]), unknown_key_message(str(key), TOP_LEVEL_KEYS), "unknown_key")
     org = data.get("org")
     if org is not None and (not isinstance(org, str) or not org.strip()):
         document.problem("org", "must be the StackGuardian org name (a non-empty string)", "type")
@@ -342,7 +425,8 @@ def load_definitions(
     elif not isinstance(items, list):
         document.problem("connectors", "must be a list of connectors (`connectors: []` for none)", "type")
     else:
-        resolve = _SecretResolver(source.resolve().parent, allow_plaintext_secrets, document, environ)
+        resolve = _SecretResolver(source.resolve().parent, allow_plaintext_secrets, document, environ,
+                                  allow_secret_files_outside)
         for index, item in enumerate(items):
             entry = _connector_entry(item, f"connectors[{index}]", document, resolve, at)
             if entry is not None:
@@ -356,7 +440,11 @@ def load_definitions(
 
 # --------------------------------------------------------------------------- migration mapping
 def load_migration_mapping(
-    source: Path, *, allow_plaintext_secrets: bool = False, environ: Mapping[str, str] | None = None
+    source: Path,
+    *,
+    allow_plaintext_secrets: bool = False,
+    environ: Mapping[str, str] | None = None,
+    allow_secret_files_outside: Sequence[Path] = (),
 ) -> list[MigrationTarget]:
     """Where each app-password connector moves (`migrate --all-app-passwords --mapping FILE`).
 
@@ -372,8 +460,9 @@ def load_migration_mapping(
             "type"))])
     for key in data:
         if key != "connectors":
-            document.problem(str(key), f"unknown key `{key}`{did_you_mean(str(key), ['connectors'])}", "unknown_key")
-    resolve = _SecretResolver(source.resolve().parent, allow_plaintext_secrets, document, environ)
+            document.problem(join_path("", [str(key)]), unknown_key_message(str(key), ["connectors"]), "unknown_key")
+    resolve = _SecretResolver(source.resolve().parent, allow_plaintext_secrets, document, environ,
+                              allow_secret_files_outside)
     targets: list[MigrationTarget] = []
     for connector_id, entry in data["connectors"].items():
         path = join_path("connectors", [str(connector_id)])
@@ -382,8 +471,8 @@ def load_migration_mapping(
             continue
         for key in entry:
             if key not in MIGRATION_KEYS:
-                document.problem(join_path(path, [str(key)]),
-                                 f"unknown key `{key}`{did_you_mean(str(key), MIGRATION_KEYS)}", "unknown_key")
+                document.problem(join_path(path, [str(key)]), unknown_key_message(str(key), MIGRATION_KEYS),
+                                 "unknown_key")
         to = entry.get("to")
         if not isinstance(to, str) or to not in (AuthType.API_TOKEN.value, AuthType.ACCESS_TOKEN.value):
             document.problem(join_path(path, ["to"]), "required: api_token or access_token", "required")

@@ -3,20 +3,24 @@
 Every renderer takes the same plain dicts that ``--json`` prints (the engine's ``to_dict()``
 output, where secrets are already ``(sensitive)``), so the human and machine views cannot disagree
 and neither can show a secret. Output is scrubbed of every secret the run has seen as a last line of
-defence. Colour only on a terminal and never with ``--no-color`` (or ``NO_COLOR``); progress bars
+defence, and every text that reaches a person has its control characters escaped (a connector name
+set outside this tool can carry terminal escape sequences: shown as ``\x1b[31m``, never run).
+Colour only on a terminal and never with ``--no-color`` (or ``NO_COLOR``); progress bars
 go to stderr, on a terminal, for more than a handful of items.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
 import shutil
 import sys
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from rich import box
 from rich.console import Console, RenderableType
@@ -45,6 +49,53 @@ DRIFT_LABELS = {
     "undeclared": ("managed, not declared", "yellow"),
 }
 PREFLIGHT_STYLES = {"PASS": "green", "FAIL": "red", "INCONCLUSIVE": "yellow"}
+DRIFT_LABELS["unreadable_record"] = ("unreadable record", "red")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# --------------------------------------------------------------------------- control characters
+def escape_control(text: str, *, keep: str = "\n\t") -> str:
+    """``text`` with every control or bidi-format character as a visible escape (``\\x1b``, ``\\u202e``).
+
+    Line breaks and tabs are kept where a text is meant to span lines (messages); names and Ids
+    are escaped whole by :func:`clean`.
+    """
+    if text.isprintable() and not any(ch in text for ch in "\x1b\x7f"):
+        return text
+    out: list[str] = []
+    for ch in text:
+        if ch in keep or (ch.isprintable() and unicodedata.category(ch) != "Cf"):
+            out.append(ch)
+        elif ord(ch) <= 0xFF:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(f"\\u{ord(ch):04x}")
+    return "".join(out)
+
+
+_SINGLE_LINE_KEYS = frozenset({"connector_id", "name", "id", "auth_type", "workspace", "field", "email", "username"})
+
+
+def clean(value: Any, key: str = "") -> Any:
+    """A report (dicts, lists, strings) with control characters escaped in every string."""
+    if isinstance(value, str):
+        return escape_control(value, keep="" if key in _SINGLE_LINE_KEYS else "\n\t")
+    if isinstance(value, Mapping):
+        return {k: clean(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v, key) for v in value]
+    return value
+
+
+def _escaped(view: F) -> F:
+    """Every report argument of a view is :func:`clean`: no server-supplied text reaches a terminal raw."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return view(*(clean(a) for a in args), **{k: clean(v) for k, v in kwargs.items()})
+
+    return wrapper  # type: ignore[return-value]
 
 
 class Output:
@@ -81,15 +132,16 @@ class Output:
         self._write(text, err)
 
     def line(self, text: str = "", style: str | None = None, *, err: bool = False) -> None:
-        self.render(Text(text, style=style or ""), err=err)
+        self.render(Text(escape_control(text), style=style or ""), err=err)
 
     def err(self, text: str, end: str = "\n") -> None:
-        self._write(text + end, True)
+        self._write(escape_control(text) + end, True)
 
     def json(self, payload: Any) -> None:
         self._write(json.dumps(payload, indent=2, default=str) + "\n", False)
 
     def markdown(self, text: str) -> None:
+        text = escape_control(text)
         self._write(text if text.endswith("\n") else text + "\n", False)
 
     def _write(self, text: str, err: bool) -> None:
@@ -145,6 +197,7 @@ def plan_summary(plans: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     return counts
 
 
+@_escaped
 def plan_view(plans: Sequence[Mapping[str, Any]], *, show_unchanged: bool = False) -> list[RenderableType]:
     """Per connector and field: action, before, after (secrets already `(sensitive)`), then warnings."""
     table = make_table("Connector", "Action", "Field", "Before", "After")
@@ -183,6 +236,7 @@ def plan_view(plans: Sequence[Mapping[str, Any]], *, show_unchanged: bool = Fals
     return [table, *warnings, summary]
 
 
+@_escaped
 def apply_view(results: Sequence[Mapping[str, Any]]) -> list[RenderableType]:
     """Per connector: done or FAILED (with why); warnings grouped below, since many connectors share them."""
     table = make_table("Connector", "Action", "Result", "Details")
@@ -221,6 +275,7 @@ def drift_details(report: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+@_escaped
 def drift_view(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> list[RenderableType]:
     table = make_table("Connector", "Status", "Authenticated", "Details")
     for report in reports:
@@ -245,6 +300,7 @@ def _md(text: Any) -> str:
     return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
 
 
+@_escaped
 def drift_markdown(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> str:
     """A report fit for a pull-request comment: a headline, drifted connectors first, in-sync folded."""
     drifted = [r for r in reports if r["status"] != ["in_sync"]]
@@ -273,6 +329,7 @@ def drift_markdown(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, A
 
 
 # --------------------------------------------------------------------------- audit
+@_escaped
 def audit_view(entries: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> list[RenderableType]:
     table = make_table("Connector", "Auth type", "Authenticated", "App-password timeline", "Managed", "Next step")
     for entry in entries:
@@ -297,6 +354,7 @@ def audit_view(entries: Sequence[Mapping[str, Any]], summary: Mapping[str, Any])
 
 
 # --------------------------------------------------------------------------- validate and preflight
+@_escaped
 def validate_view(entries: Sequence[Mapping[str, Any]], failed: bool) -> list[RenderableType]:
     table = make_table("Connector", "Auth type", "Preflight", "Details")
     for entry in entries:
@@ -317,6 +375,7 @@ def validate_view(entries: Sequence[Mapping[str, Any]], failed: bool) -> list[Re
     return [table, verdict]
 
 
+@_escaped
 def preflight_view(result: Mapping[str, Any], title: str | None = None) -> list[RenderableType]:
     status = result["status"]
     table = make_table("Check", "Endpoint", "HTTP", "Outcome", "Message", title=title)

@@ -13,7 +13,7 @@ from typing import Any
 
 from ...engine import audit_connector
 from ...model import AuthType, ObservedConnector
-from .common import EXIT_CHANGES, EXIT_OK, Context
+from .common import EXIT_CHANGES, EXIT_OK, Context, unreadable_records
 
 
 def audit_entry(observed: ObservedConnector, at: datetime) -> dict[str, Any]:
@@ -41,10 +41,22 @@ def audit_entry(observed: ObservedConnector, at: datetime) -> dict[str, Any]:
     }
 
 
+def unreadable_entry(odd: dict[str, Any]) -> dict[str, Any]:
+    """A record that cannot be read still gets its row: it needs action (fixing it in StackGuardian)."""
+    return {
+        "connector_id": odd["connector_id"], "name": "", "auth_type": None, "authenticated": None,
+        "authenticated_at": None, "app_password_phase": None, "managed": None, "workspace": None,
+        "modified_at": None, "needs_action": True, "unreadable": odd["problems"],
+        "next_step": "unreadable record (" + "; ".join(odd["problems"]) + "): fix it in StackGuardian, or re-create it",
+    }
+
+
 def run(ctx: Context) -> int:
     engine = ctx.engine(mark_managed=False)
     at = engine.now()
-    entries = sorted((audit_entry(o, at) for o in engine.list_observed()), key=lambda e: e["connector_id"])
+    entries = [audit_entry(o, at) for o in engine.list_observed()]
+    entries += [unreadable_entry(odd) for odd in unreadable_records(engine)]
+    entries.sort(key=lambda e: e["connector_id"])
     summary = {
         "org": engine.org,
         "checked_at": at.isoformat(),

@@ -102,6 +102,20 @@ def run_bounded(
         return list(pool.map(guarded, items))
 
 
+def unreadable_records(engine: Engine) -> list[dict[str, Any]]:
+    """The records the engine's last org scan could not read: Id and what is wrong, for reports."""
+    return [{"connector_id": odd.connector_id, "problems": list(odd.problems), "message": str(odd)}
+            for odd in engine.odd_records]
+
+
+def note_unreadable(ctx: Context, records: Sequence[Mapping[str, Any]]) -> None:
+    """One note per unreadable record on stderr (the report on stdout stays parseable)."""
+    if ctx.json:
+        return
+    for record in records:
+        ctx.out.line(f"note: skipped {record['message']}", "yellow", err=True)
+
+
 def warm_fingerprints(connectors: Sequence[Connector], org: str, on_done: Callable[[], None] | None = None) -> None:
     """Compute the credential fingerprints on every core before the engine asks for them one by one.
 
@@ -213,10 +227,16 @@ class Context:
             allow_plaintext_secrets=bool(self.flag("allow_plaintext_secrets", False)),
             at=self.now() if check_timeline else None,
             environ=self.environ,
+            allow_secret_files_outside=self.secret_file_dirs,
         )
         for declared in definitions.connectors:
             self.remember_secret(declared.connector.auth.secret.reveal())
         return definitions
+
+    @property
+    def secret_file_dirs(self) -> list[Path]:
+        """Folders named by --allow-secret-files-outside, where ${file:...} may read besides the definitions'."""
+        return [Path(d) for d in self.flag("allow_secret_files_outside", None) or ()]
 
     def warm_fingerprints(self, connectors: Sequence[Connector], org: str) -> None:
         """:func:`warm_fingerprints` with a progress bar (the slow part of plan and drift for many connectors)."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from ...engine import DriftReport
 from ...model import Connector, ObservedConnector
-from .common import EXIT_CHANGES, EXIT_OK, Context, UsageError, run_bounded
+from .common import EXIT_CHANGES, EXIT_OK, Context, UsageError, note_unreadable, run_bounded, unreadable_records
 
 
 def run(ctx: Context) -> int:
@@ -27,14 +27,16 @@ def run(ctx: Context) -> int:
     definitions = ctx.load_definitions(args.file, check_timeline=False)
     engine = ctx.engine(org=ctx.org_for(definitions.org), mark_managed=True)
     observed = {o.id: o for o in engine.list_observed()}
+    declared_ids = {d.connector_id for d in definitions.connectors}
+    unreadable = {odd["connector_id"]: odd for odd in unreadable_records(engine)}
+    note_unreadable(ctx, [odd for key, odd in unreadable.items() if key not in declared_ids])
     ctx.warm_fingerprints([d.connector for d in definitions.connectors], engine.org)
 
-    declared_ids = {d.connector_id for d in definitions.connectors}
     # (desired, observed, verify?) for each declared connector, then each managed one the file lacks.
     work: list[tuple[Connector | None, ObservedConnector | None, bool]] = [
         (d.connector, observed.get(d.connector_id),
          bool(args.verify_credentials) and ctx.preflight_enabled and d.preflight)
-        for d in definitions.connectors
+        for d in definitions.connectors if d.connector_id not in unreadable
     ]
     work += [(None, o, False) for o in observed.values() if o.managed and o.id not in declared_ids]
 
@@ -50,6 +52,10 @@ def run(ctx: Context) -> int:
         if isinstance(outcome, Exception):
             raise outcome
         reports.append(outcome.to_dict())
+    reports += [{"connector_id": d.connector_id, "name": d.connector.name, "status": ["unreadable_record"],
+                 "changed_outside": [], "not_yet_applied": [], "messages": [unreadable[d.connector_id]["message"]],
+                 "authenticated": None, "modified_at": None}
+                for d in definitions.connectors if d.connector_id in unreadable]
     drifted = [r for r in reports if r["status"] != ["in_sync"]]
     summary = {
         "org": engine.org,
@@ -61,7 +67,7 @@ def run(ctx: Context) -> int:
         "credentials_verified": verifying,
     }
     if report_format == "json":
-        ctx.out.json({"summary": summary, "connectors": reports})
+        ctx.out.json({"summary": summary, "connectors": reports, "unreadable_records": list(unreadable.values())})
     elif report_format == "markdown":
         from ..render import drift_markdown
 

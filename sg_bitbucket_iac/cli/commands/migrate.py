@@ -19,7 +19,17 @@ from ...engine import Engine
 from ...model import AuthType, Connector, ConnectorValidationError, ObservedConnector, Problem, parse_connector
 from ...secrets import Secret
 from ..definitions import load_migration_mapping
-from .common import EXIT_ERROR, EXIT_OK, Context, ProblemsError, UsageError, problems_as_flags, run_bounded
+from .common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    Context,
+    ProblemsError,
+    UsageError,
+    note_unreadable,
+    problems_as_flags,
+    run_bounded,
+    unreadable_records,
+)
 
 FLAG_FIELDS = {
     AuthType.API_TOKEN: ("username", "email"),
@@ -101,11 +111,12 @@ def _all_app_passwords(ctx: Context) -> list[dict[str, Any]]:
         raise UsageError("with --all-app-passwords each connector's target comes from --mapping, not flags")
     targets = load_migration_mapping(Path(args.mapping),
                                      allow_plaintext_secrets=bool(ctx.flag("allow_plaintext_secrets", False)),
-                                     environ=ctx.environ)
+                                     environ=ctx.environ, allow_secret_files_outside=ctx.secret_file_dirs)
     for target in targets:
         ctx.remember_secret(target.secret.reveal())
     engine = ctx.engine(mark_managed=False)
     observed = {o.id: o for o in engine.list_observed()}
+    note_unreadable(ctx, unreadable_records(engine))
     by_id = {t.connector_id: t for t in targets}
     problems = [Problem(o.id, "an app-password connector without an entry in the mapping file", "unmapped")
                 for o in sorted(observed.values(), key=lambda o: o.id)

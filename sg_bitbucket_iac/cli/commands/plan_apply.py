@@ -15,7 +15,16 @@ from typing import Any
 from ...engine import ConnectorExistsError, ConnectorPlan, Engine
 from ...model import ConnectorValidationError, ObservedConnector, Problem
 from ..definitions import Declared, Definitions
-from .common import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Context, ProblemsError, run_bounded
+from .common import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    Context,
+    ProblemsError,
+    note_unreadable,
+    run_bounded,
+    unreadable_records,
+)
 
 
 @dataclass
@@ -59,10 +68,16 @@ class PlanRun:
 def make_plans(ctx: Context, engine: Engine, definitions: Definitions, *, prune: bool) -> PlanRun:
     """Every plan, or a ProblemsError naming each connector apply would refuse (nothing sent yet)."""
     observed = {o.id: o for o in engine.list_observed()}
+    unreadable = {odd["connector_id"]: odd for odd in unreadable_records(engine)}
+    declared_ids = {d.connector_id for d in definitions.connectors}
+    note_unreadable(ctx, [odd for key, odd in unreadable.items() if key not in declared_ids])
     ctx.warm_fingerprints([d.connector for d in definitions.connectors], engine.org)
     planned: list[Planned] = []
     problems: list[Problem] = []
     for declared in definitions.connectors:
+        if declared.connector_id in unreadable:
+            problems.append(Problem(declared.path, unreadable[declared.connector_id]["message"], "unreadable_record"))
+            continue
         current = observed.get(declared.connector_id)
         try:
             plan = engine.plan(declared.connector, observed=current, adopt=declared.adopt, refresh=False)
@@ -77,7 +92,6 @@ def make_plans(ctx: Context, engine: Engine, definitions: Definitions, *, prune:
         planned.append(Planned(declared, plan, current))
     if problems:
         raise ProblemsError(problems, f"{definitions.source.name}: {len(problems)} problem(s); nothing was sent")
-    declared_ids = {d.connector_id for d in definitions.connectors}
     undeclared = [o for o in observed.values() if o.managed and o.id not in declared_ids]
     if prune:
         planned += [Planned(None, engine.plan(None, observed=o, refresh=False), o) for o in undeclared]
