@@ -79,7 +79,8 @@ def test_apply_continues_past_a_failing_connector_and_exits_1(world: World) -> N
                        TOK_UNKNOWN_TO_BITBUCKET=f"{world.sentinel}-never-registered")
     assert result.code == 1, result.output
     assert "FAILED" in result.stdout and "credential preflight failed" in result.stdout
-    assert "Apply: 1 done, 1 failed." in result.stdout
+    # The README's promise for a partly failed apply: exit 1, and a last line saying what was written.
+    assert "Apply partly failed: 1 done, 1 failed. The 1 done are written to StackGuardian" in result.stdout
     assert [r["Id"] for r in world.records()] == ["infra_repo"]
     assert world.sentinel not in result.output
 

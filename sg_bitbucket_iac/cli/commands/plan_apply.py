@@ -167,7 +167,9 @@ def run_apply(ctx: Context) -> int:
             entry.update(status="ok", **outcome)
         results.append(entry)
     if ctx.json:
-        ctx.out.json({**run.to_dict(), "results": results})
+        failed = sum(1 for r in results if r["status"] != "ok")
+        ctx.out.json({**run.to_dict(), "results": results,
+                      "apply": {"done": len(results) - failed, "failed": failed, "partial": 0 < failed < len(results)}})
     else:
         from ..render import apply_view
 
