@@ -263,10 +263,12 @@ def apply_view(results: Sequence[Mapping[str, Any]]) -> list[RenderableType]:
         parts.append(Text(
             f"Apply partly failed: {done} done, {failed} failed. The {done} done are written to StackGuardian; "
             "each failed one is as it was (or as declared, if StackGuardian stored it but every answer was "
-            "lost), never half-written. Fix what is reported and run apply again: the done ones plan as no change.", style="bold red"))
+            "lost), never half-written. Fix what is reported and run apply again: the done ones plan as no "
+            "change.", style="bold red"))
     elif failed:
-        parts.append(Text(f"Apply failed: {done} done, {failed} failed; no connector was changed (unless StackGuardian "
-                          "stored a write whose every answer was lost). Fix what is reported and run apply again.", style="bold red"))
+        parts.append(Text(
+            f"Apply failed: {done} done, {failed} failed; no connector was changed (unless StackGuardian stored "
+            "a write whose every answer was lost). Fix what is reported and run apply again.", style="bold red"))
     else:
         parts.append(Text(f"Apply: {done} done, {failed} failed.", style="bold green"))
     return parts
