@@ -180,3 +180,32 @@ def _add_soak_faults(emulator: Emulator, rate: float) -> None:
     # Latency rules draw on their own: P(slow) * P(no status fault) = share makes the total `rate`.
     emulator.admin("POST", "/faults", {"api": "stackguardian", "path_regex": "integrations", "times": 10**6,
                                        "probability": share / (1 - taken), "latency_ms": SLOW_MS})
+
+
+def test_two_concurrent_applies_of_the_same_definitions_both_succeed(emulator: Emulator, sentinel: str) -> None:
+    """Both plan "create", both POST; the loser's "already exists" is looked up and accepted as ours."""
+    import threading
+
+    secrets = {f"race_{i}": f"{sentinel}-race-{i}" for i in range(10)}
+    desired = [connector(f"race-{i}", "raced", secrets[f"race_{i}"]) for i in range(10)]
+    engines = [make_engine(emulator), make_engine(emulator)]
+    plans = [[e.plan(c, observed=None, refresh=False) for c in desired] for e in engines]
+    results: list[list[Any]] = [[], []]
+    start = threading.Barrier(2)
+
+    def run(index: int) -> None:
+        start.wait()
+        engine = engines[index]
+        results[index] = run_bounded(list(zip(desired, plans[index], strict=True)),
+                                     lambda item: engine.apply(item[0], item[1]), parallelism=4)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [repr(o) for r in results for o in r if isinstance(o, Exception)] == []
+    result = convergence(emulator, desired, secrets, ())
+    assert (result.records, result.duplicates, result.lost_updates) == (10, 0, 0)
+    posts = emulator.admin("GET", "/stats")["stackguardian"]["by_method"]["POST"]
+    assert posts == 20  # both really did try to create every one
