@@ -232,3 +232,47 @@ def test_auth_models_are_exported_types() -> None:
     assert isinstance(parse_connector(api_token_connector()).auth, ApiTokenAuth)
     assert isinstance(parse_connector(with_auth(type="access_token", access_token=SENTINEL)).auth,
                       AccessTokenAuth)
+
+
+# --------------------------------------------------------------------------- issue 11: odd records
+def _record(**overrides: object) -> dict[str, object]:
+    record: dict[str, object] = {"Id": "odd", "ResourceName": "odd", "Settings": {"kind": "BITBUCKET_ORG", "config": [
+        {"bitbucketAuthType": "API_TOKEN", "bitbucketCreds": "********", "bitbucketEmail": "a@b.io"}]}}
+    record.update(overrides)
+    return record
+
+
+@pytest.mark.parametrize(("overrides", "what"), [
+    ({"Authentication": {"authenticatedAt": 1e20}}, "Authentication.authenticatedAt is 1e+20"),
+    ({"Authentication": {"authenticatedAt": -1e18}}, "Authentication.authenticatedAt is -1e+18"),
+    ({"Authentication": {"authenticatedAt": float("nan")}}, "Authentication.authenticatedAt is nan"),
+    ({"ModifiedAt": "yesterday"}, "ModifiedAt is a string"),
+    ({"Settings": {"kind": "BITBUCKET_ORG", "config": {"bitbucketAuthType": "API_TOKEN"}}},
+     "Settings.config is a mapping, not a list"),
+    ({"Settings": {"kind": "BITBUCKET_ORG", "config": ["x"]}}, "Settings.config[0] is a string, not a mapping"),
+    ({"Settings": "BITBUCKET_ORG"}, "Settings is a string, not a mapping"),
+    ({"Tags": "platform"}, "Tags is a string, not a list"),
+    ({"Tags": [{"k": "v"}]}, "Tags[0] is a mapping, not a string"),
+    ({"ContextTags": ["a"]}, "ContextTags is a list, not a mapping"),
+    ({"Authentication": True}, "Authentication is a boolean, not a mapping"),
+    ({"Settings": {"kind": "BITBUCKET_ORG", "config": [{"bitbucketEmail": ["SECRET-ish"]}]}},
+     "Settings.config[0].bitbucketEmail is a list, not a string"),
+])
+def test_odd_records_raise_one_typed_error_naming_the_connector_and_the_field(
+    overrides: dict[str, object], what: str
+) -> None:
+    from sg_bitbucket_iac.errors import OddRecordError, SGBitbucketError
+
+    with pytest.raises(OddRecordError) as caught:
+        observed_from_record(_record(**overrides))
+    assert isinstance(caught.value, SGBitbucketError)
+    assert caught.value.connector_id == "odd" and what in str(caught.value)
+    assert "SECRET-ish" not in str(caught.value)
+
+
+def test_a_record_that_is_not_a_mapping_is_odd_too() -> None:
+    from sg_bitbucket_iac.errors import OddRecordError
+
+    with pytest.raises(OddRecordError, match="the record is a list"):
+        observed_from_record(["x"])  # type: ignore[arg-type]
+    assert observed_from_record(_record(Authentication={"authenticatedAt": 1_700_000_000_000})).authenticated_at

@@ -85,3 +85,87 @@ def test_aws_ssm_secure_string(aws: None) -> None:
     assert SecretReference.parse("${aws-ssm:/bitbucket/token}").resolve() == Secret(SENTINEL)  # type: ignore[union-attr]
     with pytest.raises(SecretReferenceError, match="ParameterNotFound"):
         SecretReference("aws-ssm", "/bitbucket/absent").resolve()
+
+
+# --------------------------------------------------------------------------- issue 11: scrubbing and references
+def test_scrub_covers_every_wire_form_of_a_secret() -> None:
+    import base64
+    from urllib.parse import quote, quote_plus
+
+    from sg_bitbucket_iac.errors import scrub
+
+    secret = SENTINEL + "/+ &%"
+    pair = f"alice@acme.io:{secret}"
+    forms = {
+        "raw": secret,
+        "user:secret": f"bob:{secret}",
+        "basic": "Basic " + base64.b64encode(pair.encode()).decode(),
+        "basic-urlsafe": base64.urlsafe_b64encode(pair.encode()).decode().rstrip("="),
+        "bearer": f"Bearer {secret}",
+        "repr": repr(secret + "\n"),
+        "bytes-repr": str((secret + "\n").encode()),
+        "json": json.dumps({"token": secret + '"'}),
+        "url": quote(secret, safe=""),
+        "url-lower": quote(secret, safe="").lower(),
+        "url-plus": quote_plus(secret),
+    }
+    for name, text in forms.items():
+        cleaned = scrub(f"server said: {text} (end)", [secret])
+        assert SENTINEL not in cleaned, name
+        assert base64.b64encode(pair.encode()).decode()[:20] not in cleaned, name
+        assert cleaned.startswith("server said: ") and cleaned.endswith(" (end)"), name
+    # A pair given as one secret (bitbucketCreds) scrubs its secret half alone, too.
+    assert SENTINEL not in scrub(f"x {secret} y", [f"alice:{secret}"])
+    # Ordinary words survive.
+    assert scrub("nothing secret here, ordinary base64 aGVsbG8gd29ybGQ=", [secret]) == \
+        "nothing secret here, ordinary base64 aGVsbG8gd29ybGQ="
+
+
+@pytest.mark.parametrize("value", [SENTINEL + "\x00", "a\x1b[2J" + SENTINEL, SENTINEL + "\u202e", "x\ny" + SENTINEL])
+def test_references_refuse_control_characters_without_showing_the_value(value: str) -> None:
+    with pytest.raises(SecretReferenceError, match="control characters") as caught:
+        SecretReference("env", "TOKEN").resolve(environ={"TOKEN": value})
+    assert SENTINEL not in str(caught.value)
+
+
+def test_references_strip_surrounding_whitespace(tmp_path: Path) -> None:
+    assert SecretReference("env", "T").resolve(environ={"T": f"  {SENTINEL}\r\n"}) == Secret(SENTINEL)
+    (tmp_path / "t").write_text(f"\n{SENTINEL}\n")
+    assert SecretReference("file", "t").resolve(base_dir=tmp_path) == Secret(SENTINEL)
+
+
+def test_file_references_stay_in_the_folder_tree(tmp_path: Path) -> None:
+    inside = tmp_path / "defs"
+    (inside / "nested").mkdir(parents=True)
+    (inside / "nested" / "ok").write_text(SENTINEL)
+    (tmp_path / "outside").write_text(SENTINEL)
+    assert SecretReference("file", "nested/ok").resolve(base_dir=inside) == Secret(SENTINEL)
+    assert SecretReference("file", str(inside / "nested" / "ok")).resolve(base_dir=inside) == Secret(SENTINEL)
+    for target in ("../outside", str(tmp_path / "outside"), "nested/../../outside", "/proc/self/environ",
+                   "/dev/stdin", "/sys/kernel/hostname"):
+        with pytest.raises(SecretReferenceError) as caught:
+            SecretReference("file", target).resolve(base_dir=inside)
+        assert SENTINEL not in str(caught.value)
+    assert SecretReference("file", "../outside").resolve(base_dir=inside, allowed_dirs=[tmp_path]) == Secret(SENTINEL)
+    (tmp_path / "big").write_text("x" * (70 * 1024))
+    with pytest.raises(SecretReferenceError, match="more than a credential file"):
+        SecretReference("file", "big").resolve(base_dir=tmp_path)
+
+
+def test_aws_without_region_or_credentials_names_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from moto import mock_aws
+
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    with mock_aws():
+        for kind, target in (("aws-sm", "bitbucket/x"), ("aws-ssm", "/bitbucket/x")):
+            with pytest.raises(SecretReferenceError, match=r"\(NoRegionError\); no AWS region is configured: set "
+                                                           "AWS_REGION"):
+                SecretReference(kind, target).resolve(environ={})
+        # The command's own environment gives the region (in-process callers pass theirs).
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        with pytest.raises(SecretReferenceError, match="ResourceNotFoundException"):
+            SecretReference("aws-sm", "bitbucket/x").resolve(environ={"AWS_REGION": "eu-west-1"})

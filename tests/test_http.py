@@ -1,0 +1,144 @@
+"""The one transport policy (sg_bitbucket_iac.http): redirects, proxies, scrubbed transport errors."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from sg_bitbucket_iac.bitbucket import BitbucketClient
+from sg_bitbucket_iac.emulator import Emulator
+from sg_bitbucket_iac.errors import StackGuardianError, TransportError
+from sg_bitbucket_iac.http import PolicySession, redirect_allowed, transport_error_text
+from sg_bitbucket_iac.model import parse_connector, to_create_payload
+from sg_bitbucket_iac.stackguardian import StackGuardianClient
+
+ORG = "acme"
+KEY = "sgo_test_key"
+
+
+def payload(secret: str) -> dict[str, Any]:
+    connector = parse_connector({"name": "main", "workspace": "acme", "auth": {
+        "type": "api_token", "username": "alice", "email": "alice@acme.io", "api_token": secret}})
+    return to_create_payload(connector, {})
+
+
+def client_for(emulator: Emulator) -> StackGuardianClient:
+    return StackGuardianClient(emulator.stackguardian_url, KEY, ORG, retries=1, backoff=0.01, timeout=(2.0, 5.0))
+
+
+def test_redirect_rule() -> None:
+    assert redirect_allowed("GET", "http://127.0.0.1:8000/a", "http://127.0.0.1:8000/b")
+    assert redirect_allowed("HEAD", "https://h/a", "https://H:443/b")
+    assert not redirect_allowed("GET", "http://127.0.0.1:8000/a", "http://127.0.0.1:8001/a")  # other port
+    assert not redirect_allowed("GET", "https://h/a", "http://h/a")  # downgrade
+    for method in ("POST", "PATCH", "PUT", "DELETE"):
+        assert not redirect_allowed(method, "https://h/a", "https://h/b")
+
+
+@pytest.mark.parametrize("status", [307, 308])
+def test_a_create_is_never_re_sent_to_another_origin(
+    emulator_factory: Callable[..., Emulator], sentinel: str, status: int
+) -> None:
+    first, other = emulator_factory(), emulator_factory()
+    first.admin("POST", "/faults", {"api": "stackguardian", "method": "POST", "path_regex": "integrations",
+                                    "status": status,
+                                    "headers": {"Location": other.stackguardian_url + f"/api/v1/orgs/{ORG}/"
+                                                                                      "integrations/"}})
+    with pytest.raises(StackGuardianError) as caught:
+        client_for(first).create(payload(sentinel))
+    assert f"redirected ({status}); not followed" in str(caught.value)
+    assert other.admin("GET", "/stats")["stackguardian"]["total"] == 0
+    assert sentinel not in str(caught.value)
+
+
+def test_a_same_origin_redirect_is_followed_for_reads_only(emulator: Emulator, sentinel: str) -> None:
+    client = client_for(emulator)
+    client.create(payload(sentinel))
+    target = emulator.stackguardian_url + f"/api/v1/orgs/{ORG}/integrations/main/"
+    emulator.admin("POST", "/faults", {"api": "stackguardian", "method": "GET", "path_regex": "integrations/moved",
+                                       "status": 302, "headers": {"Location": target}})
+    assert client.get("moved")["Id"] == "main"
+    emulator.admin("POST", "/faults", {"api": "stackguardian", "method": "PATCH", "path_regex": "integrations/main",
+                                       "status": 308, "headers": {"Location": target}, "times": 1})
+    with pytest.raises(StackGuardianError, match="not followed"):
+        client.update("main", {"Description": "x"})
+
+
+@pytest.fixture
+def fake_proxy() -> Iterator[tuple[str, list[bytes]]]:
+    """A listener that records what would have been sent through a proxy, and answers 502."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    seen: list[bytes] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                seen.append(conn.recv(65536))
+                conn.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}", seen
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def test_loopback_never_goes_through_a_proxy(
+    emulator: Emulator, fake_proxy: tuple[str, list[bytes]], monkeypatch: pytest.MonkeyPatch, sentinel: str
+) -> None:
+    proxy, seen = fake_proxy
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, proxy)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    client = client_for(emulator)
+    assert client.create(payload(sentinel))["Id"] == "main"
+    bitbucket = BitbucketClient(emulator.bitbucket_url, "Bearer " + sentinel, retry_backoff=0)
+    assert bitbucket.get("/user").status == 401
+    assert seen == []  # neither the API key nor the Bitbucket credential went to the proxy
+
+
+def test_https_honours_the_proxy_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    session = PolicySession()
+    remote = session.merge_environment_settings("https://api.app.stackguardian.io/x", {}, None, None, None)
+    assert remote["proxies"].get("https") == "http://proxy.internal:3128"
+    local = session.merge_environment_settings("https://127.0.0.1:8443/x", {}, None, None, None)
+    assert local["proxies"] == {}
+    monkeypatch.setenv("NO_PROXY", "api.app.stackguardian.io")
+    bypassed = session.merge_environment_settings("https://api.app.stackguardian.io/x", {}, None, None, None)
+    assert "https" not in bypassed["proxies"]
+
+
+def test_transport_errors_never_quote_the_library_text(sentinel: str) -> None:
+    error = requests.exceptions.InvalidHeader(f"Invalid header value b'apikey {sentinel}\\n'")
+    assert sentinel not in transport_error_text(error, [sentinel])
+    assert "header value is invalid" in transport_error_text(error, [sentinel])
+    odd = requests.exceptions.InvalidURL(f"http://user:{sentinel}@host")
+    assert sentinel not in transport_error_text(odd, [sentinel])
+
+
+def test_a_refused_connection_is_a_transport_error(sentinel: str) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = StackGuardianClient(f"http://127.0.0.1:{port}", KEY, ORG, retries=0, backoff=0)
+    with pytest.raises(TransportError, match="connection refused") as caught:
+        client.create(payload(sentinel))
+    assert sentinel not in str(caught.value) and KEY not in str(caught.value)
