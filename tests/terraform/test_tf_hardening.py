@@ -1,0 +1,56 @@
+"""Issue 11 through the Terraform provider: key whitespace, odd records on refresh, faults on create."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tf.utils import Diagnostics
+from tf_helpers import API_KEY, ORG, TerraformSim, api_token_config, configured_provider
+
+from sg_bitbucket_iac.emulator import Emulator
+from sg_bitbucket_iac.terraform.connector_resource import ConnectorResource
+from sg_bitbucket_iac.terraform.provider import SGBitbucketProvider
+
+
+def diag_text(diags: Diagnostics) -> str:
+    return str(diags) + " ".join(f"{d.summary} {d.detail}" for d in getattr(diags, "diagnostics", []))
+
+
+def test_api_key_with_a_trailing_newline_works(workspace: Emulator, tokens: dict[str, str]) -> None:
+    provider = configured_provider(workspace, api_key=API_KEY + "\n")
+    state = TerraformSim(ConnectorResource(provider)).plan_and_apply(None, api_token_config(tokens["api"]))
+    assert state["id"] == "bitbucket_main"
+
+
+def test_api_key_with_control_characters_is_a_diagnostic_without_the_value(workspace: Emulator) -> None:
+    provider = SGBitbucketProvider(environ={})
+    diags = Diagnostics()
+    provider.configure_provider(diags, {"api_key": "sgo_\x1b[2Jsecretpart", "org_name": ORG,
+                                        "api_uri": workspace.stackguardian_url,
+                                        "bitbucket_api_url": workspace.bitbucket_url, "preflight": False})
+    assert diags.has_errors()
+    text = diag_text(diags)
+    assert "api_key contains control characters" in text and "secretpart" not in text
+
+
+def test_refresh_of_an_odd_record_says_what_is_wrong(sim: TerraformSim, workspace: Emulator,
+                                                     tokens: dict[str, str]) -> None:
+    state = sim.plan_and_apply(None, api_token_config(tokens["api"]))
+    workspace.admin("PATCH", f"/stackguardian/orgs/{ORG}/integrations/bitbucket_main",
+                    {"Authentication": {"authenticated": True, "authenticatedAt": 1e20}})
+    refreshed, diags = sim.read(state)
+    assert diags.has_errors()
+    text = diag_text(diags)
+    assert "bitbucket_main" in text and "Authentication.authenticatedAt is 1e+20" in text
+    assert "Traceback" not in text and tokens["api"] not in text
+
+
+def test_create_whose_answer_is_lost_after_store_converges(sim: TerraformSim, workspace: Emulator,
+                                                           tokens: dict[str, str]) -> None:
+    rule: dict[str, Any] = {"api": "stackguardian", "method": "POST", "path_regex": r"integrations/?$",
+                            "status": 503, "after": True, "times": 1}
+    workspace.admin("POST", "/faults", rule)
+    state = sim.plan_and_apply(None, api_token_config(tokens["api"]))
+    records = workspace.admin("GET", f"/stackguardian/orgs/{ORG}/integrations")["records"]
+    assert [r["Id"] for r in records] == [state["id"]]
+    assert records[0]["Settings"]["config"][0]["bitbucketCreds"] == f"alice:{tokens['api']}"
