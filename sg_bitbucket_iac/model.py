@@ -456,6 +456,8 @@ def looks_like_key_with_value(key: str) -> bool:
 
 def display_key(key: str) -> str:
     """An unknown key as it may be printed: in full only when it cannot be carrying a value."""
+    if not key:
+        return '""'
     if not looks_like_key_with_value(key):
         return key
     stem = _key_stem(key)[:_MAX_SHOWN_KEY]
