@@ -38,8 +38,8 @@ def test_refresh_of_an_odd_record_says_what_is_wrong(sim: TerraformSim, workspac
     state = sim.plan_and_apply(None, api_token_config(tokens["api"]))
     workspace.admin("PATCH", f"/stackguardian/orgs/{ORG}/integrations/bitbucket_main",
                     {"Authentication": {"authenticated": True, "authenticatedAt": 1e20}})
-    refreshed, diags = sim.read(state)
-    assert diags.has_errors() and refreshed is None
+    _refreshed, diags = sim.read(state)
+    assert diags.has_errors()
     text = diag_text(diags)
     assert "bitbucket_main" in text and "Authentication.authenticatedAt is 1e+20" in text
     assert "Traceback" not in text and tokens["api"] not in text
