@@ -35,10 +35,10 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .errors import SGBitbucketError, scrub
-from .http import HeaderAuth
+from .http import HeaderAuth, new_session
 from .model import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth, AuthType
 from .secrets import cache_key
-from .settings import checked_base_url, is_loopback
+from .settings import checked_base_url
 from .timeline import AppPasswordPhase, app_password_status
 
 logger = logging.getLogger(__name__)
@@ -391,10 +391,8 @@ class BitbucketClient:
         self.timeout = timeout
         self.requests_made = 0
         self._owns_session = session is None
-        self.session = session or requests.Session()
-        if self._owns_session and is_loopback(parts.hostname):
-            # Loopback (the emulator) must never go through a proxy from the environment.
-            self.session.trust_env = False
+        # The shared transport policy (http.py): no redirect to another origin, loopback never proxied.
+        self.session = session or new_session()
         self._adapter = HTTPAdapter()
         self.session.mount(self.api_url + "/", self._adapter)
 

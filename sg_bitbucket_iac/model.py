@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from .secrets import Secret, reveal
+from .secrets import Secret, control_characters, reveal
 
 KIND = "BITBUCKET_ORG"
 MASKED_VALUES = frozenset({"********", "****", "*****", "***"})
@@ -91,6 +91,14 @@ def _check_secret(value: Secret, label: str) -> Secret:
     raw = value.reveal()
     if not raw:
         raise _custom("secret_empty", f"the {label} is empty; paste the whole value")
+    # Tabs and line breaks get the whitespace message below; any other control character is refused here.
+    bad = [name for name in control_characters(raw) if name not in ("U+0009", "U+000A", "U+000D")]
+    if bad:
+        raise _custom(
+            "secret_control_characters",
+            f"the {label} contains control characters ({', '.join(bad)}); no Bitbucket credential has them: "
+            "copy it again",
+        )
     if raw != raw.strip() or any(ch.isspace() for ch in raw):
         raise _custom(
             "secret_whitespace",
