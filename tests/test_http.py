@@ -142,3 +142,31 @@ def test_a_refused_connection_is_a_transport_error(sentinel: str) -> None:
     with pytest.raises(TransportError, match="connection refused") as caught:
         client.create(payload(sentinel))
     assert sentinel not in str(caught.value) and KEY not in str(caught.value)
+
+
+def test_bitbucket_error_bodies_echoing_the_credential_are_scrubbed(emulator: Emulator, sentinel: str) -> None:
+    import base64
+    import json
+    from datetime import UTC, datetime
+    from urllib.parse import quote
+
+    from sg_bitbucket_iac.bitbucket import run_preflight
+    from sg_bitbucket_iac.model import ApiTokenAuth
+    from sg_bitbucket_iac.secrets import Secret
+
+    token = sentinel + "-bb/+token"
+    emulator.admin("POST", "/bitbucket/workspaces", {"slug": "acme"})
+    emulator.admin("POST", "/bitbucket/credentials", {"kind": "api_token", "secret": token, "email": "alice@acme.io",
+                                                      "username": "alice", "scopes": ["read:user:bitbucket"],
+                                                      "workspaces": ["acme"]})
+    basic = base64.b64encode(f"alice@acme.io:{token}".encode()).decode()
+    echo = f"denied: Authorization: Basic {basic}; creds alice@acme.io:{token}; {quote(token, safe='')}; {token!r}"
+    emulator.admin("POST", "/faults", {"api": "bitbucket", "path_regex": "/user", "status": 403,
+                                       "body": {"type": "error", "error": {"message": echo}}})
+    auth = ApiTokenAuth(username="alice", email="alice@acme.io", api_token=Secret(token))
+    result = run_preflight(auth, "acme", api_url=emulator.bitbucket_url, now=datetime(2026, 1, 15, tzinfo=UTC),
+                           cache=None, retry_backoff=0)
+    text = json.dumps(result.to_dict()) + result.summary()
+    assert "denied" in text
+    for form in (sentinel, basic[:24], quote(token, safe="")):
+        assert form not in text
