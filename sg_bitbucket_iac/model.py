@@ -88,7 +88,11 @@ def _custom(kind: str, message: str, **values: Any) -> PydanticCustomError:
 
 
 def _check_secret(value: Secret, label: str) -> Secret:
+    """Surrounding whitespace (`file("token.txt")`, CI secret stores) is dropped; anything else odd is refused."""
     raw = value.reveal()
+    stripped = raw.strip()
+    if stripped != raw:
+        value, raw = Secret(stripped), stripped
     if not raw:
         raise _custom("secret_empty", f"the {label} is empty; paste the whole value")
     # Tabs and line breaks get the whitespace message below; any other control character is refused here.
@@ -99,7 +103,7 @@ def _check_secret(value: Secret, label: str) -> Secret:
             f"the {label} contains control characters ({', '.join(bad)}); no Bitbucket credential has them: "
             "copy it again",
         )
-    if raw != raw.strip() or any(ch.isspace() for ch in raw):
+    if any(ch.isspace() for ch in raw):
         raise _custom(
             "secret_whitespace",
             f"the {label} contains whitespace; copy it again without spaces or line breaks",

@@ -104,7 +104,7 @@ MALFORMED: list[tuple[str, dict[str, Any], str, str]] = [
      "empty"),
     ("masked token pasted", with_auth(type="access_token", access_token="********"),
      "connectors[0].auth.access_token", "not the real value"),
-    ("token with whitespace", with_auth(type="access_token", access_token=SENTINEL + "\n"),
+    ("token with whitespace", with_auth(type="access_token", access_token=SENTINEL + "\nsecond-line"),
      "connectors[0].auth.access_token", "without spaces"),
 ]
 

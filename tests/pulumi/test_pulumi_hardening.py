@@ -45,3 +45,12 @@ def test_create_whose_answer_is_lost_after_store_converges(emulator: Emulator, t
     assert raw_record(emulator)["Settings"]["config"][0]["bitbucketCreds"] == f"alice:{tokens['api']}"
     records = emulator.admin("GET", f"/stackguardian/orgs/{ORG}/integrations")["records"]
     assert len(records) == 1
+
+
+def test_a_token_with_a_trailing_newline_is_stripped(emulator: Emulator, tokens: dict[str, str]) -> None:
+    provider = configured(emulator)
+    props = api_props(tokens["api"] + "\n")
+    assert provider.check({}, props).failures == []
+    created = provider.create(props)
+    assert raw_record(emulator)["Settings"]["config"][0]["bitbucketCreds"] == f"alice:{tokens['api']}"
+    assert provider.diff(created.id, created.outs or {}, props).changes is False

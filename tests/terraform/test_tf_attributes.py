@@ -90,7 +90,7 @@ def test_messages_speak_terraform_attribute_names() -> None:
 
 
 def test_secret_with_whitespace_is_reported_without_its_value() -> None:
-    errors = _errors(api_token_config(SENTINEL + " \n"))
+    errors = _errors(api_token_config(SENTINEL + " \nsecond"))
     assert errors[0][0] == ["api_token"] and "whitespace" in errors[0][2]
     assert SENTINEL not in repr(errors)
 

@@ -54,3 +54,13 @@ def test_create_whose_answer_is_lost_after_store_converges(sim: TerraformSim, wo
     records = workspace.admin("GET", f"/stackguardian/orgs/{ORG}/integrations")["records"]
     assert [r["Id"] for r in records] == [state["id"]]
     assert records[0]["Settings"]["config"][0]["bitbucketCreds"] == f"alice:{tokens['api']}"
+
+
+def test_a_token_from_file_with_a_trailing_newline_applies_and_plans_clean(sim: TerraformSim, workspace: Emulator,
+                                                                           tokens: dict[str, str]) -> None:
+    cfg = api_token_config(tokens["api"] + "\n")  # what `api_token = file("token.txt")` gives
+    state = sim.plan_and_apply(None, cfg)
+    record = workspace.admin("GET", f"/stackguardian/orgs/{ORG}/integrations/{state['id']}")
+    assert record["Settings"]["config"][0]["bitbucketCreds"] == f"alice:{tokens['api']}"
+    _planned, diags, changed = sim.plan(state, cfg)
+    assert not diags.has_errors() and not changed
