@@ -788,8 +788,9 @@ def observed_from_record(record: Mapping[str, Any]) -> ObservedConnector:
         tags = tuple(read.text(t, f"Tags[{i}]") for i, t in enumerate(raw_tags))
     elif raw_tags is not None:
         read.odd("Tags", f"is {_kind_of(raw_tags)}, not a list")
+    # sg-sdk-go types the tag values as nullable: a null value reads as an absent tag.
     context_tags = {str(k): read.text(v, f"ContextTags.{k}")
-                    for k, v in read.mapping(record.get("ContextTags"), "ContextTags").items()}
+                    for k, v in read.mapping(record.get("ContextTags"), "ContextTags").items() if v is not None}
     email = config.get("bitbucketEmail")
     if email is not None and not isinstance(email, str):
         read.odd("Settings.config[0].bitbucketEmail", f"is {_kind_of(email)}, not a string")
