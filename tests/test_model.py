@@ -276,3 +276,35 @@ def test_a_record_that_is_not_a_mapping_is_odd_too() -> None:
     with pytest.raises(OddRecordError, match="the record is a list"):
         observed_from_record(["x"])  # type: ignore[arg-type]
     assert observed_from_record(_record(Authentication={"authenticatedAt": 1_700_000_000_000})).authenticated_at
+
+
+def test_any_record_parses_or_raises_the_typed_per_record_error() -> None:
+    """Property: whatever JSON a server returns, parsing gives a connector or OddRecordError, nothing else."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from sg_bitbucket_iac.errors import OddRecordError
+
+    json_values = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+        max_leaves=10)
+    keys = st.sampled_from(["Id", "ResourceName", "Description", "Tags", "ContextTags", "Settings", "Authentication",
+                            "CreatedAt", "ModifiedAt"])
+    settings_blocks = st.fixed_dictionaries({}, optional={"kind": json_values, "config": json_values | st.lists(
+        st.dictionaries(st.sampled_from(["bitbucketAuthType", "bitbucketCreds", "bitbucketEmail",
+                                         "bitbucketAccessToken"]), json_values), max_size=2)})
+    records = st.dictionaries(keys, json_values, max_size=9).flatmap(
+        lambda r: st.just(r) | settings_blocks.map(lambda s: {**r, "Settings": s}))
+
+    @settings(max_examples=150, deadline=None, database=None)
+    @given(record=records | json_values)
+    def parse(record: Any) -> None:
+        try:
+            observed = observed_from_record(record)
+        except OddRecordError as error:
+            assert error.problems and str(error)
+            return
+        assert isinstance(observed.id, str) and isinstance(observed.tags, tuple)
+
+    parse()
