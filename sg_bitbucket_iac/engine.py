@@ -52,7 +52,7 @@ from .model import (
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from .bitbucket import PreflightResult
+    from .preflight import PreflightResult
     from .stackguardian import StackGuardianClient
 
 log = logging.getLogger(__name__)
@@ -725,7 +725,7 @@ class Engine:
         """Check the credential against Bitbucket (cached per credential per process)."""
         if not (self.preflight_enabled if enabled is None else enabled):
             return None
-        from .bitbucket import run_preflight
+        from .preflight import run_preflight
 
         return run_preflight(
             connector.auth,

@@ -17,21 +17,19 @@ from typing import Any
 import pytest
 import requests
 
-from sg_bitbucket_iac.bitbucket import (
+from sg_bitbucket_iac.bitbucket import MAX_REQUESTS, BitbucketClient, BitbucketRetry
+from sg_bitbucket_iac.emulator import Emulator
+from sg_bitbucket_iac.engine import PreflightFailed
+from sg_bitbucket_iac.errors import ConfigurationError
+from sg_bitbucket_iac.model import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth
+from sg_bitbucket_iac.preflight import (
     DEFAULT_CACHE,
-    MAX_REQUESTS,
-    BitbucketClient,
-    BitbucketRetry,
     Outcome,
     PreflightCache,
-    PreflightError,
     PreflightResult,
     PreflightStatus,
     run_preflight,
 )
-from sg_bitbucket_iac.emulator import Emulator
-from sg_bitbucket_iac.errors import ConfigurationError
-from sg_bitbucket_iac.model import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth
 from sg_bitbucket_iac.secrets import Secret
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)  # product clock: app passwords deprecated, still working
@@ -435,7 +433,7 @@ def test_sentinel_secret_never_appears_in_results_errors_or_logs(
     ]
     texts: list[str] = []
     for result in results:
-        error = PreflightError(result)
+        error = PreflightFailed(result, "c1")
         texts += [json.dumps(result.to_dict()), result.summary(), str(result), repr(result), str(error), repr(error)]
     texts.append(caplog.text)
     assert _leaks(sentinel, *texts) == []
@@ -444,9 +442,9 @@ def test_sentinel_secret_never_appears_in_results_errors_or_logs(
 
 def test_preflight_error_carries_the_result(bench: PreflightBench) -> None:
     result = bench.run(bench.api_token("tok-error", ["read:user:bitbucket"]))
-    error = PreflightError(result)
+    error = PreflightFailed(result, "c1")
     assert error.result is result
-    assert str(error) == result.summary()
+    assert result.summary() in str(error)
 
 
 # --------------------------------------------------------------------------- configuration

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from test_bitbucket import PreflightBench, outcomes
 
-from sg_bitbucket_iac.bitbucket import MAX_REQUESTS, Outcome, PreflightResult, PreflightStatus
 from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.model import AccessTokenAuth
+from sg_bitbucket_iac.preflight import MAX_REQUESTS, Outcome, PreflightResult, PreflightStatus
 from sg_bitbucket_iac.secrets import Secret
 
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from test_bitbucket import PreflightBench, outcomes
 
-from sg_bitbucket_iac.bitbucket import Outcome, PreflightCache, PreflightResult, PreflightStatus
 from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.model import AppPasswordAuth
+from sg_bitbucket_iac.preflight import Outcome, PreflightCache, PreflightResult, PreflightStatus
 from sg_bitbucket_iac.secrets import Secret
 
 BEFORE_DEPRECATION = datetime(2025, 6, 1, tzinfo=UTC)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ...bitbucket import run_preflight
 from ...engine import credentials_from
 from ...model import ConnectorValidationError
+from ...preflight import run_preflight
 from .common import Context, ProblemsError, UsageError, problems_as_flags
 
 
