@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from ...engine import credentials_from
-from ...model import ConnectorValidationError
+from ...model import ConnectorValidationError, credentials_from
 from ...preflight import run_preflight
 from .common import Context, ProblemsError, UsageError, problems_as_flags
 
