@@ -27,13 +27,11 @@ dynamic-provider server sends the whole traceback to the CLI.
 
 from __future__ import annotations
 
-import re
 import sys
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any
 
 from pulumi import dynamic
@@ -49,11 +47,18 @@ from ..engine import (
     plan_connector,
 )
 from ..errors import SGBitbucketError, scrub
+from ..flatstate import (
+    CREDENTIAL_KEYS,
+    DESCRIPTIVE_KEYS,
+    SECRET_KEYS,
+    declaration,
+    flat_of,
+    key_of_path,
+    refreshed,
+    secret_values,
+    snapshot_of,
+)
 from ..model import (
-    ACCESS_SCOPE_TAG,
-    PROJECT_TAG,
-    REPOSITORY_TAG,
-    AuthType,
     Connector,
     ConnectorValidationError,
     ObservedConnector,
@@ -68,21 +73,8 @@ CONFIG_NAMESPACE = "stackguardian"
 # The wire form of an unknown value; the SDK turns it into pulumi.output.Unknown during Check/Diff.
 UNKNOWN_WIRE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
-SECRET_KEYS: tuple[str, ...] = ("api_token", "access_token", "app_password")
-CREDENTIAL_KEYS: tuple[str, ...] = (
-    "auth_type",
-    "username",
-    "email",
-    "api_token",
-    "access_token",
-    "access_token_scope",
-    "repository",
-    "project",
-    "app_password",
-)
 # Inputs that steer a write but describe nothing on the server: not stored as outputs.
 DIRECTIVE_KEYS: tuple[str, ...] = ("preflight", "adopt")
-DESCRIPTIVE_KEYS: tuple[str, ...] = ("name", "connector_id", "description", "tags", "workspace")
 INPUT_KEYS: tuple[str, ...] = (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, *DIRECTIVE_KEYS)
 COMPUTED_KEYS: tuple[str, ...] = (
     "org",
@@ -94,15 +86,6 @@ COMPUTED_KEYS: tuple[str, ...] = (
 OUTPUT_KEYS: tuple[str, ...] = (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, *COMPUTED_KEYS)
 # Derived from the secrets, so secret too; the engine only re-marks same-key outputs by itself.
 ADDITIONAL_SECRET_OUTPUTS: tuple[str, ...] = ("credentials_fingerprint",)
-
-# Flat property key <-> the backend's `auth.<field>` (only the two that are spelled differently).
-_AUTH_FIELD_BY_KEY = {"auth_type": "type", "access_token_scope": "scope"}
-_KEY_BY_AUTH_FIELD = {v: k for k, v in _AUTH_FIELD_BY_KEY.items()}
-_KEY_BY_TOP_FIELD = {"id": "connector_id"}
-# Fields each auth type owns, as property keys (the backend's CREDENTIAL_FIELDS, renamed).
-_KEYS_OF_TYPE: dict[str, tuple[str, ...]] = {
-    t.value: tuple(_KEY_BY_AUTH_FIELD.get(f, f) for f in t.credential_fields) for t in AuthType
-}
 
 
 class BitbucketConnectorError(Exception):
@@ -123,60 +106,17 @@ def is_unknown(value: Any) -> bool:
 
 def property_of(path: str) -> str:
     """The property key for a backend problem path: ``auth.email`` -> ``email``, ``id`` -> ``connector_id``."""
-    head, _, rest = path.partition(".")
-    head = re.sub(r"\[\d+\]$", "", head)
-    if head == "auth":
-        auth_field = re.sub(r"\[\d+\]$", "", rest.partition(".")[0]) or "type"
-        return _KEY_BY_AUTH_FIELD.get(auth_field, auth_field)
-    return _KEY_BY_TOP_FIELD.get(head, head)
+    return key_of_path(path)[0]
 
 
 def connector_data(props: Mapping[str, Any]) -> dict[str, Any]:
     """Flat Pulumi properties -> the backend's declarative shape (the same one YAML definitions use)."""
-    auth: dict[str, Any] = {}
-    for key in CREDENTIAL_KEYS:
-        value = props.get(key)
-        if value is not None:
-            auth[_AUTH_FIELD_BY_KEY.get(key, key)] = value
-    data: dict[str, Any] = {"auth": auth}
-    for key in DESCRIPTIVE_KEYS:
-        value = props.get(key)
-        if value is not None:
-            data["id" if key == "connector_id" else key] = value
-    return data
-
-
-def secret_values(props: Mapping[str, Any]) -> list[str]:
-    """Every secret a property dict carries, for scrubbing texts before they leave the provider."""
-    return [v for k in SECRET_KEYS if isinstance(v := props.get(k), str) and v]
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+    return declaration(props)
 
 
 def snapshot_from_state(outs: Mapping[str, Any]) -> AppliedSnapshot | None:
     """The AppliedSnapshot that Pulumi state (the previous outputs) holds; None if it is incomplete."""
-    return AppliedSnapshot.from_dict(
-        {**outs, "scope": outs.get("access_token_scope"), "fingerprint": outs.get("credentials_fingerprint")}
-    )
-
-
-def connector_properties(connector: Connector) -> dict[str, Any]:
-    """A parsed Connector as flat properties (secret revealed: it is echoed under its own key)."""
-    auth = connector.auth
-    props: dict[str, Any] = {
-        "name": connector.name,
-        "connector_id": connector.connector_id,
-        "description": connector.description,
-        "tags": list(connector.tags),
-        "workspace": connector.workspace,
-        "auth_type": connector.auth_type.value,
-    }
-    for auth_field in connector.auth_type.credential_fields:
-        value = getattr(auth, auth_field, None)
-        props[_KEY_BY_AUTH_FIELD.get(auth_field, auth_field)] = value.reveal() if isinstance(value, Secret) else value
-    return props
+    return snapshot_of(outs, outs.get("org"))
 
 
 def state_outputs(
@@ -187,52 +127,15 @@ def state_outputs(
     previous: Mapping[str, Any] | None = None,
     fingerprint: str | None = None,
 ) -> dict[str, Any]:
-    """The full output set: what StackGuardian reports, completed by what only we know.
-
-    StackGuardian masks secrets and does not model the workspace or an access token's scope, so
-    those come from the declared connector (after a write) or from the previous outputs (on read;
-    credential fields only while the auth type is unchanged, since a switch made outside replaced
-    the whole credential set).
-    """
-    outs: dict[str, Any] = dict.fromkeys(OUTPUT_KEYS)
-    auth_type = observed.auth_type.value if observed.auth_type else None
-    known: dict[str, Any] = {}
+    """The full output set: what StackGuardian reports, completed from the declared connector
+    (after a write) or from the previous outputs (on read); see :func:`flatstate.refreshed`."""
     if declared is not None:
-        known = connector_properties(declared)
-    elif previous is not None:
-        known = {k: previous.get(k) for k in DESCRIPTIVE_KEYS}
-        if previous.get("auth_type") == auth_type:
-            known.update({k: previous.get(k) for k in CREDENTIAL_KEYS})
-            fingerprint = previous.get("credentials_fingerprint")
-    outs.update(known)
-    outs.update(
-        connector_id=observed.id,
-        org=org,
-        name=observed.name,
-        description=observed.description,
-        tags=list(observed.tags),
-        workspace=observed.workspace or known.get("workspace"),
-        auth_type=auth_type,
-        authenticated=observed.authenticated,
-        created_at=_iso(observed.created_at),
-        modified_at=_iso(observed.modified_at),
-        credentials_fingerprint=fingerprint,
-    )
-    if observed.email is not None:
-        outs["email"] = observed.email
-    if observed.username is not None:
-        outs["username"] = observed.username
-    for key, tag_value in (
-        ("access_token_scope", observed.context_tags.get(ACCESS_SCOPE_TAG)),
-        ("repository", observed.context_tags.get(REPOSITORY_TAG)),
-        ("project", observed.context_tags.get(PROJECT_TAG)),
-    ):
-        if tag_value and auth_type == AuthType.ACCESS_TOKEN.value:
-            outs[key] = tag_value
-    owned = _KEYS_OF_TYPE.get(auth_type or "", ())
-    for key in CREDENTIAL_KEYS[1:]:
-        if key not in owned:
-            outs[key] = None  # nothing of another auth type survives a switch
+        prior: Mapping[str, Any] = {**flat_of(declared), "credentials_fingerprint": fingerprint}
+    else:
+        prior = previous or {}
+    values = refreshed(observed, prior)
+    outs: dict[str, Any] = {key: values.get(key) for key in OUTPUT_KEYS}
+    outs["org"] = org
     return outs
 
 
