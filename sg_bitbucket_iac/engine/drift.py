@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .. import timeline
 from ..model import (
@@ -13,11 +13,9 @@ from ..model import (
     Connector,
     ObservedConnector,
 )
+from ..preflight.result import PreflightResult, PreflightStatus
 from .plan import SENSITIVE, FieldChange
 from .snapshot import AppliedSnapshot
-
-if TYPE_CHECKING:
-    from ..preflight import PreflightResult
 
 
 # --------------------------------------------------------------------------- drift
@@ -165,7 +163,7 @@ def classify_drift(
     failing: list[str] = []
     if observed.authenticated is False:
         failing.append("StackGuardian reports the credentials as not authenticated")
-    if preflight is not None and preflight.status.value == "FAIL":
+    if preflight is not None and preflight.status is PreflightStatus.FAIL:
         failing.append(f"preflight against Bitbucket failed: {preflight.summary()}")
     if observed.auth_type is AuthType.APP_PASSWORD:
         status = timeline.app_password_status(at)

@@ -28,7 +28,7 @@ from ..model import (
 from ..settings import Settings
 from .drift import DriftReport, classify_drift
 from .plan import Action, ConnectorPlan, plan_connector
-from .precheck import check_policy
+from .precheck import Notice, Precheck, check_policy, judge_preflight, same_credential
 from .snapshot import APPLIED_TAG, AppliedSnapshot
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class ApplyResult:
     observed: ObservedConnector | None
     snapshot: AppliedSnapshot | None
     preflight: PreflightResult | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
 
 
 class Engine:
@@ -108,12 +108,37 @@ class Engine:
                 yield observed
 
     # ------------------------------------------------------------------ validation
-    def validate(self, connector: Connector, *, path: str = "", creating: bool = True) -> list[str]:
+    def validate(self, connector: Connector, *, path: str = "", creating: bool = True) -> list[Notice]:
         """Date-dependent rules; raises ConnectorValidationError, returns warnings."""
         findings = check_policy(connector, at=self.now(), path=path, creating=creating)
         if findings.problems:
             raise ConnectorValidationError(findings.problems)
         return findings.warnings
+
+    def precheck(
+        self,
+        connector: Connector,
+        *,
+        creating: bool = True,
+        preflight: bool | None = None,
+        sends_credentials: bool = True,
+        previous: Connector | None = None,
+        path: str = "",
+    ) -> Precheck:
+        """The one check before a write, for every front: date policy, then Bitbucket preflight.
+
+        Preflight runs only when the policy allows the write, credentials are sent, the credential
+        differs from ``previous`` (what the front last checked) and preflight is on (``preflight``
+        None: the engine's default). Problems mean: write nothing.
+        """
+        policy = check_policy(connector, at=self.now(), path=path, creating=creating)
+        if policy.problems or not sends_credentials or (
+            previous is not None and same_credential(previous, connector)
+        ):
+            return policy
+        result = self.preflight(connector, new_connector=creating, enabled=preflight)
+        judged = judge_preflight(result, connector, path=path)
+        return Precheck(judged.problems, [*policy.warnings, *judged.warnings], result)
 
     def preflight(
         self,
@@ -194,21 +219,13 @@ class Engine:
             return ApplyResult(plan, None, None)
         assert desired is not None
         # Re-checked because the date can pass between plan and apply; its warnings are already in the plan.
-        self.validate(desired, creating=plan.action is not Action.UPDATE)
-        result = ApplyResult(plan, None, None)
-        if plan.sends_credentials:
-            result.preflight = self.preflight(
-                desired, new_connector=plan.action is not Action.UPDATE, enabled=preflight
-            )
-            if result.preflight is not None:
-                if result.preflight.status.value == "FAIL":
-                    raise PreflightFailed(result.preflight, desired.connector_id)
-                if result.preflight.status.value == "INCONCLUSIVE":
-                    result.warnings.append(
-                        "Bitbucket could not be asked (rate limit or outage); credentials were not verified: "
-                        + result.preflight.summary()
-                    )
-                result.warnings.extend(result.preflight.warnings)
+        check = self.precheck(desired, creating=plan.action is not Action.UPDATE, preflight=preflight,
+                              sends_credentials=plan.sends_credentials)
+        if check.preflight_failed and check.preflight is not None:
+            raise PreflightFailed(check.preflight, desired.connector_id)
+        if check.problems:
+            raise ConnectorValidationError(check.problems)
+        result = ApplyResult(plan, None, None, check.preflight, [w for w in check.warnings if w.from_preflight])
         if plan.action in (Action.CREATE, Action.REPLACE):
             record = self.client.create(to_create_payload(desired, self._context_tags(desired, None)))
         else:

@@ -18,6 +18,7 @@ from ..model import (
     Connector,
     ObservedConnector,
 )
+from .precheck import PLAN_NOTE, Notice
 from .snapshot import AppliedSnapshot
 
 SENSITIVE = "(sensitive)"
@@ -65,7 +66,7 @@ class ConnectorPlan:
     full_credential_replacement: bool = False
     replace_reason: str = ""
     adopt: bool = False
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
 
     @property
     def has_changes(self) -> bool:
@@ -189,7 +190,7 @@ def plan_connector(
         plan = ConnectorPlan(Action.CREATE, connector_id, desired.name,
                              changes=[c for c in create_changes if c.after is not None], sends_credentials=True)
         if applied is not None:
-            plan.warnings.append("the connector was deleted outside this tool; apply re-creates it")
+            plan.warnings.append(Notice(PLAN_NOTE, "the connector was deleted outside this tool; apply re-creates it"))
         return plan
 
     # Update: compare with what StackGuardian shows, and credentials with what we last applied.
@@ -242,7 +243,8 @@ def plan_connector(
         plan.sends_credentials = any(c.field in credential_keys for c in changes)
     plan.changes = changes
     if plan.adopt:
-        plan.warnings.append(f"adopting existing connector {connector_id}; its credentials are replaced")
+        text = f"adopting existing connector {connector_id}; its credentials are replaced"
+        plan.warnings.append(Notice(PLAN_NOTE, text))
     if not changes and not plan.adopt:
         plan.action = Action.NOOP
     return plan

@@ -293,36 +293,19 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             if unknown:
                 return dynamic.CheckResult(news, [])
             creating = not any(olds.get(k) is not None for k in INPUT_KEYS)  # olds are {} on create/replace
-            engine = self._engine()
-            try:
-                for warning in engine.validate(connector, creating=creating):
-                    _warn(warning)
-            except ConnectorValidationError as exc:
-                return dynamic.CheckResult(news, _failures(exc.problems, set(), secrets))
-            if not creating and self._same_credential(olds, connector):
-                return dynamic.CheckResult(news, [])  # nothing new to verify; the write re-checks if it sends
-            result = engine.preflight(connector, new_connector=creating, enabled=_flag(news.get("preflight")))
-            if result is None:
-                return dynamic.CheckResult(news, [])
-            status = result.status.value
-            if status == "FAIL":
-                reason = f"credential preflight failed: {result.summary()}"
-                failure = dynamic.CheckFailure(connector.auth_type.secret_field, scrub(reason, secrets))
-                return dynamic.CheckResult(news, [failure])
-            if status == "INCONCLUSIVE":
-                _warn(f"{connector.connector_id}: credentials not verified: {result.summary()}")
-            for warning in result.warnings:
+            check = self._engine().precheck(connector, creating=creating, preflight=_flag(news.get("preflight")),
+                                            previous=None if creating else self._declared(olds))
+            for warning in check.warnings:
                 _warn(f"{connector.connector_id}: {warning}")
-            return dynamic.CheckResult(news, [])
+            return dynamic.CheckResult(news, _failures(check.problems, set(), secrets))
 
     @staticmethod
-    def _same_credential(olds: Mapping[str, Any], connector: Connector) -> bool:
-        """Whether the previous inputs held this very credential set and workspace."""
+    def _declared(olds: Mapping[str, Any]) -> Connector | None:
+        """The connector the previous inputs declared (None when they do not parse)."""
         try:
-            old = parse_connector(connector_data(olds))
+            return parse_connector(connector_data(olds))
         except ConnectorValidationError:
-            return False
-        return old.auth == connector.auth and old.workspace == connector.workspace
+            return None
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
         """Desired (news) vs state (olds are the previous OUTPUTS), through ``plan_connector``; no I/O."""

@@ -20,6 +20,13 @@ from tf.types import Unknown
 from tf.utils import Diagnostics
 
 from ..engine import AppliedSnapshot
+from ..engine.precheck import (
+    APP_PASSWORD_DEPRECATED,
+    PREFLIGHT_FAILED,
+    PREFLIGHT_INCONCLUSIVE,
+    PREFLIGHT_WARNING,
+    Notice,
+)
 from ..errors import SGBitbucketError, scrub
 from ..flatstate import (
     AUTH_KEYS,
@@ -103,13 +110,17 @@ def report_problems(diags: Diagnostics, problems: Iterable[Problem], skip: Itera
         detail = translate_message(problem.message)
         if problem.rule == "app_password_unsupported":
             detail += "\n\n" + TERRAFORM_MIGRATION_HINT
-        diags.add_error(f"Invalid {where}", detail, path=path or None)
+        diags.add_error(_PROBLEM_SUMMARIES.get(problem.rule, f"Invalid {where}"), detail, path=path or None)
         count += 1
     return count
 
 
-_INDEX_RE = re.compile(r"\[(\d+)\]")
-_PATH_PREFIX_RE = re.compile(r"^(?P<path>auth(?:\.\w+)?|\w+(?:\[\d+\])?): ")
+_WARNING_SUMMARIES = {
+    APP_PASSWORD_DEPRECATED: "App passwords are deprecated",
+    PREFLIGHT_INCONCLUSIVE: "Credential preflight inconclusive",
+    PREFLIGHT_WARNING: "Credential preflight",
+}
+_PROBLEM_SUMMARIES = {PREFLIGHT_FAILED: "Credential preflight failed"}
 # Said to Terraform users next to the backend's (CLI-worded) app-password messages.
 TERRAFORM_MIGRATION_HINT = (
     "In Terraform, migrate in place: set auth_type = \"api_token\" (username, email, api_token) or "
@@ -118,19 +129,13 @@ TERRAFORM_MIGRATION_HINT = (
 )
 
 
-def report_warning(diags: Diagnostics, text: str, summary: str = "StackGuardian connector") -> None:
-    """A backend warning, at its attribute when it names one (`auth.type: app passwords are ...`)."""
-    match = _PATH_PREFIX_RE.match(text)
-    if match and _INDEX_RE.sub("", match.group("path").split(".")[0]) not in FIELD_TO_ATTRIBUTE:
-        match = None
-    path = attribute_path(match.group("path")) if match else []
-    body = translate_message(text[match.end():] if match else text)
-    if match:  # "app passwords are deprecated: ...; plan to ..." -> "App passwords are deprecated"
-        first = re.split(r"[;:(]", body, maxsplit=1)[0].strip()
-        summary = (first[:1].upper() + first[1:])[:80] or summary
-    if "app password" in body and "migrate" in body:
-        body += "\n\n" + TERRAFORM_MIGRATION_HINT
-    diags.add_warning(summary, body, path=path or None)
+def report_warning(diags: Diagnostics, warning: Notice) -> None:
+    """A backend warning at its attribute, titled by its rule; app-password ones get the Terraform hint."""
+    detail = translate_message(warning.text)
+    if warning.rule == APP_PASSWORD_DEPRECATED:
+        detail += "\n\n" + TERRAFORM_MIGRATION_HINT
+    summary = _WARNING_SUMMARIES.get(warning.rule, "StackGuardian connector")
+    diags.add_warning(summary, detail, path=attribute_path(warning.path) or None)
 
 
 def report_error(diags: Diagnostics, summary: str, exc: BaseException, secrets: Iterable[Any] = ()) -> None:
