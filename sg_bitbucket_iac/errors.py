@@ -6,7 +6,7 @@ texts that come back from a server are scrubbed of the secrets the request carri
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -139,6 +139,34 @@ class ConnectorExistsError(SGBitbucketError):
             hint="take it over explicitly (Pulumi: adopt=True; Terraform: `terraform import`; CLI: `adopt: true` "
             "on the connector, or `sg-bitbucket import ID --to-yaml`), or choose another Id",
         )
+
+
+class UsageError(SGBitbucketError):
+    """The command line or its inputs are wrong; nothing was sent."""
+
+
+class ProblemsError(SGBitbucketError):
+    """Several problems, each printed on its own line as `path: message`; nothing was sent."""
+
+    def __init__(self, problems: Sequence[Problem], summary: str = "") -> None:
+        self.problems = list(problems)
+        super().__init__(summary or f"{len(self.problems)} problem(s)")
+
+
+class DefinitionsError(ProblemsError):
+    """The definitions file is invalid; ``problems`` lists every one of them."""
+
+
+class SecretReferenceError(SGBitbucketError, ValueError):
+    """A `${...}` reference that cannot be resolved. Its text names the reference, never a value."""
+
+
+class BitbucketConnectorError(SGBitbucketError):
+    """What the Pulumi provider raises: a person-readable text that never contains a secret."""
+
+
+class DemoFailed(SGBitbucketError):
+    """A step of `sg-bitbucket demo` did not end as expected."""
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:

@@ -73,7 +73,6 @@ CREDENTIAL_FIELDS: dict[AuthType, tuple[str, ...]] = {
 }
 SECRET_FIELDS = frozenset({"api_token", "access_token", "app_password"})
 WIRE_SECRET_KEYS = frozenset({"bitbucketCreds", "bitbucketAccessToken"})
-WIRE_CREDENTIAL_KEYS = ("bitbucketAuthType", "bitbucketCreds", "bitbucketEmail", "bitbucketAccessToken")
 
 
 def derive_id(name: str) -> str:

@@ -73,9 +73,7 @@ def _execute(
     client = BitbucketClient(api_url, authorization_header(auth), retry_backoff=retry_backoff, session=session)
     run = ProbeRun(auth, workspace, client, PROFILES[auth.auth_type])
     try:
-        if not auth.secret.reveal():
-            run.add("secret", Outcome.INVALID_INPUT, f"the {auth.auth_type.value.replace('_', ' ')} is empty.")
-        elif not workspace.strip():
+        if not workspace.strip():
             run.add("workspace", Outcome.INVALID_INPUT, "the Bitbucket workspace is required for preflight.")
         elif isinstance(auth, ApiTokenAuth):
             api_token_preflight(run, auth, repositories)

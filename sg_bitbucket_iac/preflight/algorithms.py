@@ -133,37 +133,20 @@ def _platform_scopes_check(run: ProbeRun) -> None:
 
 
 def api_token_preflight(run: ProbeRun, auth: ApiTokenAuth, repositories: Sequence[str]) -> None:
-    """Algorithm (a): Basic email:token; five scopes, each probed on its own endpoint."""
-    if "@" not in auth.email:
-        run.add(
-            "email",
-            Outcome.INVALID_INPUT,
-            "API tokens authenticate with your Atlassian account email, not your Bitbucket username.",
-        )
-    if "@" in auth.username:
-        run.add(
-            "username",
-            Outcome.INVALID_INPUT,
-            "User name is your Bitbucket username (for git); put the email in the email field.",
-        )
-    if not run.failed:
-        _probe_user_credential(run, auth.username, repositories, auth.email, "api_token")
-        run.infer_missing(API_TOKEN_NEEDS)
-        if not run.halted:
-            _platform_scopes_check(run)
+    """Algorithm (a): Basic email:token; five scopes, each probed on its own endpoint.
+
+    The email and username formats are the model's rules, checked before preflight can run.
+    """
+    _probe_user_credential(run, auth.username, repositories, auth.email, "api_token")
+    run.infer_missing(API_TOKEN_NEEDS)
+    if not run.halted:
+        _platform_scopes_check(run)
 
 
 def app_password_preflight(
     run: ProbeRun, auth: AppPasswordAuth, repositories: Sequence[str], now: datetime, new_connector: bool
 ) -> None:
     """Algorithm (c): the timeline gate first, then (a)'s probes with classic scope names."""
-    if "@" in auth.username:
-        run.add(
-            "username",
-            Outcome.INVALID_INPUT,
-            "App passwords authenticate with your Bitbucket username (see bitbucket.org/account/settings), "
-            "not your email.",
-        )
     status = app_password_status(now)
     if not status.allowed:
         run.add("app_password_timeline", Outcome.UNSUPPORTED, status.message)  # names `sg-bitbucket migrate`

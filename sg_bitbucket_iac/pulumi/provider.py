@@ -46,7 +46,7 @@ from ..engine import (
     keep_identity,
     plan_connector,
 )
-from ..errors import SGBitbucketError, scrub
+from ..errors import BitbucketConnectorError, SGBitbucketError, scrub
 from ..flatstate import (
     CREDENTIAL_KEYS,
     DESCRIPTIVE_KEYS,
@@ -86,10 +86,6 @@ COMPUTED_KEYS: tuple[str, ...] = (
 OUTPUT_KEYS: tuple[str, ...] = (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, *COMPUTED_KEYS)
 # Derived from the secrets, so secret too; the engine only re-marks same-key outputs by itself.
 ADDITIONAL_SECRET_OUTPUTS: tuple[str, ...] = ("credentials_fingerprint",)
-
-
-class BitbucketConnectorError(Exception):
-    """What the provider raises: a person-readable text that never contains a secret."""
 
 
 # --------------------------------------------------------------------------- mapping helpers

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from ...errors import ProblemsError, UsageError
 from ...model import ConnectorValidationError, credentials_from
 from ...preflight import run_preflight
-from .common import Context, ProblemsError, UsageError, problems_as_flags
+from .common import Context, problems_as_flags
 
 
 def run(ctx: Context) -> int:
