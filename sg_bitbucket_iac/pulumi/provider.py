@@ -1,27 +1,13 @@
 """The dynamic provider behind ``BitbucketConnector``: a thin translation layer onto the Engine.
 
-Why this module exists on its own: Pulumi pickles the provider instance with dill into the
-``__provider`` property of every resource. A class that lives in an importable module is pickled
-*by reference* (module + class name, a few dozen bytes), so this module must stay importable and
-free of side effects, and its dotted path ``sg_bitbucket_iac.pulumi.provider`` and the class name
-``BitbucketConnectorProvider`` are part of every stack's state: never rename them.
+Pulumi pickles the provider instance with dill into every resource's ``__provider``, by reference:
+the dotted path ``sg_bitbucket_iac.pulumi.provider`` and the class name ``BitbucketConnectorProvider``
+are part of every stack's state, so never rename them, and the pickled instance holds nothing.
 
-What this module does, and nothing more: it maps Pulumi property dicts to the backend's
-:class:`~sg_bitbucket_iac.model.Connector` / :class:`~sg_bitbucket_iac.engine.AppliedSnapshot`, calls
-the :class:`~sg_bitbucket_iac.engine.Engine` (validation, timeline, preflight, plan, apply, read,
-delete), and maps the results back. Every rule (which fields an auth type needs, what a change
-means, when credentials are re-sent, when something must be replaced) is the backend's.
-
-State keys (the one convention, kept forever because renames change state and diffs):
-snake_case, flat, one key per field, see :data:`INPUT_KEYS` and :data:`OUTPUT_KEYS`. Secrets
-(``api_token``, ``access_token``, ``app_password``) are returned only under their own input keys,
-so the engine's ``annotateSecrets`` keeps them secret; ``credentials_fingerprint`` is derived from
-them and is listed in the resource's ``additional_secret_outputs``.
-
-Secrets: the StackGuardian API key comes from ``configure()`` (stack config ``stackguardian:apiKey``)
-or the environment and lives only in memory of the provider process; the pickled instance holds
-no attribute at all (:meth:`BitbucketConnectorProvider.__getstate__`). Exceptions leave this module
-only as :class:`BitbucketConnectorError` raised ``from None`` with a scrubbed text, because the
+Property keys are :mod:`sg_bitbucket_iac.flatstate`'s flat keys; secrets are returned only under
+their own input keys (the engine's ``annotateSecrets`` keeps them secret), and the derived
+``credentials_fingerprint`` is in ``additional_secret_outputs``. Exceptions leave only as
+:class:`BitbucketConnectorError` raised ``from None`` with a scrubbed text, because the
 dynamic-provider server sends the whole traceback to the CLI.
 """
 

@@ -1,12 +1,8 @@
-"""The one mapping between Terraform attributes and the backend (expanders and flatteners).
+"""Terraform's side of the flat state: unknown values, diagnostics and message wording.
 
-Terraform sees a flat attribute set (`auth_type`, `username`, `access_token_scope`, ...); the
-backend takes the nested declaration that :func:`~sg_bitbucket_iac.model.parse_connector`
-validates (``{"name", "id", "workspace", "auth": {"type", ...}}``) and reports problems by path
-(``auth.email``). Everything that translates between the two lives here, so the resource, the
-data source and the tests agree on it. No rule is decided here: a field of another auth type,
-a missing field, an app password after the cut-off are all the backend's verdicts, only
-re-addressed to the attribute the user wrote.
+The mapping itself (flat keys <-> declaration, snapshot, refreshed state, problem paths) is
+:mod:`sg_bitbucket_iac.flatstate`, shared with Pulumi. No rule is decided here: problems and
+warnings are the backend's verdicts, re-addressed to the attribute the user wrote.
 """
 
 from __future__ import annotations
