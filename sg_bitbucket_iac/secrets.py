@@ -22,6 +22,8 @@ from typing import Any
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
+from .errors import SecretReferenceError
+
 MASK = "****"
 # Show the last four characters only when the secret is long enough that four characters
 # reveal a negligible fraction of it (Bitbucket tokens are 30+ characters).
@@ -232,10 +234,6 @@ REFERENCE_RE = re.compile(r"^\$\{(?P<kind>env|file|aws-sm|aws-ssm):(?P<target>[^
 MAX_SECRET_FILE_BYTES = 64 * 1024
 # Kernel and device trees: never a credential, often the process's own secrets (/proc/self/environ).
 _SPECIAL_TREES = (Path("/proc"), Path("/sys"), Path("/dev"))
-
-
-class SecretReferenceError(ValueError):
-    """A `${...}` reference that cannot be resolved. Its text names the reference, never a value."""
 
 
 @dataclass(frozen=True)

@@ -150,7 +150,7 @@ def test_bitbucket_error_bodies_echoing_the_credential_are_scrubbed(emulator: Em
     from datetime import UTC, datetime
     from urllib.parse import quote
 
-    from sg_bitbucket_iac.bitbucket import run_preflight
+    from sg_bitbucket_iac.preflight import run_preflight
     from sg_bitbucket_iac.model import ApiTokenAuth
     from sg_bitbucket_iac.secrets import Secret
 

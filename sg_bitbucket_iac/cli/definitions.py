@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engine import check_policy
+from ..errors import DefinitionsError
 from ..model import (
     SECRET_FIELDS,
     AuthType,
@@ -49,7 +50,6 @@ from ..model import (
     unknown_key_message,
 )
 from ..secrets import Secret, SecretReference, SecretReferenceError
-from .commands.common import ProblemsError
 
 TOP_LEVEL_KEYS = ("org", "prune", "connectors")
 CLI_CONNECTOR_KEYS = ("preflight", "adopt")
@@ -63,10 +63,6 @@ _UNRESOLVED = Secret("unresolved-secret-placeholder")
 MAX_FILE_BYTES = 8 * 1024 * 1024
 # Nodes after alias expansion: generous for anchors shared by thousands of connectors, far below a bomb.
 MAX_EXPANDED_NODES = 1_000_000
-
-
-class DefinitionsError(ProblemsError):
-    """The definitions file is invalid; ``problems`` lists every one of them."""
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...engine import ConnectorExistsError, ConnectorPlan, Engine
+from ...errors import ProblemsError
 from ...model import ConnectorValidationError, ObservedConnector, Problem
 from ..definitions import Declared, Definitions
 from .common import (
@@ -20,7 +21,6 @@ from .common import (
     EXIT_ERROR,
     EXIT_OK,
     Context,
-    ProblemsError,
     note_unreadable,
     run_bounded,
     unreadable_records,
