@@ -150,8 +150,8 @@ def test_bitbucket_error_bodies_echoing_the_credential_are_scrubbed(emulator: Em
     from datetime import UTC, datetime
     from urllib.parse import quote
 
-    from sg_bitbucket_iac.preflight import run_preflight
     from sg_bitbucket_iac.model import ApiTokenAuth
+    from sg_bitbucket_iac.preflight import run_preflight
     from sg_bitbucket_iac.secrets import Secret
 
     token = sentinel + "-bb/+token"
