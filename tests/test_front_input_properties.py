@@ -51,7 +51,6 @@ def no_requests(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @given(props=flat_inputs())
 def test_pulumi_properties_map_to_a_connector_or_problems_on_properties(no_requests: None,
                                                                         props: dict[str, Any]) -> None:
-    pytest.importorskip("pulumi")
     from sg_bitbucket_iac.pulumi.provider import connector_data, property_of
 
     try:
