@@ -50,6 +50,10 @@ class StackGuardianError(SGBitbucketError):
         self.operation = operation
         text = f"StackGuardian {operation}: {message}" if operation else f"StackGuardian: {message}"
         if server_message:
+            from .text import escape_control
+
+            # The server's words may echo names set outside this tool: never a raw escape sequence.
+            server_message = self.server_message = escape_control(server_message, keep="")
             text += f" (server said: {server_message})"
         super().__init__(text, hint=hint)
 

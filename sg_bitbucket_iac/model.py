@@ -680,7 +680,9 @@ class _RecordReader:
         self.problems: list[str] = []
 
     def odd(self, path: str, what: str) -> None:
-        self.problems.append(f"{path} {what}")
+        from .text import escape_control
+
+        self.problems.append(escape_control(f"{path} {what}", keep=""))  # a ContextTags key is the server's
 
     def mapping(self, value: Any, path: str) -> Mapping[str, Any]:
         if value is None:

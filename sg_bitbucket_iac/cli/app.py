@@ -207,7 +207,7 @@ def _report_error(error: Exception, ctx: Context) -> int:
         lines = [f"error: {error}"]
     else:
         lines = [f"error: unexpected {type(error).__name__}: {error}"]
-    from .render import escape_control
+    from ..text import escape_control
 
     sys.stderr.write(escape_control(ctx.scrub("\n".join(lines))) + "\n")
     return EXIT_ERROR

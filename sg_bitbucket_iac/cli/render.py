@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import sys
-import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -26,6 +25,8 @@ from rich import box
 from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
+
+from ..text import escape_control
 
 PROGRESS_THRESHOLD = 5  # more items than this get a progress bar
 _PLAIN_WIDTH = 200  # wide enough that messages are not wrapped mid-sentence in logs and files
@@ -55,25 +56,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 # --------------------------------------------------------------------------- control characters
-def escape_control(text: str, *, keep: str = "\n\t") -> str:
-    """``text`` with every control or bidi-format character as a visible escape (``\\x1b``, ``\\u202e``).
-
-    Line breaks and tabs are kept where a text is meant to span lines (messages); names and Ids
-    are escaped whole by :func:`clean`.
-    """
-    if text.isprintable() and not any(ch in text for ch in "\x1b\x7f"):
-        return text
-    out: list[str] = []
-    for ch in text:
-        if ch in keep or (ch.isprintable() and unicodedata.category(ch) != "Cf"):
-            out.append(ch)
-        elif ord(ch) <= 0xFF:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(f"\\u{ord(ch):04x}")
-    return "".join(out)
-
-
 _SINGLE_LINE_KEYS = frozenset({"connector_id", "name", "id", "auth_type", "workspace", "field", "email", "username"})
 
 
