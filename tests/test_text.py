@@ -28,3 +28,22 @@ def test_server_messages_in_errors_are_escaped(emulator: Emulator) -> None:
         client.create(to_create_payload(connector))
     assert "\x1b" not in str(caught.value) and "\x07" not in str(caught.value)
     assert "\\x1b]0;pwned\\x07 is bad" in str(caught.value)
+
+
+def test_bitbucket_messages_in_preflight_results_are_escaped(emulator: Emulator) -> None:
+    from datetime import UTC, datetime
+
+    from sg_bitbucket_iac.preflight import run_preflight
+    from sg_bitbucket_iac.secrets import Secret
+
+    emulator.admin("POST", "/bitbucket/workspaces", {"slug": "acme"})
+    emulator.admin("POST", "/faults", {"api": "bitbucket", "path_regex": ".", "status": 403,
+                                       "body": {"type": "error", "error": {"message": "no \x1b[2J way"}}})
+    auth = parse_connector({"name": "x", "workspace": "acme", "auth": {
+        "type": "api_token", "username": "alice", "email": "alice@acme.io", "api_token": "t" * 24}}).auth
+    assert auth.secret == Secret("t" * 24)
+    result = run_preflight(auth, "acme", api_url=emulator.bitbucket_url, now=datetime(2026, 1, 15, tzinfo=UTC),
+                           cache=None, retry_backoff=0)
+    texts = [check.message for check in result.checks] + [result.summary()]
+    assert not any("\x1b" in text for text in texts)
+    assert any("no \\x1b[2J way" in text for text in texts), texts

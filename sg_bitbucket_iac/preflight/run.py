@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from ..bitbucket import MAX_REQUESTS, AnyAuth, BitbucketClient, ProbeResponse
 from ..errors import scrub
 from ..model import ApiTokenAuth
+from ..text import escape_control
 from .result import (
     FAILING_OUTCOMES,
     INCONCLUSIVE_OUTCOMES,
@@ -95,7 +96,7 @@ class ProbeRun:
                 response.endpoint if response else None,
                 response.status if response else None,
                 outcome,
-                scrub(message, [self.secret]),
+                escape_control(scrub(message, [self.secret]), keep=""),  # Bitbucket's words: never raw escapes
                 tuple(sorted(set(missing))),
             )
         )
