@@ -5,13 +5,21 @@ Follows reference/stackguardian-api.md, "Suggested fake-server contract": routes
 per org, ``{"msg": ...}`` bodies, the SDK's ``ConnectorRecord`` shape, Bitbucket credential rules.
 
 Behaviour that no source confirms ([assumed] in the reference) is a switch on
-:class:`StackGuardianOptions`, which ``Emulator(**switches)`` forwards. Defaults:
+:class:`StackGuardianOptions`, which ``Emulator(**switches)`` forwards (also from the environment:
+``SG_BITBUCKET_IAC_EMULATOR_SWITCHES="name=value,..."``). The README's emulator section lists every
+switch with its default and evidence in one table. Defaults:
 
 * ``secret_read_mode="mask"``: secret config keys read back as ``********`` on GET, listall and
   in the ``data`` of create/update answers. ``"mask_user"`` keeps the user part of ``user:secret``
   credentials (``alice:********``), ``"omit"`` drops secret keys, ``"echo"`` returns them as sent.
 * ``list_item_wrap=False``: listall items are flat records; ``True`` wraps each as
-  ``{"msg": record}``, as the Go SDK types them.
+  ``{"msg": record}``. Evidence both ways: sg-sdk-go (Fern-generated from StackGuardian's API
+  definition) types each element of ``GeneratedConnectorListAllResponseMsg.msg`` as
+  ``GeneratedConnectorReadResponse`` = ``{"msg": record}`` (``connectors.go``), while every other
+  list in the SDK is flat (``workflow_groups.go``, ``stacks.go``, ``secrets.go``) and
+  StackGuardian's own script reads flat records (StackGuardian/stackguardian-migrator
+  ``scripts/lib/sg_api.sh``, ``sg_list_integrations``: ``.msg[] | .ResourceName // .Id``). Flat
+  is the default; CI runs the integration tests on both.
 * ``create_status=200`` (201 allowed).
 * ``derived_id_keeps_hyphens=True``: without a body ``Id``, the Id is ``ResourceName`` with every
   character outside ``[A-Za-z0-9_-]`` replaced by ``_``; ``False`` replaces hyphens too.
@@ -26,6 +34,27 @@ Behaviour that no source confirms ([assumed] in the reference) is a switch on
 * ``masked_secret_on_patch="reject"``: a secret sent as the read-back mask is a 400 (it catches
   clients that write back what they read); ``"keep"`` keeps the stored secret when the auth type
   does not change, as the UI does; a change of auth type always needs every field again.
+* ``patch_answer="fresh"``: the PATCH answer's ``data`` is the record after the write; ``"stale"``
+  returns it as it was before. The only public hint is the official provider's ``Update``, which
+  overwrites the returned ``ResourceName`` with the planned one and the returned config with the
+  payload (terraform-provider-stackguardian ``internal/resource/connector/resource.go``); the SDK
+  types the answer as a full record (``IntegrationUpdateResponse``). The product must be right
+  under both, so CI runs on both.
+* ``settings_patch="replace"``: ``Settings`` in a PATCH replaces the stored one whole (the
+  reference's contract, [assumed]); ``"merge"`` lays the sent ``config[0]`` keys over the stored
+  ones, ``null`` deleting a key, and keeps keys of another auth type that were not cleared. No
+  source says which; ``PatchedIntegration`` fields take ``null`` to clear (sg-sdk-go
+  ``core/optional.go``, the provider sends explicit nulls for Description/Tags).
+* ``name_lookup=False``: ``{integration}`` in a path is the Id only; ``True`` also finds a
+  connector by an exact, unique ``ResourceName``. Known: the provider's import writes the import
+  ID into ``resource_name`` and older ``Read``/``Update``/``Delete`` put ``ResourceName`` in the
+  URL (``resource.go`` @0a5ebae), newer ones the ``id`` falling back to ``resource_name``;
+  StackGuardian's script checks ``GET .../integrations/<name>/`` (``sg_api.sh``,
+  ``sg_integration_exists``); the SDK's live test uses a name equal to the Id. Nothing shows the
+  server resolving a name that differs from the Id, so the default is Id only.
+* ``ContextTags`` values may be ``null`` (issue 13: sg-sdk-go's types make them nullable; not
+  re-read here, the SDK's 235 kB ``types.go`` is past the search index's reach): stored and read
+  back as ``null``.
 * Error texts: 401 ``Invalid or expired API key``, 403 ``Forbidden``, 404 ``Connector <id> not
   found``, duplicate 400 ``Connector <Id> already exists``. No error text ever repeats a secret.
 
