@@ -843,7 +843,9 @@ def _as_text(value: Any) -> str:
 # --------------------------------------------------------------------------- the API
 @dataclass(frozen=True)
 class EndpointScopes:
-    """Which scopes an endpoint requires (ref §1a table, ref §2 mapping table)."""
+    """Which scopes an endpoint requires: the SPEC's ``x-atlassian-oauth2-scopes`` (API tokens) and
+    ``security`` (classic) per operation, as the subset copies them; ref §1a's table had them
+    [inferred] for repositories, pull requests and projects, the subset confirms them."""
 
     api_token: tuple[str, ...]
     classic: tuple[str, ...]
@@ -915,6 +917,7 @@ class BitbucketApi:
         self.clock = clock
         self.lock = lock
         self.router = Router()
+        self.scopes: dict[str, EndpointScopes] = {}  # by route; the tests hold them against the SPEC
         gone = self._gone
         # ref §1a "Cross-workspace endpoints are gone (CHANGE-2770)".
         for path in ("/2.0/repositories", "/2.0/workspaces", "/2.0/user/permissions/repositories"):
@@ -943,6 +946,8 @@ class BitbucketApi:
 
     # ------------------------------------------------------------------ plumbing
     def _add(self, template: str, scopes: EndpointScopes, endpoint: Endpoint) -> None:
+        self.scopes[f"GET {template}"] = scopes
+
         def guarded(request: Request, **params: str) -> Response:
             outcome = self._authorize(request, scopes)
             if isinstance(outcome, Response):

@@ -173,3 +173,18 @@ def test_every_emulated_operation_answers_as_the_spec_says(emulator: Emulator, s
     subset_paths = {path for path, entry in SPEC["operations"].items() if not entry.get("deprecated")}
     assert subset_paths <= {operation_of(route)[0] for route in served}
     assert set(EXTRA_OPERATIONS) <= {operation_of(route)[0] for route in served}
+
+
+def test_the_scopes_each_operation_requires_are_the_specs(emulator: Emulator) -> None:
+    """The emulator's scope table against the subset's `classic` and `token` scopes, operation by operation."""
+    table = emulator.bitbucket.scopes  # type: ignore[attr-defined]
+    checked = 0
+    for route, scopes in table.items():
+        path, entry = operation_of(route)
+        if path in EXTRA_OPERATIONS:
+            continue  # pull requests by id: the same scopes as their list (below)
+        assert (list(scopes.classic), list(scopes.api_token)) == (entry["classic"] or [], entry["token"] or []), route
+        checked += 1
+    assert checked == len(table) - 1
+    by_id = table["GET /2.0/repositories/{workspace}/{repo_slug}/pullrequests/{pull_request_id}"]
+    assert by_id == table["GET /2.0/repositories/{workspace}/{repo_slug}/pullrequests"]
