@@ -304,7 +304,7 @@ def _answer_shows_write(record: Mapping[str, Any], patch: Mapping[str, Any], sin
     """Whether a PATCH answer's record carries what was sent (secrets aside: they read back masked)."""
     if since is not None:
         modified = record.get("ModifiedAt")
-        if not isinstance(modified, int | float) or modified <= since.timestamp() * 1000:
+        if not isinstance(modified, int | float) or modified <= round(since.timestamp() * 1000):
             return False
     cleared: dict[str, Any] = {"Description": "", "Tags": [], "ContextTags": {}}
     for key in ("ResourceName", "Description", "Tags", "ContextTags"):
