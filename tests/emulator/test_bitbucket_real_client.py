@@ -29,7 +29,7 @@ TIMEOUT = 30
 def spec(emulator: Emulator) -> Iterator[SpecCheck]:
     """Workspace `acme` (3 projects, 12 repositories, pull requests on `infra`) and an API token;
     every Bitbucket answer in the test is checked against the spec, and none may fail."""
-    check = SpecCheck().attach(emulator)
+    check = SpecCheck.of(emulator)  # attached by the shared emulator fixture
     emulator.admin("POST", "/bitbucket/workspaces", {
         "slug": "acme", "name": "Acme Corp",
         "projects": [{"key": "INF", "name": "Infrastructure"}, {"key": "APP"}, {"key": "OPS"}],

@@ -1,9 +1,10 @@
 """Checks emulated Bitbucket responses against Atlassian's published spec (the subset in reference/).
 
 ``SpecCheck`` wraps a running emulator's Bitbucket service: every answer it gives is validated on
-the way out, schema and status code, and kept for the coverage check. The subset lives outside
-the repository (``/work/shared/reference/bitbucket-openapi-subset.json``); a copy of the parts
-used travels as ``bitbucket-openapi-subset.json`` beside this file so the tests run anywhere.
+the way out, schema and status code, and kept for the coverage check. ``tests/conftest.py``
+attaches one to every emulator the tests start, so the whole suite's Bitbucket traffic is held to
+the spec. The subset (Atlassian's published spec, cut for the operations the emulator serves)
+travels as ``bitbucket-openapi-subset.json`` beside this file, a copy of the reference notes' one.
 
 Where the real service answers differently from the spec and the emulator follows the real
 service, the difference is listed here with its source (reference/bitbucket-api.md, "ref §N"),
@@ -13,7 +14,9 @@ never silently allowed.
 from __future__ import annotations
 
 import copy
+import functools
 import json
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +56,11 @@ NOT_FOUND_WITHOUT_LISTING = frozenset({"/workspaces/{workspace}"})
 
 def _validator(schema: dict[str, Any]) -> OAS30Validator:
     return OAS30Validator(schema, registry=_REGISTRY, format_checker=OAS30Validator.FORMAT_CHECKER)
+
+
+@functools.cache
+def _named_validator(name: str) -> OAS30Validator:
+    return _validator(_schema_ref(name))
 
 
 def _schema_ref(name: str) -> dict[str, Any]:
@@ -107,7 +115,7 @@ def violations(route: str, response: Response) -> list[str]:
         problems.append(f"{route}: Content-Type {response.headers.get('Content-Type')!r}")
     body = json.loads(response.body)
     if status == 200:
-        validator = _validator(_schema_ref(entry["200"]))
+        validator = _named_validator(entry["200"])
     elif status == 403 and isinstance(body.get("error"), dict) and body["error"].get("message") == LACKS_SCOPES:
         validator = PRIVILEGE_SCOPE_ERROR
     else:
@@ -123,7 +131,13 @@ class SpecCheck:
     problems: list[str] = field(default_factory=list)
     seen: dict[str, set[int]] = field(default_factory=dict)
 
+    @staticmethod
+    def of(emulator: Emulator) -> SpecCheck:
+        """The check attached to ``emulator``."""
+        return _ATTACHED[emulator]
+
     def attach(self, emulator: Emulator) -> SpecCheck:
+        _ATTACHED[emulator] = self
         service = emulator.bitbucket
         handle = service.handle
 
@@ -135,3 +149,6 @@ class SpecCheck:
 
         service.handle = checked  # type: ignore[method-assign]
         return self
+
+
+_ATTACHED: weakref.WeakKeyDictionary[Emulator, SpecCheck] = weakref.WeakKeyDictionary()
