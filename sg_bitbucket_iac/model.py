@@ -574,7 +574,8 @@ def patch_settings_payload(auth: ApiTokenAuth | AccessTokenAuth | AppPasswordAut
     merges `config[0]` key by key (PatchedIntegration fields take null to clear, sg-sdk-go).
     """
     config = credential_config(auth)
-    config.update({key: None for key in WIRE_CREDENTIAL_KEYS if key not in config})
+    every_type = ("bitbucketCreds", "bitbucketEmail", "bitbucketAccessToken")
+    config.update({key: None for key in every_type if key not in config})
     return {"kind": KIND, "config": [config]}
 
 
