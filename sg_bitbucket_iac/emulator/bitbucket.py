@@ -15,7 +15,11 @@ What is modelled:
 * scope enforcement per endpoint with the 403 privilege-scope body (ref §1 "Error and status
   shapes") and the ``x-oauth-scopes`` / ``x-accepted-oauth-scopes`` / ``x-credential-type``
   headers on every authenticated response (ref §2);
-* pagination (ref §3) and the 410 answers of the CHANGE-2770 endpoints (ref §1a).
+* pagination (ref §3) and the 410 answers of the CHANGE-2770 endpoints (ref §1a);
+* the shapes of Atlassian's published spec (the subset in reference/bitbucket-openapi-subset.json,
+  "SPEC" below): every object with the `links` and nested `type`s its schema defines, the query
+  parameters each operation lists, ``Content-Type: application/json; charset=utf-8``. The tests
+  validate every answer against that subset and run atlassian-python-api against this module.
 
 Fault injection (429 text/plain without Retry-After, 5xx, latency) is the server's business; this
 module never produces a 429.

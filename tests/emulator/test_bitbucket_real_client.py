@@ -138,6 +138,7 @@ def test_every_emulated_operation_answers_as_the_spec_says(emulator: Emulator, s
     bearer = {"Authorization": "Bearer rat"}
     calls: list[tuple[str, dict[str, Any]]] = [
         ("/user", {}), ("/user/workspaces", {"pagelen": 1}), ("/user/workspaces", {"administrator": "false"}),
+        ("/user/workspaces", {"role": "owner"}),
         ("/user/workspaces/acme/permission", {}), ("/user/workspaces/elsewhere/permission", {}),
         ("/workspaces/acme", {}), ("/workspaces/nowhere", {}), ("/workspaces/acme/projects", {"pagelen": 2}),
         ("/workspaces/acme/projects/INF", {}), ("/workspaces/acme/projects/NOPE", {}),
@@ -152,6 +153,7 @@ def test_every_emulated_operation_answers_as_the_spec_says(emulator: Emulator, s
         ("/repositories", {}), ("/workspaces", {}), ("/user/permissions/repositories", {}),
     ]
     statuses = {(path, tuple(params.items())): _raw(emulator, path, **params) for path, params in calls}
+    assert statuses[("/user/workspaces", (("role", "owner"),))] == 200  # not a spec parameter: ignored
     assert statuses[("/workspaces/nowhere", ())] == 404 and statuses[("/repositories/acme", (("pagelen", 0),))] == 400
     # Other credentials and none: 401 bodies, access-token 403s, app-password Basic auth.
     assert _raw(emulator, "/user", None) == 401
