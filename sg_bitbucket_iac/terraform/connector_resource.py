@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 State = attrs.State
 # Attributes whose change alone writes nothing to StackGuardian.
 _LOCAL_ONLY = frozenset({"preflight"})
+# Optional + computed attributes the backend derives when the config leaves them unset.
+_DERIVED_AT_APPLY = frozenset({"connector_id", "access_token_scope"})
 
 
 def _attribute(name: str, description: str, **kwargs: Any) -> schema.Attribute:
@@ -126,7 +128,7 @@ class ConnectorResource(Resource):
             if "connector_id" in ctx.changed_fields:
                 return planned  # replacement: Terraform plans the create separately
         parsed = attrs.parse(planned, ctx.diagnostics)
-        connector = parsed.connector if parsed.complete else None
+        connector = parsed.connector
         if connector is None:
             self._plan_unknowns(planned, creating)
             return planned
@@ -135,7 +137,8 @@ class ConnectorResource(Resource):
         if creating:
             planned["id"] = connector.connector_id
         engine = self.provider.engine
-        if engine is None:
+        if engine is None or not parsed.complete:
+            # A secret known only at apply: its fingerprint and preflight wait for it (apply runs both).
             planned["credentials_fingerprint"] = Unknown
             return planned
         planned["credentials_fingerprint"] = connector.credential_fingerprint(engine.org)
@@ -211,7 +214,10 @@ class ConnectorResource(Resource):
 
     # ------------------------------------------------------------------ apply
     def _connector_for_apply(self, diags: Diagnostics, planned: State) -> Connector | None:
-        parsed = attrs.parse(planned, diags)
+        # Derived values planned unknown (the name or scope was not known at plan) are the backend's
+        # to derive now; every value from the config is known at apply.
+        values = {k: None if v is Unknown and k in _DERIVED_AT_APPLY else v for k, v in planned.items()}
+        parsed = attrs.parse(values, diags)
         if not parsed.complete:
             if not diags.has_errors():
                 diags.add_error("Values still unknown at apply", "This is a bug in sgbitbucket; please report it.")
