@@ -176,7 +176,14 @@ API_TOKEN_AUTH = '''  workspace = "acme"
 '''
 
 
-def scenarios(engine: Engine, prefix: str) -> str:
+ACCESS_TOKEN_AUTH = '''  workspace    = "acme"
+  auth_type    = "access_token"
+  repository   = "infra"
+  access_token = var.access_token
+'''
+
+
+def scenarios(engine: Engine, prefix: str, counted_auth: str = API_TOKEN_AUTH) -> str:
     """count, for_each, interpolations of count.index / each.key / other resources, a late token."""
     if engine.terraform_data:
         late = f'''
@@ -209,7 +216,7 @@ resource "sgbitbucket_connector" "counted" {{
   count = 2
   name  = "{prefix}-count-${{count.index}}"
   tags  = ["index-${{count.index}}", "plain"]
-{API_TOKEN_AUTH}}}
+{counted_auth}}}
 
 resource "sgbitbucket_connector" "team" {{
   for_each    = toset(["alpha", "beta"])
@@ -408,6 +415,36 @@ def test_every_scenario_on_the_engine(engine: Engine, emu: Emulator, token: str,
     clean = tf.run("plan", "-detailed-exitcode", env=env, expect=0)
     assert not DEV_OVERRIDES_WARNING.search(clean.output)
     assert_refresh_only_clean(tf, engine, env)
+
+    # Changed outside Terraform: one connector edited in the UI, one deleted; refresh-only says so.
+    emu.admin("PATCH", f"/stackguardian/orgs/{ORG}/integrations/{prefix}_team_alpha", {"Description": "edited"})
+    emu.admin("DELETE", f"/stackguardian/orgs/{ORG}/integrations/{prefix}_team_beta")
+    result = tf.run("plan", "-refresh-only", "-detailed-exitcode", "-json", env=env, expect=(0, 2))
+    drift = {m["change"]["resource"]["addr"]: m["change"]["action"]
+             for m in json_messages(result.stdout) if m.get("type") == "resource_drift"}
+    assert drift == {'sgbitbucket_connector.team["alpha"]': "update", 'sgbitbucket_connector.team["beta"]': "delete"}
+    if engine.refresh_only_drift_exit_code:
+        assert result.returncode == 2
+
+    # One apply: the counted connectors switch api_token -> access_token in place (same Id, only the
+    # new type's fields on the server), the edit is reverted and the deleted one is created again.
+    tf.write("main.tf", config.replace(scenarios(engine, prefix), scenarios(engine, prefix, ACCESS_TOKEN_AUTH)))
+    tf.run("plan", "-detailed-exitcode", "-out=plan.bin", env=env, expect=2)
+    plan = tf.show_plan()
+    documents.append(plan)
+    actions = {address: change["change"]["actions"] for address, change in resource_changes(plan).items()
+               if change["change"]["actions"] != ["no-op"]}
+    expected = {"sgbitbucket_connector.counted[0]": ["update"], "sgbitbucket_connector.counted[1]": ["update"],
+                'sgbitbucket_connector.team["alpha"]': ["update"], 'sgbitbucket_connector.team["beta"]': ["create"]}
+    if not engine.terraform_data:  # its late token waits for counted[1], which changes
+        expected["sgbitbucket_connector.late"] = ["update"]
+    assert actions == expected, actions
+    tf.run("apply", "plan.bin", env=env)
+    switched = record(emu, f"{prefix}_count_0")
+    assert switched is not None and switched["Settings"]["config"] == [
+        {"bitbucketAuthType": "ACCESS_TOKEN", "bitbucketAccessToken": token + "-access"}]
+    assert record(emu, f"{prefix}_team_alpha")["Description"].startswith("after ")  # type: ignore[index]
+    assert record(emu, f"{prefix}_team_beta") is not None
 
     tf.run("destroy", "-auto-approve", env=env)
     assert record(emu, f"{prefix}_late") is None and record(emu, f"{prefix}_count_0") is None
