@@ -231,3 +231,16 @@ def test_update_with_refined_unknowns_in_proposed_state_and_config(provider: SGB
     # one, but the adapter has a single rule): still a clean update plan.
     prior_with_unknown = {**prior, "modified_at": refined("2026")}
     assert errors(plan(servicer, prior_with_unknown, proposed, config).diagnostics) == []
+
+
+def test_provider_config_with_a_refined_unknown_defers_backend_checks() -> None:
+    """`api_uri = "https://${aws_lb.x.dns_name}"`: unknown until apply; the provider waits for it."""
+    provider = SGBitbucketProvider(environ={})
+    servicer = SGBitbucketServicer(provider)
+    config = {"api_key": "sgo_key", "org_name": "acme", "api_uri": refined("https://"),
+              "bitbucket_api_url": None, "preflight": None}
+    validated = servicer.ValidateProviderConfig(pb.ValidateProviderConfig.Request(config=dynamic(config)), None)
+    assert errors(validated.diagnostics) == []
+    configured = servicer.ConfigureProvider(pb.ConfigureProvider.Request(config=dynamic(config)), None)
+    assert errors(configured.diagnostics) == []
+    assert provider.configured_with_unknowns and provider.engine is None
