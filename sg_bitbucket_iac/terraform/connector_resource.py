@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 State = attrs.State
 # Attributes whose change alone writes nothing to StackGuardian.
 _LOCAL_ONLY = frozenset({"preflight"})
+# What a credential preflight reads: the credential itself and the workspace it must reach.
+_PREFLIGHT_INPUTS = ("workspace", "auth_type", *attrs.CREDENTIAL_ATTRIBUTES)
 # Optional + computed attributes the backend derives when the config leaves them unset.
 _DERIVED_AT_APPLY = frozenset({"connector_id", "access_token_scope"})
 
@@ -130,6 +132,8 @@ class ConnectorResource(Resource):
         parsed = attrs.parse(planned, ctx.diagnostics)
         connector = parsed.connector
         if connector is None:
+            if creating and not ctx.diagnostics.has_errors():
+                self._preflight_known_credential(ctx.diagnostics, planned)
             self._plan_unknowns(planned, creating)
             return planned
         planned["connector_id"] = connector.connector_id
@@ -144,6 +148,18 @@ class ConnectorResource(Resource):
         planned["credentials_fingerprint"] = connector.credential_fingerprint(engine.org)
         self._backend_checks(ctx.diagnostics, connector, current, planned)
         return planned
+
+    def _preflight_known_credential(self, diags: Diagnostics, planned: State) -> None:
+        """A create whose credential is known while other values are not (a name from
+        `count.index` before expansion, a description from another resource): preflight now, as
+        apply will; values that do not reach Bitbucket stand in with placeholders."""
+        if self.provider.engine is None or any(attrs.is_unknown(planned.get(a)) for a in _PREFLIGHT_INPUTS):
+            return
+        stand_ins = {"name": attrs.UNKNOWN_SECRET_PLACEHOLDER, "connector_id": None, "description": None, "tags": None}
+        values = {k: stand_ins.get(k) if attrs.is_unknown(v) else v for k, v in planned.items()}
+        parsed = attrs.parse(values, Diagnostics())
+        if parsed.complete and parsed.connector is not None:
+            self._preflight(diags, parsed.connector, planned, new_connector=True)
 
     @staticmethod
     def _plan_unknowns(planned: State, creating: bool) -> None:
@@ -181,13 +197,16 @@ class ConnectorResource(Resource):
             return
         for warning in plan.warnings:
             attrs.report_warning(diags, warning)
-        if not plan.sends_credentials:
-            return
+        if plan.sends_credentials:
+            self._preflight(diags, connector, planned, new_connector=plan.action is not Action.UPDATE)
+
+    def _preflight(self, diags: Diagnostics, connector: Connector, planned: State, *, new_connector: bool) -> None:
+        engine = self.provider.engine
+        assert engine is not None
         try:
-            result = engine.preflight(connector, new_connector=plan.action is not Action.UPDATE,
-                                      enabled=planned.get("preflight"))
+            result = engine.preflight(connector, new_connector=new_connector, enabled=planned.get("preflight"))
         except Exception as exc:
-            attrs.report_error(diags, "Credential preflight could not run", exc, secrets)
+            attrs.report_error(diags, "Credential preflight could not run", exc, attrs.secrets_of(planned))
             return
         if result is None:
             return

@@ -204,13 +204,24 @@ def test_create_with_an_unknown_secret_plans_without_preflight_and_applies_with_
     assert stored["Description"] == "after x" and stored["Tags"] == ["t-x", "plain"]
 
 
-def test_a_known_credential_that_fails_preflight_fails_the_plan(checked_provider: SGBitbucketProvider,
-                                                                tokens: dict[str, str]) -> None:
+def test_a_known_credential_is_preflighted_at_plan_though_other_values_are_unknown(
+        checked_provider: SGBitbucketProvider, workspace: Emulator, tokens: dict[str, str]) -> None:
     servicer = SGBitbucketServicer(checked_provider)
-    proposed = access_token_config(tokens["access"] + "-unknown-to-bitbucket", name=refined("n-"))
-    assert errors(plan(servicer, None, proposed).diagnostics) == []  # name unknown: nothing to check yet
-    proposed["name"] = "bitbucket-main"
-    assert any("preflight" in e.lower() for e in errors(plan(servicer, None, proposed).diagnostics))
+    # `name = "n-${count.index}"`, `description = "after ${x.id}"`: the credential is known, so it is checked.
+    proposed = access_token_config(tokens["access"] + "-unknown-to-bitbucket", name=refined("n-"),
+                                   description=refined("after "), tags=[refined("t-")])
+    failed = errors(plan(servicer, None, proposed).diagnostics)
+    assert len(failed) == 1 and failed[0].startswith("Credential preflight failed")
+    assert tokens["access"] not in failed[0]
+    asked = bitbucket_requests(workspace)
+    proposed["access_token"] = tokens["access"]
+    response = plan(servicer, None, proposed)
+    assert errors(response.diagnostics) == [] and bitbucket_requests(workspace) > asked
+    assert read_dynamic_value(response.planned_state)["connector_id"] is Unknown  # the Id waits for the name
+    # The workspace unknown: nothing to check against yet, the preflight waits for apply.
+    asked = bitbucket_requests(workspace)
+    assert errors(plan(servicer, None, {**proposed, "workspace": refined("ac")}).diagnostics) == []
+    assert bitbucket_requests(workspace) == asked
 
 
 def test_update_with_refined_unknowns_in_proposed_state_and_config(provider: SGBitbucketProvider,
