@@ -115,12 +115,6 @@ class Engine:
         (hashicorp/terraform#36403, reported on 1.10.5; seen here on 1.11.4, not on 1.0.3)."""
         return self.kind == "tofu" or self.version_tuple < (1, 10)
 
-    @property
-    def refresh_only_drift_exit_code(self) -> bool:
-        """False where `plan -refresh-only -detailed-exitcode` exits 0 although it reports drift
-        (opentofu/opentofu#3107, an accepted enhancement: OpenTofu counts only planned actions)."""
-        return self.kind != "tofu"
-
     def describe(self) -> str:
         return f"{self.id} ({self.binary})" if self.binary else f"{self.id} (not found)"
 
