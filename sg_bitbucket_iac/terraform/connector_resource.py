@@ -155,7 +155,7 @@ class ConnectorResource(Resource):
         apply will; values that do not reach Bitbucket stand in with placeholders."""
         if self.provider.engine is None or any(attrs.is_unknown(planned.get(a)) for a in _PREFLIGHT_INPUTS):
             return
-        stand_ins = {"name": attrs.UNKNOWN_SECRET_PLACEHOLDER, "connector_id": None, "description": None, "tags": None}
+        stand_ins = {"name": "name-unknown-until-apply", "connector_id": None, "description": None, "tags": None}
         values = {k: stand_ins.get(k) if attrs.is_unknown(v) else v for k, v in planned.items()}
         parsed = attrs.parse(values, Diagnostics())
         if parsed.complete and parsed.connector is not None:
