@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from tf import schema, types
@@ -28,7 +29,9 @@ from tf.iface import (
 from tf.types import Unknown
 from tf.utils import Diagnostics
 
-from ..engine import Action, ApplyResult, ConnectorExistsError, PreflightFailed, check_policy
+from ..engine import Action, ApplyResult, check_policy
+from ..engine.precheck import Notice
+from ..errors import ConnectorExistsError, PreflightFailed
 from ..model import Connector, ConnectorValidationError, derive_id
 from . import attributes as attrs
 
@@ -159,7 +162,7 @@ class ConnectorResource(Resource):
         values = {k: stand_ins.get(k) if attrs.is_unknown(v) else v for k, v in planned.items()}
         parsed = attrs.parse(values, Diagnostics())
         if parsed.complete and parsed.connector is not None:
-            self._preflight(diags, parsed.connector, planned, new_connector=True)
+            self._precheck(diags, parsed.connector, planned, creating=True)
 
     @staticmethod
     def _plan_unknowns(planned: State, creating: bool) -> None:
@@ -195,31 +198,23 @@ class ConnectorResource(Resource):
         except Exception as exc:
             attrs.report_error(diags, "StackGuardian could not be asked while planning", exc, secrets)
             return
-        for warning in plan.warnings:
-            attrs.report_warning(diags, warning)
-        if plan.sends_credentials:
-            self._preflight(diags, connector, planned, new_connector=plan.action is not Action.UPDATE)
+        self._precheck(diags, connector, planned, creating=plan.action is not Action.UPDATE,
+                       sends_credentials=plan.sends_credentials, plan_warnings=plan.warnings)
 
-    def _preflight(self, diags: Diagnostics, connector: Connector, planned: State, *, new_connector: bool) -> None:
+    def _precheck(self, diags: Diagnostics, connector: Connector, planned: State, *, creating: bool,
+                  sends_credentials: bool = True, plan_warnings: Iterable[Notice] = ()) -> None:
+        """The engine's pre-write check (date policy, then preflight), reported at the attributes."""
         engine = self.provider.engine
         assert engine is not None
         try:
-            result = engine.preflight(connector, new_connector=new_connector, enabled=planned.get("preflight"))
+            check = engine.precheck(connector, creating=creating, preflight=planned.get("preflight"),
+                                    sends_credentials=sends_credentials)
         except Exception as exc:
             attrs.report_error(diags, "Credential preflight could not run", exc, attrs.secrets_of(planned))
             return
-        if result is None:
-            return
-        secret_attribute = connector.auth_type.secret_field
-        status = result.status.value
-        if status == "FAIL":
-            diags.add_error("Credential preflight failed", result.summary(), path=[secret_attribute])
-        elif status == "INCONCLUSIVE":
-            diags.add_warning("Credential preflight inconclusive",
-                              "Bitbucket could not be asked (rate limit or outage); apply checks again: "
-                              + result.summary())
-        for warning in result.warnings:
-            attrs.report_warning(diags, warning, "Credential preflight")
+        attrs.report_problems(diags, check.problems)
+        for warning in dict.fromkeys([*plan_warnings, *check.warnings]):
+            attrs.report_warning(diags, warning)
 
     @staticmethod
     def _exists_error(diags: Diagnostics, connector_id: str, org: str) -> None:
@@ -254,10 +249,8 @@ class ConnectorResource(Resource):
         return state
 
     def _report_warnings(self, diags: Diagnostics, result: ApplyResult) -> None:
-        from_preflight = set(result.preflight.warnings) if result.preflight else set()
         for warning in dict.fromkeys([*result.plan.warnings, *result.warnings]):
-            attrs.report_warning(diags, warning,
-                                 "Credential preflight" if warning in from_preflight else "StackGuardian connector")
+            attrs.report_warning(diags, warning)
 
     def _report_apply_error(
         self, diags: Diagnostics, what: str, exc: Exception, connector: Connector, planned: State
