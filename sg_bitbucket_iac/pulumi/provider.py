@@ -62,6 +62,7 @@ from ..model import (
 )
 from ..secrets import Secret
 from ..settings import Settings
+from . import error_reports
 
 TYPE_TOKEN = "pulumi-python:dynamic/stackguardian:BitbucketConnector"
 CONFIG_NAMESPACE = "stackguardian"
@@ -366,6 +367,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
     # ------------------------------------------------------------------ ResourceProvider API
     def configure(self, req: dynamic.ConfigureRequest) -> None:
         """Keep the `stackguardian:*` stack config in memory; Settings.resolve adds the environment."""
+        error_reports.install(BitbucketConnectorError)  # the CLI shows our message, not a traceback
         config: dict[str, Any] = {}
         for name in ("apiKey", "apiUrl", "org", "bitbucketApiUrl", "preflight"):
             value = req.config.get(f"{CONFIG_NAMESPACE}:{name}")
@@ -479,6 +481,13 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             engine = self._engine(props.get("org") or None)
             observed = engine.read(id_)
             if observed is None:
+                if not any(props.get(k) is not None for k in ("org", "connector_id")):
+                    # `BitbucketConnector.get` (no prior state): the SDK's server always adds `__provider`
+                    # to the outputs, so an empty ReadResult would give an empty resource, not an error.
+                    raise BitbucketConnectorError(
+                        f"connector {id_} not found in StackGuardian org {engine.org}: BitbucketConnector.get "
+                        "needs the Id of an existing connector (see `sg-bitbucket audit` for the org's connectors)"
+                    )
                 return dynamic.ReadResult(None, {})  # deleted outside: refresh drops it from state
             if not observed.is_bitbucket:
                 raise BitbucketConnectorError(
