@@ -33,6 +33,7 @@ from sg_bitbucket_iac.emulator import Emulator, EmulatorAdminError
 
 PASSPHRASE = "e2e-passphrase-not-a-secret"
 SHIM = "pulumi-resource-pulumi-python"
+SECRET_SIG_KEY, SECRET_SIG = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"
 TYPE = "pulumi-python:dynamic/stackguardian:BitbucketConnector"
 
 
@@ -88,7 +89,10 @@ class PulumiProject:
         main: str | None = None,
         work_dir: Path | None = None,
         extra_env: Mapping[str, str] | None = None,
+        venv_bin: Path | None = None,
     ) -> PulumiProject:
+        """``venv_bin``: run Python as an activated venv does (that folder first on PATH, no
+        PULUMI_PYTHON_CMD), the way the README tells a user to; default: this venv's python."""
         home, backend = root / "pulumi-home", root / "state"
         work = work_dir or root / "work"
         for folder in (home, backend, work):
@@ -100,10 +104,11 @@ class PulumiProject:
             "PULUMI_SKIP_UPDATE_CHECK": "true",
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
             "PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK": "true",
-            "PULUMI_PYTHON_CMD": sys.executable,
-            "PATH": os.pathsep.join([str(binary.parent), str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+            "PATH": os.pathsep.join([str(binary.parent), str(venv_bin or Path(sys.executable).parent),
+                                     os.environ.get("PATH", "")]),
             **(extra_env or {}),
         }
+        env["PULUMI_PYTHON_CMD"] = sys.executable if venv_bin is None else ""  # empty: python3 on PATH
         settings = None
         if not (work / "Pulumi.yaml").exists():
             settings = auto.ProjectSettings(name=project, runtime="python", main=main)
@@ -214,4 +219,4 @@ def raw_record(emu: Emulator, org: str, connector_id: str) -> dict[str, Any] | N
 
 def is_secret_value(value: Any) -> bool:
     """A secret in a `pulumi stack export` document (encrypted with the passphrase provider)."""
-    return isinstance(value, dict) and value.get("4dabf18193072939515e22adb298388d") == "1b47061264138c4ac30d75fd1eb44270"
+    return isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG

@@ -185,8 +185,8 @@ def fleet(
         BitbucketConnector("flip", name="flip", workspace="acme", auth=flip_auth)
         BitbucketConnector("legacy", name="legacy", workspace="acme",
                            auth=AppPasswordAuth(username="alice", app_password=secret_token("app")))
-        ren = BitbucketConnector("ren", name=ren_name, workspace="acme",
-                                 auth=ApiTokenAuth(username="alice", email="alice@acme.io", api_token=secret_token("api")))
+        ren = BitbucketConnector("ren", name=ren_name, workspace="acme", auth=ApiTokenAuth(
+            username="alice", email="alice@acme.io", api_token=secret_token("api")))
         moved = BitbucketConnector("moved", name="moved", connector_id=moved_id, workspace="acme",
                                    auth=ApiTokenAuth(username="alice", email="alice@acme.io",
                                                      api_token=secret_token("moved")))
@@ -245,7 +245,7 @@ def test_fleet_lifecycle_under_the_real_cli(
     changes = {"main_token": "rotated", "infra_api": True, "flip_access": True, "ren_name": "ren-new",
                "moved_id": "moved_v2"}
     before = writes(emu)
-    run, preview = project.preview(fleet(**changes))
+    run, _ = project.preview(fleet(**changes))
     assert {n: run.op_of(n) for n in ("main", "infra", "flip", "ren")} == {
         "main": ["update"], "infra": ["update"], "flip": ["update"], "ren": ["update"]}, run.stdout
     assert "replace" in run.op_of("moved") or "delete-replaced" in run.op_of("moved"), run.ops()
@@ -269,16 +269,25 @@ def test_fleet_lifecycle_under_the_real_cli(
     state = project.resources()
     assert state["infra"]["outputs"].get("access_token") is None and state["flip"]["outputs"].get("api_token") is None
 
-    # 5. A replacement whose create fails: the old one is already gone (delete first); the next up converges.
+    # 5. A replacement is checked as a new connector (Check gets empty olds): a credential that lost
+    #    scopes since its last write now fails preview, although an in-place update would not re-check it.
+    moved_fp = "/bitbucket/credentials/" + tokens["moved"]
+    emu.admin("PATCH", moved_fp, {"scopes": ["read:user:bitbucket"]})
+    failed = project.failing("preview", fleet(**{**changes, "moved_id": "moved_v3"}))
+    assert "read:repository:bitbucket" in failed.stdout + failed.stderr
+    emu.admin("PATCH", moved_fp, {"scopes": API_SCOPES})
+
+    # 6. A replacement whose create fails: the old one is already gone (delete first); the next up converges.
     emu.admin("POST", "/faults", {"api": "stackguardian", "path_regex": r"/integrations/?$", "method": "POST",
                                   "status": 400, "times": 1})
     failed = project.failing("up", fleet(**{**changes, "moved_id": "moved_v3"}))
     assert "moved_v3" in failed.stdout + failed.stderr and "Traceback" not in failed.stdout + failed.stderr
     assert raw_record(emu, ORG, "moved_v2") is None and raw_record(emu, ORG, "moved_v3") is None
+    assert project.resources()["moved"].get("pendingReplacement") is True  # the engine knows the old one is gone
     run, up = project.up(fleet(**{**changes, "moved_id": "moved_v3"}))
     assert raw_record(emu, ORG, "moved_v3") is not None and up.outputs["moved_id"].value == "moved_v3"
 
-    # 6. Out-of-band edit and delete, then refresh: shown and recorded; the next up restores both.
+    # 7. Out-of-band edit and delete, then refresh: shown and recorded; the next up restores both.
     emu.admin("PATCH", f"/stackguardian/orgs/{ORG}/integrations/bitbucket_main", {"Description": "edited outside"})
     outside = StackGuardianClient(emu.stackguardian_url, api_key, ORG)
     outside.delete("flip")
@@ -293,7 +302,7 @@ def test_fleet_lifecycle_under_the_real_cli(
     assert raw_record(emu, ORG, "bitbucket_main")["Description"] == "Main workspace"  # type: ignore[index]
     assert raw_record(emu, ORG, "flip") is not None
 
-    # 7. A bad token fails preview on that property, naming every missing scope; nothing is written.
+    # 8. A bad token fails preview on that property, naming every missing scope; nothing is written.
     def weak() -> None:
         BitbucketConnector("weak", name="weak", workspace="acme",
                            auth=ApiTokenAuth(username="alice", email="alice@acme.io", api_token=secret_token("weak")))
@@ -307,18 +316,51 @@ def test_fleet_lifecycle_under_the_real_cli(
         assert scope in text, text
     assert writes(emu) == before and raw_record(emu, ORG, "weak") is None
 
-    # 8. .get() of a missing Id is an error, not an empty resource.
+    # 9. .get() of a missing Id is an error, not an empty resource.
     def ghost() -> None:
         BitbucketConnector.get("ghost", "no_such_connector")
 
     failed = project.failing("preview", fleet(**{**changes, "moved_id": "moved_v3"}, extra=ghost))
     assert "no_such_connector" in failed.stdout + failed.stderr
 
-    # 9. Destroy: every managed connector goes, the one read with .get() stays.
+    # 10. Destroy: every managed connector goes, the one read with .get() stays.
     run, destroy = project.destroy()
     assert destroy.summary.resource_changes.get("delete") == 8, run.stdout
     for connector_id in ("bitbucket_main", "infra", "flip", "legacy", "ren_old", "moved_v3", "preexisting"):
         assert raw_record(emu, ORG, connector_id) is None, connector_id
     assert raw_record(emu, ORG, "foreign") is not None
 
+    assert_no_leak(project, sentinel, api_key)
+
+
+# --------------------------------------------------------------------------- org change
+def test_org_change_replaces_and_refresh_and_destroy_need_no_configured_org(
+    pulumi_cli: Path, emu: Emulator, api_key: str, tokens: dict[str, str], sentinel: str, tmp_path: Path
+) -> None:
+    def program() -> None:
+        BitbucketConnector("orgmove", name="orgmove", workspace="acme", auth=ApiTokenAuth(
+            username="alice", email="alice@acme.io", api_token=secret_token("api")))
+
+    project = PulumiProject.create(pulumi_cli, tmp_path, project="sg-org", config=stack_config(emu, api_key, tokens))
+    project.up(program)
+    assert raw_record(emu, ORG, "orgmove") is not None
+
+    # A new stackguardian:org replaces the connector (delete first), in the other org.
+    project.stack.set_config("stackguardian:org", auto.ConfigValue(OTHER_ORG))
+    run, _ = project.preview(program)
+    assert "replace" in run.op_of("orgmove"), run.ops()
+    run, _ = project.up(program)
+    ops = run.op_of("orgmove")
+    assert ops.index("delete-replaced") < ops.index("create-replacement"), ops
+    assert raw_record(emu, ORG, "orgmove") is None and raw_record(emu, OTHER_ORG, "orgmove") is not None
+    assert project.resources()["orgmove"]["outputs"]["org"] == OTHER_ORG
+
+    # Refresh and destroy work with no org configured at all: the engine configures the provider with
+    # the config recorded at the last update, and Read/Delete use the org in the resource's state.
+    project.stack.remove_config("stackguardian:org")
+    run, refresh = project.refresh()
+    assert refresh.summary.resource_changes == {"same": 2}, run.stdout
+    run, destroy = project.destroy()
+    assert destroy.summary.resource_changes.get("delete") == 2, run.stdout
+    assert raw_record(emu, OTHER_ORG, "orgmove") is None
     assert_no_leak(project, sentinel, api_key)
