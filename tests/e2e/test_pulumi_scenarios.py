@@ -224,6 +224,7 @@ def test_fleet_lifecycle_under_the_real_cli(
     assert credential_config(raw_record(emu, ORG, "bitbucket_main"))["bitbucketAuthType"] == "API_TOKEN"
     assert credential_config(raw_record(emu, ORG, "infra"))["bitbucketAuthType"] == "ACCESS_TOKEN"
     assert credential_config(raw_record(emu, ORG, "legacy"))["bitbucketAuthType"] == "APP_PASSWORD"
+    assert "adopting existing connector preexisting; its credentials are replaced" in run.stdout  # says so
     adopted = credential_config(raw_record(emu, ORG, "preexisting"))
     assert adopted["bitbucketCreds"] == f"alice:{tokens['api']}"  # adopt replaced the credential with ours
     state = project.resources()
@@ -248,7 +249,7 @@ def test_fleet_lifecycle_under_the_real_cli(
     run, _ = project.preview(fleet(**changes))
     assert {n: run.op_of(n) for n in ("main", "infra", "flip", "ren")} == {
         "main": ["update"], "infra": ["update"], "flip": ["update"], "ren": ["update"]}, run.stdout
-    assert "replace" in run.op_of("moved") or "delete-replaced" in run.op_of("moved"), run.ops()
+    assert run.op_of("moved") == ["delete-replaced", "replace", "create-replacement"], run.ops()
     assert writes(emu) == before  # preview writes nothing
 
     # 4. Up: same Ids, nothing of the old auth type left, delete-before-replace for the new Id.
@@ -348,7 +349,7 @@ def test_org_change_replaces_and_refresh_and_destroy_need_no_configured_org(
     # A new stackguardian:org replaces the connector (delete first), in the other org.
     project.stack.set_config("stackguardian:org", auto.ConfigValue(OTHER_ORG))
     run, _ = project.preview(program)
-    assert "replace" in run.op_of("orgmove"), run.ops()
+    assert run.op_of("orgmove") == ["delete-replaced", "replace", "create-replacement"], run.ops()
     run, _ = project.up(program)
     ops = run.op_of("orgmove")
     assert ops.index("delete-replaced") < ops.index("create-replacement"), ops
