@@ -149,6 +149,8 @@ def test_the_example_program_preview_up_refresh_destroy(
     assert raw_record(emu, ORG, "bitbucket_main") is not None and raw_record(emu, ORG, "infra_repo") is not None
     run, refresh = project.refresh()
     assert refresh.summary.resource_changes == {"same": 3}, run.stdout
+    state = project.export()  # `pulumi stack export`: checked with everything printed below
+    assert {r["type"] for r in state["resources"]} >= {"pulumi-python:dynamic/stackguardian:BitbucketConnector"}
     run, destroy = project.destroy()
     assert destroy.summary.resource_changes == {"delete": 3}, run.stdout
     assert raw_record(emu, ORG, "bitbucket_main") is None and raw_record(emu, ORG, "infra_repo") is None

@@ -158,6 +158,13 @@ def secret_token(name: str) -> pulumi.Output[str]:
     return pulumi.Config().require_secret(f"token_{name}")
 
 
+def diff_block(stdout: str, resource: str) -> str:
+    """One resource's block of `pulumi preview --diff` output."""
+    start = stdout.index(f"BitbucketConnector::{resource}]")
+    end = stdout.find("pulumi-python:dynamic/stackguardian:BitbucketConnector:", start)
+    return stdout[start:end if end != -1 else None]
+
+
 # --------------------------------------------------------------------------- the fleet program
 def fleet(
     *,
@@ -246,14 +253,19 @@ def test_fleet_lifecycle_under_the_real_cli(
     changes = {"main_token": "rotated", "infra_api": True, "flip_access": True, "ren_name": "ren-new",
                "moved_id": "moved_v2"}
     before = writes(emu)
-    run, _ = project.preview(fleet(**changes))
+    run, _ = project.preview(fleet(**changes), diff=True)  # --diff: every changed value printed
+    flip_diff = diff_block(run.stdout, "flip")  # what `pulumi preview --diff` shows: the whole credential set
+    for line in ('~ auth_type         : "api_token" => "access_token"', "+ access_token      : [secret]",
+                 "- api_token         : [secret]", '- email             : "alice@acme.io"',
+                 '- username          : "alice"'):
+        assert line in flip_diff, flip_diff
     assert {n: run.op_of(n) for n in ("main", "infra", "flip", "ren")} == {
         "main": ["update"], "infra": ["update"], "flip": ["update"], "ren": ["update"]}, run.stdout
     assert run.op_of("moved") == ["delete-replaced", "replace", "create-replacement"], run.ops()
     assert writes(emu) == before  # preview writes nothing
 
     # 4. Up: same Ids, nothing of the old auth type left, delete-before-replace for the new Id.
-    run, up = project.up(fleet(**changes))
+    run, up = project.up(fleet(**changes), diff=True)
     assert up.summary.resource_changes == {"same": 3, "update": 4, "replace": 1}, run.stdout
     moved_ops = run.op_of("moved")
     assert moved_ops.index("delete-replaced") < moved_ops.index("create-replacement"), moved_ops
@@ -311,7 +323,7 @@ def test_fleet_lifecycle_under_the_real_cli(
     before = writes(emu)
     failed = project.failing("preview", fleet(**{**changes, "moved_id": "moved_v3"}, extra=weak))
     text = failed.stdout + failed.stderr
-    assert "api_token" in text
+    assert "resource 'weak': property api_token value {[secret]} has a problem: credential preflight failed" in text
     for scope in ("read:workspace:bitbucket", "read:repository:bitbucket", "read:project:bitbucket",
                   "read:pullrequest:bitbucket"):
         assert scope in text, text
