@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import runpy
+import select
 import shutil
 import signal
 import subprocess
@@ -79,7 +80,8 @@ def start_provider_as_the_engine_does(root: Path, shim: Path) -> subprocess.Comp
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         assert process.stdout is not None
-        first_line = process.stdout.readline()  # the port, once `python -m pulumi.dynamic` serves
+        ready, _, _ = select.select([process.stdout], [], [], 60)
+        first_line = process.stdout.readline() if ready else ""  # the port, once `python -m pulumi.dynamic` serves
     finally:
         os.killpg(process.pid, signal.SIGKILL)  # the shell shim and the python it started
         _, stderr = process.communicate(timeout=30)
