@@ -65,9 +65,6 @@ class Run:
     def op_of(self, name: str) -> list[str]:
         return [op for op, resource in self.ops() if resource == name]
 
-    def diag_text(self) -> str:
-        return "\n".join(e.diagnostic_event.message for e in self.events if e.diagnostic_event is not None)
-
 
 @dataclass
 class PulumiProject:

@@ -145,8 +145,12 @@ def leaks(value: Any, secret: str, where: str = "") -> Iterator[str]:
 
 
 def assert_no_leak(project: PulumiProject, *values: str) -> None:
+    """No secret in anything printed, streamed or exported, and no Python traceback shown to the user."""
     printed = list(project.printed())
     assert printed
+    # What the CLI printed (the event stream also carries the SDK's own debug-level logs, tracebacks included).
+    shown = [text for run in project.runs for text in (run.stdout, run.stderr)]
+    assert not [text for text in shown if "Traceback (most recent call last)" in text]
     for text in printed:
         for value in values:
             if value in text:
@@ -334,7 +338,7 @@ def test_fleet_lifecycle_under_the_real_cli(
         BitbucketConnector.get("ghost", "no_such_connector")
 
     failed = project.failing("preview", fleet(**{**changes, "moved_id": "moved_v3"}, extra=ghost))
-    assert "no_such_connector" in failed.stdout + failed.stderr
+    assert "connector no_such_connector not found in StackGuardian org acme" in failed.stdout + failed.stderr
 
     # 10. Destroy: every managed connector goes, the one read with .get() stays.
     run, destroy = project.destroy()
