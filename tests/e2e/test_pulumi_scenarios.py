@@ -377,7 +377,11 @@ def test_org_change_replaces_and_refresh_and_destroy_need_no_configured_org(
     project.stack.remove_config("stackguardian:org")
     run, refresh = project.refresh()
     assert refresh.summary.resource_changes == {"same": 2}, run.stdout
+    # A connector already deleted outside does not block destroy.
+    outside = StackGuardianClient(emu.stackguardian_url, api_key, OTHER_ORG)
+    outside.delete("orgmove")
+    outside.close()
     run, destroy = project.destroy()
     assert destroy.summary.resource_changes.get("delete") == 2, run.stdout
-    assert raw_record(emu, OTHER_ORG, "orgmove") is None
+    assert project.resources() == {}
     assert_no_leak(project, sentinel, api_key)
