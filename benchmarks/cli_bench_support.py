@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import string
 import subprocess
 import sys
 import time
@@ -34,7 +36,10 @@ from sg_bitbucket_iac.model import (
 ORG = "bench"
 API_KEY = "sgo_bench_key"
 WORKSPACE = "acme"
-TOKEN = "ATATT3xBenchmarkApiToken000000000000000001"
+# Shaped like the API tokens Bitbucket issues (~190 random characters); seeded, so runs compare.
+_TOKEN_RNG = random.Random(2026)
+TOKEN = "ATATT3xFfGF0" + "".join(_TOKEN_RNG.choice(string.ascii_letters + string.digits + "-_")
+                                 for _ in range(180)) + "=8D1C2B3A"
 SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket",
           "read:project:bitbucket", "read:pullrequest:bitbucket"]
 

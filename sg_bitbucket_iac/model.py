@@ -379,10 +379,18 @@ class Connector(BaseModel):
         return self.auth.auth_type
 
     def credential_fingerprint(self, org: str) -> str:
-        """Salted, slow fingerprint of the credential set; same for everyone applying the same values."""
+        """Keyed or salted-slow fingerprint of the credential set (secrets.py says which and why);
+        same for everyone applying the same values."""
         from .secrets import fingerprint
 
         return fingerprint(f"{org}/{self.connector_id}/{self.auth_type.wire}", *credential_parts(self.auth))
+
+    def credential_fingerprint_matches(self, org: str, known: str | None) -> bool:
+        """Whether ``known`` (of any fingerprint scheme, old stacks included) fingerprints this credential set."""
+        from .secrets import fingerprint_matches
+
+        return fingerprint_matches(known, f"{org}/{self.connector_id}/{self.auth_type.wire}",
+                                   *credential_parts(self.auth))
 
 
 def credential_parts(auth: ApiTokenAuth | AccessTokenAuth | AppPasswordAuth) -> tuple[str, ...]:
