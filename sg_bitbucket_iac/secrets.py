@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import itertools
 import os
 import re
 from collections.abc import Mapping
@@ -172,7 +173,7 @@ def looks_generated(value: str) -> bool:
     classes = [_char_class(c) for c in value]
     if not {0, 1, 2} <= set(classes):
         return False
-    pairs = list(zip(classes, classes[1:], strict=False))
+    pairs = list(itertools.pairwise(classes))
     if sum(1 for left, right in pairs if left != right) < 0.4 * (length - 1):
         return False
     # Words and number groups ("Bitbucket", "2024") are runs of one class; random text has few.

@@ -96,7 +96,9 @@ class SGBitbucketProvider(Provider):
         if diags.has_errors():
             return
         try:
-            self.engine = Engine.from_settings(settings)
+            from ..batch_read import batched_engine  # concurrent ReadResource calls share one listall scan
+
+            self.engine = batched_engine(settings)
         except ConfigurationError as exc:
             diags.add_error("Invalid provider configuration", str(exc))
 
