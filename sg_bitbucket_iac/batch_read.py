@@ -5,7 +5,7 @@ thread, about ten at a time. One GET each costs N requests against a rate-limite
 `listall` scan (500 a page) answers the same reads with ceil(org / 500). Neither is always cheaper:
 a plan of 3 connectors in an org of 50,000 must not page through 100 pages. So the scan runs on
 demand, a page at a time, and only while it pays for itself: a page is fetched only when at least
-:data:`READS_PER_PAGE` reads that it might answer have arrived for each page already fetched.
+:data:`READS_PER_PAGE` reads have arrived since the scan began for each page already fetched.
 A small org is read in one request; in a huge one the scan stalls after a few pages and reads fall
 back to single GETs, which bounds the total at about (1 + 1/READS_PER_PAGE) x the GETs it replaces.
 
@@ -72,7 +72,7 @@ class BatchReader:
         self._started = self._clock()
         self._records: dict[str, Record] = {}
         self._pages = 0
-        self._misses = 0
+        self._reads = 0
         self._complete = False
         self._failed = False
         self._scanning = False
@@ -88,6 +88,9 @@ class BatchReader:
                 if not self._scanning and self._clock() - self._started > self._fresh_seconds:
                     self._reset_scan()
                     counted = False
+                if not counted:
+                    self._reads += 1
+                    counted = True
                 record = self._records.get(connector_id)
                 if record is not None:
                     return copy.deepcopy(record)
@@ -96,10 +99,7 @@ class BatchReader:
                 if self._scanning:
                     self._changed.wait()  # the page in flight may hold it
                     continue
-                if not counted:
-                    self._misses += 1
-                    counted = True
-                if self._failed or self._pages >= math.ceil(self._misses / self._reads_per_page):
+                if self._failed or self._pages >= math.ceil(self._reads / self._reads_per_page):
                     break  # another page would cost more than the GETs it could save
                 if self._pages == 0:
                     self._started = self._clock()  # freshness counts from the first page
