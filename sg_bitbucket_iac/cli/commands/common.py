@@ -10,7 +10,6 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cached_property
@@ -98,6 +97,8 @@ def run_bounded(
 
     if parallelism <= 1 or len(items) <= 1:
         return [guarded(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor  # not at import: it costs `--help` a third of its start
+
     with ThreadPoolExecutor(max_workers=min(parallelism, len(items)), thread_name_prefix="sg-bitbucket") as pool:
         return list(pool.map(guarded, items))
 
