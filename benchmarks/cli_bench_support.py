@@ -51,9 +51,11 @@ def connector(index: int, description: str) -> Connector:
     })
 
 
-def definitions_yaml(count: int, description: str) -> str:
+def definitions_yaml(count: int, description: str, *, changed: int = 0, changed_description: str = "") -> str:
+    """A definitions file of `count` connectors; the first `changed` get `changed_description`."""
     entries = "".join(
-        f"  - name: conn-{index:05d}\n    description: {description}\n    tags: [bench]\n    workspace: {WORKSPACE}\n"
+        f"  - name: conn-{index:05d}\n    description: {changed_description if index < changed else description}\n"
+        f"    tags: [bench]\n    workspace: {WORKSPACE}\n"
         "    auth: {type: api_token, username: alice, email: alice@acme.io, api_token: \"${env:BENCH_TOKEN}\"}\n"
         for index in range(count)
     )

@@ -10,11 +10,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import itertools
 import os
 import re
+import string
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -155,10 +157,15 @@ _TOKEN_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxy
 _WORDLIKE_RE = re.compile(r"[A-Z][a-z]{2,}|[a-z]{4,}|[A-Z]{4,}|[0-9]{4,}")
 _GENERATED_MIN_LEN = 20  # Bitbucket's shortest generated credential: a 20-character app password
 _fingerprint_cache: dict[tuple[str, str, bytes], str] = {}
+_scheme_cache: dict[bytes, str] = {}
 
 
-def _char_class(char: str) -> int:
-    return 0 if char.isdigit() else 1 if char.isupper() else 2 if char.islower() else 3
+# Each character as its class: digit "0", upper case "A", lower case "a", anything else "-".
+_CLASS_OF = str.maketrans(
+    {**dict.fromkeys(map(ord, string.digits), "0"), **dict.fromkeys(map(ord, string.ascii_uppercase), "A"),
+     **dict.fromkeys(map(ord, string.ascii_lowercase), "a")}
+)
+_RUN_RE = re.compile(r"0+|A+|a+|[^0Aa]+")
 
 
 def looks_generated(value: str) -> bool:
@@ -170,31 +177,22 @@ def looks_generated(value: str) -> bool:
     length = len(value)
     if length < _GENERATED_MIN_LEN or not _TOKEN_ALPHABET.issuperset(value):
         return False
-    classes = [_char_class(c) for c in value]
-    if not {0, 1, 2} <= set(classes):
+    classes = value.translate(_CLASS_OF)
+    runs = _RUN_RE.findall(classes)
+    kinds = Counter(map(itemgetter(0), runs))
+    if not (kinds["0"] and kinds["A"] and kinds["a"]):
         return False
-    pairs = list(itertools.pairwise(classes))
-    if sum(1 for left, right in pairs if left != right) < 0.4 * (length - 1):
+    if len(runs) - 1 < 0.4 * (length - 1):  # class switches
         return False
     # Words and number groups ("Bitbucket", "2024") are runs of one class; random text has few.
-    in_long_runs, run = 0, 1
-    for index in range(1, length + 1):
-        if index < length and classes[index] == classes[index - 1]:
-            run += 1
-            continue
-        in_long_runs += run if run >= 4 else 0
-        run = 1
-    if in_long_runs > 0.3 * length:
+    if sum(len(run) for run in runs if len(run) >= 4) > 0.3 * length:
         return False
     if sum(len(word) for word in _WORDLIKE_RE.findall(value)) > 0.5 * length:
         return False  # CamelCase words ("AcmeCorpDataTeam") hide from the run count
     # Both letter cases interleaved through the value, not a capitalised word or prefix.
-    runs_started = [right for left, right in pairs if left != right]
-    if runs_started.count(1) + (classes[0] == 1) < 2 or runs_started.count(2) + (classes[0] == 2) < 2:
+    if kinds["A"] < 2 or kinds["a"] < 2:
         return False
-    counts: dict[str, int] = {}
-    for char in value:
-        counts[char] = counts.get(char, 0) + 1
+    counts = Counter(value)
     if len(counts) < min(0.6 * length, 30):
         return False
     return max(counts.values()) <= max(4, length // 8)
@@ -227,7 +225,13 @@ def _digest(scheme: str, context: str, material: bytes) -> str:
 
 def fingerprint_scheme(*parts: str) -> str:
     """The scheme new fingerprints of these parts use; the secret is the last part."""
-    return FAST_SCHEME if parts and looks_generated(parts[-1]) else SLOW_SCHEME
+    if not parts:
+        return SLOW_SCHEME
+    key = hashlib.sha256(parts[-1].encode()).digest()  # memoised without keeping the secret as a key
+    scheme = _scheme_cache.get(key)
+    if scheme is None:
+        scheme = _scheme_cache[key] = FAST_SCHEME if looks_generated(parts[-1]) else SLOW_SCHEME
+    return scheme
 
 
 def fingerprint(context: str, *parts: str) -> str:
