@@ -17,6 +17,7 @@ requests; a plan of N existing = N GETs. Not a test: it prints figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -74,7 +75,8 @@ class Run:
         home = root / "home"
         home.mkdir()
         rc = root / "terraform.rc"
-        rc.write_text(f'provider_installation {{\n  dev_overrides {{\n    "{SOURCE}" = "{Path(sys.executable).parent}"\n'
+        plugin_dir = Path(sys.executable).parent
+        rc.write_text(f'provider_installation {{\n  dev_overrides {{\n    "{SOURCE}" = "{plugin_dir}"\n'
                       "  }\n  direct {}\n}\n")
         self.env = {k: v for k, v in os.environ.items()
                     if not k.startswith(("TF_", "SG_", "STACKGUARDIAN_", "BITBUCKET_"))}
@@ -91,10 +93,8 @@ class Run:
         try:
             out, err = process.communicate(timeout=900)
         finally:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)  # no provider plugin outlives its command
-            except ProcessLookupError:
-                pass
         elapsed = time.perf_counter() - started
         if process.returncode not in (0, 2):
             print(out[-3000:], err[-3000:], sep="\n", file=sys.stderr)
@@ -145,8 +145,8 @@ def main() -> None:
             assert code == 2, "drift made outside must show in the plan"
             official_apply, official_plan = size, size
             print(f"  {size:>4} connectors:")
-            print(f"       apply (create {size}): {apply_wall:6.2f} s, {apply_stats['total']:>4} requests {methods(apply_stats)}"
-                  f"; official (derived) {official_apply} requests -> ours/official "
+            print(f"       apply (create {size}): {apply_wall:6.2f} s, {apply_stats['total']:>4} requests "
+                  f"{methods(apply_stats)}; official (derived) {official_apply} requests -> ours/official "
                   f"{apply_stats['total'] / official_apply:.2f}x")
             print(f"       plan (refresh {size}, no change): {plan_wall:6.2f} s, {plan_stats['total']:>4} requests "
                   f"{methods(plan_stats)}; official (derived) {official_plan} GETs -> ours/official "
