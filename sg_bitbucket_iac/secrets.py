@@ -133,19 +133,22 @@ def reveal(value: Secret | str | None) -> str | None:
 #   under a key derived from the connector (org/Id/auth type), which stops precomputed tables and
 #   cross-connector correlation just as scrypt's salt does ("hmac1", ~2 microseconds).
 # * A short or hand-made value (a typed password, a placeholder) may hold 30-50 bits; there the
-#   ~10**4x memory-hard cost is the difference between hours and decades, so it keeps scrypt
+#   ~10**4x memory-hard cost is the difference between hours and years, so it keeps scrypt
 #   ("scrypt1", N=2**12, r=8, p=1: 4 MiB, ~7 ms; unchanged, so such fingerprints stay identical).
 #
-# The choice depends on the value alone (deterministic, same for everyone). The shape test is
-# conservative: it can send a real token to the slow scheme (safe, only slower), and lets a value
-# through only when it is at least 20 characters of a token alphabet, mixes upper case, lower
-# case and digits with both cases interleaved, switches character class about as often as random
-# text does, has few words or number groups (runs of one class) and many distinct characters
-# ("AcmeBitbucketToken2025Prod", a CamelCase sentence, hex ids, passphrases with spaces or
-# symbols all fail; ~98% of random API tokens and ~75% of random 20-character app passwords
-# pass). Fingerprints of either scheme are read
-# back by `fingerprint_matches`, which recomputes with the scheme the stored value names, so every
-# fingerprint already in a stack (all "scrypt1") keeps comparing equal.
+# The choice depends on the value alone (deterministic, the same for everyone). The shape test is
+# conservative: it may send a real token to the slow scheme (safe, only slower), and lets a value
+# through only when it is at least 20 characters of a token alphabet, mixes upper case, lower case
+# and digits with both cases interleaved, switches character class about as often as random text
+# does, holds few words or number groups (runs of one class, CamelCase words) and many distinct
+# characters. "AcmeBitbucketToken2025Prod", CamelCase sentences, hex ids, words joined by
+# separators, passphrases with spaces or symbols all fail; ~98% of random API tokens and ~75% of
+# random 20-character app passwords pass. What a person could type and still pass is a long run
+# of short mixed-case fragments and digits, whose length alone puts it far beyond reach.
+#
+# Reading never depends on the choice: `fingerprint_matches` recomputes with the scheme the stored
+# value names, so every fingerprint already in a stack (all "scrypt1") keeps comparing equal; such
+# a stack moves to "hmac1" the next time its credential is written.
 FAST_SCHEME = "hmac1"
 SLOW_SCHEME = "scrypt1"
 FINGERPRINT_SCHEMES = (FAST_SCHEME, SLOW_SCHEME)
