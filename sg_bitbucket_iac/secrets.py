@@ -148,7 +148,7 @@ def reveal(value: Secret | str | None) -> str | None:
 #
 # Reading never depends on the choice: `fingerprint_matches` recomputes with the scheme the stored
 # value names, so every fingerprint already in a stack (all "scrypt1") keeps comparing equal; such
-# a stack moves to "hmac1" the next time its credential is written.
+# a connector moves to "hmac1" the next time this tool writes it.
 FAST_SCHEME = "hmac1"
 SLOW_SCHEME = "scrypt1"
 FINGERPRINT_SCHEMES = (FAST_SCHEME, SLOW_SCHEME)
