@@ -128,8 +128,8 @@ class Bench:
         return CliRun(process.returncode, wall, usage.ru_utime + usage.ru_stime, peak_mb, self.stackguardian_stats())
 
 
-# Runs the CLI as `python -m` would and records its own peak RSS (VmHWM of its address space; the
-# rusage maxrss of a child also counts the parent's memory at fork, here the seeded emulator's).
+# Runs the CLI as its console script does (cli.main) and records its own peak RSS: VmHWM of its
+# address space (a child's rusage maxrss also counts the parent's memory at fork: the emulator's).
 _PEAK_WRAPPER = """
 import atexit, os, runpy, sys
 def _record_peak():
@@ -140,7 +140,7 @@ def _record_peak():
                     out.write(line.split()[1])
 atexit.register(_record_peak)
 sys.argv = ["sg-bitbucket", *sys.argv[1:]]
-runpy.run_module("sg_bitbucket_iac.cli.app", run_name="__main__")
+runpy.run_module("sg_bitbucket_iac.cli.main", run_name="__main__")
 """
 
 
@@ -156,5 +156,5 @@ class CliRun:
 def cli_startup_seconds() -> float:
     """What a `--help` costs: the interpreter and the CLI's own start, to read the figures against."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "sg_bitbucket_iac.cli.app", "--help"], capture_output=True, check=True)
+    subprocess.run([sys.executable, "-m", "sg_bitbucket_iac.cli.main", "--help"], capture_output=True, check=True)
     return time.perf_counter() - started
