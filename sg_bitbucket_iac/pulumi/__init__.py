@@ -5,7 +5,8 @@ imports it. The provider lives in :mod:`sg_bitbucket_iac.pulumi.provider` so tha
 by reference.
 """
 
-from .provider import TYPE_TOKEN, BitbucketConnectorError, BitbucketConnectorProvider
+from ..errors import BitbucketConnectorError
+from .provider import TYPE_TOKEN, BitbucketConnectorProvider
 from .resource import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth, BitbucketConnector
 
 __all__ = [

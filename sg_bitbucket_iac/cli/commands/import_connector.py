@@ -14,8 +14,9 @@ import re
 from typing import Any
 
 from ...engine import AppliedSnapshot
+from ...errors import UsageError
 from ...model import ACCESS_SCOPE_TAG, PROJECT_TAG, REPOSITORY_TAG, AuthType, ObservedConnector
-from .common import EXIT_OK, Context, UsageError
+from .common import EXIT_OK, Context
 
 
 def secret_env_name(observed: ObservedConnector, auth_type: AuthType) -> str:

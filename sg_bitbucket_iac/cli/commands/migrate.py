@@ -16,15 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from ...engine import Engine
+from ...errors import ProblemsError, UsageError
 from ...model import AuthType, Connector, ConnectorValidationError, ObservedConnector, Problem, parse_connector
 from ...secrets import Secret
 from ..definitions import load_migration_mapping
-from .common import EXIT_ERROR, EXIT_OK, Context, ProblemsError, UsageError, problems_as_flags, run_bounded
-
-FLAG_FIELDS = {
-    AuthType.API_TOKEN: ("username", "email"),
-    AuthType.ACCESS_TOKEN: ("scope", "repository", "project"),
-}
+from .common import EXIT_ERROR, EXIT_OK, Context, problems_as_flags, run_bounded
 
 
 def migration_connector(

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...engine import ConnectorExistsError, ConnectorPlan, Engine
+from ...errors import ProblemsError
 from ...model import ConnectorValidationError, ObservedConnector, Problem
 from ..definitions import Declared, Definitions
-from .common import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Context, ProblemsError, run_bounded
+from .common import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Context, run_bounded
 
 
 @dataclass
