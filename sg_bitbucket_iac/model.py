@@ -91,7 +91,7 @@ def _check_secret(value: Secret, label: str) -> Secret:
     raw = value.reveal()
     if not raw:
         raise _custom("secret_empty", f"the {label} is empty; paste the whole value")
-    if raw != raw.strip() or any(ch.isspace() for ch in raw):
+    if raw.split() != [raw]:  # leading, trailing or inner whitespace (str.split is C-speed over long tokens)
         raise _custom(
             "secret_whitespace",
             f"the {label} contains whitespace; copy it again without spaces or line breaks",
@@ -379,10 +379,18 @@ class Connector(BaseModel):
         return self.auth.auth_type
 
     def credential_fingerprint(self, org: str) -> str:
-        """Salted, slow fingerprint of the credential set; same for everyone applying the same values."""
+        """Keyed or salted-slow fingerprint of the credential set (secrets.py says which and why);
+        same for everyone applying the same values."""
         from .secrets import fingerprint
 
         return fingerprint(f"{org}/{self.connector_id}/{self.auth_type.wire}", *credential_parts(self.auth))
+
+    def credential_fingerprint_matches(self, org: str, known: str | None) -> bool:
+        """Whether ``known`` (of any fingerprint scheme, old stacks included) fingerprints this credential set."""
+        from .secrets import fingerprint_matches
+
+        return fingerprint_matches(known, f"{org}/{self.connector_id}/{self.auth_type.wire}",
+                                   *credential_parts(self.auth))
 
 
 def credential_parts(auth: ApiTokenAuth | AccessTokenAuth | AppPasswordAuth) -> tuple[str, ...]:

@@ -246,7 +246,9 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
         with runtime.lock:
             engine = runtime.engines.get(wanted)
             if engine is None:
-                engine = Engine.from_settings(replace(settings, org=wanted))
+                from ..batch_read import batched_engine  # concurrent reads (refresh) share one listall scan
+
+                engine = batched_engine(replace(settings, org=wanted))
                 runtime.engines[wanted] = engine
             return engine
 
