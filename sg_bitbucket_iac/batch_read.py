@@ -32,6 +32,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 from .engine import Engine
@@ -159,9 +160,11 @@ class BatchedClient(StackGuardianClient):
         self.reader.forget(str(record.get("Id") or ""))
         return record
 
-    def update(self, connector_id: str, patch: Mapping[str, Any]) -> Record:
+    def update(
+        self, connector_id: str, patch: Mapping[str, Any], *, not_modified_since: datetime | None = None
+    ) -> Record:
         self.reader.forget(connector_id)
-        return super().update(connector_id, patch)
+        return super().update(connector_id, patch, not_modified_since=not_modified_since)
 
     def delete(self, connector_id: str, *, missing_ok: bool = False) -> bool:
         self.reader.forget(connector_id)
