@@ -24,7 +24,9 @@ def test_refresh_of_30_connectors_is_one_request_and_sees_outside_changes(emulat
     provider = configured(emulator)
     emulator.admin("DELETE", "/stats")
     with ThreadPoolExecutor(10) as pool:
-        results = list(pool.map(lambda i: provider.read(f"conn_{i:05d}", {}), range(30)))
+        # A refresh carries the prior state; an empty one would be `BitbucketConnector.get`, where missing is an error.
+        results = list(pool.map(lambda i: provider.read(f"conn_{i:05d}", {"org": ORG, "connector_id": f"conn_{i:05d}"}),
+                                range(30)))
     assert emulator.admin("GET", "/stats")["stackguardian"]["total"] == 1
     assert results[4].id is None  # deleted outside: refresh drops it
     assert results[3].outs["description"] == "UI edit"
