@@ -103,7 +103,7 @@ def _check_secret(value: Secret, label: str) -> Secret:
             f"the {label} contains control characters ({', '.join(bad)}); no Bitbucket credential has them: "
             "copy it again",
         )
-    if any(ch.isspace() for ch in raw):
+    if raw.split() != [raw]:  # inner whitespace (str.split is C-speed over long tokens)
         raise _custom(
             "secret_whitespace",
             f"the {label} contains whitespace; copy it again without spaces or line breaks",
@@ -391,10 +391,18 @@ class Connector(BaseModel):
         return self.auth.auth_type
 
     def credential_fingerprint(self, org: str) -> str:
-        """Salted, slow fingerprint of the credential set; same for everyone applying the same values."""
+        """Keyed or salted-slow fingerprint of the credential set (secrets.py says which and why);
+        same for everyone applying the same values."""
         from .secrets import fingerprint
 
         return fingerprint(f"{org}/{self.connector_id}/{self.auth_type.wire}", *credential_parts(self.auth))
+
+    def credential_fingerprint_matches(self, org: str, known: str | None) -> bool:
+        """Whether ``known`` (of any fingerprint scheme, old stacks included) fingerprints this credential set."""
+        from .secrets import fingerprint_matches
+
+        return fingerprint_matches(known, f"{org}/{self.connector_id}/{self.auth_type.wire}",
+                                   *credential_parts(self.auth))
 
 
 def credential_parts(auth: ApiTokenAuth | AccessTokenAuth | AppPasswordAuth) -> tuple[str, ...]:
@@ -604,6 +612,18 @@ def credential_config(auth: ApiTokenAuth | AccessTokenAuth | AppPasswordAuth) ->
 
 def settings_payload(auth: ApiTokenAuth | AccessTokenAuth | AppPasswordAuth) -> dict[str, Any]:
     return {"kind": KIND, "config": [credential_config(auth)]}
+
+
+def patch_settings_payload(auth: ApiTokenAuth | AccessTokenAuth | AppPasswordAuth) -> dict[str, Any]:
+    """`Settings` for a PATCH: the new credential set plus an explicit null for every other type's key.
+
+    Nothing of the old auth type may survive, whether the server replaces `Settings` whole or
+    merges `config[0]` key by key (PatchedIntegration fields take null to clear, sg-sdk-go).
+    """
+    config = credential_config(auth)
+    every_type = ("bitbucketCreds", "bitbucketEmail", "bitbucketAccessToken")
+    config.update({key: None for key in every_type if key not in config})
+    return {"kind": KIND, "config": [config]}
 
 
 def descriptive_context_tags(connector: Connector) -> dict[str, str]:
@@ -835,6 +855,7 @@ __all__ = [
     "derive_id",
     "observed_from_record",
     "parse_connector",
+    "patch_settings_payload",
     "reveal",
     "to_create_payload",
 ]

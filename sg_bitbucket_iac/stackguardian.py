@@ -15,6 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -38,7 +39,7 @@ from .errors import (
     scrub,
 )
 from .http import HeaderAuth, new_session, transport_error_text
-from .model import FINGERPRINT_TAG, KIND, wire_json_default
+from .model import FINGERPRINT_TAG, KIND, WIRE_SECRET_KEYS, wire_json_default
 from .secrets import Secret
 from .settings import Settings, checked_api_key, checked_base_url
 
@@ -245,7 +246,7 @@ class StackGuardianClient:
             else:
                 return self._created(response, connector_id)
             try:
-                existing = self.find(connector_id)
+                existing = self._fresh_lookup(connector_id)
             except (ServerError, TransportError, RateLimitedError) as exc:
                 log.info("create of %s: lookup failed (%s); trying again", connector_id, exc.category)
                 continue
@@ -262,6 +263,13 @@ class StackGuardianClient:
             return self._reassert_secret(existing, payload)
         assert last_error is not None
         raise last_error
+
+    def _fresh_lookup(self, connector_id: str) -> dict[str, Any] | None:
+        """A GET that no cache answers (a batched reader's scan predates the create): what is stored now."""
+        try:
+            return self.get(connector_id)
+        except NotFoundError:
+            return None
 
     def _created(self, response: Mapping[str, Any], connector_id: str) -> dict[str, Any]:
         record = response.get("data")
@@ -281,12 +289,23 @@ class StackGuardianClient:
             return existing
         return self.update(str(payload["Id"]), {"Settings": payload["Settings"]})
 
-    def update(self, connector_id: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+    def update(
+        self, connector_id: str, patch: Mapping[str, Any], *, not_modified_since: datetime | None = None
+    ) -> dict[str, Any]:
+        """PATCH; returns the record after the write.
+
+        The answer's `data` may be stale (the official provider overwrites the returned name with
+        the planned one), so it is used only when it shows this write: every field sent, and a
+        `ModifiedAt` later than `not_modified_since` (the record's before the write) when given.
+        Otherwise the record is read back, so no stale value reaches state, snapshots or drift.
+        """
         payload = self._request(
             "PATCH", self._url(connector_id), f"update connector {connector_id}", body=patch
         )
         record = payload.get("data")
-        return record if isinstance(record, dict) else self.get(connector_id)
+        if isinstance(record, dict) and _answer_shows_write(record, patch, not_modified_since):
+            return record
+        return self.get(connector_id)
 
     def delete(self, connector_id: str, *, missing_ok: bool = False) -> bool:
         """Delete; returns False when it was already gone and `missing_ok`."""
@@ -367,6 +386,31 @@ def create_differences(record: Mapping[str, Any], payload: Mapping[str, Any]) ->
         if (stored.get(key) or None) != (sent.get(key) or None):
             differences.append(f"Settings.config[0].{key}")
     return differences
+
+
+def _answer_shows_write(record: Mapping[str, Any], patch: Mapping[str, Any], since: datetime | None) -> bool:
+    """Whether a PATCH answer's record carries what was sent (secrets aside: they read back masked)."""
+    if since is not None:
+        modified = record.get("ModifiedAt")
+        if not isinstance(modified, int | float) or modified <= round(since.timestamp() * 1000):
+            return False
+    cleared: dict[str, Any] = {"Description": "", "Tags": [], "ContextTags": {}}
+    for key in ("ResourceName", "Description", "Tags", "ContextTags"):
+        if key in patch and (record.get(key) or cleared.get(key)) != (patch[key] or cleared.get(key)):
+            return False
+    sent_settings = patch.get("Settings")
+    if isinstance(sent_settings, Mapping):
+        shown_settings = record.get("Settings")
+        shown: Mapping[str, Any] = shown_settings if isinstance(shown_settings, Mapping) else {}
+        if shown.get("kind") != sent_settings.get("kind"):
+            return False
+        sent = (sent_settings.get("config") or [{}])[0]
+        shown_configs = shown.get("config") or [{}]
+        shown_config = shown_configs[0] if isinstance(shown_configs[0], Mapping) else {}
+        for key, value in sent.items():
+            if key not in WIRE_SECRET_KEYS and shown_config.get(key) != value:
+                return False
+    return True
 
 
 def _secret_values(body: Any) -> list[str]:

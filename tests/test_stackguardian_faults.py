@@ -209,3 +209,19 @@ def test_two_concurrent_applies_of_the_same_definitions_both_succeed(emulator: E
     assert (result.records, result.duplicates, result.lost_updates) == (10, 0, 0)
     posts = emulator.admin("GET", "/stats")["stackguardian"]["by_method"]["POST"]
     assert posts == 20  # both really did try to create every one
+
+
+def test_create_after_a_batched_scan_still_finds_what_a_lost_answer_stored(emulator: Emulator, sentinel: str) -> None:
+    """The lookup after a failed create is a fresh GET: a batched reader's earlier scan does not answer it."""
+    from sg_bitbucket_iac.batch_read import BatchedClient
+    from sg_bitbucket_iac.model import to_create_payload
+
+    client = BatchedClient(emulator.stackguardian_url, KEY, ORG, timeout=(2.0, READ_TIMEOUT), retries=4,
+                           backoff=0.01)
+    assert client.find("not_there") is None  # a complete scan of the (empty) org, kept fresh for a while
+    emulator.admin("POST", "/faults", {"api": "stackguardian", "method": "POST", "path_regex": r"integrations/?$",
+                                       "status": 503, "after": True, "times": 1})
+    record = client.create(to_create_payload(connector("batched", "x", f"{sentinel}-batched"), {}))
+    assert record["Id"] == "batched"
+    assert [r["Id"] for r in emulator.admin("GET", f"/stackguardian/orgs/{ORG}/integrations")["records"]] == [
+        "batched"]

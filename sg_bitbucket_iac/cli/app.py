@@ -33,6 +33,7 @@ HANDLERS = {
     "audit": "commands.audit:run",
     "migrate": "commands.migrate:run",
     "import": "commands.import_connector:run",
+    "terraform-mirror": "commands.terraform_mirror:run",
     "demo": "demo:run",
 }
 
@@ -157,6 +158,10 @@ def _add_commands(subparsers: argparse._SubParsersAction[_Parser], parents: list
     sub = command("import", "print a YAML definition of an existing connector (secrets as references)")
     sub.add_argument("connector_id", metavar="ID", help="StackGuardian connector Id")
     sub.add_argument("--to-yaml", action="store_true", help="print only the YAML document (to append to a file)")
+
+    sub = command("terraform-mirror", "write this installation's Terraform provider into DIR as a filesystem "
+                                      "mirror for `terraform init` / `tofu init`")
+    sub.add_argument("directory", metavar="DIR", help="the mirror folder (created if missing)")
 
     sub = subparsers.add_parser(
         "emulator", help="run the local StackGuardian + Bitbucket emulator until SIGINT/SIGTERM",
