@@ -129,7 +129,8 @@ def path_terraform(environ: Mapping[str, str] | None = None, bin_dir: Path | Non
 
 
 def discover_engines() -> list[Engine]:
-    """Every engine present (and the required ones that are not, so that they fail or skip by name)."""
+    """Every engine present, and the required ones that are not (so that they fail in CI, or skip on
+    a laptop, by name); a missing optional one (`terraform` on PATH) is left out."""
     from engines import find_engine_binary
 
     def engine(kind: str, origin: str, binary: Path | None, required: bool) -> Engine:
@@ -152,6 +153,8 @@ def discover_engines() -> list[Engine]:
     seen: set[str] = set()
     engines: list[Engine] = []
     for candidate in candidates:
+        if candidate.binary is None and not candidate.required:
+            continue  # no `terraform` on PATH: nothing to run, nothing to skip
         if candidate.binary is not None and candidate.id in seen:
             continue  # the same version twice (a PATH install that is the venv's 1.0.3): run it once
         seen.add(candidate.id)
