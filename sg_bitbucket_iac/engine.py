@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from . import timeline
+from . import changed_outside, ownership, timeline
 from .errors import ConfigurationError, NotFoundError, SGBitbucketError
 from .model import (
     ACCESS_SCOPE_TAG,
@@ -657,6 +657,7 @@ class Engine:
         clock: str | datetime | None = None,
         mark_managed: bool = False,
         preflight_backoff: float = 1.0,
+        owner: ownership.Front | None = None,
     ) -> None:
         self._client = client
         self.org = client.org if client is not None else ""
@@ -665,6 +666,8 @@ class Engine:
         self._clock = clock
         self.mark_managed = mark_managed
         self.preflight_backoff = preflight_backoff
+        # The front this engine writes for (the owner tag); the CLI's is implied by mark_managed.
+        self.owner = owner or (ownership.Front.CLI if mark_managed else None)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> Engine:
@@ -746,36 +749,65 @@ class Engine:
         observed: ObservedConnector | None = None,
         adopt: bool = False,
         refresh: bool = True,
+        resend_credentials: bool = False,
     ) -> ConnectorPlan:
         connector_id = desired.connector_id if desired else (applied.connector_id if applied else None)
         if refresh and observed is None and connector_id:
             observed = self.read(connector_id)
-        if self.mark_managed and applied is None and observed is not None:
+        if self.mark_managed and applied is None and observed is not None and observed.managed:
             applied = AppliedSnapshot.from_tags(observed.context_tags)
         adopting_unmanaged = applied is None and not adopt and not (self.mark_managed and observed and observed.managed)
         if desired is not None and observed is not None and adopting_unmanaged:
             raise ConnectorExistsError(desired.connector_id, self.org)
+        change = ownership.check_write(desired.connector_id, observed.context_tags, self.owner, adopt=adopt) if (
+            desired is not None and observed is not None) else None
         plan = plan_connector(desired, org=self.org, applied=applied, observed=observed, adopt=adopt)
         if desired is not None:
             plan.warnings.extend(self.validate(desired, creating=plan.action in (Action.CREATE, Action.REPLACE)))
+            self._reassert(desired, plan, observed, resend_credentials or self._cli_changed_outside(observed))
+        if change is not None and change.previous is not None:
+            plan.adopt = True
+            plan.warnings.append(change.message)
+            if plan.action is Action.NOOP:
+                plan.action = Action.UPDATE
         return plan
+
+    def _cli_changed_outside(self, observed: ObservedConnector | None) -> str:
+        """The CLI's "changed outside" note when ModifiedAt is later than its last write (ContextTags)."""
+        if not self.mark_managed or observed is None or not observed.managed:
+            return ""
+        last_write = changed_outside.cli_changed_outside(observed.context_tags, observed.modified_at)
+        return changed_outside.RESEND_NOTE if last_write is not None else ""
+
+    @staticmethod
+    def _reassert(desired: Connector, plan: ConnectorPlan, observed: ObservedConnector | None,
+                  reason: bool | str) -> None:
+        """Re-send the declared credential (even when nothing visible differs) of an existing connector."""
+        if not reason or observed is None or plan.action not in (Action.UPDATE, Action.NOOP):
+            return
+        plan.action = Action.UPDATE
+        plan.sends_credentials = True
+        key = f"auth.{desired.auth_type.secret_field}"
+        if not any(c.field == key for c in plan.changes):
+            note = reason if isinstance(reason, str) else "re-sent on request (--resend-credentials)"
+            plan.changes.append(FieldChange(key, SENSITIVE, SENSITIVE, sensitive=True, note=note))
 
     # ------------------------------------------------------------------ applying
     def _context_tags(self, connector: Connector, observed: ObservedConnector | None) -> dict[str, str]:
         tags = {k: v for k, v in (observed.context_tags if observed else {}).items()
                 if not k.startswith(CONTEXT_TAG_PREFIX)}
         tags.update(descriptive_context_tags(connector))
-        if self.mark_managed:
+        if self.mark_managed or (self.owner is None and observed is not None and observed.managed):
+            # The CLI's bookkeeping, also kept true by front-less writes (migrate) to a CLI-owned connector.
             snapshot = AppliedSnapshot.of(connector, self.org)
             tags[MANAGED_TAG] = "true"
             tags[APPLIED_TAG] = snapshot.to_tag()
             if snapshot.fingerprint:
                 tags[FINGERPRINT_TAG] = snapshot.fingerprint
-        elif observed is not None and observed.managed:
-            # Keep another front's (the CLI's) ownership markers; only refresh what we know.
-            tags.update({k: v for k, v in observed.context_tags.items()
-                         if k in (MANAGED_TAG, APPLIED_TAG, FINGERPRINT_TAG)})
-        return tags
+            tags.update(changed_outside.last_write_tag())
+        if observed is not None and self.owner is None:
+            tags.update({k: v for k, v in observed.context_tags.items() if k == ownership.OWNER_TAG})
+        return ownership.owner_tags(tags, self.owner)
 
     def apply(
         self,
@@ -845,8 +877,19 @@ class Engine:
         check = None
         if verify_credentials and desired is not None and observed is not None:
             check = self.preflight(desired, new_connector=False, enabled=True)
-        return classify_drift(desired, org=self.org, applied=applied, observed=observed, at=self.now(),
-                              preflight=check)
+        report = classify_drift(desired, org=self.org, applied=applied, observed=observed, at=self.now(),
+                                preflight=check)
+        last_write = changed_outside.cli_changed_outside(observed.context_tags, observed.modified_at) if (
+            observed is not None and observed.managed) else None
+        if last_write is not None and observed is not None and observed.modified_at is not None:
+            report.statuses = [s for s in report.statuses if s is not DriftStatus.IN_SYNC]
+            if DriftStatus.CHANGED_OUTSIDE not in report.statuses:
+                report.statuses.insert(0, DriftStatus.CHANGED_OUTSIDE)
+            report.messages.append(changed_outside.changed_outside_message(
+                observed.modified_at, last_write,
+                how_to_resend=f"`sg-bitbucket apply -f FILE {report.name} --resend-credentials` re-sends the "
+                "declared one (a plain apply re-sends it too)"))
+        return report
 
 
 def credentials_from(
