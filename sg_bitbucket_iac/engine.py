@@ -18,12 +18,12 @@ from __future__ import annotations
 import enum
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from . import changed_outside, ownership, timeline
+from . import changed_outside, name_clash, ownership, timeline
 from .errors import ConfigurationError, NotFoundError, SGBitbucketError
 from .model import (
     ACCESS_SCOPE_TAG,
@@ -702,6 +702,11 @@ class Engine:
         record = self.client.find(connector_id)
         return observed_from_record(record) if record is not None else None
 
+    def named(self, name: str) -> list[ObservedConnector]:
+        """Bitbucket connectors with this exact ResourceName (the server filter is a comma list)."""
+        records = self.client.list_all(resource_names=None if "," in name else [name])
+        return [o for o in map(observed_from_record, records) if o.is_bitbucket and o.name == name]
+
     def list_observed(self) -> Iterator[ObservedConnector]:
         """Every Bitbucket connector of the org, through listall (a handful of requests for thousands)."""
         for record in self.client.list_all():
@@ -750,6 +755,7 @@ class Engine:
         adopt: bool = False,
         refresh: bool = True,
         resend_credentials: bool = False,
+        same_name: Iterable[ObservedConnector] | None = None,
     ) -> ConnectorPlan:
         connector_id = desired.connector_id if desired else (applied.connector_id if applied else None)
         if refresh and observed is None and connector_id:
@@ -762,6 +768,9 @@ class Engine:
         change = ownership.check_write(desired.connector_id, observed.context_tags, self.owner, adopt=adopt) if (
             desired is not None and observed is not None) else None
         plan = plan_connector(desired, org=self.org, applied=applied, observed=observed, adopt=adopt)
+        if desired is not None and plan.action is Action.CREATE:
+            name_clash.check_name_free(desired, self.named(desired.name) if same_name is None else same_name,
+                                       self.org)
         if desired is not None:
             plan.warnings.extend(self.validate(desired, creating=plan.action in (Action.CREATE, Action.REPLACE)))
             self._reassert(desired, plan, observed, resend_credentials or self._cli_changed_outside(observed))

@@ -136,3 +136,14 @@ def check_foreign_tool(connector_id: str, context_tags: Mapping[str, str], comma
             connector_id, current.value, command,
             takeover=f"change it in the {current.value} configuration and apply there",
         )
+
+
+def remediation(owner: Front | None, connector_id: str) -> str:
+    """Where a connector's credential is changed: in its owner's code, or with `migrate` when nobody owns it."""
+    if owner is Front.CLI:
+        return "edit its entry in the definitions file and run `sg-bitbucket apply -f FILE`"
+    if owner is Front.TERRAFORM:
+        return "change it in the Terraform configuration and run `terraform apply`"
+    if owner is Front.PULUMI:
+        return "change it in the Pulumi program and run `pulumi up`"
+    return f"`sg-bitbucket migrate --connector {connector_id} --to api_token|access_token ...`"

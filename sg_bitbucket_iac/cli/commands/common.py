@@ -223,6 +223,23 @@ class Context:
         with self.out.progress(len(connectors), "Fingerprinting credentials") as advance:
             warm_fingerprints(connectors, org, on_done=advance)
 
+    def scan(self, items: Iterable[T], description: str) -> list[T]:
+        """Collect a long listing (listall over thousands of connectors) with a live count on a terminal."""
+        if not self.out.stderr_tty:
+            return list(items)
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        collected: list[T] = []
+        console = Console(stderr=True, no_color=bool(self.flag("no_color", False)))
+        with Progress(SpinnerColumn(), TextColumn("{task.description}: {task.completed}"), TimeElapsedColumn(),
+                      console=console, transient=True) as progress:
+            task = progress.add_task(description, total=None)
+            for item in items:
+                collected.append(item)
+                progress.advance(task)
+        return collected
+
     def remember_secret(self, value: str | None) -> None:
         if value and len(value) >= _MIN_SCRUB_LENGTH:
             self.secrets_seen.add(value)
