@@ -870,6 +870,20 @@ class Engine:
         result.snapshot = AppliedSnapshot.of(desired, self.org)
         return result
 
+    def take_ownership(self, observed: ObservedConnector) -> ownership.OwnerChange | None:
+        """Terraform import: move the owner to this engine's front with a ContextTags-only write.
+
+        Nothing else changes (no credential is sent); the CLI's markers go with a move away from it,
+        so a CLI file that no longer lists the connector never prunes it.
+        """
+        if self.owner is None:
+            return None
+        change = ownership.check_write(observed.id, observed.context_tags, self.owner, adopt=True)
+        if change is None:
+            return None
+        self.client.update(observed.id, {"ContextTags": ownership.owner_tags(observed.context_tags, self.owner)})
+        return change
+
     def delete(self, connector_id: str) -> bool:
         return self.client.delete(connector_id, missing_ok=True)
 

@@ -39,6 +39,7 @@ from typing import Any
 from pulumi import dynamic
 from pulumi.output import Unknown
 
+from ..changed_outside import refresh_changed_outside
 from ..engine import (
     Action,
     AppliedSnapshot,
@@ -60,6 +61,7 @@ from ..model import (
     Problem,
     parse_connector,
 )
+from ..ownership import Front
 from ..secrets import Secret
 from ..settings import Settings
 
@@ -359,7 +361,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
         with runtime.lock:
             engine = runtime.engines.get(wanted)
             if engine is None:
-                engine = Engine.from_settings(replace(settings, org=wanted))
+                engine = Engine.from_settings(replace(settings, org=wanted), owner=Front.PULUMI)
                 runtime.engines[wanted] = engine
             return engine
 
@@ -486,6 +488,11 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
                     "not a Bitbucket one"
                 )
             outs = state_outputs(observed, org=engine.org, previous=props)
+            if refresh_changed_outside(props.get("modified_at"), observed.modified_at):
+                outs["credentials_fingerprint"] = None  # the next `up` re-sends the declared credential
+                _warn(f"{id_}: modified outside Pulumi at {outs.get('modified_at')} (after the last write at "
+                      f"{props.get('modified_at')}); the credential may have been replaced: the next update "
+                      "re-sends the declared one")
             return dynamic.ReadResult(id_, outs, inputs_from_outputs(outs))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:

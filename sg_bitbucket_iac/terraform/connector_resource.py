@@ -28,6 +28,7 @@ from tf.iface import (
 from tf.types import Unknown
 from tf.utils import Diagnostics
 
+from ..changed_outside import refresh_changed_outside
 from ..engine import Action, ApplyResult, ConnectorExistsError, PreflightFailed, check_policy
 from ..model import Connector, ConnectorValidationError, derive_id
 from . import attributes as attrs
@@ -308,7 +309,16 @@ class ConnectorResource(Resource):
             return current
         if observed is None:
             return None
-        return attrs.refreshed_state(current, observed)
+        state = attrs.refreshed_state(current, observed)
+        if refresh_changed_outside(current.get("modified_at"), observed.modified_at):
+            # Edited outside after our last write: forget the secret so the next plan re-sends the declared one.
+            for attribute in (*attrs.SECRET_ATTRIBUTES, "credentials_fingerprint"):
+                state[attribute] = None
+            ctx.diagnostics.add_warning(f"Connector {connector_id} was modified outside Terraform", (
+                f"StackGuardian's ModifiedAt ({state['modified_at']}) is later than Terraform's last write "
+                f"({current.get('modified_at')}); the credential may have been replaced, so the next apply "
+                "re-sends the declared one."))
+        return state
 
     def import_(self, ctx: ImportContext, id: str) -> State | None:
         """`terraform import sgbitbucket_connector.x <connector-id>`: secrets null until the next apply."""
@@ -329,4 +339,11 @@ class ConnectorResource(Resource):
                                       f"Its kind is {observed.kind or 'unknown'}; sgbitbucket_connector manages "
                                       "BITBUCKET_ORG connectors only.")
             return None
+        try:
+            change = engine.take_ownership(observed)
+        except Exception as exc:
+            attrs.report_error(ctx.diagnostics, f"Could not take over connector {id}", exc)
+            return None
+        if change is not None and change.previous is not None:
+            ctx.diagnostics.add_warning(f"Connector {id} now owned by Terraform", change.message)
         return attrs.imported_state(observed)

@@ -14,6 +14,7 @@ from tf.utils import Diagnostics
 from .. import timeline
 from ..engine import Engine
 from ..errors import ConfigurationError
+from ..ownership import Front
 from ..settings import Settings, checked_base_url
 from . import PROVIDER_NAME, PROVIDER_SOURCE
 
@@ -96,7 +97,7 @@ class SGBitbucketProvider(Provider):
         if diags.has_errors():
             return
         try:
-            self.engine = Engine.from_settings(settings)
+            self.engine = Engine.from_settings(settings, owner=Front.TERRAFORM)
         except ConfigurationError as exc:
             diags.add_error("Invalid provider configuration", str(exc))
 

@@ -93,7 +93,8 @@ def differences(saved: Mapping[str, Any], fresh: Mapping[str, Any]) -> list[str]
     for connector_id in sorted(set(before) | set(after)):
         old, new = before.get(connector_id), after.get(connector_id)
         if old is None or new is None:
-            reasons.append(f"connector {connector_id}: {'not in the saved plan' if old is None else 'no longer planned'}")
+            what = "not in the saved plan" if old is None else "no longer planned"
+            reasons.append(f"connector {connector_id}: {what}")
             continue
         if old.get("fingerprint") != new.get("fingerprint"):
             reasons.append(f"connector {connector_id}: its secret reference now gives another credential")
