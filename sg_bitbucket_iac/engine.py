@@ -762,11 +762,11 @@ class Engine:
             observed = self.read(connector_id)
         if self.mark_managed and applied is None and observed is not None and observed.managed:
             applied = AppliedSnapshot.from_tags(observed.context_tags)
+        change = ownership.check_write(desired.connector_id, observed.context_tags, self.owner, adopt=adopt) if (
+            desired is not None and observed is not None) else None
         adopting_unmanaged = applied is None and not adopt and not (self.mark_managed and observed and observed.managed)
         if desired is not None and observed is not None and adopting_unmanaged:
             raise ConnectorExistsError(desired.connector_id, self.org)
-        change = ownership.check_write(desired.connector_id, observed.context_tags, self.owner, adopt=adopt) if (
-            desired is not None and observed is not None) else None
         plan = plan_connector(desired, org=self.org, applied=applied, observed=observed, adopt=adopt)
         if desired is not None and plan.action is Action.CREATE:
             name_clash.check_name_free(desired, self.named(desired.name) if same_name is None else same_name,

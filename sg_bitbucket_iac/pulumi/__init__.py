@@ -5,8 +5,12 @@ imports it. The provider lives in :mod:`sg_bitbucket_iac.pulumi.provider` so tha
 by reference.
 """
 
-from .provider import TYPE_TOKEN, BitbucketConnectorError, BitbucketConnectorProvider
-from .resource import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth, BitbucketConnector
+from ..extras import require_extra
+
+require_extra("pulumi")  # names `pip install 'sg-bitbucket-iac[pulumi]'` instead of a ModuleNotFoundError
+
+from .provider import TYPE_TOKEN  # noqa: E402, BitbucketConnectorError, BitbucketConnectorProvider
+from .resource import AccessTokenAuth  # noqa: E402, ApiTokenAuth, AppPasswordAuth, BitbucketConnector
 
 __all__ = [
     "TYPE_TOKEN",
