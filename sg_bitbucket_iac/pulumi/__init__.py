@@ -9,8 +9,8 @@ from ..extras import require_extra
 
 require_extra("pulumi")  # names `pip install 'sg-bitbucket-iac[pulumi]'` instead of a ModuleNotFoundError
 
-from .provider import TYPE_TOKEN  # noqa: E402, BitbucketConnectorError, BitbucketConnectorProvider
-from .resource import AccessTokenAuth  # noqa: E402, ApiTokenAuth, AppPasswordAuth, BitbucketConnector
+from .provider import TYPE_TOKEN, BitbucketConnectorError, BitbucketConnectorProvider  # noqa: E402
+from .resource import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth, BitbucketConnector  # noqa: E402
 
 __all__ = [
     "TYPE_TOKEN",
