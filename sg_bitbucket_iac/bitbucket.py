@@ -791,10 +791,13 @@ def _platform_scopes_check(run: _Run) -> None:
     absent = [s for s in PLATFORM_SCOPES if run.granted is not None and s not in run.granted]
     text = "read:account and read:me (StackGuardian's Account: Read and Me: Read) are Atlassian platform scopes"
     if absent:
-        run.warn(
+        # Not a warning: the README's own scope list leaves them out on purpose (no Bitbucket endpoint
+        # needs them), and a warning on every command for a choice the user made is noise.
+        run.add(
             "platform_scopes",
+            Outcome.NOT_VERIFIABLE,
             f"{text}; Bitbucket's x-oauth-scopes does not list {', '.join(absent)}. No "
-            "Bitbucket endpoint needs them; add them if StackGuardian asks for them.",
+            "Bitbucket endpoint needs them; add them only if StackGuardian asks for them.",
         )
     else:
         run.add("platform_scopes", Outcome.NOT_VERIFIABLE, f"{text}: not verifiable on api.bitbucket.org.")

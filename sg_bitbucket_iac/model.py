@@ -44,6 +44,9 @@ WORKSPACE_TAG = CONTEXT_TAG_PREFIX + "workspace"
 ACCESS_SCOPE_TAG = CONTEXT_TAG_PREFIX + "access-token-scope"
 REPOSITORY_TAG = CONTEXT_TAG_PREFIX + "repository"
 PROJECT_TAG = CONTEXT_TAG_PREFIX + "project"
+# The Bitbucket username StackGuardian masks inside bitbucketCreds (not a secret): lets `import`
+# write a complete entry for any connector this tool wrote, from whichever front or `migrate`.
+USERNAME_TAG = CONTEXT_TAG_PREFIX + "username"
 
 
 class AuthType(enum.StrEnum):
@@ -581,6 +584,8 @@ def settings_payload(auth: ApiTokenAuth | AccessTokenAuth | AppPasswordAuth) -> 
 def descriptive_context_tags(connector: Connector) -> dict[str, str]:
     """Non-secret declared facts that StackGuardian does not model, kept so drift and import can see them."""
     tags = {WORKSPACE_TAG: connector.workspace}
+    if isinstance(connector.auth, ApiTokenAuth | AppPasswordAuth):
+        tags[USERNAME_TAG] = connector.auth.username
     if isinstance(connector.auth, AccessTokenAuth):
         tags[ACCESS_SCOPE_TAG] = connector.auth.scope
         if connector.auth.repository:

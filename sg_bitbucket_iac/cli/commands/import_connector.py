@@ -14,7 +14,15 @@ import re
 from typing import Any
 
 from ...engine import AppliedSnapshot
-from ...model import ACCESS_SCOPE_TAG, PROJECT_TAG, REPOSITORY_TAG, AuthType, Connector, ObservedConnector
+from ...model import (
+    ACCESS_SCOPE_TAG,
+    PROJECT_TAG,
+    REPOSITORY_TAG,
+    USERNAME_TAG,
+    AuthType,
+    Connector,
+    ObservedConnector,
+)
 from ...ownership import owner_of
 from .common import EXIT_OK, Context, UsageError
 
@@ -49,7 +57,8 @@ def definition_of(observed: ObservedConnector) -> tuple[dict[str, Any], list[str
         return entry, todos
     auth: dict[str, Any] = {"type": auth_type.value}
     if auth_type in (AuthType.API_TOKEN, AuthType.APP_PASSWORD):
-        username = observed.username or (applied.username if applied else None)
+        username = observed.username or (applied.username if applied else None) or observed.context_tags.get(
+            USERNAME_TAG)
         if username:
             auth["username"] = username
         else:
