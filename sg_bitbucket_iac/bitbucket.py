@@ -39,7 +39,7 @@ from .http import HeaderAuth
 from .model import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth, AuthType
 from .secrets import cache_key
 from .settings import checked_base_url, is_loopback
-from .timeline import AppPasswordPhase, app_password_status
+from .timeline import AppPasswordPhase, app_password_status, for_connector
 
 logger = logging.getLogger(__name__)
 
@@ -836,10 +836,10 @@ def _app_password_preflight(
             "not your email.",
         )
     status = app_password_status(now)
-    if not status.allowed:
-        run.add("app_password_timeline", Outcome.UNSUPPORTED, status.message)  # names `sg-bitbucket migrate`
+    if not status.allowed:  # names `sg-bitbucket migrate`, without a placeholder for the connector
+        run.add("app_password_timeline", Outcome.UNSUPPORTED, for_connector(status.message, None))
     elif status.phase is AppPasswordPhase.DEPRECATED:
-        run.warn("app_password_timeline", status.message)
+        run.warn("app_password_timeline", for_connector(status.message, None))
         if new_connector:
             run.warn(
                 "app_password_new_connector",

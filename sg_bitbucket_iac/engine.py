@@ -19,7 +19,7 @@ import enum
 import json
 import logging
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +58,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SENSITIVE = "(sensitive)"
+_TIMELINE_CHECKS = frozenset({"app_password_timeline", "app_password_new_connector"})
 APPLIED_TAG = CONTEXT_TAG_PREFIX + "applied"
 
 
@@ -735,7 +736,7 @@ class Engine:
             return None
         from .bitbucket import run_preflight
 
-        return run_preflight(
+        result = run_preflight(
             connector.auth,
             connector.workspace,
             api_url=self.bitbucket_api_url,
@@ -744,6 +745,12 @@ class Engine:
             repositories=repositories,
             retry_backoff=self.preflight_backoff,
         )
+        # The app-password timeline is the date policy's to say (check_policy names the connector):
+        # the preflight's own copy stays in its checks table but is not said a second time.
+        timeline_texts = {c.message for c in result.checks if c.name in _TIMELINE_CHECKS}
+        if timeline_texts & set(result.warnings):
+            result = replace(result, warnings=tuple(w for w in result.warnings if w not in timeline_texts))
+        return result
 
     # ------------------------------------------------------------------ planning
     def plan(

@@ -27,6 +27,14 @@ MIGRATE_HINT = (
 )
 
 
+def for_connector(message: str, connector_id: str | None) -> str:
+    """A timeline message naming the connector, or, with none to name, one without a `<ID>` placeholder."""
+    if connector_id:
+        return message.replace("<ID>", connector_id)
+    return message.replace("`sg-bitbucket migrate --connector <ID> --to api_token|access_token ...`",
+                           "`sg-bitbucket migrate --to api_token|access_token` on the connector that uses it")
+
+
 def parse_instant(text: str) -> datetime:
     """ISO 8601 date or date-time; a naive value is taken as UTC."""
     value = text.strip()

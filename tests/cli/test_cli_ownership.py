@@ -10,7 +10,7 @@ import textwrap
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cli_helpers import API_TOKEN_SCOPES, WORKSPACE, InProcess
+from cli_helpers import API_TOKEN_SCOPES, DEPRECATED_PHASE, WORKSPACE, InProcess
 
 from sg_bitbucket_iac.ownership import OWNER_TAG, Front, owner_tags
 
@@ -319,3 +319,31 @@ def test_saved_plan_applies_exactly_and_refuses_when_stale(inproc: InProcess) ->
     assert rotated.code == 1 and "another credential" in rotated.stderr
     assert inproc.sg_writes() == writes
     assert inproc.sentinel not in stale.output + changed.output + rotated.output
+
+
+def test_warnings_are_said_once_without_placeholders(inproc: InProcess) -> None:
+    secret = f"{inproc.sentinel}-app-password"
+    inproc.emulator.admin("POST", "/bitbucket/credentials", {
+        "kind": "app_password", "secret": secret, "username": "bob", "workspaces": [WORKSPACE],
+        "scopes": ["account", "team", "repository", "project", "pullrequest"]})
+    path = str(inproc.write("legacy.yaml", textwrap.dedent("""\
+        connectors:
+          - name: legacy
+            workspace: acme
+            auth: {type: app_password, username: bob, app_password: "${env:APW}"}
+        """)))
+    clock = {"APW": secret, "SG_BITBUCKET_IAC_NOW": DEPRECATED_PHASE}
+    inproc.emulator.admin("POST", "/clock", {"now": DEPRECATED_PHASE})  # Bitbucket still takes app passwords
+    for argv in (["validate", "-f", path], ["apply", "-f", path, "--auto-approve"]):
+        result = inproc.cli(*argv, "--no-color", **clock)
+        assert result.code == 0, result.output
+        flat = " ".join(result.output.split())
+        assert flat.count("app passwords are deprecated") == 1, result.output
+        assert "<ID>" not in result.output
+
+
+def test_the_readmes_own_scopes_draw_no_platform_scope_warning(inproc: InProcess) -> None:
+    result = inproc.cli("validate", "-f", str(inproc.write("c.yaml", MAIN)), "--json")
+    assert result.code == 0, result.output
+    (entry,) = result.json()["connectors"]
+    assert entry["warnings"] == [] and entry["preflight"]["warnings"] == []
