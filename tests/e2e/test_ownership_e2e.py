@@ -157,3 +157,35 @@ def test_cli_created_connector_imported_by_terraform_survives_a_cli_prune(
     assert code == 1 and "owned by terraform" in output, output
     for text in [*tf.human_output(), output]:
         assert token not in text
+
+
+@pytest.mark.e2e
+def test_terraform_re_sends_a_credential_swapped_outside(
+    terraform_binary: Path, emu: Emulator, token: str, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    swapped = token + "-swapped"
+    emu.admin("POST", "/bitbucket/credentials", {
+        "kind": "api_token", "secret": swapped, "email": "alice@acme.io", "username": "alice",
+        "scopes": API_SCOPES, "workspaces": ["acme"]})
+    tf = Terraform.create(terraform_binary, tmp_path / "tf", {
+        "STACKGUARDIAN_API_KEY": API_KEY, "STACKGUARDIAN_API_URI": emu.stackguardian_url})
+    tf.write("main.tf", terraform_config(emu))
+    var = {"TF_VAR_token": token}
+    tf.run("apply", "-auto-approve", env=var)
+    assert raw(emu, "bitbucket_main")["ContextTags"][OWNER_TAG] == "terraform"
+    later = (datetime.now(UTC) + timedelta(minutes=1)).isoformat().replace("+00:00", "Z")
+    emu.admin("POST", "/clock", {"now": later})  # the UI edit comes after our write, on StackGuardian's clock
+    emu.admin("PATCH", RECORD.format("bitbucket_main"), {"Settings": {"kind": "BITBUCKET_ORG", "config": [{
+        "bitbucketAuthType": "API_TOKEN", "bitbucketCreds": f"alice:{swapped}", "bitbucketEmail": "alice@acme.io"}]}})
+    emu.admin("POST", "/clock", {"now": None})
+    planned = tf.run("plan", "-out=resend.bin", env=var)
+    assert "modified outside Terraform" in planned.output
+    changes = [c["change"]["actions"] for c in tf.show_plan("resend.bin")["resource_changes"]]
+    assert changes == [["update"]]
+    tf.run("apply", "resend.bin", env=var)
+    assert raw(emu, "bitbucket_main")["Settings"]["config"][0]["bitbucketCreds"] == f"alice:{token}"
+    assert tf.run("plan", "-detailed-exitcode", env=var, expect=(0, 2)).returncode == 0
+    for text in tf.human_output():
+        assert token not in text and swapped not in text

@@ -76,3 +76,20 @@ def test_refresh_after_an_outside_swap_plans_a_resend(
     assert updated.outs is not None and updated.outs["credentials_fingerprint"]
     assert raw_record(emulator)["Settings"]["config"][0]["bitbucketCreds"] == f"alice:{tokens['api']}"
     assert provider.diff(created.id, provider.read(created.id, updated.outs).outs, props).changes is False
+
+
+def test_create_refuses_a_name_another_connector_uses(
+    provider: BitbucketConnectorProvider, emulator: Emulator, tokens: dict[str, str],
+) -> None:
+    emulator.admin("POST", f"/stackguardian/orgs/{ORG}/integrations/bulk", {"records": [{
+        "Id": "bitbucket-main-ui", "ResourceName": "bitbucket-main", "Tags": [], "ContextTags": {},
+        "Settings": {"kind": "BITBUCKET_ORG", "config": [{"bitbucketAuthType": "ACCESS_TOKEN",
+                                                          "bitbucketAccessToken": tokens["access"]}]},
+    }]})
+    with pytest.raises(BitbucketConnectorError) as caught:
+        provider.create(api_props(tokens["api"]))
+    text = str(caught.value)
+    assert "already used by connector bitbucket-main-ui" in text and "`id: bitbucket-main-ui`" in text
+    assert tokens["api"] not in text
+    records = emulator.admin("GET", f"/stackguardian/orgs/{ORG}/integrations")["records"]
+    assert [r["Id"] for r in records] == ["bitbucket-main-ui"]
