@@ -7,7 +7,8 @@ declared on a parent parser with ``default=SUPPRESS``, so a value given in one p
 overwritten by the other's default.
 
 Exit codes: 0 ok / no changes, 1 error, 2 changes or drift present (``plan --detailed-exitcode``,
-``drift``, ``audit``), 3 preflight inconclusive.
+``drift``, ``audit``), 3 a check inconclusive and none failed (``preflight``, ``validate``). With
+``--json`` every command prints one JSON document on stdout, errors included (``{"errors": [...]}``).
 """
 
 from __future__ import annotations
@@ -116,7 +117,8 @@ def _add_commands(subparsers: argparse._SubParsersAction[_Parser], parents: list
     sub.add_argument("--repository", metavar="R", action="append",
                      help="repository slug the credential must reach (repeatable; one for an access token)")
 
-    sub = command("validate", "check the definitions and preflight their credentials; writes nothing",
+    sub = command("validate", "check the definitions and preflight their credentials; writes nothing "
+                              "(exit 3 when a check was inconclusive and none failed)",
                   with_definitions=True)
     _file_argument(sub)
     sub.add_argument("names", nargs="*", metavar="NAME", help="only these connectors (name or Id)")
@@ -170,9 +172,10 @@ def _add_commands(subparsers: argparse._SubParsersAction[_Parser], parents: list
     sub.add_argument("--parallelism", type=_positive_int, default=4, metavar="N",
                      help="connectors migrated at once with --all-app-passwords (default 4)")
 
-    sub = command("import", "print a YAML definition of an existing connector (secrets as references)")
+    sub = command("import", "print a YAML definition of an existing connector (secrets as references): a list "
+                            "item to paste under `connectors:`, or with --to-yaml a complete file")
     sub.add_argument("connector_id", metavar="ID", help="StackGuardian connector Id")
-    sub.add_argument("--to-yaml", action="store_true", help="print only the YAML document (to append to a file)")
+    sub.add_argument("--to-yaml", action="store_true", help="print a complete definitions file (> file.yaml)")
 
     sub = subparsers.add_parser(
         "emulator", help="run the local StackGuardian + Bitbucket emulator until SIGINT/SIGTERM",
@@ -193,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sg-bitbucket",
         description="StackGuardian Bitbucket VCS connectors as code: declare them in YAML, then "
                     "plan/apply/drift/audit/migrate. Exit codes: 0 ok, 1 error, 2 changes or drift, "
-                    "3 preflight inconclusive.",
+                    "3 a check inconclusive and none failed (preflight, validate). With --json every command "
+                    "prints one JSON document on stdout, errors included.",
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"sg-bitbucket {_version()}")
