@@ -30,6 +30,7 @@ from tf.utils import Diagnostics
 
 from ..changed_outside import refresh_changed_outside
 from ..engine import Action, ApplyResult, ConnectorExistsError, PreflightFailed, check_policy
+from ..errors import ForeignOwnerError, NameClashError
 from ..model import Connector, ConnectorValidationError, derive_id
 from . import attributes as attrs
 
@@ -170,6 +171,9 @@ class ConnectorResource(Resource):
             plan = engine.plan(connector, applied=applied)
         except ConnectorExistsError:
             self._exists_error(diags, connector.connector_id, engine.org)
+            return
+        except (ForeignOwnerError, NameClashError) as exc:
+            diags.add_error(f"Connector {connector.connector_id} cannot be written", str(exc), path=["connector_id"])
             return
         except ConnectorValidationError as exc:
             attrs.report_problems(diags, exc.problems)
