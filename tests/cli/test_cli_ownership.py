@@ -347,3 +347,28 @@ def test_the_readmes_own_scopes_draw_no_platform_scope_warning(inproc: InProcess
     assert result.code == 0, result.output
     (entry,) = result.json()["connectors"]
     assert entry["warnings"] == [] and entry["preflight"]["warnings"] == []
+
+
+def test_audit_next_step_for_a_managed_connector_is_its_definition(inproc: InProcess) -> None:
+    secret = f"{inproc.sentinel}-app-password"
+    inproc.emulator.admin("POST", "/bitbucket/credentials", {
+        "kind": "app_password", "secret": secret, "username": "bob", "workspaces": [WORKSPACE],
+        "scopes": ["account", "team", "repository", "project", "pullrequest"]})
+    inproc.emulator.admin("POST", "/clock", {"now": DEPRECATED_PHASE})
+    path = str(inproc.write("legacy.yaml", textwrap.dedent("""\
+        connectors:
+          - name: legacy
+            workspace: acme
+            auth: {type: app_password, username: bob, app_password: "${env:APW}"}
+        """)))
+    clock = {"APW": secret, "SG_BITBUCKET_IAC_NOW": DEPRECATED_PHASE}
+    assert inproc.cli("apply", "-f", path, "--auto-approve", **clock).code == 0
+    seed(inproc, "ui-made", "ui made", f"{inproc.sentinel}-ui")
+    edit(inproc, "ui-made", {"Settings": {"kind": "BITBUCKET_ORG", "config": [{
+        "bitbucketAuthType": "APP_PASSWORD", "bitbucketCreds": f"bob:{secret}"}]}})
+    audit = inproc.cli("audit", "--json", **clock)
+    assert audit.code == 2, audit.output
+    steps = {c["connector_id"]: c["next_step"] for c in audit.json()["connectors"]}
+    assert "edit its entry in the definitions file" in steps["legacy"]
+    assert "sg-bitbucket migrate" not in steps["legacy"]
+    assert "`sg-bitbucket migrate --connector ui-made" in steps["ui-made"]

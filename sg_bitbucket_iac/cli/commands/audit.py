@@ -13,7 +13,7 @@ from typing import Any
 
 from ...engine import audit_connector
 from ...model import AuthType, ObservedConnector
-from ...ownership import owner_of, remediation
+from ...ownership import owner_of
 from .common import EXIT_CHANGES, EXIT_OK, Context
 
 
@@ -23,8 +23,6 @@ def audit_entry(observed: ObservedConnector, at: datetime) -> dict[str, Any]:
     owner = owner_of(observed.context_tags)
     if finding.actions:
         next_step = "; ".join(finding.actions)
-        if owner is not None:  # the credential belongs in the owner's code, not in `migrate`
-            next_step += f" (owned by {owner.value}: {remediation(owner, observed.id)})"
     elif owner is not None:
         next_step = "none"
     else:
