@@ -91,6 +91,7 @@ class Demo:
     environ: dict[str, str] = field(default_factory=dict)
     emulator: Any = None
     number: int = 0
+    steps: list[dict[str, Any]] = field(default_factory=list)  # what --json reports
 
     # ------------------------------------------------------------------ plumbing
     def admin(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
@@ -112,6 +113,8 @@ class Demo:
         flags = ["--no-color"] if self.ctx.flag("no_color", False) else []
         with contextlib.redirect_stderr(sys.stdout):  # errors read in place, within their step
             code = main([*argv, *flags], environ=self.environ)
+        self.steps.append({"step": self.number, "title": title, "command": ["sg-bitbucket", *argv],
+                           "exit": code, "expected": expect})
         verdict = f"-> exit {code}: {notice}"
         self.ctx.out.line(textwrap.fill(verdict, width=110, subsequent_indent="   "),
                           "green" if code == expect else "bold red")
@@ -242,6 +245,16 @@ class Demo:
 
 
 def run(ctx: Context) -> int:
+    """The tour on stdout; with --json the tour goes to stderr and stdout gets one JSON document."""
+    if not ctx.json:
+        return _walk(ctx)[0]
+    with contextlib.redirect_stdout(sys.stderr):
+        code, demo, seconds = _walk(ctx)
+    ctx.out.json({"ok": code == EXIT_OK, "seconds": round(seconds, 1), "steps": demo.steps if demo else []})
+    return code
+
+
+def _walk(ctx: Context) -> tuple[int, Demo | None, float]:
     from .. import emulator as emulator_package
 
     started = time.monotonic()
@@ -257,6 +270,7 @@ def run(ctx: Context) -> int:
             demo.walk()
         except DemoFailed as failure:
             ctx.out.err(f"demo failed: {failure}")
-            return EXIT_ERROR
-    ctx.out.line(f"\nDemo complete: {demo.number} steps in {time.monotonic() - started:.1f}s.", "bold green")
-    return EXIT_OK
+            return EXIT_ERROR, demo, time.monotonic() - started
+    seconds = time.monotonic() - started
+    ctx.out.line(f"\nDemo complete: {demo.number} steps in {seconds:.1f}s.", "bold green")
+    return EXIT_OK, demo, seconds

@@ -372,3 +372,25 @@ def test_audit_next_step_for_a_managed_connector_is_its_definition(inproc: InPro
     assert "edit its entry in the definitions file" in steps["legacy"]
     assert "sg-bitbucket migrate" not in steps["legacy"]
     assert "`sg-bitbucket migrate --connector ui-made" in steps["ui-made"]
+
+
+def test_every_command_prints_one_json_document(inproc: InProcess) -> None:
+    import json
+
+    path = str(inproc.write("connectors.yaml", MAIN))
+    assert inproc.cli("apply", "-f", path, "--auto-approve").code == 0
+    token = (inproc.tmp / "infra.token").read_text().strip()
+    commands = [
+        ["validate", "-f", path], ["plan", "-f", path], ["apply", "-f", path, "--auto-approve"],
+        ["drift", "-f", path], ["audit"], ["import", "bitbucket_main"], ["import", "nope"],
+        ["migrate", "--connector", "bitbucket_main", "--to", "access_token", "--scope", "repository",
+         "--repository", "infra", "--secret-env", "INFRA_TOKEN"],
+        ["preflight", "--auth-type", "api_token", "--workspace", "acme", "--username", "alice",
+         "--email", "alice@acme.io", "--secret-env", "TOK_MAIN"],
+        ["plan"], ["demo"],
+    ]
+    for argv in commands:
+        result = inproc.cli(*argv, "--json", INFRA_TOKEN=token)
+        document = json.loads(result.stdout)  # exactly one document, whatever the outcome
+        assert isinstance(document, dict), argv
+        assert ("errors" in document) == (result.code == 1), (argv, result.output)
