@@ -885,19 +885,21 @@ class Engine:
         result.snapshot = AppliedSnapshot.of(desired, self.org)
         return result
 
-    def take_ownership(self, observed: ObservedConnector) -> ownership.OwnerChange | None:
+    def take_ownership(self, observed: ObservedConnector) -> tuple[ownership.OwnerChange | None, ObservedConnector]:
         """Terraform import: move the owner to this engine's front with a ContextTags-only write.
 
         Nothing else changes (no credential is sent); the CLI's markers go with a move away from it,
-        so a CLI file that no longer lists the connector never prunes it.
+        so a CLI file that no longer lists the connector never prunes it. Returns the connector as
+        the write left it: its ModifiedAt is this tool's last write, not an edit made outside.
         """
         if self.owner is None:
-            return None
+            return None, observed
         change = ownership.check_write(observed.id, observed.context_tags, self.owner, adopt=True)
         if change is None:
-            return None
-        self.client.update(observed.id, {"ContextTags": ownership.owner_tags(observed.context_tags, self.owner)})
-        return change
+            return None, observed
+        record = self.client.update(
+            observed.id, {"ContextTags": ownership.owner_tags(observed.context_tags, self.owner)})
+        return change, observed_from_record(record)
 
     def delete(self, connector_id: str) -> bool:
         return self.client.delete(connector_id, missing_ok=True)

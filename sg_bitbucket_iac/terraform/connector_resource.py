@@ -344,7 +344,7 @@ class ConnectorResource(Resource):
                                       "BITBUCKET_ORG connectors only.")
             return None
         try:
-            change = engine.take_ownership(observed)
+            change, observed = engine.take_ownership(observed)
         except Exception as exc:
             attrs.report_error(ctx.diagnostics, f"Could not take over connector {id}", exc)
             return None

@@ -137,6 +137,8 @@ def test_cli_created_connector_imported_by_terraform_survives_a_cli_prune(
     tags = raw(emu, "bitbucket_main")["ContextTags"]
     assert tags[OWNER_TAG] == "terraform"
     assert not {"sg-bitbucket-iac/managed", "sg-bitbucket-iac/applied", "sg-bitbucket-iac/fingerprint"} & set(tags)
+    refreshed = tf.run("plan", "-refresh-only", env=var)
+    assert "modified outside Terraform" not in refreshed.output  # the take-over was our own write
     tf.run("apply", "-auto-approve", env=var)  # sets the imported connector's secret in state
 
     only_other = definitions(tmp_path, "bitbucket-other", prune=True)

@@ -39,6 +39,8 @@ def test_import_moves_the_owner_and_says_so(sim: TerraformSim, workspace: Emulat
     assert any("was owned by cli; now owned by terraform" in d.detail for d in diags.diagnostics)
     tags = tags_of(workspace)
     assert tags[OWNER_TAG] == "terraform" and MANAGED_TAG not in tags and FINGERPRINT_TAG not in tags
+    refreshed, diags = sim.read(state)  # the take-over is our own write, not an edit made outside
+    assert refreshed is not None and not diags.diagnostics
     again, diags = sim.import_("bitbucket_main")  # already Terraform's: nothing written, nothing said
     assert again is not None and not diags.diagnostics
 
