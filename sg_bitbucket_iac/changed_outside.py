@@ -95,5 +95,20 @@ def refresh_changed_outside(state_modified_at: Any, observed_modified_at: dateti
     return modified_after(observed_modified_at, parse_state_time(state_modified_at))
 
 
+def refresh_note(connector_id: str, state_modified_at: Any, observed_modified_at: datetime | None,
+                 front: str) -> str | None:
+    """What a Terraform/Pulumi refresh says when it finds an edit made outside (None: there was none).
+
+    The front then forgets the credential's fingerprint (Terraform also the secret attribute, so its
+    plan shows the change), which makes the next plan re-send the declared credential.
+    """
+    last_write = parse_state_time(state_modified_at)
+    if observed_modified_at is None or not modified_after(observed_modified_at, last_write):
+        return None
+    assert last_write is not None
+    return f"connector {connector_id}: " + changed_outside_message(
+        observed_modified_at, last_write, how_to_resend=f"the next {front} re-sends the declared one")
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -39,7 +39,7 @@ from typing import Any
 from pulumi import dynamic
 from pulumi.output import Unknown
 
-from ..changed_outside import refresh_changed_outside
+from ..changed_outside import refresh_note
 from ..engine import (
     Action,
     AppliedSnapshot,
@@ -488,11 +488,10 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
                     "not a Bitbucket one"
                 )
             outs = state_outputs(observed, org=engine.org, previous=props)
-            if refresh_changed_outside(props.get("modified_at"), observed.modified_at):
+            note = refresh_note(id_, props.get("modified_at"), observed.modified_at, "`pulumi up`")
+            if note is not None:
                 outs["credentials_fingerprint"] = None  # the next `up` re-sends the declared credential
-                _warn(f"{id_}: modified outside Pulumi at {outs.get('modified_at')} (after the last write at "
-                      f"{props.get('modified_at')}); the credential may have been replaced: the next update "
-                      "re-sends the declared one")
+                _warn(note)
             return dynamic.ReadResult(id_, outs, inputs_from_outputs(outs))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:

@@ -28,7 +28,7 @@ from tf.iface import (
 from tf.types import Unknown
 from tf.utils import Diagnostics
 
-from ..changed_outside import refresh_changed_outside
+from ..changed_outside import refresh_note
 from ..engine import Action, ApplyResult, ConnectorExistsError, PreflightFailed, check_policy
 from ..errors import ForeignOwnerError, NameClashError
 from ..model import Connector, ConnectorValidationError, derive_id
@@ -314,14 +314,11 @@ class ConnectorResource(Resource):
         if observed is None:
             return None
         state = attrs.refreshed_state(current, observed)
-        if refresh_changed_outside(current.get("modified_at"), observed.modified_at):
-            # Edited outside after our last write: forget the secret so the next plan re-sends the declared one.
+        note = refresh_note(str(connector_id), current.get("modified_at"), observed.modified_at, "terraform apply")
+        if note is not None:  # forget the secret: the next plan shows it and re-sends the declared one
             for attribute in (*attrs.SECRET_ATTRIBUTES, "credentials_fingerprint"):
                 state[attribute] = None
-            ctx.diagnostics.add_warning(f"Connector {connector_id} was modified outside Terraform", (
-                f"StackGuardian's ModifiedAt ({state['modified_at']}) is later than Terraform's last write "
-                f"({current.get('modified_at')}); the credential may have been replaced, so the next apply "
-                "re-sends the declared one."))
+            ctx.diagnostics.add_warning(f"Connector {connector_id} was modified outside Terraform", note)
         return state
 
     def import_(self, ctx: ImportContext, id: str) -> State | None:
