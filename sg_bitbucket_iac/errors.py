@@ -6,7 +6,12 @@ texts that come back from a server are scrubbed of the secrets the request carri
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .preflight import PreflightResult
 
 
 class SGBitbucketError(Exception):
@@ -96,6 +101,72 @@ class TransportError(StackGuardianError):
 
 class RequestTimeoutError(TransportError):
     category = "timeout"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: where, which rule, and what to do."""
+
+    path: str
+    message: str
+    rule: str = "invalid"
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class ConnectorValidationError(SGBitbucketError, ValueError):
+    """Invalid input. Its text lists every problem; it never contains an input value that is secret."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class PreflightFailed(SGBitbucketError):
+    """Bitbucket rejected the credentials; nothing was written."""
+
+    def __init__(self, result: PreflightResult, connector_id: str) -> None:
+        self.result = result
+        super().__init__(f"connector {connector_id}: credential preflight failed: {result.summary()}",
+                         hint="fix the credential, or turn preflight off for this connector if you must")
+
+
+class ConnectorExistsError(SGBitbucketError):
+    def __init__(self, connector_id: str, org: str) -> None:
+        super().__init__(
+            f"connector {connector_id} already exists in org {org} and is not managed here",
+            hint="take it over explicitly (Pulumi: adopt=True; Terraform: `terraform import`; CLI: `adopt: true` "
+            "on the connector, or `sg-bitbucket import ID --to-yaml`), or choose another Id",
+        )
+
+
+class UsageError(SGBitbucketError):
+    """The command line or its inputs are wrong; nothing was sent."""
+
+
+class ProblemsError(SGBitbucketError):
+    """Several problems, each printed on its own line as `path: message`; nothing was sent."""
+
+    def __init__(self, problems: Sequence[Problem], summary: str = "") -> None:
+        self.problems = list(problems)
+        super().__init__(summary or f"{len(self.problems)} problem(s)")
+
+
+class DefinitionsError(ProblemsError):
+    """The definitions file is invalid; ``problems`` lists every one of them."""
+
+
+class SecretReferenceError(SGBitbucketError, ValueError):
+    """A `${...}` reference that cannot be resolved. Its text names the reference, never a value."""
+
+
+class BitbucketConnectorError(SGBitbucketError):
+    """What the Pulumi provider raises: a person-readable text that never contains a secret."""
+
+
+class DemoFailed(SGBitbucketError):
+    """A step of `sg-bitbucket demo` did not end as expected."""
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:

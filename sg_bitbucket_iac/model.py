@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from .errors import ConnectorValidationError, Problem
 from .secrets import Secret, reveal
 
 KIND = "BITBUCKET_ORG"
@@ -81,7 +82,6 @@ CREDENTIAL_FIELDS: dict[AuthType, tuple[str, ...]] = {
 }
 SECRET_FIELDS = frozenset({"api_token", "access_token", "app_password"})
 WIRE_SECRET_KEYS = frozenset({"bitbucketCreds", "bitbucketAccessToken"})
-WIRE_CREDENTIAL_KEYS = ("bitbucketAuthType", "bitbucketCreds", "bitbucketEmail", "bitbucketAccessToken")
 
 
 def derive_id(name: str) -> str:
@@ -408,26 +408,6 @@ def credential_parts(auth: ApiTokenAuth | AccessTokenAuth | AppPasswordAuth) -> 
 
 
 # --------------------------------------------------------------------------- validation errors
-@dataclass(frozen=True)
-class Problem:
-    """One broken rule: where, which rule, and what to do."""
-
-    path: str
-    message: str
-    rule: str = "invalid"
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
-
-
-class ConnectorValidationError(ValueError):
-    """Invalid input. Its text lists every problem; it never contains an input value that is secret."""
-
-    def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
-
-
 _AUTH_MODELS: dict[str, type[_AuthBase]] = {
     "api_token": ApiTokenAuth,
     "access_token": AccessTokenAuth,
@@ -555,6 +535,17 @@ def parse_connector(data: Mapping[str, Any], prefix: str = "") -> Connector:
         return Connector.model_validate(dict(data))
     except ValidationError as exc:
         raise ConnectorValidationError(problems_from_validation_error(exc, prefix, data)) from None
+
+
+def credentials_from(
+    auth_type: AuthType | str, values: Mapping[str, Any]
+) -> ApiTokenAuth | AccessTokenAuth | AppPasswordAuth:
+    """Build an auth from loose values (CLI flags, import), with the model's validation and errors."""
+    auth_fields = {name for fields in CREDENTIAL_FIELDS.values() for name in fields}
+    # Every credential field given is passed on, so a field of another auth type is an error
+    # ("belongs to auth type ...") rather than silently dropped.
+    fields = {k: v for k, v in values.items() if v is not None and k in auth_fields}
+    return parse_auth({"type": AuthType(auth_type).value, **fields})
 
 
 # --------------------------------------------------------------------------- StackGuardian wire format

@@ -20,6 +20,8 @@ from typing import Any
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
+from .errors import SecretReferenceError
+
 MASK = "****"
 # Show the last four characters only when the secret is long enough that four characters
 # reveal a negligible fraction of it (Bitbucket tokens are 30+ characters).
@@ -160,10 +162,6 @@ _PROCESS_KEY = os.urandom(32)
 
 # --------------------------------------------------------------------------- references
 REFERENCE_RE = re.compile(r"^\$\{(?P<kind>env|file|aws-sm|aws-ssm):(?P<target>[^}]+)\}$")
-
-
-class SecretReferenceError(ValueError):
-    """A `${...}` reference that cannot be resolved. Its text names the reference, never a value."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,12 @@ MIGRATE_HINT = (
     "switch it to an API token or an access token with "
     "`sg-bitbucket migrate --connector <ID> --to api_token|access_token ...`"
 )
+MIGRATE_COMMAND = "sg-bitbucket migrate --connector <ID> --to api_token"
+# Said by preflight when an app password is declared for a connector that does not exist yet.
+NEW_APP_PASSWORD_WARNING = (
+    f"App passwords can no longer be created and stop working on {BITBUCKET_REMOVAL} (brownouts from "
+    f"{BITBUCKET_BROWNOUTS_START}): use this only with an existing password; prefer an API token."
+)
 
 
 def for_connector(message: str, connector_id: str | None) -> str:

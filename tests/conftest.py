@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from sg_bitbucket_iac import settings
-from sg_bitbucket_iac.bitbucket import DEFAULT_CACHE
 from sg_bitbucket_iac.emulator import Emulator
+from sg_bitbucket_iac.preflight import DEFAULT_CACHE
 
 ORG = "acme"
 API_KEY = "sgo_test_key"

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sg_bitbucket_iac.secrets import Secret, SecretReference, SecretReferenceError, fingerprint
+from sg_bitbucket_iac.errors import SecretReferenceError
+from sg_bitbucket_iac.secrets import Secret, SecretReference, fingerprint
 
 SENTINEL = "SENTINEL-secrets-9f8e7d6c5b4a3210"
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engine import check_policy
+from ..errors import DefinitionsError
 from ..model import (
     SECRET_FIELDS,
     AuthType,
@@ -43,7 +44,6 @@ from ..model import (
     parse_connector,
 )
 from ..secrets import Secret, SecretReference, SecretReferenceError
-from .commands.common import ProblemsError
 
 TOP_LEVEL_KEYS = ("org", "prune", "connectors")
 CLI_CONNECTOR_KEYS = ("preflight", "adopt")
@@ -53,10 +53,6 @@ REFERENCE_FORMS = "${env:NAME}, ${file:PATH}, ${aws-sm:SECRET_ID[#JSON_KEY]} or 
 # Stands in for a secret that could not be read, so the rest of the entry is still checked.
 # Never sent: any problem stops the command before a request is made.
 _UNRESOLVED = Secret("unresolved-secret-placeholder")
-
-
-class DefinitionsError(ProblemsError):
-    """The definitions file is invalid; ``problems`` lists every one of them."""
 
 
 @dataclass(frozen=True)

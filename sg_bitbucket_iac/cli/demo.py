@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import DemoFailed
 from .commands.common import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Context
 
 ORG = "demo"
@@ -78,10 +79,6 @@ connectors:
     workspace: acme
     auth: {type: app_password, username: bob, app_password: "${file:secrets/bob-app-password}"}
 """
-
-
-class DemoFailed(Exception):
-    pass
 
 
 @dataclass

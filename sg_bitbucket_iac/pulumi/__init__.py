@@ -9,7 +9,8 @@ from ..extras import require_extra
 
 require_extra("pulumi")  # names `pip install 'sg-bitbucket-iac[pulumi]'` instead of a ModuleNotFoundError
 
-from .provider import TYPE_TOKEN, BitbucketConnectorError, BitbucketConnectorProvider  # noqa: E402
+from ..errors import BitbucketConnectorError  # noqa: E402
+from .provider import TYPE_TOKEN, BitbucketConnectorProvider  # noqa: E402
 from .resource import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth, BitbucketConnector  # noqa: E402
 
 __all__ = [

@@ -1,39 +1,23 @@
 """The dynamic provider behind ``BitbucketConnector``: a thin translation layer onto the Engine.
 
-Why this module exists on its own: Pulumi pickles the provider instance with dill into the
-``__provider`` property of every resource. A class that lives in an importable module is pickled
-*by reference* (module + class name, a few dozen bytes), so this module must stay importable and
-free of side effects, and its dotted path ``sg_bitbucket_iac.pulumi.provider`` and the class name
-``BitbucketConnectorProvider`` are part of every stack's state: never rename them.
+Pulumi pickles the provider instance with dill into every resource's ``__provider``, by reference:
+the dotted path ``sg_bitbucket_iac.pulumi.provider`` and the class name ``BitbucketConnectorProvider``
+are part of every stack's state, so never rename them, and the pickled instance holds nothing.
 
-What this module does, and nothing more: it maps Pulumi property dicts to the backend's
-:class:`~sg_bitbucket_iac.model.Connector` / :class:`~sg_bitbucket_iac.engine.AppliedSnapshot`, calls
-the :class:`~sg_bitbucket_iac.engine.Engine` (validation, timeline, preflight, plan, apply, read,
-delete), and maps the results back. Every rule (which fields an auth type needs, what a change
-means, when credentials are re-sent, when something must be replaced) is the backend's.
-
-State keys (the one convention, kept forever because renames change state and diffs):
-snake_case, flat, one key per field, see :data:`INPUT_KEYS` and :data:`OUTPUT_KEYS`. Secrets
-(``api_token``, ``access_token``, ``app_password``) are returned only under their own input keys,
-so the engine's ``annotateSecrets`` keeps them secret; ``credentials_fingerprint`` is derived from
-them and is listed in the resource's ``additional_secret_outputs``.
-
-Secrets: the StackGuardian API key comes from ``configure()`` (stack config ``stackguardian:apiKey``)
-or the environment and lives only in memory of the provider process; the pickled instance holds
-no attribute at all (:meth:`BitbucketConnectorProvider.__getstate__`). Exceptions leave this module
-only as :class:`BitbucketConnectorError` raised ``from None`` with a scrubbed text, because the
+Property keys are :mod:`sg_bitbucket_iac.flatstate`'s flat keys; secrets are returned only under
+their own input keys (the engine's ``annotateSecrets`` keeps them secret), and the derived
+``credentials_fingerprint`` is in ``additional_secret_outputs``. Exceptions leave only as
+:class:`BitbucketConnectorError` raised ``from None`` with a scrubbed text, because the
 dynamic-provider server sends the whole traceback to the CLI.
 """
 
 from __future__ import annotations
 
-import re
 import sys
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any
 
 from pulumi import dynamic
@@ -49,12 +33,19 @@ from ..engine import (
     keep_identity,
     plan_connector,
 )
-from ..errors import SGBitbucketError, scrub
+from ..errors import BitbucketConnectorError, SGBitbucketError, scrub
+from ..flatstate import (
+    CREDENTIAL_KEYS,
+    DESCRIPTIVE_KEYS,
+    SECRET_KEYS,
+    declaration,
+    flat_of,
+    key_of_path,
+    refreshed,
+    secret_values,
+    snapshot_of,
+)
 from ..model import (
-    ACCESS_SCOPE_TAG,
-    PROJECT_TAG,
-    REPOSITORY_TAG,
-    AuthType,
     Connector,
     ConnectorValidationError,
     ObservedConnector,
@@ -70,21 +61,8 @@ CONFIG_NAMESPACE = "stackguardian"
 # The wire form of an unknown value; the SDK turns it into pulumi.output.Unknown during Check/Diff.
 UNKNOWN_WIRE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
-SECRET_KEYS: tuple[str, ...] = ("api_token", "access_token", "app_password")
-CREDENTIAL_KEYS: tuple[str, ...] = (
-    "auth_type",
-    "username",
-    "email",
-    "api_token",
-    "access_token",
-    "access_token_scope",
-    "repository",
-    "project",
-    "app_password",
-)
 # Inputs that steer a write but describe nothing on the server: not stored as outputs.
 DIRECTIVE_KEYS: tuple[str, ...] = ("preflight", "adopt")
-DESCRIPTIVE_KEYS: tuple[str, ...] = ("name", "connector_id", "description", "tags", "workspace")
 INPUT_KEYS: tuple[str, ...] = (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, *DIRECTIVE_KEYS)
 COMPUTED_KEYS: tuple[str, ...] = (
     "org",
@@ -96,19 +74,6 @@ COMPUTED_KEYS: tuple[str, ...] = (
 OUTPUT_KEYS: tuple[str, ...] = (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, *COMPUTED_KEYS)
 # Derived from the secrets, so secret too; the engine only re-marks same-key outputs by itself.
 ADDITIONAL_SECRET_OUTPUTS: tuple[str, ...] = ("credentials_fingerprint",)
-
-# Flat property key <-> the backend's `auth.<field>` (only the two that are spelled differently).
-_AUTH_FIELD_BY_KEY = {"auth_type": "type", "access_token_scope": "scope"}
-_KEY_BY_AUTH_FIELD = {v: k for k, v in _AUTH_FIELD_BY_KEY.items()}
-_KEY_BY_TOP_FIELD = {"id": "connector_id"}
-# Fields each auth type owns, as property keys (the backend's CREDENTIAL_FIELDS, renamed).
-_KEYS_OF_TYPE: dict[str, tuple[str, ...]] = {
-    t.value: tuple(_KEY_BY_AUTH_FIELD.get(f, f) for f in t.credential_fields) for t in AuthType
-}
-
-
-class BitbucketConnectorError(Exception):
-    """What the provider raises: a person-readable text that never contains a secret."""
 
 
 # --------------------------------------------------------------------------- mapping helpers
@@ -125,60 +90,17 @@ def is_unknown(value: Any) -> bool:
 
 def property_of(path: str) -> str:
     """The property key for a backend problem path: ``auth.email`` -> ``email``, ``id`` -> ``connector_id``."""
-    head, _, rest = path.partition(".")
-    head = re.sub(r"\[\d+\]$", "", head)
-    if head == "auth":
-        auth_field = re.sub(r"\[\d+\]$", "", rest.partition(".")[0]) or "type"
-        return _KEY_BY_AUTH_FIELD.get(auth_field, auth_field)
-    return _KEY_BY_TOP_FIELD.get(head, head)
+    return key_of_path(path)[0]
 
 
 def connector_data(props: Mapping[str, Any]) -> dict[str, Any]:
     """Flat Pulumi properties -> the backend's declarative shape (the same one YAML definitions use)."""
-    auth: dict[str, Any] = {}
-    for key in CREDENTIAL_KEYS:
-        value = props.get(key)
-        if value is not None:
-            auth[_AUTH_FIELD_BY_KEY.get(key, key)] = value
-    data: dict[str, Any] = {"auth": auth}
-    for key in DESCRIPTIVE_KEYS:
-        value = props.get(key)
-        if value is not None:
-            data["id" if key == "connector_id" else key] = value
-    return data
-
-
-def secret_values(props: Mapping[str, Any]) -> list[str]:
-    """Every secret a property dict carries, for scrubbing texts before they leave the provider."""
-    return [v for k in SECRET_KEYS if isinstance(v := props.get(k), str) and v]
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+    return declaration(props)
 
 
 def snapshot_from_state(outs: Mapping[str, Any]) -> AppliedSnapshot | None:
     """The AppliedSnapshot that Pulumi state (the previous outputs) holds; None if it is incomplete."""
-    return AppliedSnapshot.from_dict(
-        {**outs, "scope": outs.get("access_token_scope"), "fingerprint": outs.get("credentials_fingerprint")}
-    )
-
-
-def connector_properties(connector: Connector) -> dict[str, Any]:
-    """A parsed Connector as flat properties (secret revealed: it is echoed under its own key)."""
-    auth = connector.auth
-    props: dict[str, Any] = {
-        "name": connector.name,
-        "connector_id": connector.connector_id,
-        "description": connector.description,
-        "tags": list(connector.tags),
-        "workspace": connector.workspace,
-        "auth_type": connector.auth_type.value,
-    }
-    for auth_field in connector.auth_type.credential_fields:
-        value = getattr(auth, auth_field, None)
-        props[_KEY_BY_AUTH_FIELD.get(auth_field, auth_field)] = value.reveal() if isinstance(value, Secret) else value
-    return props
+    return snapshot_of(outs, outs.get("org"))
 
 
 def state_outputs(
@@ -189,52 +111,15 @@ def state_outputs(
     previous: Mapping[str, Any] | None = None,
     fingerprint: str | None = None,
 ) -> dict[str, Any]:
-    """The full output set: what StackGuardian reports, completed by what only we know.
-
-    StackGuardian masks secrets and does not model the workspace or an access token's scope, so
-    those come from the declared connector (after a write) or from the previous outputs (on read;
-    credential fields only while the auth type is unchanged, since a switch made outside replaced
-    the whole credential set).
-    """
-    outs: dict[str, Any] = dict.fromkeys(OUTPUT_KEYS)
-    auth_type = observed.auth_type.value if observed.auth_type else None
-    known: dict[str, Any] = {}
+    """The full output set: what StackGuardian reports, completed from the declared connector
+    (after a write) or from the previous outputs (on read); see :func:`flatstate.refreshed`."""
     if declared is not None:
-        known = connector_properties(declared)
-    elif previous is not None:
-        known = {k: previous.get(k) for k in DESCRIPTIVE_KEYS}
-        if previous.get("auth_type") == auth_type:
-            known.update({k: previous.get(k) for k in CREDENTIAL_KEYS})
-            fingerprint = previous.get("credentials_fingerprint")
-    outs.update(known)
-    outs.update(
-        connector_id=observed.id,
-        org=org,
-        name=observed.name,
-        description=observed.description,
-        tags=list(observed.tags),
-        workspace=observed.workspace or known.get("workspace"),
-        auth_type=auth_type,
-        authenticated=observed.authenticated,
-        created_at=_iso(observed.created_at),
-        modified_at=_iso(observed.modified_at),
-        credentials_fingerprint=fingerprint,
-    )
-    if observed.email is not None:
-        outs["email"] = observed.email
-    if observed.username is not None:
-        outs["username"] = observed.username
-    for key, tag_value in (
-        ("access_token_scope", observed.context_tags.get(ACCESS_SCOPE_TAG)),
-        ("repository", observed.context_tags.get(REPOSITORY_TAG)),
-        ("project", observed.context_tags.get(PROJECT_TAG)),
-    ):
-        if tag_value and auth_type == AuthType.ACCESS_TOKEN.value:
-            outs[key] = tag_value
-    owned = _KEYS_OF_TYPE.get(auth_type or "", ())
-    for key in CREDENTIAL_KEYS[1:]:
-        if key not in owned:
-            outs[key] = None  # nothing of another auth type survives a switch
+        prior: Mapping[str, Any] = {**flat_of(declared), "credentials_fingerprint": fingerprint}
+    else:
+        prior = previous or {}
+    values = refreshed(observed, prior)
+    outs: dict[str, Any] = {key: values.get(key) for key in OUTPUT_KEYS}
+    outs["org"] = org
     return outs
 
 
@@ -392,36 +277,19 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             if unknown:
                 return dynamic.CheckResult(news, [])
             creating = not any(olds.get(k) is not None for k in INPUT_KEYS)  # olds are {} on create/replace
-            engine = self._engine()
-            try:
-                for warning in engine.validate(connector, creating=creating):
-                    _warn(warning)
-            except ConnectorValidationError as exc:
-                return dynamic.CheckResult(news, _failures(exc.problems, set(), secrets))
-            if not creating and self._same_credential(olds, connector):
-                return dynamic.CheckResult(news, [])  # nothing new to verify; the write re-checks if it sends
-            result = engine.preflight(connector, new_connector=creating, enabled=_flag(news.get("preflight")))
-            if result is None:
-                return dynamic.CheckResult(news, [])
-            status = result.status.value
-            if status == "FAIL":
-                reason = f"credential preflight failed: {result.summary()}"
-                failure = dynamic.CheckFailure(connector.auth_type.secret_field, scrub(reason, secrets))
-                return dynamic.CheckResult(news, [failure])
-            if status == "INCONCLUSIVE":
-                _warn(f"{connector.connector_id}: credentials not verified: {result.summary()}")
-            for warning in result.warnings:
+            check = self._engine().precheck(connector, creating=creating, preflight=_flag(news.get("preflight")),
+                                            previous=None if creating else self._declared(olds))
+            for warning in check.warnings:
                 _warn(f"{connector.connector_id}: {warning}")
-            return dynamic.CheckResult(news, [])
+            return dynamic.CheckResult(news, _failures(check.problems, set(), secrets))
 
     @staticmethod
-    def _same_credential(olds: Mapping[str, Any], connector: Connector) -> bool:
-        """Whether the previous inputs held this very credential set and workspace."""
+    def _declared(olds: Mapping[str, Any]) -> Connector | None:
+        """The connector the previous inputs declared (None when they do not parse)."""
         try:
-            old = parse_connector(connector_data(olds))
+            return parse_connector(connector_data(olds))
         except ConnectorValidationError:
-            return False
-        return old.auth == connector.auth and old.workspace == connector.workspace
+            return None
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.DiffResult:
         """Desired (news) vs state (olds are the previous OUTPUTS), through ``plan_connector``; no I/O."""

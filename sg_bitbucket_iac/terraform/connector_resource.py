@@ -29,8 +29,8 @@ from tf.types import Unknown
 from tf.utils import Diagnostics
 
 from ..changed_outside import refresh_note
-from ..engine import Action, ApplyResult, ConnectorExistsError, PreflightFailed, check_policy
-from ..errors import ForeignOwnerError, NameClashError
+from ..engine import Action, ApplyResult, check_policy
+from ..errors import ConnectorExistsError, ForeignOwnerError, NameClashError, PreflightFailed
 from ..model import Connector, ConnectorValidationError, derive_id
 from . import attributes as attrs
 
@@ -181,28 +181,15 @@ class ConnectorResource(Resource):
         except Exception as exc:
             attrs.report_error(diags, "StackGuardian could not be asked while planning", exc, secrets)
             return
-        for warning in plan.warnings:
-            attrs.report_warning(diags, warning)
-        if not plan.sends_credentials:
-            return
         try:
-            result = engine.preflight(connector, new_connector=plan.action is not Action.UPDATE,
-                                      enabled=planned.get("preflight"))
+            check = engine.precheck(connector, creating=plan.action is not Action.UPDATE,
+                                    preflight=planned.get("preflight"), sends_credentials=plan.sends_credentials)
         except Exception as exc:
             attrs.report_error(diags, "Credential preflight could not run", exc, secrets)
             return
-        if result is None:
-            return
-        secret_attribute = connector.auth_type.secret_field
-        status = result.status.value
-        if status == "FAIL":
-            diags.add_error("Credential preflight failed", result.summary(), path=[secret_attribute])
-        elif status == "INCONCLUSIVE":
-            diags.add_warning("Credential preflight inconclusive",
-                              "Bitbucket could not be asked (rate limit or outage); apply checks again: "
-                              + result.summary())
-        for warning in result.warnings:
-            attrs.report_warning(diags, warning, "Credential preflight")
+        attrs.report_problems(diags, check.problems)
+        for warning in dict.fromkeys([*plan.warnings, *check.warnings]):
+            attrs.report_warning(diags, warning)
 
     @staticmethod
     def _exists_error(diags: Diagnostics, connector_id: str, org: str) -> None:
@@ -234,10 +221,8 @@ class ConnectorResource(Resource):
         return state
 
     def _report_warnings(self, diags: Diagnostics, result: ApplyResult) -> None:
-        from_preflight = set(result.preflight.warnings) if result.preflight else set()
         for warning in dict.fromkeys([*result.plan.warnings, *result.warnings]):
-            attrs.report_warning(diags, warning,
-                                 "Credential preflight" if warning in from_preflight else "StackGuardian connector")
+            attrs.report_warning(diags, warning)
 
     def _report_apply_error(
         self, diags: Diagnostics, what: str, exc: Exception, connector: Connector, planned: State

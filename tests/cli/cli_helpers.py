@@ -26,14 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from seeding import seed_api_token, seed_credential
 
 from sg_bitbucket_iac.cli import app
 from sg_bitbucket_iac.emulator import Emulator
 
 CLI = [sys.executable, "-m", "sg_bitbucket_iac.cli.app"]
 WORKSPACE = "acme"
-API_TOKEN_SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket",
-                    "read:project:bitbucket", "read:pullrequest:bitbucket"]
 DEPRECATED_PHASE = "2026-03-02T09:00:00Z"
 END_OF_SUPPORT = "2026-06-09T09:00:00Z"
 # Settings a developer's shell may carry; the CLI under test must see only what a test gives it.
@@ -130,14 +129,11 @@ class World:
         return self.write("connectors.yaml", DEFINITIONS.format(org=self.org))
 
     def credential(self, kind: str, secret: str, **fields: Any) -> None:
-        self.admin("POST", "/bitbucket/credentials", {"kind": kind, "secret": secret, **fields})
+        seed_credential(self, kind, secret, **fields)
 
     def api_token(self, secret: str, **fields: Any) -> None:
-        fields.setdefault("email", "alice@acme.io")
-        fields.setdefault("username", "alice")
-        fields.setdefault("scopes", API_TOKEN_SCOPES)
         fields.setdefault("workspaces", [WORKSPACE])
-        self.credential("api_token", secret, **fields)
+        seed_api_token(self, secret, **fields)
 
     def record(self, connector_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self.admin("GET", f"/stackguardian/orgs/{self.org}/integrations/{connector_id}")

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import (
-    API_TOKEN_SCOPES,
     CLI,
     SETTING_PREFIXES,
     WORKSPACE,
@@ -20,6 +19,7 @@ from cli_helpers import (
     World,
     clean_environ,
 )
+from seeding import seed_api_token, seed_credential, seed_workspace
 
 from sg_bitbucket_iac.emulator import Emulator
 
@@ -51,9 +51,7 @@ def world(emulator_process: EmulatorProcess, sentinel: str, tmp_path: Path) -> I
     org = f"org{next(_orgs)}"
     api_key = f"{sentinel}-sg-key"
     emulator_process.admin("POST", "/orgs", {"org": org, "api_keys": [api_key]})
-    emulator_process.admin("POST", "/bitbucket/workspaces", {
-        "slug": WORKSPACE, "projects": [{"key": "INF"}], "repositories": [{"slug": "infra", "project": "INF"}],
-    })
+    seed_workspace(emulator_process, WORKSPACE, project="INF")
     emulator_process.admin("DELETE", "/faults")
     emulator_process.admin("POST", "/clock", {"now": None})
     emulator_process.admin("DELETE", "/stats")
@@ -85,16 +83,11 @@ def inproc(emulator: Emulator, capsys: pytest.CaptureFixture[str], tmp_path: Pat
         if name.startswith(SETTING_PREFIXES):
             monkeypatch.delenv(name)
     main_token = f"{sentinel}-main-api-token"
-    emulator.admin("POST", "/bitbucket/workspaces", {
-        "slug": WORKSPACE, "projects": [{"key": "INF"}], "repositories": [{"slug": "infra", "project": "INF"}],
-    })
-    emulator.admin("POST", "/bitbucket/credentials", {"kind": "api_token", "secret": main_token,
-                                                      "email": "alice@acme.io", "username": "alice",
-                                                      "scopes": API_TOKEN_SCOPES, "workspaces": [WORKSPACE]})
+    seed_workspace(emulator, WORKSPACE, project="INF")
+    seed_api_token(emulator, main_token, workspaces=[WORKSPACE])
     infra_token = f"{sentinel}-infra-access-token"
-    emulator.admin("POST", "/bitbucket/credentials", {"kind": "access_token", "secret": infra_token,
-                                                      "scopes": ["repository", "pullrequest"],
-                                                      "resource": f"{WORKSPACE}/infra"})
+    seed_credential(emulator, "access_token", infra_token, scopes=["repository", "pullrequest"],
+                    resource=f"{WORKSPACE}/infra")
     (tmp_path / "infra.token").write_text(infra_token + "\n", encoding="utf-8")
     return InProcess(emulator, capsys, monkeypatch, tmp_path, sentinel, env={
         "SG_API_TOKEN": sg_api_key,

@@ -10,7 +10,8 @@ import textwrap
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cli_helpers import API_TOKEN_SCOPES, DEPRECATED_PHASE, WORKSPACE, InProcess
+from cli_helpers import DEPRECATED_PHASE, WORKSPACE, InProcess
+from seeding import API_TOKEN_SCOPES
 
 from sg_bitbucket_iac.ownership import OWNER_TAG, Front, owner_tags
 

@@ -6,7 +6,8 @@ import pytest
 
 pytest.importorskip("pulumi")
 
-from pulumi_helpers import API_SCOPES, configured
+from pulumi_helpers import configured
+from seeding import seed_api_token, seed_credential, seed_workspace
 
 from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.pulumi.provider import BitbucketConnectorProvider
@@ -20,48 +21,13 @@ def _isolated(isolated_settings: None) -> None:
 @pytest.fixture
 def tokens(emulator: Emulator, sentinel: str) -> dict[str, str]:
     """Workspace `acme` (project PLAT, repository infra) and credentials: good, rotated, access, weak."""
-    emulator.admin(
-        "POST",
-        "/bitbucket/workspaces",
-        {"slug": "acme", "projects": [{"key": "PLAT"}], "repositories": [{"slug": "infra", "project": "PLAT"}]},
-    )
+    seed_workspace(emulator)
     found = {"api": sentinel, "api2": sentinel + "-rotated", "access": sentinel + "-access", "weak": sentinel + "-weak"}
     for secret in (found["api"], found["api2"]):
-        emulator.admin(
-            "POST",
-            "/bitbucket/credentials",
-            {
-                "kind": "api_token",
-                "secret": secret,
-                "email": "alice@acme.io",
-                "username": "alice",
-                "scopes": API_SCOPES,
-                "workspaces": ["acme"],
-            },
-        )
-    emulator.admin(
-        "POST",
-        "/bitbucket/credentials",
-        {
-            "kind": "access_token",
-            "secret": found["access"],
-            "scopes": ["repository", "pullrequest", "project"],
-            "workspaces": ["acme"],
-            "resource": "acme",
-        },
-    )
-    emulator.admin(
-        "POST",
-        "/bitbucket/credentials",
-        {
-            "kind": "api_token",
-            "secret": found["weak"],
-            "email": "alice@acme.io",
-            "username": "alice",
-            "scopes": ["read:user:bitbucket"],
-            "workspaces": ["acme"],
-        },
-    )
+        seed_api_token(emulator, secret)
+    seed_credential(emulator, "access_token", found["access"], scopes=["repository", "pullrequest", "project"],
+                    workspaces=["acme"], resource="acme")
+    seed_api_token(emulator, found["weak"], scopes=["read:user:bitbucket"])
     return found
 
 

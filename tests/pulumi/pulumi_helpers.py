@@ -11,13 +11,6 @@ from sg_bitbucket_iac.pulumi.provider import BitbucketConnectorProvider
 
 ORG = "acme"
 API_KEY = "sgo_test_key"
-API_SCOPES = [
-    "read:user:bitbucket",
-    "read:workspace:bitbucket",
-    "read:repository:bitbucket",
-    "read:project:bitbucket",
-    "read:pullrequest:bitbucket",
-]
 
 
 def stack_config(emulator: Emulator, **extra: Any) -> dict[str, Any]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from tf_helpers import API_SCOPES, TerraformSim, configured_provider
+from seeding import seed_api_token, seed_credential, seed_workspace
+from tf_helpers import TerraformSim, configured_provider
 
 from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.terraform.connector_resource import ConnectorResource
@@ -19,8 +20,7 @@ def _isolated(isolated_settings: None) -> None:
 
 @pytest.fixture
 def workspace(emulator: Emulator) -> Emulator:
-    emulator.admin("POST", "/bitbucket/workspaces", {"slug": "acme", "projects": [{"key": "PLAT"}],
-                                                     "repositories": [{"slug": "infra", "project": "PLAT"}]})
+    seed_workspace(emulator)
     return emulator
 
 
@@ -29,12 +29,9 @@ def tokens(workspace: Emulator, sentinel: str) -> dict[str, str]:
     """Credentials the emulated Bitbucket accepts: two API tokens and a repository access token."""
     tokens = {"api": sentinel, "api2": sentinel + "-rotated", "access": sentinel + "-access"}
     for secret in (tokens["api"], tokens["api2"]):
-        workspace.admin("POST", "/bitbucket/credentials", {
-            "kind": "api_token", "secret": secret, "email": "alice@acme.io", "username": "alice",
-            "scopes": API_SCOPES, "workspaces": ["acme"]})
-    workspace.admin("POST", "/bitbucket/credentials", {
-        "kind": "access_token", "secret": tokens["access"], "scopes": ["repository", "pullrequest"],
-        "workspaces": ["acme"], "resource": "acme/infra"})
+        seed_api_token(workspace, secret)
+    seed_credential(workspace, "access_token", tokens["access"], scopes=["repository", "pullrequest"],
+                    workspaces=["acme"], resource="acme/infra")
     return tokens
 
 

@@ -9,6 +9,7 @@ from tf.types import Unknown
 from tf.utils import Diagnostics
 from tf_helpers import access_token_config, api_token_config, config
 
+from sg_bitbucket_iac.engine.precheck import APP_PASSWORD_DEPRECATED, Notice
 from sg_bitbucket_iac.model import AuthType, observed_from_record
 from sg_bitbucket_iac.terraform import attributes as attrs
 
@@ -113,8 +114,9 @@ def test_an_unknown_secret_alone_still_yields_a_connector_for_policy_checks_but_
 
 def test_backend_warning_lands_on_its_attribute_with_the_terraform_hint() -> None:
     diags = Diagnostics()
-    attrs.report_warning(diags, "auth.type: app passwords are deprecated: Bitbucket stopped issuing them; "
-                                "plan to switch it with `sg-bitbucket migrate --connector X`")
+    attrs.report_warning(diags, Notice(APP_PASSWORD_DEPRECATED, "app passwords are deprecated: Bitbucket stopped "
+                                       "issuing them; plan to switch it with `sg-bitbucket migrate --connector X`",
+                                       path="auth.type"))
     (warning,) = diags.diagnostics
     assert warning.path == ["auth_type"] and warning.summary == "App passwords are deprecated"
     assert "auth_type = \"api_token\"" in warning.detail

@@ -21,8 +21,6 @@ ORG = "acme"
 API_KEY = "sgo_test_key"
 TYPE = "sgbitbucket_connector"
 SCHEMA = {a.name: a for a in ConnectorResource.get_schema().attributes}
-API_SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket",
-              "read:project:bitbucket", "read:pullrequest:bitbucket"]
 
 
 def config(**values: Any) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from ...errors import SGBitbucketError
+from ...errors import UsageError
 
 if TYPE_CHECKING:
     from ...engine import Engine
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2  # plan --detailed-exitcode with changes, drift present, audit finds work to do
-EXIT_INCONCLUSIVE = 3  # preflight could not ask Bitbucket
+EXIT_INCONCLUSIVE = 3  # a check could not ask Bitbucket and none failed (preflight, validate)
 
 # CLI-only knob (tests, rehearsals): the preflight's 429/5xx backoff factor; 1.0 gives 1 s, 2 s, 4 s.
 PREFLIGHT_BACKOFF_ENV = "SG_BITBUCKET_IAC_PREFLIGHT_BACKOFF"
@@ -39,18 +39,6 @@ _MIN_SCRUB_LENGTH = 8
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-class UsageError(SGBitbucketError):
-    """The command line or its inputs are wrong; nothing was sent."""
-
-
-class ProblemsError(SGBitbucketError):
-    """Several problems, each printed on its own line as `path: message`; nothing was sent."""
-
-    def __init__(self, problems: Sequence[Problem], summary: str = "") -> None:
-        self.problems = list(problems)
-        super().__init__(summary or f"{len(self.problems)} problem(s)")
 
 
 # The model names credential fields by their YAML path; commands that take them as flags say so.

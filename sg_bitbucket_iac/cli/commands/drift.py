@@ -17,8 +17,9 @@ from collections import Counter
 from typing import Any
 
 from ...engine import DriftReport
+from ...errors import UsageError
 from ...model import Connector, ObservedConnector
-from .common import EXIT_CHANGES, EXIT_OK, Context, UsageError, run_bounded
+from .common import EXIT_CHANGES, EXIT_OK, Context, run_bounded
 
 
 def run(ctx: Context) -> int:

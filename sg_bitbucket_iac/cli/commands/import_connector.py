@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from ...engine import AppliedSnapshot
+from ...errors import UsageError
 from ...model import (
     ACCESS_SCOPE_TAG,
     PROJECT_TAG,
@@ -24,7 +25,7 @@ from ...model import (
     ObservedConnector,
 )
 from ...ownership import owner_of
-from .common import EXIT_OK, Context, UsageError
+from .common import EXIT_OK, Context
 
 
 def secret_env_name(observed: ObservedConnector, auth_type: AuthType) -> str:

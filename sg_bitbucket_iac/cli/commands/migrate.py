@@ -19,17 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from ...engine import Engine
+from ...errors import ProblemsError, UsageError
 from ...model import AuthType, Connector, ConnectorValidationError, ObservedConnector, Problem, parse_connector
 from ...ownership import check_foreign_tool
 from ...secrets import Secret
 from ..definitions import load_migration_mapping
-from .common import EXIT_ERROR, EXIT_OK, Context, ProblemsError, UsageError, problems_as_flags, run_bounded
+from .common import EXIT_ERROR, EXIT_OK, Context, problems_as_flags, run_bounded
 from .import_connector import as_list_item, entry_of, secret_env_name
-
-FLAG_FIELDS = {
-    AuthType.API_TOKEN: ("username", "email"),
-    AuthType.ACCESS_TOKEN: ("scope", "repository", "project"),
-}
 
 
 def migration_connector(

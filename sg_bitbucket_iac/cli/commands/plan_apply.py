@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...engine import ConnectorExistsError, ConnectorPlan, Engine
-from ...errors import AdoptError, ForeignOwnerError, NameClashError
+from ...engine.precheck import PLAN_NOTE, Notice
+from ...errors import AdoptError, ForeignOwnerError, NameClashError, ProblemsError, UsageError
 from ...model import Connector, ConnectorValidationError, ObservedConnector, Problem
 from ..definitions import Declared, Definitions
 from . import plan_file
-from .common import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Context, ProblemsError, UsageError, run_bounded
+from .common import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Context, run_bounded
 
 
 @dataclass
@@ -120,8 +121,8 @@ def make_plans(ctx: Context, engine: Engine, definitions: Definitions, *, prune:
                             for p in error.problems)
             continue
         if connector is not declared.connector:
-            plan.warnings.append(f"adopting connector {connector.connector_id} by its name; add "
-                                 f"`id: {connector.connector_id}` to {declared.path}")
+            plan.warnings.append(Notice(PLAN_NOTE, f"adopting connector {connector.connector_id} by its name; add "
+                                        f"`id: {connector.connector_id}` to {declared.path}"))
         planned.append(Planned(declared, plan, current, connector))
     if problems:
         raise ProblemsError(problems, f"{definitions.source.name}: {len(problems)} problem(s); nothing was sent")

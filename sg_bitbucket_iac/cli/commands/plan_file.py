@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ... import __version__
-from ...errors import StalePlanError
-from .common import UsageError
+from ...errors import StalePlanError, UsageError
 
 if TYPE_CHECKING:
     from .plan_apply import PlanRun

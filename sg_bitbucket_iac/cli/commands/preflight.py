@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ...bitbucket import run_preflight
-from ...engine import credentials_from
-from ...model import ConnectorValidationError
-from .common import Context, ProblemsError, UsageError, problems_as_flags
+from ...errors import ProblemsError, UsageError
+from ...model import ConnectorValidationError, credentials_from
+from ...preflight import run_preflight
+from .common import Context, problems_as_flags
 
 
 def run(ctx: Context) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...engine.precheck import Precheck
 from ..definitions import Declared
 from .common import EXIT_ERROR, EXIT_INCONCLUSIVE, EXIT_OK, Context, run_bounded
 
@@ -21,13 +22,12 @@ def run(ctx: Context) -> int:
     engine = ctx.preflight_engine()
     checked = [d for d in definitions.connectors if d.preflight and ctx.preflight_enabled]
 
-    def preflight(declared: Declared) -> dict[str, Any] | None:
-        result = engine.preflight(declared.connector, new_connector=True)
-        return result.to_dict() if result is not None else None
+    def precheck(declared: Declared) -> Precheck:
+        return engine.precheck(declared.connector, path=declared.path)
 
     with ctx.out.progress(len(checked), "Preflight") as advance:
         outcomes = dict(zip([d.path for d in checked],
-                            run_bounded(checked, preflight, parallelism=PARALLELISM, on_done=advance), strict=True))
+                            run_bounded(checked, precheck, parallelism=PARALLELISM, on_done=advance), strict=True))
     entries: list[dict[str, Any]] = []
     failed = False
     inconclusive = False
@@ -47,10 +47,11 @@ def run(ctx: Context) -> int:
         elif isinstance(outcome, Exception):
             entry["error"] = str(outcome)
             failed = True
-        else:
-            entry["preflight"] = outcome
-            failed = failed or (outcome is not None and outcome["status"] == "FAIL")
-            inconclusive = inconclusive or (outcome is not None and outcome["status"] == "INCONCLUSIVE")
+        elif outcome is not None:
+            entry["preflight"] = outcome.preflight.to_dict() if outcome.preflight is not None else None
+            failed = failed or bool(outcome.problems)
+            inconclusive = inconclusive or (outcome.preflight is not None
+                                            and outcome.preflight.status.value == "INCONCLUSIVE")
         entries.append(entry)
     if ctx.json:
         ctx.out.json({"file": str(definitions.source), "valid": not failed, "inconclusive": inconclusive and not failed,

@@ -224,8 +224,7 @@ def test_audit_flags_app_passwords_and_failing_credentials() -> None:
 
 
 def test_credentials_from_flags_a_field_of_another_auth_type() -> None:
-    from sg_bitbucket_iac.engine import credentials_from
-    from sg_bitbucket_iac.model import ConnectorValidationError
+    from sg_bitbucket_iac.model import ConnectorValidationError, credentials_from
 
     auth = credentials_from("access_token", {"access_token": SENTINEL, "repository": "infra", "username": None})
     assert auth.auth_type.value == "access_token"

@@ -5,21 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from test_bitbucket import PreflightBench, outcomes
+from preflight_bench import PreflightBench, outcomes
 
-from sg_bitbucket_iac.bitbucket import Outcome, PreflightCache, PreflightResult, PreflightStatus
-from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.model import AppPasswordAuth
+from sg_bitbucket_iac.preflight import Outcome, PreflightCache, PreflightResult, PreflightStatus
 from sg_bitbucket_iac.secrets import Secret
 
 BEFORE_DEPRECATION = datetime(2025, 6, 1, tzinfo=UTC)
 DEPRECATED = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 ALL_CLASSIC = ["account", "team", "repository", "project", "pullrequest"]
-
-
-@pytest.fixture
-def bench(emulator: Emulator) -> PreflightBench:
-    return PreflightBench(emulator)
 
 
 def app_password(bench: PreflightBench, secret: str, scopes: list[str] | None = None) -> AppPasswordAuth:
@@ -61,14 +55,6 @@ def test_refused_from_2026_06_09_with_the_migration_command(bench: PreflightBenc
     assert result.requests_made == 0
     assert outcomes(result)["app_password_timeline"] is Outcome.UNSUPPORTED
     assert "sg-bitbucket migrate" in result.summary()
-
-
-def test_email_instead_of_username_fails_with_the_fix(bench: PreflightBench) -> None:
-    app_password(bench, "pw-email")
-    auth = AppPasswordAuth.model_construct(username="alice@acme.io", app_password=Secret("pw-email"))
-    result = run(bench, auth, DEPRECATED)
-    assert (result.status, result.requests_made) == (PreflightStatus.FAIL, 0)
-    assert "App passwords authenticate with your Bitbucket username" in result.summary()
 
 
 def test_wrong_password(bench: PreflightBench) -> None:

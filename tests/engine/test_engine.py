@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from seeding import seed_api_token, seed_credential, seed_workspace
 
 from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.engine import (
@@ -20,23 +21,17 @@ from sg_bitbucket_iac.stackguardian import StackGuardianClient
 
 ORG = "acme"
 KEY = "sgo_test_key"
-API_SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket",
-              "read:project:bitbucket", "read:pullrequest:bitbucket"]
 
 
 @pytest.fixture
 def bitbucket(emulator: Emulator, sentinel: str) -> dict[str, str]:
     """A workspace with a repository, an API token and a workspace access token that both pass preflight."""
-    emulator.admin("POST", "/bitbucket/workspaces", {"slug": "acme", "projects": [{"key": "PLAT"}],
-                                                     "repositories": [{"slug": "infra", "project": "PLAT"}]})
+    seed_workspace(emulator)
     tokens = {"api": sentinel, "api2": sentinel + "-rotated", "access": sentinel + "-access"}
     for secret in (tokens["api"], tokens["api2"]):
-        emulator.admin("POST", "/bitbucket/credentials", {
-            "kind": "api_token", "secret": secret, "email": "alice@acme.io", "username": "alice",
-            "scopes": API_SCOPES, "workspaces": ["acme"]})
-    emulator.admin("POST", "/bitbucket/credentials", {
-        "kind": "access_token", "secret": tokens["access"], "scopes": ["repository", "pullrequest", "project"],
-        "workspaces": ["acme"], "resource": "acme"})
+        seed_api_token(emulator, secret)
+    seed_credential(emulator, "access_token", tokens["access"], scopes=["repository", "pullrequest", "project"],
+                    workspaces=["acme"], resource="acme")
     return tokens
 
 

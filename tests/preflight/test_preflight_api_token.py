@@ -1,7 +1,7 @@
 """Credential preflight against the emulated Bitbucket over real HTTP: API tokens, and what every
 auth type shares (request budget, backoff, cache, secrets that never leak).
 
-``PreflightBench`` (fixture ``bench``) is shared with tests/test_preflight_*.py.
+The bench (fixture ``bench``) is in preflight_bench.py, shared with the other preflight tests.
 """
 
 from __future__ import annotations
@@ -9,114 +9,26 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import requests
+from preflight_bench import ALL_READ, NOW, PLATFORM, PreflightBench, outcomes
 
-from sg_bitbucket_iac.bitbucket import (
+from sg_bitbucket_iac.bitbucket import MAX_REQUESTS, BitbucketClient, BitbucketRetry
+from sg_bitbucket_iac.engine import PreflightFailed
+from sg_bitbucket_iac.errors import ConfigurationError
+from sg_bitbucket_iac.model import AccessTokenAuth, ApiTokenAuth
+from sg_bitbucket_iac.preflight import (
     DEFAULT_CACHE,
-    MAX_REQUESTS,
-    BitbucketClient,
-    BitbucketRetry,
     Outcome,
     PreflightCache,
-    PreflightError,
     PreflightResult,
     PreflightStatus,
     run_preflight,
 )
-from sg_bitbucket_iac.emulator import Emulator
-from sg_bitbucket_iac.errors import ConfigurationError
-from sg_bitbucket_iac.model import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth
 from sg_bitbucket_iac.secrets import Secret
-
-NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)  # product clock: app passwords deprecated, still working
-ALL_READ = [
-    "read:user:bitbucket",
-    "read:workspace:bitbucket",
-    "read:repository:bitbucket",
-    "read:project:bitbucket",
-    "read:pullrequest:bitbucket",
-]
-PLATFORM = ["read:account", "read:me"]
-Auth = ApiTokenAuth | AccessTokenAuth | AppPasswordAuth
-
-
-class PreflightBench:
-    """An emulator seeded with workspaces, plus preflight runs whose request counts are checked
-    against the emulator's own statistics."""
-
-    def __init__(self, emulator: Emulator) -> None:
-        self.emulator = emulator
-        # Bitbucket's own date (expiry, brownouts) is pinned; tests never depend on the wall clock.
-        emulator.admin("POST", "/clock", {"now": NOW.isoformat()})
-        emulator.admin(
-            "POST",
-            "/bitbucket/workspaces",
-            {
-                "slug": "acme",
-                "projects": [{"key": "INF"}, {"key": "APP"}],
-                "repositories": [{"slug": "infra", "project": "INF"}, {"slug": "web", "project": "APP"}],
-            },
-        )
-        emulator.admin("POST", "/bitbucket/workspaces", {"slug": "other", "repositories": [{"slug": "ops"}]})
-        emulator.admin("POST", "/bitbucket/workspaces", {"slug": "empty", "projects": [{"key": "NONE"}]})
-
-    def credential(self, kind: str, secret: str, scopes: list[str], **extra: Any) -> dict[str, Any]:
-        body: dict[str, Any] = {"kind": kind, "secret": secret, "scopes": scopes, **extra}
-        if kind != "access_token":
-            body.setdefault("workspaces", ["acme", "empty"])
-        return self.emulator.admin("POST", "/bitbucket/credentials", body)
-
-    def api_token(self, secret: str, scopes: list[str] | None = None, **extra: Any) -> ApiTokenAuth:
-        extra.setdefault("email", "alice@acme.io")
-        extra.setdefault("username", "alice")
-        self.credential("api_token", secret, ALL_READ + PLATFORM if scopes is None else scopes, **extra)
-        return ApiTokenAuth(username="alice", email="alice@acme.io", api_token=Secret(secret))
-
-    def fault(self, **rule: Any) -> None:
-        self.emulator.admin("POST", "/faults", {"api": "bitbucket", **rule})
-
-    def bitbucket_requests(self) -> int:
-        return int(self.emulator.admin("GET", "/stats")["bitbucket"]["total"])
-
-    def run(self, auth: Auth, workspace: str = "acme", **options: Any) -> PreflightResult:
-        """One preflight (no cache unless given, tiny backoff); asserts the request budget."""
-        options.setdefault("now", NOW)
-        options.setdefault("cache", None)
-        options.setdefault("retry_backoff", 0.001)
-        self.emulator.admin("DELETE", "/stats")
-        result = run_preflight(auth, workspace, api_url=self.emulator.bitbucket_url, **options)
-        made = self.bitbucket_requests()
-        assert result.requests_made == made, "preflight miscounted its requests"
-        assert made <= MAX_REQUESTS
-        for check in result.checks:
-            assert check.endpoint is None or check.endpoint.startswith("/2.0/"), check
-        return result
-
-
-@pytest.fixture
-def bench(emulator: Emulator) -> PreflightBench:
-    return PreflightBench(emulator)
-
-
-@pytest.fixture
-def clean_default_cache() -> Iterator[None]:
-    DEFAULT_CACHE.clear()
-    yield
-    DEFAULT_CACHE.clear()
-
-
-def outcomes(result: PreflightResult) -> dict[str, Outcome]:
-    return {check.name: check.outcome for check in result.checks}
-
-
-def failing_messages(result: PreflightResult) -> str:
-    return " ".join(c.message for c in result.checks if c.outcome is not Outcome.OK)
 
 
 # --------------------------------------------------------------------------- API token: pass
@@ -204,21 +116,6 @@ def test_granted_pullrequest_scope_without_a_repository_passes_with_a_warning(be
 
 
 # --------------------------------------------------------------------------- API token: identity and 401s
-def test_username_in_the_email_field_fails_before_any_request(bench: PreflightBench) -> None:
-    auth = ApiTokenAuth.model_construct(username="alice", email="alice", api_token=Secret("tok-x"))
-    result = bench.run(auth)
-    assert result.status is PreflightStatus.FAIL
-    assert result.requests_made == 0
-    assert "API tokens authenticate with your Atlassian account email, not your Bitbucket username" in result.summary()
-
-
-def test_email_in_the_username_field_fails_before_any_request(bench: PreflightBench) -> None:
-    auth = ApiTokenAuth.model_construct(username="alice@acme.io", email="alice@acme.io", api_token=Secret("tok-x"))
-    result = bench.run(auth)
-    assert (result.status, result.requests_made) == (PreflightStatus.FAIL, 0)
-    assert "put the email in the email field" in result.summary()
-
-
 def test_another_accounts_email_is_rejected_with_the_fix(bench: PreflightBench) -> None:
     bench.api_token("tok-bob-email")
     auth = ApiTokenAuth(username="alice", email="bob@acme.io", api_token=Secret("tok-bob-email"))
@@ -437,7 +334,7 @@ def test_sentinel_secret_never_appears_in_results_errors_or_logs(
     ]
     texts: list[str] = []
     for result in results:
-        error = PreflightError(result)
+        error = PreflightFailed(result, "c1")
         texts += [json.dumps(result.to_dict()), result.summary(), str(result), repr(result), str(error), repr(error)]
     texts.append(caplog.text)
     assert _leaks(sentinel, *texts) == []
@@ -446,9 +343,9 @@ def test_sentinel_secret_never_appears_in_results_errors_or_logs(
 
 def test_preflight_error_carries_the_result(bench: PreflightBench) -> None:
     result = bench.run(bench.api_token("tok-error", ["read:user:bitbucket"]))
-    error = PreflightError(result)
+    error = PreflightFailed(result, "c1")
     assert error.result is result
-    assert str(error) == result.summary()
+    assert result.summary() in str(error)
 
 
 # --------------------------------------------------------------------------- configuration

@@ -5,17 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_bitbucket import PreflightBench, outcomes
+from preflight_bench import PreflightBench, outcomes
 
-from sg_bitbucket_iac.bitbucket import MAX_REQUESTS, Outcome, PreflightResult, PreflightStatus
-from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.model import AccessTokenAuth
+from sg_bitbucket_iac.preflight import MAX_REQUESTS, Outcome, PreflightResult, PreflightStatus
 from sg_bitbucket_iac.secrets import Secret
-
-
-@pytest.fixture
-def bench(emulator: Emulator) -> PreflightBench:
-    return PreflightBench(emulator)
 
 
 def token(bench: PreflightBench, secret: str, resource: str, scopes: list[str]) -> None:

@@ -1,0 +1,219 @@
+"""Drift (observed vs applied: changed outside; desired vs applied: not yet applied) and audit. Pure."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .. import ownership, timeline
+from ..model import (
+    AuthType,
+    Connector,
+    ObservedConnector,
+)
+from ..preflight.result import PreflightResult, PreflightStatus
+from .plan import SENSITIVE, FieldChange
+from .snapshot import AppliedSnapshot
+
+
+# --------------------------------------------------------------------------- drift
+class DriftStatus(enum.StrEnum):
+    IN_SYNC = "in_sync"
+    CHANGED_OUTSIDE = "changed_outside"
+    NOT_YET_APPLIED = "not_yet_applied"
+    DELETED_OUTSIDE = "deleted_outside"
+    NOT_CREATED = "not_created"
+    CREDENTIALS_FAILING = "credentials_failing"
+    UNDECLARED = "undeclared"  # managed by this tool but missing from the definitions
+
+
+@dataclass
+class DriftReport:
+    connector_id: str
+    name: str
+    statuses: list[DriftStatus]
+    changed_outside: list[FieldChange] = field(default_factory=list)
+    not_yet_applied: list[FieldChange] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    authenticated: bool | None = None
+    modified_at: datetime | None = None
+
+    @property
+    def drifted(self) -> bool:
+        return self.statuses != [DriftStatus.IN_SYNC]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "connector_id": self.connector_id,
+            "name": self.name,
+            "status": [s.value for s in self.statuses],
+            "changed_outside": [c.to_dict() for c in self.changed_outside],
+            "not_yet_applied": [c.to_dict() for c in self.not_yet_applied],
+            "messages": list(self.messages),
+            "authenticated": self.authenticated,
+            "modified_at": self.modified_at.isoformat() if self.modified_at else None,
+        }
+
+
+def _observed_fields(observed: ObservedConnector) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "name": observed.name,
+        "description": observed.description or None,
+        "tags": list(observed.tags) or None,
+        "auth.type": observed.auth_type.value if observed.auth_type else None,
+        "auth.email": observed.email,
+    }
+    if observed.username is not None:
+        fields["auth.username"] = observed.username
+    return fields
+
+
+def _snapshot_fields(snapshot: AppliedSnapshot, visible_username: bool) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "name": snapshot.name,
+        "description": snapshot.description or None,
+        "tags": list(snapshot.tags) or None,
+        "auth.type": snapshot.auth_type.value,
+        "auth.email": snapshot.email,
+    }
+    if visible_username:
+        fields["auth.username"] = snapshot.username
+    return fields
+
+
+def _desired_fields(connector: Connector) -> dict[str, Any]:
+    return {
+        "name": connector.name,
+        "description": connector.description or None,
+        "tags": list(connector.tags) or None,
+        "auth.type": connector.auth_type.value,
+        "auth.email": getattr(connector.auth, "email", None),
+        "auth.username": getattr(connector.auth, "username", None),
+        "workspace": connector.workspace,
+    }
+
+
+def classify_drift(
+    desired: Connector | None,
+    *,
+    org: str,
+    applied: AppliedSnapshot | None,
+    observed: ObservedConnector | None,
+    at: datetime,
+    preflight: PreflightResult | None = None,
+) -> DriftReport:
+    """Three-way comparison: changed outside (observed vs applied) apart from not yet applied."""
+    connector_id = (desired.connector_id if desired else None) or (observed.id if observed else "") or (
+        applied.connector_id if applied else ""
+    )
+    name = desired.name if desired else (observed.name if observed else (applied.name if applied else ""))
+    report = DriftReport(connector_id, name, [])
+    if observed is None:
+        if applied is not None:
+            report.statuses.append(DriftStatus.DELETED_OUTSIDE)
+            report.messages.append("deleted outside this tool; apply re-creates it")
+        else:
+            report.statuses.append(DriftStatus.NOT_CREATED)
+            report.messages.append("declared but not created yet; apply creates it")
+        return report
+    report.authenticated = observed.authenticated
+    report.modified_at = observed.modified_at
+    if desired is None:
+        report.statuses.append(DriftStatus.UNDECLARED)
+        report.messages.append("managed by sg-bitbucket-iac but missing from the definitions; "
+                               "apply with prune deletes it")
+    observed_fields = _observed_fields(observed)
+    if applied is not None:
+        baseline = _snapshot_fields(applied, visible_username=observed.username is not None)
+        for key, before in baseline.items():
+            after = observed_fields.get(key)
+            if before != after:
+                report.changed_outside.append(FieldChange(key, before, after))
+        if observed.workspace and observed.workspace != applied.workspace:
+            report.changed_outside.append(FieldChange("workspace", applied.workspace, observed.workspace))
+    if desired is not None:
+        reference = _snapshot_fields(applied, True) if applied is not None else dict(observed_fields)
+        if applied is not None:
+            reference["workspace"] = applied.workspace
+            reference["auth.username"] = applied.username
+        else:
+            reference["workspace"] = observed.workspace
+            reference.setdefault("auth.username", None)
+        for key, after in _desired_fields(desired).items():
+            before = reference.get(key)
+            if key == "auth.username" and applied is None and observed.username is None:
+                continue  # not visible and never applied by us: unknown, not a difference
+            if key == "workspace" and before is None:
+                continue
+            if before != after:
+                report.not_yet_applied.append(FieldChange(key, before, after))
+        desired_fp = desired.credential_fingerprint(org)
+        known_fp = applied.fingerprint if applied is not None else observed.fingerprint
+        if known_fp is not None and known_fp != desired_fp and desired.auth_type.value == (
+            applied.auth_type.value if applied else (observed.auth_type.value if observed.auth_type else None)
+        ):
+            key = f"auth.{desired.auth_type.secret_field}"
+            report.not_yet_applied.append(FieldChange(key, SENSITIVE, SENSITIVE, sensitive=True, note="rotated"))
+    if report.changed_outside:
+        report.statuses.append(DriftStatus.CHANGED_OUTSIDE)
+    if report.not_yet_applied:
+        report.statuses.append(DriftStatus.NOT_YET_APPLIED)
+    failing: list[str] = []
+    if observed.authenticated is False:
+        failing.append("StackGuardian reports the credentials as not authenticated")
+    if preflight is not None and preflight.status is PreflightStatus.FAIL:
+        failing.append(f"preflight against Bitbucket failed: {preflight.summary()}")
+    if observed.auth_type is AuthType.APP_PASSWORD:
+        status = timeline.app_password_status(at)
+        if not status.allowed:
+            failing.append(status.message.replace("<ID>", observed.id))
+        elif status.needs_action:
+            report.messages.append(status.message.replace("<ID>", observed.id))
+    if failing:
+        report.statuses.append(DriftStatus.CREDENTIALS_FAILING)
+        report.messages.extend(failing)
+    if not report.statuses:
+        report.statuses.append(DriftStatus.IN_SYNC)
+    return report
+
+
+# --------------------------------------------------------------------------- audit
+@dataclass(frozen=True)
+class AuditFinding:
+    """One connector's health: what needs doing, if anything, and the app-password phase."""
+
+    connector_id: str
+    needs_action: bool
+    actions: tuple[str, ...]
+    app_password_phase: timeline.AppPasswordPhase | None
+
+
+def audit_connector(observed: ObservedConnector, *, at: datetime) -> AuditFinding:
+    """Needs action: an app password past the point the timeline asks for a migration, credentials
+    StackGuardian says do not authenticate, or no recognisable Bitbucket credential.
+
+    The next step names where the credential is changed: the owner's code when a front owns the
+    connector (its next apply would undo a `migrate`), `sg-bitbucket migrate` otherwise.
+    """
+    actions: list[str] = []
+    phase: timeline.AppPasswordPhase | None = None
+    owner = ownership.owner_of(observed.context_tags)
+    remedy = ownership.remediation(owner, observed.id)
+    if observed.auth_type is AuthType.APP_PASSWORD:
+        status = timeline.app_password_status(at)
+        phase = status.phase
+        if status.needs_action:
+            actions.append(timeline.with_remedy(status.message, observed.id, None if owner is None else remedy))
+    if observed.authenticated is False:
+        actions.append(f"StackGuardian reports these credentials do not authenticate: replace them ({remedy})"
+                       if owner is not None else
+                       "StackGuardian reports these credentials do not authenticate: replace them (update the "
+                       f"definition and apply, or `sg-bitbucket migrate --connector {observed.id} ...`)")
+    if observed.auth_type is None:
+        actions.append("no recognisable Bitbucket credential: set one with "
+                       f"`sg-bitbucket migrate --connector {observed.id} --to api_token ...`")
+    return AuditFinding(observed.id, bool(actions), tuple(actions), phase)
+
+

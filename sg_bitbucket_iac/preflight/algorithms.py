@@ -1,0 +1,296 @@
+"""The three probe algorithms (reference/bitbucket-api.md, "Preflight algorithm"), one per auth type,
+and the profile that words each auth type's failures."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from ..bitbucket import ProbeResponse
+from ..model import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth, AuthType
+from ..timeline import (
+    MIGRATE_COMMAND,
+    NEW_APP_PASSWORD_WARNING,
+    AppPasswordPhase,
+    app_password_status,
+    for_connector,
+)
+from .result import Identity, Outcome, unique
+from .run import ProbeRun, Wording
+from .scopes import (
+    ACCESS_TOKEN_NEEDS,
+    API_TOKEN_NEEDS,
+    APP_PASSWORD_NEEDS,
+    LEVEL_ORDER,
+    PLATFORM_SCOPES,
+    TOKEN_LEVELS,
+    ScopeNeed,
+)
+
+WORKSPACE_PAGES = 3  # "following next, at most 3 pages"
+
+
+# --------------------------------------------------------------------------- (a) API tokens and (c) app passwords
+def _probe_user_credential(
+    run: ProbeRun, username: str, repositories: Sequence[str], who: str, expected_type: str
+) -> None:
+    """Steps 2-6 of algorithm (a); app passwords (algorithm (c) step 3) run them with classic names."""
+    ws = run.workspace
+    workspace_wording = Wording(f"workspace {ws} not found or not accessible (check the slug).")
+    response = run.scope_probe(
+        "identity", "user", "/user", {}, Wording("GET /user answered 404: the Bitbucket API URL must end in /2.0.")
+    )
+    if run.halted:
+        return
+    if response is not None:
+        body = response.body if isinstance(response.body, dict) else {}
+        run.identity = Identity(body.get("username"), body.get("display_name"), body.get("uuid"))
+        names = {str(body[k]).lower() for k in ("username", "nickname") if body.get(k)}
+        if names and username.lower() not in names:
+            account = body.get("username") or body.get("nickname")
+            run.warn(
+                "username_match",
+                f"Git user name {username} does not match the credential's account {account}; git clone may fail.",
+                response,
+            )
+    if run.credential_type and run.credential_type != expected_type:
+        run.warn(
+            "credential_type",
+            f"Bitbucket reports credential type {run.credential_type!r}, not "
+            f"{expected_type!r}: this looks like a different credential type.",
+        )
+
+    _check_membership(run, who, reserve=3 + len(repositories))
+
+    listing = run.scope_probe(
+        "repository_read",
+        "repository",
+        f"/repositories/{ws}",
+        {"pagelen": "10", "role": "member"},
+        workspace_wording,
+    )
+    if listing is not None and not listing.values():
+        message = f"{who} can see no repositories in {ws}."
+        if repositories:
+            run.add("repositories_visible", Outcome.NOT_FOUND_OR_NO_ACCESS, message, listing)
+        else:
+            run.warn("repositories_visible", message, listing)
+    confirmed = run.repositories(repositories, listing, Wording("not found or not accessible."), reserve=2)
+
+    run.scope_probe(
+        "project_read",
+        "project",
+        f"/workspaces/{ws}/projects",
+        {"pagelen": "10"},
+        replace(
+            workspace_wording,
+            forbidden=f"{who} may not list the projects of workspace {ws} (403 Forbidden): not a member?",
+        ),
+    )
+    discovered = [str(v.get("slug")) for v in listing.values()] if listing else []
+    target = next(iter(confirmed), None) or (None if repositories else next(iter(discovered), None))
+    run.pullrequests(target, f"no accessible repository in {ws} to probe")
+
+
+def _check_membership(run: ProbeRun, who: str, reserve: int) -> None:
+    """Step (a)3: the target workspace is among /user/workspaces (at most 3 pages, within the budget)."""
+    ws = run.workspace
+    name = "workspace_membership"
+    wording = Wording("GET /user/workspaces answered 404: the Bitbucket API URL must end in /2.0.")
+    response = run.get(name, "/user/workspaces", {"pagelen": "100"})
+    pages = 1
+    seen: set[str] = set()
+    while run.answer(name, response, run.needs["workspace"], wording):
+        assert response is not None
+        seen |= {str((v.get("workspace") or {}).get("slug")) for v in response.values()}
+        if ws in seen:
+            run.add(name, Outcome.OK, f"{who} is a member of workspace {ws}.", response)
+            return
+        next_url = response.next_url()
+        if next_url is None:
+            message = f"Account {who} is not a member of workspace {ws} (or the slug is wrong)."
+            run.add(name, Outcome.NOT_FOUND_OR_NO_ACCESS, message, response)
+            return
+        if pages >= WORKSPACE_PAGES or run.client.remaining <= reserve or not run.client.same_origin(next_url):
+            run.warn(
+                name,
+                f"workspace {ws} is not among the first {len(seen)} workspaces of {who}; membership "
+                "not confirmed within the request budget.",
+                response,
+            )
+            return
+        response = run.get(name, next_url)
+        pages += 1
+
+
+def _platform_scopes_check(run: ProbeRun) -> None:
+    """Step (a)7: read:account / read:me are Atlassian platform scopes no Bitbucket answer can prove."""
+    absent = [s for s in PLATFORM_SCOPES if run.granted is not None and s not in run.granted]
+    text = "read:account and read:me (StackGuardian's Account: Read and Me: Read) are Atlassian platform scopes"
+    if absent:
+        # Not a warning: the README's own scope list leaves them out on purpose (no Bitbucket endpoint
+        # needs them), and a warning on every command for a choice the user made is noise.
+        run.add(
+            "platform_scopes",
+            Outcome.NOT_VERIFIABLE,
+            f"{text}; Bitbucket's x-oauth-scopes does not list {', '.join(absent)}. No "
+            "Bitbucket endpoint needs them; add them only if StackGuardian asks for them.",
+        )
+    else:
+        run.add("platform_scopes", Outcome.NOT_VERIFIABLE, f"{text}: not verifiable on api.bitbucket.org.")
+
+
+def api_token_preflight(run: ProbeRun, auth: ApiTokenAuth, repositories: Sequence[str]) -> None:
+    """Algorithm (a): Basic email:token; five scopes, each probed on its own endpoint.
+
+    The email and username formats are the model's rules, checked before preflight can run.
+    """
+    _probe_user_credential(run, auth.username, repositories, auth.email, "api_token")
+    run.infer_missing(API_TOKEN_NEEDS)
+    if not run.halted:
+        _platform_scopes_check(run)
+
+
+def app_password_preflight(
+    run: ProbeRun, auth: AppPasswordAuth, repositories: Sequence[str], now: datetime, new_connector: bool
+) -> None:
+    """Algorithm (c): the timeline gate first, then (a)'s probes with classic scope names."""
+    status = app_password_status(now)
+    if not status.allowed:  # names `sg-bitbucket migrate`, without a placeholder for the connector
+        run.add("app_password_timeline", Outcome.UNSUPPORTED, for_connector(status.message, None))
+    elif status.phase is AppPasswordPhase.DEPRECATED:
+        run.warn("app_password_timeline", for_connector(status.message, None))
+        if new_connector:
+            run.warn(
+                "app_password_new_connector",
+                NEW_APP_PASSWORD_WARNING,
+            )
+    else:
+        run.add(
+            "app_password_timeline", Outcome.OK, f"{status.message}; plan the move to API tokens (`{MIGRATE_COMMAND}`)."
+        )
+    if not run.failed:
+        _probe_user_credential(run, auth.username, repositories, auth.username, "app_password")
+        run.infer_missing(APP_PASSWORD_NEEDS)
+        if not run.halted and run.granted is not None and "team" not in run.granted:
+            run.warn(
+                "team_scope",
+                "StackGuardian lists Workspace membership: Read (team) for app passwords; it "
+                "is not among the granted scopes (no probe needs it).",
+            )
+
+
+# --------------------------------------------------------------------------- (b) access tokens
+def access_token_preflight(run: ProbeRun, auth: AccessTokenAuth, repositories: Sequence[str]) -> None:
+    """Algorithm (b): Bearer; confined to one repository, project or workspace; not a user."""
+    ws = run.workspace
+    configured = unique([r for r in (auth.repository, *repositories) if r])
+    outside = (
+        "is outside this token's scope or does not exist (a repository access token only sees its own repository)."
+    )
+    wording = Wording(
+        not_found=f"workspace {ws} not found or not accessible (check the slug).",
+        forbidden=(
+            f"This access token does not belong to workspace {ws} (Bitbucket: 'This API is not accessible by this "
+            "authentication mechanism'); access tokens work only in the workspace they were created in."
+        ),
+        halt_on_forbidden=True,
+    )
+    listing: ProbeResponse | None = None
+    if auth.scope == "repository" and len(configured) > 1:
+        run.add(
+            "coverage",
+            Outcome.FORBIDDEN,
+            f"A repository access token can access only {ws}/{auth.repository}; use a project/workspace "
+            "access token or an API token.",
+        )
+    if auth.scope == "project":
+        run.scope_probe(
+            "project_read",
+            "project",
+            f"/workspaces/{ws}/projects/{auth.project}",
+            {},
+            replace(wording, not_found=f"Project {auth.project} {outside}"),
+        )
+    if auth.scope != "repository":
+        params = {"q": f'project.key="{auth.project}"'} if auth.scope == "project" else {}
+        listing = run.scope_probe(
+            "repository_read", "repository", f"/repositories/{ws}", {**params, "pagelen": "10"}, wording
+        )
+    if auth.scope == "workspace":
+        run.scope_probe("project_read", "project", f"/workspaces/{ws}/projects", {"pagelen": "10"}, wording)
+    # A repository token's first call is its own repository (step (b)2), checked like any configured one.
+    confirmed = run.repositories(configured, listing, replace(wording, not_found=outside), reserve=1)
+    _check_token_level(run, auth.scope)
+    discovered = [str(v.get("slug")) for v in listing.values()] if listing else []
+    target = next(iter(confirmed), None) or (None if configured else next(iter(discovered), None))
+    run.pullrequests(target, f"no repository this token can read in {ws}")
+    run.infer_missing(["repository", "pullrequest"] + (["project"] if auth.scope != "repository" else []))
+    run.add(
+        "user_scopes",
+        Outcome.NOT_VERIFIABLE,
+        "Account, Me, User and Workspace: Read are not applicable to access tokens (tokens are not users).",
+    )
+
+
+def _check_token_level(run: ProbeRun, declared: str) -> None:
+    """Step (b)4: the token covers what the connector declares (narrower fails, wider warns)."""
+    detected = TOKEN_LEVELS.get(run.credential_type or "")
+    if detected is None or detected == declared:
+        return
+    text = (
+        f"Bitbucket reports a {detected} access token ({run.credential_type}) but the connector declares "
+        f"scope {declared}"
+    )
+    if LEVEL_ORDER.index(detected) < LEVEL_ORDER.index(declared):
+        run.add(
+            "token_type",
+            Outcome.WRONG_CREDENTIAL_TYPE,
+            f"{text}; a {detected} token cannot cover the whole {declared}: set scope: {detected} (naming its "
+            f"{detected}), or create a {declared} access token.",
+        )
+    else:
+        run.warn("token_type", f"{text}; it can see more than declared: set scope: {detected} to describe it.")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What differs between auth types: scope vocabulary, who is speaking, the 401 text, the fix."""
+
+    needs: Mapping[str, ScopeNeed]
+    subject: str
+    auth_failed: str  # {who}: the email or username
+    fix: str  # what to do about missing scopes
+
+
+PROFILES = {
+    AuthType.API_TOKEN: Profile(
+        API_TOKEN_NEEDS,
+        "Token",
+        "Bitbucket rejected the API token for {who}. Check that: the email is your Atlassian account email; the "
+        "token was created with 'Create API token with scopes' for the Bitbucket app (unscoped or Jira-only "
+        "tokens fail); it is not expired or revoked (API tokens expire within 1 year).",
+        "create a new API token with all of them (Atlassian API tokens cannot be edited: 'Create API token with "
+        "scopes', app Bitbucket) and update the connector",
+    ),
+    AuthType.ACCESS_TOKEN: Profile(
+        ACCESS_TOKEN_NEEDS,
+        "Access token",
+        "Bitbucket rejected the access token. It may be revoked, or the resource it belonged to was deleted or "
+        "transferred (repository tokens are revoked on transfer). Access tokens are sent as Bearer. If this is "
+        "an Atlassian API token, choose the 'API token' type and supply your email.",
+        "create a new access token with all of them (access-token scopes cannot be changed after creation) and "
+        "update the connector",
+    ),
+    # Algorithm (c) step 2 also words a brownout 401 (2026-06-09..07-27); preflight refuses app
+    # passwords from 2026-06-09 before sending anything, so only the plain message remains.
+    AuthType.APP_PASSWORD: Profile(
+        APP_PASSWORD_NEEDS,
+        "App password",
+        "Invalid username or app password for {who} (app passwords authenticate with the Bitbucket username, "
+        "not the email).",
+        f"app passwords can no longer be created or changed; migrate the connector with `{MIGRATE_COMMAND}` to "
+        "an API token with the scopes it needs",
+    ),
+}
