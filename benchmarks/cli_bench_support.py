@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import string
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,7 +37,10 @@ from sg_bitbucket_iac.model import (
 ORG = "bench"
 API_KEY = "sgo_bench_key"
 WORKSPACE = "acme"
-TOKEN = "ATATT3xBenchmarkApiToken000000000000000001"
+# Shaped like the API tokens Bitbucket issues (~190 random characters); seeded, so runs compare.
+_TOKEN_RNG = random.Random(2026)
+TOKEN = "ATATT3xFfGF0" + "".join(_TOKEN_RNG.choice(string.ascii_letters + string.digits + "-_")
+                                 for _ in range(180)) + "=8D1C2B3A"
 SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket",
           "read:project:bitbucket", "read:pullrequest:bitbucket"]
 
@@ -46,9 +52,11 @@ def connector(index: int, description: str) -> Connector:
     })
 
 
-def definitions_yaml(count: int, description: str) -> str:
+def definitions_yaml(count: int, description: str, *, changed: int = 0, changed_description: str = "") -> str:
+    """A definitions file of `count` connectors; the first `changed` get `changed_description`."""
     entries = "".join(
-        f"  - name: conn-{index:05d}\n    description: {description}\n    tags: [bench]\n    workspace: {WORKSPACE}\n"
+        f"  - name: conn-{index:05d}\n    description: {changed_description if index < changed else description}\n"
+        f"    tags: [bench]\n    workspace: {WORKSPACE}\n"
         "    auth: {type: api_token, username: alice, email: alice@acme.io, api_token: \"${env:BENCH_TOKEN}\"}\n"
         for index in range(count)
     )
@@ -91,23 +99,62 @@ class Bench:
 
     def cli(self, args: Sequence[str]) -> tuple[int, float, dict[str, Any]]:
         """(exit code, wall seconds, StackGuardian request stats) of one `sg-bitbucket` run."""
+        run = self.run(args)
+        return run.code, run.wall, run.stats
+
+    def run(self, args: Sequence[str]) -> CliRun:
+        """One `sg-bitbucket` run as a subprocess, with its own CPU time and peak memory (wait4)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SG_", "STACKGUARDIAN_", "BITBUCKET_"))}
         env.update({
             "SG_API_TOKEN": API_KEY, "SG_BASE_URL": self.emulator.stackguardian_url, "SG_ORG": ORG,
             "BITBUCKET_API_URL": self.emulator.bitbucket_url, "BENCH_TOKEN": TOKEN,
         })
         self.emulator.admin("DELETE", "/stats")
-        started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "sg_bitbucket_iac.cli.app", *args], env=env,
-                              capture_output=True, text=True, cwd=self.workdir, check=False)
-        elapsed = time.perf_counter() - started
-        if done.returncode not in (0, 2):
-            print(done.stdout[-2000:], done.stderr[-2000:], sep="\n", file=sys.stderr)
-        return done.returncode, elapsed, self.stackguardian_stats()
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            started = time.perf_counter()
+            peak_file = Path(self.workdir) / ".peak-kb"
+            env["BENCH_PEAK_FILE"] = str(peak_file)
+            process = subprocess.Popen([sys.executable, "-c", _PEAK_WRAPPER, *args], env=env,
+                                       stdout=out, stderr=err, cwd=self.workdir)
+            _, status, usage = os.wait4(process.pid, 0)
+            wall = time.perf_counter() - started
+            peak_mb = int(peak_file.read_text()) / 1024 if peak_file.exists() else float("nan")
+            process.returncode = os.waitstatus_to_exitcode(status)
+            if process.returncode not in (0, 2):
+                out.seek(0)
+                err.seek(0)
+                print(out.read()[-2000:].decode(errors="replace"), err.read()[-2000:].decode(errors="replace"),
+                      sep="\n", file=sys.stderr)
+        return CliRun(process.returncode, wall, usage.ru_utime + usage.ru_stime, peak_mb, self.stackguardian_stats())
+
+
+# Runs the CLI as its console script does (cli.main) and records its own peak RSS: VmHWM of its
+# address space (a child's rusage maxrss also counts the parent's memory at fork: the emulator's).
+_PEAK_WRAPPER = """
+import atexit, os, runpy, sys
+def _record_peak():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                with open(os.environ["BENCH_PEAK_FILE"], "w") as out:
+                    out.write(line.split()[1])
+atexit.register(_record_peak)
+sys.argv = ["sg-bitbucket", *sys.argv[1:]]
+runpy.run_module("sg_bitbucket_iac.cli.main", run_name="__main__")
+"""
+
+
+@dataclass(frozen=True)
+class CliRun:
+    code: int
+    wall: float
+    cpu: float  # user + system seconds of the CLI process
+    max_rss_mb: float  # its own peak resident memory (VmHWM)
+    stats: dict[str, Any]
 
 
 def cli_startup_seconds() -> float:
     """What a `--help` costs: the interpreter and the CLI's own start, to read the figures against."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "sg_bitbucket_iac.cli.app", "--help"], capture_output=True, check=True)
+    subprocess.run([sys.executable, "-m", "sg_bitbucket_iac.cli.main", "--help"], capture_output=True, check=True)
     return time.perf_counter() - started

@@ -105,7 +105,7 @@ def _check_secret(value: Secret, label: str) -> Secret:
     raw = value.reveal()
     if not raw:
         raise _custom("secret_empty", f"the {label} is empty; paste the whole value")
-    if raw != raw.strip() or any(ch.isspace() for ch in raw):
+    if raw.split() != [raw]:  # leading, trailing or inner whitespace (str.split is C-speed over long tokens)
         raise _custom(
             "secret_whitespace",
             f"the {label} contains whitespace; copy it again without spaces or line breaks",
@@ -393,10 +393,18 @@ class Connector(BaseModel):
         return self.auth.auth_type
 
     def credential_fingerprint(self, org: str) -> str:
-        """Salted, slow fingerprint of the credential set; same for everyone applying the same values."""
+        """Keyed or salted-slow fingerprint of the credential set (secrets.py says which and why);
+        same for everyone applying the same values."""
         from .secrets import fingerprint
 
         return fingerprint(f"{org}/{self.connector_id}/{self.auth_type.wire}", *credential_parts(self.auth))
+
+    def credential_fingerprint_matches(self, org: str, known: str | None) -> bool:
+        """Whether ``known`` (of any fingerprint scheme, old stacks included) fingerprints this credential set."""
+        from .secrets import fingerprint_matches
+
+        return fingerprint_matches(known, f"{org}/{self.connector_id}/{self.auth_type.wire}",
+                                   *credential_parts(self.auth))
 
 
 def credential_parts(auth: ApiTokenAuth | AccessTokenAuth | AppPasswordAuth) -> tuple[str, ...]:
@@ -572,6 +580,18 @@ def settings_payload(auth: ApiTokenAuth | AccessTokenAuth | AppPasswordAuth) -> 
     return {"kind": KIND, "config": [credential_config(auth)]}
 
 
+def patch_settings_payload(auth: ApiTokenAuth | AccessTokenAuth | AppPasswordAuth) -> dict[str, Any]:
+    """`Settings` for a PATCH: the new credential set plus an explicit null for every other type's key.
+
+    Nothing of the old auth type may survive, whether the server replaces `Settings` whole or
+    merges `config[0]` key by key (PatchedIntegration fields take null to clear, sg-sdk-go).
+    """
+    config = credential_config(auth)
+    every_type = ("bitbucketCreds", "bitbucketEmail", "bitbucketAccessToken")
+    config.update({key: None for key in every_type if key not in config})
+    return {"kind": KIND, "config": [config]}
+
+
 def descriptive_context_tags(connector: Connector) -> dict[str, str]:
     """Non-secret declared facts that StackGuardian does not model, kept so drift and import can see them."""
     tags = {WORKSPACE_TAG: connector.workspace}
@@ -683,13 +703,15 @@ def observed_from_record(record: Mapping[str, Any]) -> ObservedConnector:
     config = config_list[0] if config_list and isinstance(config_list[0], Mapping) else {}
     auth = record.get("Authentication") or {}
     tags = record.get("Tags") or []
-    context_tags = record.get("ContextTags") or {}
+    raw_context_tags = record.get("ContextTags")
+    context_tags: Mapping[str, Any] = raw_context_tags if isinstance(raw_context_tags, Mapping) else {}
     return ObservedConnector(
         id=str(record.get("Id") or record.get("ResourceName") or ""),
         name=str(record.get("ResourceName") or ""),
         description=str(record.get("Description") or ""),
         tags=tuple(str(t) for t in tags),
-        context_tags={str(k): str(v) for k, v in context_tags.items()},
+        # sg-sdk-go types the values as nullable: a null value reads as an absent tag.
+        context_tags={str(k): str(v) for k, v in context_tags.items() if v is not None},
         kind=str(settings.get("kind") or ""),
         auth_type=infer_auth_type(config),
         email=config.get("bitbucketEmail") or None,
@@ -724,6 +746,7 @@ __all__ = [
     "derive_id",
     "observed_from_record",
     "parse_connector",
+    "patch_settings_payload",
     "reveal",
     "to_create_payload",
 ]

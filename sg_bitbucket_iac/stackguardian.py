@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -33,7 +34,7 @@ from .errors import (
     scrub,
 )
 from .http import HeaderAuth
-from .model import KIND, wire_json_default
+from .model import KIND, WIRE_SECRET_KEYS, wire_json_default
 from .secrets import Secret
 from .settings import Settings, checked_base_url
 
@@ -239,12 +240,23 @@ class StackGuardianClient:
         assert last_error is not None
         raise last_error
 
-    def update(self, connector_id: str, patch: Mapping[str, Any]) -> dict[str, Any]:
+    def update(
+        self, connector_id: str, patch: Mapping[str, Any], *, not_modified_since: datetime | None = None
+    ) -> dict[str, Any]:
+        """PATCH; returns the record after the write.
+
+        The answer's `data` may be stale (the official provider overwrites the returned name with
+        the planned one), so it is used only when it shows this write: every field sent, and a
+        `ModifiedAt` later than `not_modified_since` (the record's before the write) when given.
+        Otherwise the record is read back, so no stale value reaches state, snapshots or drift.
+        """
         payload = self._request(
             "PATCH", self._url(connector_id), f"update connector {connector_id}", body=patch
         )
         record = payload.get("data")
-        return record if isinstance(record, dict) else self.get(connector_id)
+        if isinstance(record, dict) and _answer_shows_write(record, patch, not_modified_since):
+            return record
+        return self.get(connector_id)
 
     def delete(self, connector_id: str, *, missing_ok: bool = False) -> bool:
         """Delete; returns False when it was already gone and `missing_ok`."""
@@ -286,6 +298,31 @@ class StackGuardianClient:
             if cursor in seen_cursors:
                 raise StackGuardianError("listall returned the same cursor twice", operation="list connectors")
             seen_cursors.add(cursor)
+
+
+def _answer_shows_write(record: Mapping[str, Any], patch: Mapping[str, Any], since: datetime | None) -> bool:
+    """Whether a PATCH answer's record carries what was sent (secrets aside: they read back masked)."""
+    if since is not None:
+        modified = record.get("ModifiedAt")
+        if not isinstance(modified, int | float) or modified <= round(since.timestamp() * 1000):
+            return False
+    cleared: dict[str, Any] = {"Description": "", "Tags": [], "ContextTags": {}}
+    for key in ("ResourceName", "Description", "Tags", "ContextTags"):
+        if key in patch and (record.get(key) or cleared.get(key)) != (patch[key] or cleared.get(key)):
+            return False
+    sent_settings = patch.get("Settings")
+    if isinstance(sent_settings, Mapping):
+        shown_settings = record.get("Settings")
+        shown: Mapping[str, Any] = shown_settings if isinstance(shown_settings, Mapping) else {}
+        if shown.get("kind") != sent_settings.get("kind"):
+            return False
+        sent = (sent_settings.get("config") or [{}])[0]
+        shown_configs = shown.get("config") or [{}]
+        shown_config = shown_configs[0] if isinstance(shown_configs[0], Mapping) else {}
+        for key, value in sent.items():
+            if key not in WIRE_SECRET_KEYS and shown_config.get(key) != value:
+                return False
+    return True
 
 
 def _secret_values(body: Any) -> list[str]:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from bitbucket_spec import SpecCheck
 
 from sg_bitbucket_iac import settings
 from sg_bitbucket_iac.emulator import Emulator
@@ -38,18 +39,23 @@ def isolated_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def emulator_factory() -> Iterator[Callable[..., Emulator]]:
     """Starts emulators with chosen switches (``factory(secret_read_mode="omit")``), each seeded
-    with org ``acme`` and key ``sgo_test_key`` through the admin API; all are closed at teardown."""
-    started: list[Emulator] = []
+    with org ``acme`` and key ``sgo_test_key`` through the admin API; all are closed at teardown.
+
+    Every answer of their emulated Bitbucket is checked against Atlassian's published spec
+    (``bitbucket_spec.py``); a test whose traffic leaves the spec fails at teardown."""
+    started: list[tuple[Emulator, SpecCheck]] = []
 
     def start(**switches: Any) -> Emulator:
         emulator = Emulator(**switches)
-        started.append(emulator)
+        started.append((emulator, SpecCheck().attach(emulator)))
         emulator.admin("POST", "/orgs", {"org": ORG, "api_keys": [API_KEY]})
         return emulator
 
     yield start
-    for emulator in started:
+    for emulator, _check in started:
         emulator.close()
+    problems = [problem for _emulator, check in started for problem in check.problems]
+    assert not problems, "emulated Bitbucket answers outside the published spec:\n" + "\n".join(problems[:20])
 
 
 @pytest.fixture

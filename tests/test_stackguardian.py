@@ -19,7 +19,13 @@ from sg_bitbucket_iac.errors import (
     ServerError,
     TransportError,
 )
-from sg_bitbucket_iac.model import observed_from_record, parse_connector, settings_payload, to_create_payload
+from sg_bitbucket_iac.model import (
+    observed_from_record,
+    parse_connector,
+    patch_settings_payload,
+    settings_payload,
+    to_create_payload,
+)
 from sg_bitbucket_iac.settings import Settings
 from sg_bitbucket_iac.stackguardian import StackGuardianClient
 
@@ -75,7 +81,8 @@ def test_auth_type_switch_sends_complete_new_set_and_leaves_nothing_old(
     client.create(api_token_payload(sentinel))
     access = parse_connector({"name": "bitbucket-main", "workspace": "acme",
                               "auth": {"type": "access_token", "access_token": sentinel + "-at"}})
-    client.update("bitbucket_main", {"Settings": settings_payload(access.auth)})
+    # The PATCH form of Settings (explicit nulls for the old type), as the engine sends it.
+    client.update("bitbucket_main", {"Settings": patch_settings_payload(access.auth)})
     config = raw(emulator, "bitbucket_main")["Settings"]["config"][0]
     assert config == {"bitbucketAuthType": "ACCESS_TOKEN", "bitbucketAccessToken": sentinel + "-at"}
     observed = observed_from_record(client.get("bitbucket_main"))

@@ -1,7 +1,9 @@
 """StackGuardian Bitbucket connectors declared with Pulumi: one per auth type.
 
-Run from the repository root (the top-level Pulumi.yaml points here). Provider settings come from
-the `stackguardian:*` stack config (see Pulumi.dev.yaml); credentials are secret stack config:
+Run from the repository root (the top-level Pulumi.yaml points here) with the project venv
+activated (`source .venv/bin/activate`, or PULUMI_PYTHON_CMD=$PWD/.venv/bin/python): the dynamic
+provider process imports sg_bitbucket_iac from that Python. Provider settings come from the
+`stackguardian:*` stack config (see Pulumi.dev.yaml); credentials are secret stack config:
 
     pulumi config set --secret stackguardian:apiKey
     pulumi config set --secret bbApiToken

@@ -1,8 +1,8 @@
 # StackGuardian Bitbucket connectors as Terraform resources (provider: sgbitbucket).
 #
-# Run it against the local emulator or a real org; see README.md ("Terraform") for install
-# and the dev_overrides CLI config (terraform.rc.example). No `terraform init` is needed
-# with dev_overrides.
+# Run it against the local emulator or a real org. Install the provider with `terraform init`
+# from the mirror `sg-bitbucket terraform-mirror DIR` writes (CLI config: terraform.rc.example);
+# see README.md ("Terraform").
 
 terraform {
   required_providers {
@@ -47,6 +47,21 @@ resource "sgbitbucket_connector" "infra" {
   repository = var.infra_repository
 
   access_token = var.bitbucket_infra_access_token
+}
+
+# One connector per team: names, descriptions and tags built from each.key and from another
+# resource's attributes (values unknown until apply are fine; their checks wait for them).
+resource "sgbitbucket_connector" "team" {
+  for_each = var.team_repositories
+
+  name        = "bitbucket-${each.key}"
+  description = "Repository ${each.value}; workspace connector ${sgbitbucket_connector.main.id}"
+  tags        = ["team-${each.key}"]
+  workspace   = var.workspace
+
+  auth_type    = "access_token"
+  repository   = each.value
+  access_token = var.team_access_tokens[each.key]
 }
 
 # Look up a connector (here: the one above) without holding any secret.

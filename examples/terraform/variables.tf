@@ -55,3 +55,16 @@ variable "bitbucket_infra_access_token" {
   type        = string
   sensitive   = true
 }
+
+variable "team_repositories" {
+  description = "Team name -> repository slug: one repository access-token connector each (default none)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "team_access_tokens" {
+  description = "Team name -> that repository's access token."
+  type        = map(string)
+  sensitive   = true
+  default     = {}
+}

@@ -34,6 +34,7 @@ HANDLERS = {
     "audit": "commands.audit:run",
     "migrate": "commands.migrate:run",
     "import": "commands.import_connector:run",
+    "terraform-mirror": "commands.terraform_mirror:run",
     "demo": "demo:run",
 }
 
@@ -176,6 +177,10 @@ def _add_commands(subparsers: argparse._SubParsersAction[_Parser], parents: list
                             "item to paste under `connectors:`, or with --to-yaml a complete file")
     sub.add_argument("connector_id", metavar="ID", help="StackGuardian connector Id")
     sub.add_argument("--to-yaml", action="store_true", help="print a complete definitions file (> file.yaml)")
+
+    sub = command("terraform-mirror", "write this installation's Terraform provider into DIR as a filesystem "
+                                      "mirror for `terraform init` / `tofu init`")
+    sub.add_argument("directory", metavar="DIR", help="the mirror folder (created if missing)")
 
     sub = subparsers.add_parser(
         "emulator", help="run the local StackGuardian + Bitbucket emulator until SIGINT/SIGTERM",

@@ -15,7 +15,11 @@ What is modelled:
 * scope enforcement per endpoint with the 403 privilege-scope body (ref §1 "Error and status
   shapes") and the ``x-oauth-scopes`` / ``x-accepted-oauth-scopes`` / ``x-credential-type``
   headers on every authenticated response (ref §2);
-* pagination (ref §3) and the 410 answers of the CHANGE-2770 endpoints (ref §1a).
+* pagination (ref §3) and the 410 answers of the CHANGE-2770 endpoints (ref §1a);
+* the shapes of Atlassian's published spec (the subset in reference/bitbucket-openapi-subset.json,
+  "SPEC" below): every object with the `links` and nested `type`s its schema defines, the query
+  parameters each operation lists, ``Content-Type: application/json; charset=utf-8``. The tests
+  validate every answer against that subset and run atlassian-python-api against this module.
 
 Fault injection (429 text/plain without Retry-After, 5xx, latency) is the server's business; this
 module never produces a 429.
@@ -122,7 +126,11 @@ CREDENTIAL_TYPES = {
     "project": "project_access_token",
     "workspace": "workspace_access_token",
 }
-MIN_PAGELEN, MAX_PAGELEN = 10, 100  # ref §3 "Pagination"
+# ref §3 "Pagination": the SPEC's envelopes give pagelen a minimum of 1 and say "the default value is
+# 10 with 100 being the maximum allowed value".
+MIN_PAGELEN, DEFAULT_PAGELEN, MAX_PAGELEN = 1, 10, 100
+# The content type of every JSON answer, as the KB-SCOPE capture shows it (ref §2).
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 QUERY_RE = re.compile(r'^\s*(?P<field>project\.key|slug|name)\s*=\s*"(?P<value>[^"]*)"\s*$')
 
 
@@ -148,11 +156,15 @@ def _bitbucket_uuid(*names: str) -> str:
     return "{" + str(uuid.uuid5(uuid.NAMESPACE_URL, "bitbucket-emulator/" + "/".join(names))) + "}"
 
 
+def _json(status: int, payload: Any) -> Response:
+    return Response.json(status, payload, {"Content-Type": JSON_CONTENT_TYPE})
+
+
 def _error(status: int, message: str, **extra: Any) -> Response:
     """The standard error body (ref §1 "Standardized error responses")."""
     error: dict[str, Any] = {"message": message}
     error.update(extra)
-    return Response.json(status, {"type": "error", "error": error})
+    return _json(status, {"type": "error", "error": error})
 
 
 def _text_list(value: Any, name: str) -> list[str]:
@@ -184,20 +196,52 @@ def _optional_instant(value: Any, name: str) -> datetime | None:
 
 
 # --------------------------------------------------------------------------- data
+# Every object carries the `links` its SPEC schema defines (ref §5; the subset in
+# reference/bitbucket-openapi-subset.json): real clients navigate by them, e.g.
+# atlassian-python-api builds a repository's pull-request URL from `links.self`.
+# API links point at this emulator (``api`` is ``http://<Host>/2.0``); web links at bitbucket.org.
+WEB = "https://bitbucket.org"
+# [emulator choice] no creation dates are modelled; one fixed instant in the SPEC's date-time form.
+CREATED_ON = "2025-01-06T09:00:00.000000+00:00"
+
+
+def _link(href: str) -> dict[str, str]:
+    return {"href": href}
+
+
+def _avatar(kind: str, *names: str) -> dict[str, str]:
+    return _link(f"{WEB}/{kind}/{'/'.join(names)}/avatar/")
+
+
 @dataclass
 class Project:
     key: str
     name: str
     uuid: str
 
-    def to_api(self, workspace: Workspace) -> dict[str, Any]:
+    def links(self, workspace: Workspace, api: str) -> dict[str, Any]:
         return {
-            "type": "project",
-            "key": self.key,
-            "name": self.name,
-            "uuid": self.uuid,
+            "self": _link(f"{api}/workspaces/{workspace.slug}/projects/{self.key}"),
+            "html": _link(f"{WEB}/{workspace.slug}/workspace/projects/{self.key}"),
+            "avatar": _avatar("account/user", workspace.slug, "projects", self.key),
+        }
+
+    def reference(self, workspace: Workspace, api: str) -> dict[str, Any]:
+        """The project as nested in a repository."""
+        return {"type": "project", "key": self.key, "name": self.name, "uuid": self.uuid,
+                "links": self.links(workspace, api)}
+
+    def to_api(self, workspace: Workspace, api: str) -> dict[str, Any]:
+        """SPEC `project`: its schema lists `html` and `avatar` links; `self` is what clients fetch it by."""
+        return {
+            **self.reference(workspace, api),
+            "description": "",
             "is_private": True,
-            "workspace": workspace.to_api(),
+            "has_publicly_visible_repos": False,
+            "created_on": CREATED_ON,
+            "updated_on": CREATED_ON,
+            "owner": workspace.owner(api),
+            "workspace": workspace.reference(api),
         }
 
 
@@ -209,19 +253,84 @@ class Repository:
     project_key: str
     pullrequests: list[str] = field(default_factory=list)  # titles of open pull requests
 
-    def to_api(self, workspace: Workspace) -> dict[str, Any]:
-        project = workspace.projects[self.project_key]
+    def reference(self, workspace: Workspace, api: str) -> dict[str, Any]:
+        """The repository as nested in other objects (a pull request's source/destination): typed, linked."""
         return {
             "type": "repository",
-            "slug": self.slug,
             "name": self.name,
             "full_name": f"{workspace.slug}/{self.slug}",
             "uuid": self.uuid,
+            "links": {
+                "self": _link(f"{api}/repositories/{workspace.slug}/{self.slug}"),
+                "html": _link(f"{WEB}/{workspace.slug}/{self.slug}"),
+                "avatar": _link(f"{WEB}/{workspace.slug}/{self.slug}/avatar/"),
+            },
+        }
+
+    def to_api(self, workspace: Workspace, api: str) -> dict[str, Any]:
+        """SPEC `repository`, with every navigation link its schema names."""
+        project = workspace.projects[self.project_key]
+        base = f"{api}/repositories/{workspace.slug}/{self.slug}"
+        reference = self.reference(workspace, api)
+        return {
+            **reference,
+            "slug": self.slug,
+            "description": "",
             "is_private": True,
             "scm": "git",
+            "fork_policy": "no_public_forks",
+            "has_issues": False,
+            "has_wiki": False,
+            "language": "",
+            "size": 0,
+            "created_on": CREATED_ON,
+            "updated_on": CREATED_ON,
             "mainbranch": {"type": "branch", "name": "main"},
-            "project": {"type": "project", "key": project.key, "name": project.name, "uuid": project.uuid},
-            "workspace": workspace.to_api(),
+            "owner": workspace.owner(api),
+            "project": project.reference(workspace, api),
+            "workspace": workspace.reference(api),
+            "links": {
+                **reference["links"],
+                "pullrequests": _link(f"{base}/pullrequests"),
+                "commits": _link(f"{base}/commits"),
+                "forks": _link(f"{base}/forks"),
+                "watchers": _link(f"{base}/watchers"),
+                "downloads": _link(f"{base}/downloads"),
+                "hooks": _link(f"{base}/hooks"),
+                # [emulator choice] only the https clone link: the real ssh one (git@bitbucket.org:ws/r.git)
+                # is not a URI, which the SPEC's `format: uri` asks for.
+                "clone": [{"name": "https", "href": f"{WEB}/{workspace.slug}/{self.slug}.git"}],
+            },
+        }
+
+    def pull_request(self, workspace: Workspace, number: int, api: str) -> dict[str, Any]:
+        """SPEC `pullrequest`: source/destination carry a typed `repository`, a branch and a commit."""
+        base = f"{api}/repositories/{workspace.slug}/{self.slug}/pullrequests/{number}"
+        digest = hashlib.sha1(f"{workspace.slug}/{self.slug}#{number}".encode()).hexdigest()  # a stable fake hash
+        repository = self.reference(workspace, api)
+        return {
+            "type": "pullrequest",
+            "id": number,
+            "title": self.pullrequests[number - 1],
+            "state": "OPEN",
+            "summary": {"type": "rendered", "raw": "", "markup": "markdown", "html": ""},
+            "author": workspace.owner(api),
+            "source": {"branch": {"name": f"feature/pr-{number}"}, "commit": {"type": "commit", "hash": digest[:12]},
+                       "repository": repository},
+            "destination": {"branch": {"name": "main"}, "commit": {"type": "commit", "hash": digest[-12:]},
+                            "repository": repository},
+            "close_source_branch": False,
+            "comment_count": 0,
+            "task_count": 0,
+            "reason": "",
+            "created_on": CREATED_ON,
+            "updated_on": CREATED_ON,
+            "links": {
+                "self": _link(base),
+                "html": _link(f"{WEB}/{workspace.slug}/{self.slug}/pull-requests/{number}"),
+                **{name: _link(f"{base}/{name}") for name in ("commits", "approve", "diff", "comments", "activity",
+                                                              "merge", "decline")},
+            },
         }
 
 
@@ -234,8 +343,52 @@ class Workspace:
     repositories: dict[str, Repository] = field(default_factory=dict)
     members: list[str] = field(default_factory=list)  # account usernames or emails
 
-    def to_api(self) -> dict[str, Any]:
-        return {"type": "workspace", "slug": self.slug, "name": self.name, "uuid": self.uuid}
+    def reference(self, api: str) -> dict[str, Any]:
+        """`workspace_base` (SPEC): what `/user/workspaces` items nest. Its links may only be avatar and self."""
+        return {
+            "type": "workspace_base",
+            "slug": self.slug,
+            "uuid": self.uuid,
+            "links": {"avatar": _avatar("workspaces", self.slug), "self": _link(f"{api}/workspaces/{self.slug}")},
+        }
+
+    def to_api(self, api: str) -> dict[str, Any]:
+        """SPEC `workspace` (GET /workspaces/{workspace}), with the eight links its schema allows."""
+        return {
+            "type": "workspace",
+            "slug": self.slug,
+            "name": self.name,
+            "uuid": self.uuid,
+            "is_private": True,
+            "is_privacy_enforced": False,
+            "forking_mode": "allow_forks",
+            "created_on": CREATED_ON,
+            "updated_on": CREATED_ON,
+            "links": {
+                "avatar": _avatar("workspaces", self.slug),
+                "html": _link(f"{WEB}/{self.slug}/"),
+                "members": _link(f"{api}/workspaces/{self.slug}/members"),
+                "owners": _link(f"{api}/workspaces/{self.slug}/members?q=permission%3D%22owner%22"),
+                "projects": _link(f"{api}/workspaces/{self.slug}/projects"),
+                "repositories": _link(f"{api}/repositories/{self.slug}"),
+                "self": _link(f"{api}/workspaces/{self.slug}"),
+                "snippets": _link(f"{api}/snippets/{self.slug}"),
+            },
+        }
+
+    def owner(self, api: str) -> dict[str, Any]:
+        """The account that owns the workspace's repositories (SPEC `account`; a team)."""
+        return {
+            "type": "team",
+            "username": self.slug,
+            "display_name": self.name,
+            "uuid": self.uuid,
+            "links": {
+                "self": _link(f"{api}/workspaces/{self.slug}"),
+                "html": _link(f"{WEB}/{self.slug}/"),
+                "avatar": _avatar("workspaces", self.slug),
+            },
+        }
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -263,7 +416,8 @@ class Account:
     email: str
     uuid: str
 
-    def to_api(self) -> dict[str, Any]:
+    def to_api(self, api: str) -> dict[str, Any]:
+        """SPEC `user` with its `user_links`."""
         return {
             "type": "user",
             "username": self.username,
@@ -271,6 +425,15 @@ class Account:
             "display_name": self.display_name,
             "uuid": self.uuid,
             "account_id": "557058:" + self.uuid.strip("{}"),
+            "account_status": "active",
+            "is_staff": False,
+            "created_on": CREATED_ON,
+            "links": {
+                "self": _link(f"{api}/users/{self.uuid}"),
+                "html": _link(f"{WEB}/{self.uuid}/"),
+                "avatar": _link(f"{WEB}/account/{self.username}/avatar/"),
+                "repositories": _link(f"{api}/repositories/{self.uuid}"),
+            },
         }
 
 
@@ -684,7 +847,9 @@ def _as_text(value: Any) -> str:
 # --------------------------------------------------------------------------- the API
 @dataclass(frozen=True)
 class EndpointScopes:
-    """Which scopes an endpoint requires (ref §1a table, ref §2 mapping table)."""
+    """Which scopes an endpoint requires: the SPEC's ``x-atlassian-oauth2-scopes`` (API tokens) and
+    ``security`` (classic) per operation, as the subset copies them; ref §1a's table had them
+    [inferred] for repositories, pull requests and projects, the subset confirms them."""
 
     api_token: tuple[str, ...]
     classic: tuple[str, ...]
@@ -693,12 +858,31 @@ class EndpointScopes:
     def required_for(self, credential: Credential) -> tuple[str, ...]:
         return self.api_token if credential.uses_api_token_scopes else self.classic
 
+    def accepted_header(self, credential: Credential) -> str:
+        """``x-accepted-oauth-scopes``: classic scope names, narrowed to the granted ones that satisfy it.
+
+        Two public captures, and this rule fits both: KB-SCOPE (ref §2) shows a repository token
+        holding ``repository:write`` on a read endpoint (which needs ``repository``) answered
+        ``x-accepted-oauth-scopes: repository:write``; a community thread (API token holding
+        ``write:pullrequest:bitbucket``, POST .../approve) shows ``x-accepted-oauth-scopes:
+        pullrequest:write``, the classic name, next to ``x-oauth-scopes`` in the new names
+        (https://community.atlassian.com/forums/Bitbucket-questions/ERROR-APPROVE-PR-FOR-API-TOKEN-PERSONAL/qaq-p/3226160).
+        """
+        if not credential.uses_api_token_scopes:
+            satisfying = [s for s in credential.scopes if set(self.classic) & classic_closure([s])]
+            if satisfying:
+                return ", ".join(satisfying)
+        return ", ".join(self.classic)
+
 
 USER_SCOPES = EndpointScopes(("read:user:bitbucket",), ("account",), access_tokens_allowed=False)
 USER_WORKSPACES_SCOPES = EndpointScopes(("read:workspace:bitbucket",), ("account",), access_tokens_allowed=False)
 REPOSITORY_SCOPES = EndpointScopes(("read:repository:bitbucket",), ("repository",))
 PULLREQUEST_SCOPES = EndpointScopes(("read:pullrequest:bitbucket",), ("pullrequest",))
 PROJECT_SCOPES = EndpointScopes(("read:project:bitbucket",), ("project",))
+# [emulator choice] the SPEC subset records no scopes for GET /workspaces/{workspace} ("classic": null,
+# "token": null), so any authenticated member may read it and no scope is checked or announced.
+WORKSPACE_SCOPES = EndpointScopes((), ())
 
 
 @dataclass
@@ -709,13 +893,21 @@ class _Call:
     credential: Credential
     scopes: EndpointScopes
 
+    @property
+    def api(self) -> str:
+        """This API's base as the client reached it, for the objects' `links`."""
+        return f"http://{self.request.headers.get('host', 'api.bitbucket.org')}/2.0"
+
     def headers(self) -> dict[str, str]:
-        """ref §2: granted scopes as granted (no implied ones), the endpoint's, and the credential type."""
-        return {
+        """ref §2: granted scopes as granted (no implied ones), the accepted ones, and the credential type."""
+        headers = {
             "x-oauth-scopes": ", ".join(self.credential.scopes),
-            "x-accepted-oauth-scopes": ", ".join(self.scopes.required_for(self.credential)),
+            "x-accepted-oauth-scopes": self.scopes.accepted_header(self.credential),
             "x-credential-type": self.credential.credential_type,
         }
+        if not headers["x-accepted-oauth-scopes"]:
+            del headers["x-accepted-oauth-scopes"]
+        return headers
 
 
 Endpoint = Callable[..., Response]
@@ -729,6 +921,7 @@ class BitbucketApi:
         self.clock = clock
         self.lock = lock
         self.router = Router()
+        self.scopes: dict[str, EndpointScopes] = {}  # by route; the tests hold them against the SPEC
         gone = self._gone
         # ref §1a "Cross-workspace endpoints are gone (CHANGE-2770)".
         for path in ("/2.0/repositories", "/2.0/workspaces", "/2.0/user/permissions/repositories"):
@@ -739,6 +932,11 @@ class BitbucketApi:
         self._add("/2.0/repositories/{workspace}", REPOSITORY_SCOPES, self._repositories)
         self._add("/2.0/repositories/{workspace}/{repo_slug}", REPOSITORY_SCOPES, self._repository)
         self._add("/2.0/repositories/{workspace}/{repo_slug}/pullrequests", PULLREQUEST_SCOPES, self._pullrequests)
+        # atlassian-python-api's PullRequests.each() fetches every listed pull request by id.
+        self._add("/2.0/repositories/{workspace}/{repo_slug}/pullrequests/{pull_request_id}", PULLREQUEST_SCOPES,
+                  self._pullrequest)
+        # atlassian-python-api's Workspaces.get/each/exists read a workspace by slug.
+        self._add("/2.0/workspaces/{workspace}", WORKSPACE_SCOPES, self._workspace_object)
         self._add("/2.0/workspaces/{workspace}/projects", PROJECT_SCOPES, self._projects)
         self._add("/2.0/workspaces/{workspace}/projects/{project_key}", PROJECT_SCOPES, self._project)
 
@@ -752,6 +950,8 @@ class BitbucketApi:
 
     # ------------------------------------------------------------------ plumbing
     def _add(self, template: str, scopes: EndpointScopes, endpoint: Endpoint) -> None:
+        self.scopes[f"GET {template}"] = scopes
+
         def guarded(request: Request, **params: str) -> Response:
             outcome = self._authorize(request, scopes)
             if isinstance(outcome, Response):
@@ -764,7 +964,7 @@ class BitbucketApi:
 
     @staticmethod
     def _gone(request: Request, **_: str) -> Response:
-        return Response.json(410, CHANGE_2770_BODY)
+        return _json(410, CHANGE_2770_BODY)
 
     def _authorize(self, request: Request, scopes: EndpointScopes) -> _Call | Response:
         """Authenticate (401), check the mechanism (403) and the scopes (403), in Bitbucket's order."""
@@ -773,9 +973,10 @@ class BitbucketApi:
             return found
         call = _Call(request, found, scopes)
         if found.kind == "access_token" and not scopes.access_tokens_allowed:
-            # ref §1b: /2.0/user lists only forge-oauth2 and api-token auth types; the third-party
-            # observation is a 403 that still carries the credential headers (Open question 3).
-            # [emulator choice] every /2.0/user* endpoint answers so: tokens are not users.
+            # ref §1b: a third-party Go client observed a 403 that still carries the credential
+            # headers (Open question 3). The SPEC's x-atlassian-auth-types do not decide it: every
+            # operation in it lists only forge-oauth2 and api-token, access tokens and app passwords
+            # nowhere. [emulator choice] every /2.0/user* endpoint answers so: tokens are not users.
             return self._with_headers(_error(403, NOT_ACCESSIBLE), call)
         required = scopes.required_for(found)
         effective = found.effective_scopes()
@@ -858,18 +1059,18 @@ class BitbucketApi:
             return [p for p in projects if p.key == credential.token_project]
         return projects
 
-    def _page(self, request: Request, values: list[dict[str, Any]]) -> Response:
-        """ref §3 "Pagination": values, next (absent on the last page), page, pagelen, size."""
+    def _page(self, call: _Call, values: list[dict[str, Any]]) -> Response:
+        """ref §3 "Pagination": values, next (absent on the last page), previous, page, pagelen, size."""
+        request = call.request
         try:
-            pagelen = int(request.arg("pagelen") or MIN_PAGELEN)
+            pagelen = int(request.arg("pagelen") or DEFAULT_PAGELEN)
             page = int(request.arg("page") or 1)
         except ValueError:
             return _error(400, "Invalid pagelen or page: integers expected.")
-        if pagelen > MAX_PAGELEN or page < 1:
-            return _error(400, f"Invalid pagelen or page: pagelen is at most {MAX_PAGELEN}, page at least 1.")
-        # [emulator choice] ref §3 gives a minimum of 10 while ref §1b's probes send pagelen=1;
-        # smaller values are raised to 10 rather than refused.
-        pagelen = max(pagelen, MIN_PAGELEN)
+        if not MIN_PAGELEN <= pagelen <= MAX_PAGELEN or page < 1:
+            return _error(
+                400, f"Invalid pagelen or page: pagelen is {MIN_PAGELEN} to {MAX_PAGELEN}, page at least 1."
+            )
         start = (page - 1) * pagelen
         payload: dict[str, Any] = {
             "values": values[start : start + pagelen],
@@ -877,32 +1078,41 @@ class BitbucketApi:
             "page": page,
             "size": len(values),
         }
+        query = {k: v[0] for k, v in request.query.items()}
+        here = f"{call.api.removesuffix('/2.0')}{request.path}"
         if start + pagelen < len(values):
-            query = {k: v[0] for k, v in request.query.items()}
-            query["page"] = str(page + 1)
-            host = request.headers.get("host", "api.bitbucket.org")
-            payload["next"] = f"http://{host}{request.path}?{urlencode(query)}"
-        return Response.json(200, payload)
+            payload["next"] = f"{here}?{urlencode({**query, 'page': str(page + 1)})}"
+        if page > 1:
+            payload["previous"] = f"{here}?{urlencode({**query, 'page': str(page - 1)})}"
+        return _json(200, payload)
 
     # ------------------------------------------------------------------ endpoints
     def _user(self, call: _Call) -> Response:
         """ref §1a "Validation endpoint: GET /2.0/user": 200 returns an `account` object."""
         assert call.credential.account is not None
-        return Response.json(200, call.credential.account.to_api())
+        return _json(200, call.credential.account.to_api(call.api))
 
     def _user_workspaces(self, call: _Call) -> Response:
-        """ref §1a: `workspace_access` items with `administrator` true/false."""
+        """ref §1a: `workspace_access` items with `administrator` true/false and a `workspace_base`.
+
+        Query parameters as the SPEC lists them: ``sort`` and ``administrator`` (true/false filters);
+        others, such as the ``role`` of the removed ``/2.0/workspaces``, are ignored, not refused.
+        """
         credential = call.credential
-        values = [
-            {
-                "type": "workspace_access",
-                "administrator": ws.slug in credential.admin_workspaces,
-                "workspace": ws.to_api(),
-            }
-            for ws in sorted(self.state.workspaces.values(), key=lambda w: w.slug)
-            if credential.is_member(ws)
-        ]
-        return self._page(call.request, values)
+        wanted = (call.request.arg("administrator") or "").lower()
+        if wanted not in ("", "true", "false"):
+            return _error(400, f"Invalid administrator '{wanted}': use true or false.")
+        values = []
+        for ws in sorted(self.state.workspaces.values(), key=lambda w: w.slug):
+            if not credential.is_member(ws):
+                continue
+            administrator = ws.slug in credential.admin_workspaces
+            if wanted and administrator != (wanted == "true"):
+                continue
+            values.append(
+                {"type": "workspace_access", "administrator": administrator, "workspace": ws.reference(call.api)}
+            )
+        return self._page(call, values)
 
     def _permission(self, call: _Call, workspace: str) -> Response:
         """ref §1a: role owner / create-project / member / collaborator; 403 without access."""
@@ -912,15 +1122,25 @@ class BitbucketApi:
             return _error(403, "Forbidden")
         assert credential.account is not None
         role = "owner" if workspace in credential.admin_workspaces else "member"
-        return Response.json(
+        return _json(
             200,
             {
                 "type": "workspace_membership",
                 "permission": role,
-                "user": credential.account.to_api(),
-                "workspace": found.to_api(),
+                "user": credential.account.to_api(call.api),
+                "workspace": found.to_api(call.api),
+                "links": {"self": _link(f"{call.api}/workspaces/{workspace}/members/{credential.account.uuid}")},
             },
         )
+
+    def _workspace_object(self, call: _Call, workspace: str) -> Response:
+        """GET /2.0/workspaces/{workspace}: the SPEC `workspace`; unknown or not visible -> 404."""
+        found = self._workspace(call, workspace)
+        if isinstance(found, Response):
+            return found
+        if not call.credential.is_member(found):
+            return _error(404, f"No workspace with identifier '{workspace}'.")
+        return _json(200, found.to_api(call.api))
 
     def _repositories(self, call: _Call, workspace: str) -> Response:
         """ref §1a: the per-workspace replacement of /2.0/repositories, with role= and q=."""
@@ -928,10 +1148,11 @@ class BitbucketApi:
         if isinstance(found, Response):
             return found
         role = call.request.arg("role")
-        if role not in (None, "member", "contributor", "admin"):
-            return _error(400, f"Invalid role '{role}': use member, contributor or admin.")
+        # The SPEC's role enum: admin, contributor, member, owner.
+        if role not in (None, "member", "contributor", "admin", "owner"):
+            return _error(400, f"Invalid role '{role}': use member, contributor, admin or owner.")
         repositories = self._visible_repositories(call.credential, found)
-        if role == "admin" and workspace not in call.credential.admin_workspaces:
+        if role in ("admin", "owner") and workspace not in call.credential.admin_workspaces:
             repositories = []
         query = call.request.arg("q")
         if query:
@@ -942,7 +1163,7 @@ class BitbucketApi:
             field_name, wanted = parsed.group("field"), parsed.group("value")
             attribute = {"project.key": "project_key", "slug": "slug", "name": "name"}[field_name]
             repositories = [r for r in repositories if getattr(r, attribute) == wanted]
-        return self._page(call.request, [r.to_api(found) for r in repositories])
+        return self._page(call, [r.to_api(found, call.api) for r in repositories])
 
     def _find_repository(self, call: _Call, workspace: str, repo_slug: str) -> tuple[Workspace, Repository] | Response:
         """ref §1b "Responses": 404 = not found or not visible (e.g. outside a repository token's repository)."""
@@ -960,25 +1181,33 @@ class BitbucketApi:
         if isinstance(found, Response):
             return found
         ws, repository = found
-        return Response.json(200, repository.to_api(ws))
+        return _json(200, repository.to_api(ws, call.api))
 
     def _pullrequests(self, call: _Call, workspace: str, repo_slug: str) -> Response:
-        """ref §1b "Pull requests, for any type"; needs read:pullrequest:bitbucket / pullrequest (ref §1a table)."""
+        """ref §1b "Pull requests, for any type"; needs read:pullrequest:bitbucket / pullrequest (ref §1a table).
+
+        ``state`` filters as the SPEC's enum says; every emulated pull request is OPEN, the default.
+        """
+        found = self._find_repository(call, workspace, repo_slug)
+        if isinstance(found, Response):
+            return found
+        states = {s.upper() for s in call.request.query.get("state", [])} or {"OPEN"}
+        unknown = states - {"OPEN", "MERGED", "DECLINED", "SUPERSEDED"}
+        if unknown:
+            return _error(400, f"Invalid state {', '.join(sorted(unknown))}: use OPEN, MERGED, DECLINED or SUPERSEDED.")
+        ws, repository = found
+        numbers = range(1, len(repository.pullrequests) + 1) if "OPEN" in states else range(0)
+        return self._page(call, [repository.pull_request(ws, number, call.api) for number in numbers])
+
+    def _pullrequest(self, call: _Call, workspace: str, repo_slug: str, pull_request_id: str) -> Response:
+        """One pull request by id; an id that is not a listed pull request is 404."""
         found = self._find_repository(call, workspace, repo_slug)
         if isinstance(found, Response):
             return found
         ws, repository = found
-        values = [
-            {
-                "type": "pullrequest",
-                "id": number,
-                "title": title,
-                "state": "OPEN",
-                "destination": {"repository": {"full_name": f"{ws.slug}/{repository.slug}"}},
-            }
-            for number, title in enumerate(repository.pullrequests, start=1)
-        ]
-        return self._page(call.request, values)
+        if not pull_request_id.isdigit() or not 1 <= int(pull_request_id) <= len(repository.pullrequests):
+            return _error(404, f"Pull request {pull_request_id} not found.")
+        return _json(200, repository.pull_request(ws, int(pull_request_id), call.api))
 
     def _projects(self, call: _Call, workspace: str) -> Response:
         """ref §1a table / §2: needs read:project:bitbucket / project; a PAT sees only its own project."""
@@ -988,7 +1217,8 @@ class BitbucketApi:
         if not call.credential.is_member(found):
             # ref §1 "Other 403 bodies": a plain Forbidden for non-members.
             return _error(403, "Forbidden")
-        return self._page(call.request, [p.to_api(found) for p in self._visible_projects(call.credential, found)])
+        projects = self._visible_projects(call.credential, found)
+        return self._page(call, [p.to_api(found, call.api) for p in projects])
 
     def _project(self, call: _Call, workspace: str, project_key: str) -> Response:
         """ref §1b: the PAT validation endpoint; a project outside the token's project is 404."""
@@ -998,12 +1228,13 @@ class BitbucketApi:
         if call.credential.is_member(found):
             for project in self._visible_projects(call.credential, found):
                 if project.key == project_key:
-                    return Response.json(200, project.to_api(found))
+                    return _json(200, project.to_api(found, call.api))
         return _error(404, f"Project {project_key} not found or not accessible.")
 
 
 __all__ = [
     "CHANGE_2770_BODY",
+    "JSON_CONTENT_TYPE",
     "LACKS_SCOPES",
     "NOT_ACCESSIBLE",
     "TOKEN_INVALID",

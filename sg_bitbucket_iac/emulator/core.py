@@ -88,6 +88,10 @@ class Router:
         regex = "^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template.rstrip("/")) + "/?$"
         self._routes.append((method.upper(), re.compile(regex), template, handler))
 
+    def templates(self) -> list[str]:
+        """Every route as ``METHOD template``, in the order added."""
+        return [f"{method} {template}" for method, _regex, template, _handler in self._routes]
+
     def match(self, request: Request) -> tuple[str, Handler, dict[str, str]] | None:
         """(route template, handler, path params), or None. A path known under another method -> 405."""
         path_known = False

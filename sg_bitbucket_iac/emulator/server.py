@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import ipaddress
+import os
 import socket
 import sys
 import threading
@@ -39,6 +40,7 @@ from .stackguardian import StackGuardianApi, StackGuardianOptions
 from .state import EmulatorState, StateFile, bitbucket_module, load_state_file
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SWITCHES_ENV = "SG_BITBUCKET_IAC_EMULATOR_SWITCHES"  # e.g. "list_item_wrap=true,patch_answer=stale"
 IDLE_CONNECTION_TIMEOUT_S = 120
 POLL_INTERVAL_S = 0.5
 
@@ -204,7 +206,8 @@ class Emulator:
     """The emulated StackGuardian and Bitbucket APIs plus the admin API, started on construction.
 
     ``switches`` are the [assumed] behaviours of :class:`StackGuardianOptions` (e.g.
-    ``secret_read_mode="omit"``, ``list_item_wrap=True``); ``now`` freezes the emulated clock;
+    ``secret_read_mode="omit"``, ``list_item_wrap=True``), over those named in the environment
+    variable ``SG_BITBUCKET_IAC_EMULATOR_SWITCHES`` (``name=value,...``); ``now`` freezes the emulated clock;
     ``random_seed`` makes probabilistic faults repeatable.
     """
 
@@ -222,7 +225,10 @@ class Emulator:
     ) -> None:
         if not allow_remote and not is_loopback(host):
             raise ValueError(f"host {host!r} is not a loopback address; pass allow_remote=True to expose it")
-        self.options = dataclasses.replace(options or StackGuardianOptions(), **switches)
+        # Switches from the environment first (so that a whole test tier, or a subprocess started
+        # with `sg-bitbucket emulator`, runs on other server behaviours), then the explicit ones.
+        from_env = StackGuardianOptions.from_text(os.environ.get(SWITCHES_ENV, ""))
+        self.options = dataclasses.replace(options or StackGuardianOptions(), **{**from_env, **switches})
         self.state = EmulatorState()
         if state_file is not None:
             load_state_file(state_file, self.state)

@@ -5,13 +5,21 @@ Follows reference/stackguardian-api.md, "Suggested fake-server contract": routes
 per org, ``{"msg": ...}`` bodies, the SDK's ``ConnectorRecord`` shape, Bitbucket credential rules.
 
 Behaviour that no source confirms ([assumed] in the reference) is a switch on
-:class:`StackGuardianOptions`, which ``Emulator(**switches)`` forwards. Defaults:
+:class:`StackGuardianOptions`, which ``Emulator(**switches)`` forwards (also from the environment:
+``SG_BITBUCKET_IAC_EMULATOR_SWITCHES="name=value,..."``). The README's emulator section lists every
+switch with its default and evidence in one table. Defaults:
 
 * ``secret_read_mode="mask"``: secret config keys read back as ``********`` on GET, listall and
   in the ``data`` of create/update answers. ``"mask_user"`` keeps the user part of ``user:secret``
   credentials (``alice:********``), ``"omit"`` drops secret keys, ``"echo"`` returns them as sent.
 * ``list_item_wrap=False``: listall items are flat records; ``True`` wraps each as
-  ``{"msg": record}``, as the Go SDK types them.
+  ``{"msg": record}``. Evidence both ways: sg-sdk-go (Fern-generated from StackGuardian's API
+  definition) types each element of ``GeneratedConnectorListAllResponseMsg.msg`` as
+  ``GeneratedConnectorReadResponse`` = ``{"msg": record}`` (``connectors.go``), while every other
+  list in the SDK is flat (``workflow_groups.go``, ``stacks.go``, ``secrets.go``) and
+  StackGuardian's own script reads flat records (StackGuardian/stackguardian-migrator
+  ``scripts/lib/sg_api.sh``, ``sg_list_integrations``: ``.msg[] | .ResourceName // .Id``). Flat
+  is the default; CI runs the integration tests on both.
 * ``create_status=200`` (201 allowed).
 * ``derived_id_keeps_hyphens=True``: without a body ``Id``, the Id is ``ResourceName`` with every
   character outside ``[A-Za-z0-9_-]`` replaced by ``_``; ``False`` replaces hyphens too.
@@ -26,6 +34,27 @@ Behaviour that no source confirms ([assumed] in the reference) is a switch on
 * ``masked_secret_on_patch="reject"``: a secret sent as the read-back mask is a 400 (it catches
   clients that write back what they read); ``"keep"`` keeps the stored secret when the auth type
   does not change, as the UI does; a change of auth type always needs every field again.
+* ``patch_answer="fresh"``: the PATCH answer's ``data`` is the record after the write; ``"stale"``
+  returns it as it was before. The only public hint is the official provider's ``Update``, which
+  overwrites the returned ``ResourceName`` with the planned one and the returned config with the
+  payload (terraform-provider-stackguardian ``internal/resource/connector/resource.go``); the SDK
+  types the answer as a full record (``IntegrationUpdateResponse``). The product must be right
+  under both, so CI runs on both.
+* ``settings_patch="replace"``: ``Settings`` in a PATCH replaces the stored one whole (the
+  reference's contract, [assumed]); ``"merge"`` lays the sent ``config[0]`` keys over the stored
+  ones, ``null`` deleting a key, and keeps keys of another auth type that were not cleared. No
+  source says which; ``PatchedIntegration`` fields take ``null`` to clear (sg-sdk-go
+  ``core/optional.go``, the provider sends explicit nulls for Description/Tags).
+* ``name_lookup=False``: ``{integration}`` in a path is the Id only; ``True`` also finds a
+  connector by an exact, unique ``ResourceName``. Known: the provider's import writes the import
+  ID into ``resource_name`` and older ``Read``/``Update``/``Delete`` put ``ResourceName`` in the
+  URL (``resource.go`` @0a5ebae), newer ones the ``id`` falling back to ``resource_name``;
+  StackGuardian's script checks ``GET .../integrations/<name>/`` (``sg_api.sh``,
+  ``sg_integration_exists``); the SDK's live test uses a name equal to the Id. Nothing shows the
+  server resolving a name that differs from the Id, so the default is Id only.
+* ``ContextTags`` values may be ``null`` (issue 13: sg-sdk-go's types make them nullable; not
+  re-read here, the SDK's 235 kB ``types.go`` is past the search index's reach): stored and read
+  back as ``null``.
 * Error texts: 401 ``Invalid or expired API key``, 403 ``Forbidden``, 404 ``Connector <id> not
   found``, duplicate 400 ``Connector <Id> already exists``. No error text ever repeats a secret.
 
@@ -41,6 +70,7 @@ import base64
 import binascii
 import bisect
 import copy
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -112,6 +142,9 @@ class StackGuardianOptions:
     store_resolved_auth_type: bool = True
     unknown_org_status: int = 403
     masked_secret_on_patch: Literal["reject", "keep"] = "reject"
+    patch_answer: Literal["fresh", "stale"] = "fresh"
+    settings_patch: Literal["replace", "merge"] = "replace"
+    name_lookup: bool = False
 
     def __post_init__(self) -> None:
         if self.secret_read_mode not in SECRET_READ_MODES:
@@ -122,6 +155,35 @@ class StackGuardianOptions:
             raise ValueError("unknown_org_status must be 403 or 404")
         if self.masked_secret_on_patch not in ("reject", "keep"):
             raise ValueError("masked_secret_on_patch must be 'reject' or 'keep'")
+        if self.patch_answer not in ("fresh", "stale"):
+            raise ValueError("patch_answer must be 'fresh' or 'stale'")
+        if self.settings_patch not in ("replace", "merge"):
+            raise ValueError("settings_patch must be 'replace' or 'merge'")
+
+    @classmethod
+    def from_text(cls, text: str) -> dict[str, Any]:
+        """Switches from ``name=value,name=value`` (the ``SG_BITBUCKET_IAC_EMULATOR_SWITCHES`` form).
+
+        Values are typed like the field defaults: ``true``/``false``, integers, or text.
+        """
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        switches: dict[str, Any] = {}
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            name, sep, value = item.partition("=")
+            name = name.strip()
+            if not sep or name not in known:
+                raise ValueError(f"emulator switch {item!r}: expected NAME=VALUE with NAME one of {', '.join(known)}")
+            default = known[name].default
+            value = value.strip()
+            if isinstance(default, bool):
+                if value.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError(f"emulator switch {name} takes true or false, not {value!r}")
+                switches[name] = value.lower() in ("true", "1")
+            elif isinstance(default, int):
+                switches[name] = int(value)
+            else:
+                switches[name] = value
+        return switches
 
 
 class ApiError(Exception):
@@ -166,9 +228,10 @@ def _check_tags(value: Any) -> list[str]:
     return tags
 
 
-def _check_context_tags(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise ApiError(400, "ContextTags must be an object of strings")
+def _check_context_tags(value: Any) -> dict[str, str | None]:
+    """sg-sdk-go types ContextTags values as nullable; null values are stored and read back as null."""
+    if not isinstance(value, dict) or not all(v is None or isinstance(v, str) for v in value.values()):
+        raise ApiError(400, "ContextTags must be an object of strings (or nulls)")
     return dict(value)
 
 
@@ -213,6 +276,17 @@ def _infer_bitbucket_auth_type(config: dict[str, Any]) -> str:
     if config.get("bitbucketEmail"):
         return "API_TOKEN"
     return "APP_PASSWORD"
+
+
+def _merged(stored: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
+    """``sent`` laid over ``stored`` key by key; a ``null`` deletes the key."""
+    merged = copy.deepcopy(stored)
+    for key, value in sent.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
 
 
 def _is_mask(value: Any) -> bool:
@@ -307,10 +381,11 @@ class StackGuardianApi:
         return Response.json(200, {"msg": self.read_connector(org, integration)})
 
     def _http_patch(self, request: Request, org: str, integration: str) -> Response:
-        record = self.update_connector(org, integration, _parse_body(request))
-        return Response.json(
-            200, {"msg": f"Integration {record['ResourceName']} updated", "data": self.public_view(record)}
-        )
+        body = _parse_body(request)
+        before = self.public_view(self.raw_record(org, integration))
+        record = self.update_connector(org, integration, body)
+        answer = before if self.options.patch_answer == "stale" else self.public_view(record)
+        return Response.json(200, {"msg": f"Integration {record['ResourceName']} updated", "data": answer})
 
     def _http_delete(self, request: Request, org: str, integration: str) -> Response:
         record = self.delete_connector(org, integration)
@@ -376,7 +451,7 @@ class StackGuardianApi:
         """PATCH: absent keys unchanged, null clears, Settings replaced whole, Id immutable."""
         with self.state.lock:
             record = self.raw_record(org, connector_id)
-            self._check_same_id(body, connector_id)
+            self._check_same_id(body, record["Id"])
             fields = _plain_field_values(body, present_only=True)
             settings = self._check_settings(body["Settings"], stored=record["Settings"]) if "Settings" in body else None
             self._apply(record, fields, settings)
@@ -411,8 +486,8 @@ class StackGuardianApi:
     def delete_connector(self, org: str, connector_id: str) -> dict[str, Any]:
         with self.state.lock:
             record = self.raw_record(org, connector_id)
-            del self.state.org_connectors(org)[connector_id]
-            self.state.pinned_authentication.get(org, {}).pop(connector_id, None)
+            del self.state.org_connectors(org)[record["Id"]]
+            self.state.pinned_authentication.get(org, {}).pop(record["Id"], None)
             return record
 
     def list_connectors(
@@ -453,8 +528,16 @@ class StackGuardianApi:
             return items, _cursor(page[-1]["Id"]) if more else ""
 
     def raw_record(self, org: str, connector_id: str) -> dict[str, Any]:
-        """The stored record itself, secrets included (for the admin API and the handlers)."""
-        record = self.state.org_connectors(org).get(connector_id)
+        """The stored record itself, secrets included (for the admin API and the handlers).
+
+        With ``name_lookup`` a path segment that is no Id but exactly one connector's ResourceName
+        finds that connector (see the module docstring for what is known about it).
+        """
+        connectors = self.state.org_connectors(org)
+        record = connectors.get(connector_id)
+        if record is None and self.options.name_lookup:
+            named = [r for r in connectors.values() if r.get("ResourceName") == connector_id]
+            record = named[0] if len(named) == 1 else None
         if record is None:
             raise ApiError(404, f"Connector {connector_id} not found")
         return record
@@ -516,16 +599,28 @@ class StackGuardianApi:
         if not isinstance(configs, list) or len(configs) != 1 or not isinstance(configs[0], dict):
             raise ApiError(400, "Settings.config must be a list of exactly one object")
         config = copy.deepcopy(configs[0])
+        same_kind_config = None
+        if isinstance(stored, dict) and stored.get("kind") == kind:
+            same_kind_config = _config_of({"Settings": stored})
+        merging = self.options.settings_patch == "merge" and same_kind_config is not None
         if kind == BITBUCKET_KIND:
-            stored_config = None
-            if isinstance(stored, dict) and stored.get("kind") == BITBUCKET_KIND:
-                stored_config = _config_of({"Settings": stored})
-            config = self._check_bitbucket_config(config, stored_config)
+            config = self._check_bitbucket_config(config, same_kind_config, merge=merging)
+        elif merging and same_kind_config is not None:
+            config = _merged(same_kind_config, config)
         return {"kind": kind, "config": [config]}
 
-    def _check_bitbucket_config(self, config: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
-        """The auth-type rules: one complete credential set of one type, nothing of another type."""
+    def _check_bitbucket_config(
+        self, config: dict[str, Any], stored: dict[str, Any] | None, *, merge: bool = False
+    ) -> dict[str, Any]:
+        """The auth-type rules: one complete credential set of one type, nothing of another type.
+
+        ``merge`` (``settings_patch="merge"``): the sent keys are laid over the stored
+        ``config[0]``, a ``null`` deletes its key, and keys of another auth type that were not
+        cleared survive; such a server does not police leftovers, so they are not refused.
+        """
         keys = BITBUCKET_CREDENTIAL_KEYS | {"bitbucketAuthType"}
+        if merge and stored is not None:
+            config = _merged(stored, config)
         config = {k: v for k, v in config.items() if not (k in keys and v in (None, ""))}
         for key in keys & set(config):
             if not isinstance(config[key], str):
@@ -550,7 +645,7 @@ class StackGuardianApi:
                 raise ApiError(400, f"{key} holds the read-back mask, not a credential; send the real value")
         needed = BITBUCKET_FIELDS[auth_type]
         foreign = sorted(k for k in BITBUCKET_CREDENTIAL_KEYS - set(needed) if k in config)
-        if foreign:
+        if foreign and not merge:
             raise ApiError(
                 400,
                 f"bitbucketAuthType {auth_type} does not take {', '.join(foreign)}; "

@@ -149,9 +149,9 @@ def classify_drift(
                 continue
             if before != after:
                 report.not_yet_applied.append(FieldChange(key, before, after))
-        desired_fp = desired.credential_fingerprint(org)
         known_fp = applied.fingerprint if applied is not None else observed.fingerprint
-        if known_fp is not None and known_fp != desired_fp and desired.auth_type.value == (
+        rotated = known_fp is not None and not desired.credential_fingerprint_matches(org, known_fp)
+        if rotated and desired.auth_type.value == (
             applied.auth_type.value if applied else (observed.auth_type.value if observed.auth_type else None)
         ):
             key = f"auth.{desired.auth_type.secret_field}"

@@ -22,7 +22,7 @@ from ..model import (
     ObservedConnector,
     descriptive_context_tags,
     observed_from_record,
-    settings_payload,
+    patch_settings_payload,
     to_create_payload,
 )
 from ..settings import Settings
@@ -294,8 +294,8 @@ class Engine:
                 "ContextTags": self._context_tags(desired, observed),
             }
             if plan.sends_credentials:
-                patch["Settings"] = settings_payload(desired.auth)
-            record = self.client.update(desired.connector_id, patch)
+                patch["Settings"] = patch_settings_payload(desired.auth)
+            record = self.client.update(desired.connector_id, patch, not_modified_since=observed.modified_at)
         result.observed = observed_from_record(record)
         result.snapshot = AppliedSnapshot.of(desired, self.org)
         return result

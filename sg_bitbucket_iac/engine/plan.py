@@ -221,7 +221,6 @@ def plan_connector(
             elif before is not None or after is not None:
                 changes.append(FieldChange(key, before, after, sensitive=SENSITIVE in (before, after)))
     else:
-        desired_fp = desired.credential_fingerprint(org)
         known_fp = applied.fingerprint if applied else observed.fingerprint
         old_view = _known_credential_view(observed, applied)
         new_view = _credential_view(desired, None)
@@ -235,7 +234,7 @@ def plan_connector(
         if known_fp is None:
             changes.append(FieldChange(secret_key, SENSITIVE if observed.has_secret else None, SENSITIVE,
                                        sensitive=True, note="last applied value unknown; the credential is re-sent"))
-        elif known_fp != desired_fp:
+        elif not desired.credential_fingerprint_matches(org, known_fp):
             changes.append(FieldChange(secret_key, SENSITIVE, SENSITIVE, sensitive=True, note="rotated"))
         credential_keys = {f"auth.{n}" for n in CREDENTIAL_FIELDS[new_auth]} - {
             "auth.scope", "auth.repository", "auth.project"

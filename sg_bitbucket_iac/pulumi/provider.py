@@ -7,8 +7,9 @@ are part of every stack's state, so never rename them, and the pickled instance 
 Property keys are :mod:`sg_bitbucket_iac.flatstate`'s flat keys; secrets are returned only under
 their own input keys (the engine's ``annotateSecrets`` keeps them secret), and the derived
 ``credentials_fingerprint`` is in ``additional_secret_outputs``. Exceptions leave only as
-:class:`BitbucketConnectorError` raised ``from None`` with a scrubbed text, because the
-dynamic-provider server sends the whole traceback to the CLI.
+:class:`BitbucketConnectorError` raised ``from None`` with a scrubbed text; the SDK's
+dynamic-provider server would send a whole traceback to the CLI, so :mod:`.error_reports` makes it
+send that text alone.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from ..model import (
 from ..ownership import Front
 from ..secrets import Secret
 from ..settings import Settings
+from . import error_reports
 
 TYPE_TOKEN = "pulumi-python:dynamic/stackguardian:BitbucketConnector"
 CONFIG_NAMESPACE = "stackguardian"
@@ -246,13 +248,16 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
         with runtime.lock:
             engine = runtime.engines.get(wanted)
             if engine is None:
-                engine = Engine.from_settings(replace(settings, org=wanted), owner=Front.PULUMI)
+                from ..batch_read import batched_engine  # concurrent reads (refresh) share one listall scan
+
+                engine = batched_engine(replace(settings, org=wanted), owner=Front.PULUMI)
                 runtime.engines[wanted] = engine
             return engine
 
     # ------------------------------------------------------------------ ResourceProvider API
     def configure(self, req: dynamic.ConfigureRequest) -> None:
         """Keep the `stackguardian:*` stack config in memory; Settings.resolve adds the environment."""
+        error_reports.install(BitbucketConnectorError)  # the CLI shows our message, not a traceback
         config: dict[str, Any] = {}
         for name in ("apiKey", "apiUrl", "org", "bitbucketApiUrl", "preflight"):
             value = req.config.get(f"{CONFIG_NAMESPACE}:{name}")
@@ -349,6 +354,13 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             engine = self._engine(props.get("org") or None)
             observed = engine.read(id_)
             if observed is None:
+                if not any(props.get(k) is not None for k in ("org", "connector_id")):
+                    # `BitbucketConnector.get` (no prior state): the SDK's server always adds `__provider`
+                    # to the outputs, so an empty ReadResult would give an empty resource, not an error.
+                    raise BitbucketConnectorError(
+                        f"connector {id_} not found in StackGuardian org {engine.org}: BitbucketConnector.get "
+                        "needs the Id of an existing connector (see `sg-bitbucket audit` for the org's connectors)"
+                    )
                 return dynamic.ReadResult(None, {})  # deleted outside: refresh drops it from state
             if not observed.is_bitbucket:
                 raise BitbucketConnectorError(

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from tf import schema, types
@@ -30,6 +31,7 @@ from tf.utils import Diagnostics
 
 from ..changed_outside import refresh_note
 from ..engine import Action, ApplyResult, check_policy
+from ..engine.precheck import Notice
 from ..errors import ConnectorExistsError, ForeignOwnerError, NameClashError, PreflightFailed
 from ..model import Connector, ConnectorValidationError, derive_id
 from . import attributes as attrs
@@ -40,6 +42,10 @@ if TYPE_CHECKING:
 State = attrs.State
 # Attributes whose change alone writes nothing to StackGuardian.
 _LOCAL_ONLY = frozenset({"preflight"})
+# What a credential preflight reads: the credential itself and the workspace it must reach.
+_PREFLIGHT_INPUTS = ("workspace", "auth_type", *attrs.CREDENTIAL_ATTRIBUTES)
+# Optional + computed attributes the backend derives when the config leaves them unset.
+_DERIVED_AT_APPLY = frozenset({"connector_id", "access_token_scope"})
 
 
 def _attribute(name: str, description: str, **kwargs: Any) -> schema.Attribute:
@@ -128,8 +134,10 @@ class ConnectorResource(Resource):
             if "connector_id" in ctx.changed_fields:
                 return planned  # replacement: Terraform plans the create separately
         parsed = attrs.parse(planned, ctx.diagnostics)
-        connector = parsed.connector if parsed.complete else None
+        connector = parsed.connector
         if connector is None:
+            if creating and not ctx.diagnostics.has_errors():
+                self._preflight_known_credential(ctx.diagnostics, planned)
             self._plan_unknowns(planned, creating)
             return planned
         planned["connector_id"] = connector.connector_id
@@ -137,12 +145,25 @@ class ConnectorResource(Resource):
         if creating:
             planned["id"] = connector.connector_id
         engine = self.provider.engine
-        if engine is None:
+        if engine is None or not parsed.complete:
+            # A secret known only at apply: its fingerprint and preflight wait for it (apply runs both).
             planned["credentials_fingerprint"] = Unknown
             return planned
         planned["credentials_fingerprint"] = connector.credential_fingerprint(engine.org)
         self._backend_checks(ctx.diagnostics, connector, current, planned)
         return planned
+
+    def _preflight_known_credential(self, diags: Diagnostics, planned: State) -> None:
+        """A create whose credential is known while other values are not (a name from
+        `count.index` before expansion, a description from another resource): preflight now, as
+        apply will; values that do not reach Bitbucket stand in with placeholders."""
+        if self.provider.engine is None or any(attrs.is_unknown(planned.get(a)) for a in _PREFLIGHT_INPUTS):
+            return
+        stand_ins = {"name": "name-unknown-until-apply", "connector_id": None, "description": None, "tags": None}
+        values = {k: stand_ins.get(k) if attrs.is_unknown(v) else v for k, v in planned.items()}
+        parsed = attrs.parse(values, Diagnostics())
+        if parsed.complete and parsed.connector is not None:
+            self._precheck(diags, parsed.connector, planned, creating=True)
 
     @staticmethod
     def _plan_unknowns(planned: State, creating: bool) -> None:
@@ -181,14 +202,22 @@ class ConnectorResource(Resource):
         except Exception as exc:
             attrs.report_error(diags, "StackGuardian could not be asked while planning", exc, secrets)
             return
+        self._precheck(diags, connector, planned, creating=plan.action is not Action.UPDATE,
+                       sends_credentials=plan.sends_credentials, plan_warnings=plan.warnings)
+
+    def _precheck(self, diags: Diagnostics, connector: Connector, planned: State, *, creating: bool,
+                  sends_credentials: bool = True, plan_warnings: Iterable[Notice] = ()) -> None:
+        """The engine's pre-write check (date policy, then preflight), reported at the attributes."""
+        engine = self.provider.engine
+        assert engine is not None
         try:
-            check = engine.precheck(connector, creating=plan.action is not Action.UPDATE,
-                                    preflight=planned.get("preflight"), sends_credentials=plan.sends_credentials)
+            check = engine.precheck(connector, creating=creating, preflight=planned.get("preflight"),
+                                    sends_credentials=sends_credentials)
         except Exception as exc:
-            attrs.report_error(diags, "Credential preflight could not run", exc, secrets)
+            attrs.report_error(diags, "Credential preflight could not run", exc, attrs.secrets_of(planned))
             return
         attrs.report_problems(diags, check.problems)
-        for warning in dict.fromkeys([*plan.warnings, *check.warnings]):
+        for warning in dict.fromkeys([*plan_warnings, *check.warnings]):
             attrs.report_warning(diags, warning)
 
     @staticmethod
@@ -203,7 +232,10 @@ class ConnectorResource(Resource):
 
     # ------------------------------------------------------------------ apply
     def _connector_for_apply(self, diags: Diagnostics, planned: State) -> Connector | None:
-        parsed = attrs.parse(planned, diags)
+        # Derived values planned unknown (the name or scope was not known at plan) are the backend's
+        # to derive now; every value from the config is known at apply.
+        values = {k: None if v is Unknown and k in _DERIVED_AT_APPLY else v for k, v in planned.items()}
+        parsed = attrs.parse(values, diags)
         if not parsed.complete:
             if not diags.has_errors():
                 diags.add_error("Values still unknown at apply", "This is a bug in sgbitbucket; please report it.")

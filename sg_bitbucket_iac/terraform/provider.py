@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tf import schema, types
 from tf.iface import Config, DataSource, Provider, Resource
@@ -12,11 +12,11 @@ from tf.types import Unknown
 from tf.utils import Diagnostics
 
 from .. import timeline
-from ..engine import Engine
 from ..errors import ConfigurationError
-from ..ownership import Front
-from ..settings import Settings, checked_base_url
 from . import PROVIDER_NAME, PROVIDER_SOURCE
+
+if TYPE_CHECKING:  # settings, secrets and the engine (pydantic) load on first use, after the plugin handshake
+    from ..engine import Engine
 
 # Provider attribute -> Settings.resolve keyword (env fallbacks are Settings' business).
 SETTING_OF_ATTRIBUTE = {
@@ -65,6 +65,8 @@ class SGBitbucketProvider(Provider):
 
     def validate_config(self, diags: Diagnostics, config: Config) -> None:
         """Static checks of explicitly set values (env values are checked in configure)."""
+        from ..settings import checked_base_url
+
         for attribute in _URL_ATTRIBUTES:
             value = (config or {}).get(attribute)
             if isinstance(value, str):
@@ -83,6 +85,8 @@ class SGBitbucketProvider(Provider):
             diags.add_warning("Provider configuration not known until apply",
                               "sgbitbucket skips plan-time checks (preflight, existing connectors) this run.")
             return
+        from ..settings import Settings
+
         explicit = {SETTING_OF_ATTRIBUTE[a]: config.get(a) for a in SETTING_OF_ATTRIBUTE}
         try:
             settings = Settings.resolve(**explicit, environ=self.environ)
@@ -97,7 +101,10 @@ class SGBitbucketProvider(Provider):
         if diags.has_errors():
             return
         try:
-            self.engine = Engine.from_settings(settings, owner=Front.TERRAFORM)
+            from ..batch_read import batched_engine  # concurrent ReadResource calls share one listall scan
+            from ..ownership import Front
+
+            self.engine = batched_engine(settings, owner=Front.TERRAFORM)
         except ConfigurationError as exc:
             diags.add_error("Invalid provider configuration", str(exc))
 

@@ -1,14 +1,18 @@
-"""WORKAROUND for tf 1.2.0: let creates go through `Resource.plan()` too.
+"""WORKAROUNDS for tf 1.2.0's `ProviderServicer`, in one subclass that `main()` installs.
 
-tf's `ProviderServicer.PlanResourceChange` plans a create without asking the resource: every
-unset computed attribute becomes its schema default. That would leave a create plan unable to
-(a) fail on an existing connector with the same Id, on the app-password date policy or on a
-failing preflight, and (b) show the Id and the credential fingerprint it will have. This subclass
-runs the framework's create plan unchanged, then passes the result through `plan(ctx, None, planned)`
-(the hook's signature already allows `current=None`). Updates are untouched.
+1. Unknown values of every kind (see unknowns.py): each request that can carry values unknown at
+   plan time has its DynamicValues normalised before tf decodes them, so refined unknowns
+   (Terraform >= 1.6, OpenTofu), also inside lists and sets, reach the resource as `Unknown`.
+2. Creates go through `Resource.plan()` too. tf plans a create without asking the resource: every
+   unset computed attribute becomes its schema default. That would leave a create plan unable to
+   (a) fail on an existing connector with the same Id, on the app-password date policy or on a
+   failing preflight, and (b) show the Id and the credential fingerprint it will have. This
+   subclass runs the framework's create plan unchanged, then passes the result through
+   `plan(ctx, None, planned)` (the hook's signature already allows `current=None`). Updates are
+   untouched.
 
 `main()` installs it by replacing `tf.provider.ProviderServicer`, which `tf.runner.run_provider`
-imports when it starts; tests/terraform/test_servicer.py fails if a tf upgrade changes that.
+imports when it starts; tests/terraform/test_unknowns.py fails if a tf upgrade changes that.
 """
 
 from __future__ import annotations
@@ -21,9 +25,32 @@ from tf.provider import ProviderServicer
 from tf.types import Unknown
 from tf.utils import Diagnostics, read_dynamic_value, to_dynamic_value
 
+from .unknowns import normalize_request
+
 
 class SGBitbucketServicer(ProviderServicer):
+    # ------------------------------------------------------------------ 1. every unknown is Unknown
+    def ValidateProviderConfig(self, request: Any, context: Any) -> Any:
+        return super().ValidateProviderConfig(normalize_request("ValidateProviderConfig", request), context)
+
+    def ConfigureProvider(self, request: Any, context: Any) -> Any:
+        return super().ConfigureProvider(normalize_request("ConfigureProvider", request), context)
+
+    def ValidateResourceConfig(self, request: Any, context: Any) -> Any:
+        return super().ValidateResourceConfig(normalize_request("ValidateResourceConfig", request), context)
+
+    def ValidateDataResourceConfig(self, request: Any, context: Any) -> Any:
+        return super().ValidateDataResourceConfig(normalize_request("ValidateDataResourceConfig", request), context)
+
+    def ReadDataSource(self, request: Any, context: Any) -> Any:
+        return super().ReadDataSource(normalize_request("ReadDataSource", request), context)
+
+    def ApplyResourceChange(self, request: Any, context: Any) -> Any:
+        return super().ApplyResourceChange(normalize_request("ApplyResourceChange", request), context)
+
+    # ------------------------------------------------------------------ 2. creates are planned by the resource
     def PlanResourceChange(self, request: Any, context: Any) -> Any:
+        request = normalize_request("PlanResourceChange", request)
         response = super().PlanResourceChange(request, context)
         if read_dynamic_value(request.prior_state) is not None:
             return response  # update: the framework already called plan()

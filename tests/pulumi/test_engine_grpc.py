@@ -1,5 +1,7 @@
 """The provider in its real process (`python -m pulumi.dynamic`), driven over gRPC as the engine does.
 
+Only for what the real Pulumi CLI (tests/e2e/test_pulumi_*.py) cannot reach quickly or at all.
+
 Secrets are stripped on the way in and re-marked by key on the way out (plus the resource's
 additional_secret_outputs), so these tests see what Pulumi state and the CLI would see.
 """
@@ -24,7 +26,7 @@ from engine_driver import (
     secret,
 )
 from pulumi.dynamic.dynamic import serialize_provider
-from pulumi_helpers import API_KEY, ORG, api_props, raw_record, stack_config, stats
+from pulumi_helpers import API_KEY, ORG, api_props, stack_config, stats
 
 from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.pulumi.provider import ADDITIONAL_SECRET_OUTPUTS, TYPE_TOKEN, BitbucketConnectorProvider
@@ -95,117 +97,20 @@ def checked(engine: EngineLikeClient, olds: dict[str, Any], news: dict[str, Any]
     return inputs
 
 
-# --------------------------------------------------------------------------- lifecycle
-def test_lifecycle_create_noop_rotation_switch_replace_delete(
-    engine: EngineLikeClient,
-    server: DynamicProviderServer,
-    emulator: Emulator,
-    tokens: dict[str, str],
-    sentinel: str,
-    blob: str,
+# --------------------------------------------------------------------------- what the CLI cannot show quickly
+# The lifecycle, refresh, get and adopt sequences run under the real Pulumi CLI in
+# tests/e2e/test_pulumi_scenarios.py; what stays here needs a hand on the wire: the pickled blob,
+# unknowns reaching Check, exact request counts, concurrency inside one provider process, and
+# malformed properties that the engine would never send.
+def test_the_pickled_provider_is_a_reference_without_settings(
+    engine: EngineLikeClient, tokens: dict[str, str], sentinel: str, blob: str
 ) -> None:
     decoded = base64.b64decode(blob)
     assert b"sg_bitbucket_iac.pulumi.provider" in decoded and len(decoded) < 1024
     assert API_KEY.encode() not in decoded and sentinel.encode() not in decoded
-
-    # Create: Check then Create; the Pulumi id is the StackGuardian Id.
-    ins = checked(engine, {}, program(tokens["api"], tags=["platform"]))
-    assert is_secret(ins["api_token"])
-    id_, outs = engine.create(NAME, ins)
-    assert id_ == "bitbucket_main"
-    assert is_secret(outs["api_token"]) and is_secret(outs["credentials_fingerprint"])
-    assert outs["connector_id"] == id_ and outs["auth_type"] == "api_token" and outs["authenticated"] is True
-    assert outs["modified_at"] and outs["org"] == ORG and outs["tags"] == ["platform"]
-    assert_no_plain(sentinel, ins, outs)
+    _, outs = engine.create(NAME, checked(engine, {}, program(tokens["api"])))
     provider_blob = outs[PROVIDER_KEY]["value"] if is_secret(outs[PROVIDER_KEY]) else outs[PROVIDER_KEY]
     assert provider_blob == blob  # the provider is stored, not re-pickled with settings
-
-    # No-op: same program -> DIFF_NONE.
-    same = checked(engine, ins, program(tokens["api"], tags=["platform"]))
-    assert engine.diff(NAME, id_, outs, same, ins)["changes"] == "DIFF_NONE"
-
-    # Rotation within the type: an update of the secret only.
-    rotated = checked(engine, ins, program(tokens["api2"], tags=["platform"]))
-    diff = engine.diff(NAME, id_, outs, rotated, ins)
-    assert diff == {"changes": "DIFF_SOME", "replaces": [], "deleteBeforeReplace": False}
-    outs2 = engine.update(NAME, id_, outs, rotated, ins)
-    assert raw_record(emulator)["Settings"]["config"][0]["bitbucketCreds"] == f"alice:{tokens['api2']}"
-    assert is_secret(outs2["api_token"]) and outs2["api_token"]["value"] == tokens["api2"]
-    assert outs2["connector_id"] == id_ and outs2["tags"] == ["platform"]  # UpdateResult kept every output
-    assert_no_plain(sentinel, rotated, outs2)
-
-    # Auth-type switch: an in-place update replacing the whole credential set, same Id.
-    switched = checked(engine, rotated, access_program(tokens["access"]))
-    diff = engine.diff(NAME, id_, outs2, switched, rotated)
-    assert diff["changes"] == "DIFF_SOME" and diff["replaces"] == []
-    outs3 = engine.update(NAME, id_, outs2, switched, rotated)
-    record = raw_record(emulator)
-    assert record["Id"] == id_
-    config = record["Settings"]["config"][0]
-    assert "bitbucketCreds" not in config and "bitbucketEmail" not in config
-    assert config["bitbucketAccessToken"] == tokens["access"]
-    assert outs3["auth_type"] == "access_token" and is_secret(outs3["access_token"])
-    assert outs3.get("api_token") is None and outs3.get("email") is None
-    assert_no_plain(sentinel, switched, outs3)
-    assert engine.diff(NAME, id_, outs3, switched, switched)["changes"] == "DIFF_NONE"
-
-    # A rename keeps the Id derived at creation: an in-place update, never a replacement.
-    renamed = checked(engine, switched, {**access_program(tokens["access"]), "name": "bitbucket-renamed"})
-    assert engine.diff(NAME, id_, outs3, renamed, switched) == {
-        "changes": "DIFF_SOME",
-        "replaces": [],
-        "deleteBeforeReplace": False,
-    }
-    outs3 = engine.update(NAME, id_, outs3, renamed, switched)
-    assert outs3["connector_id"] == id_ and raw_record(emulator)["ResourceName"] == "bitbucket-renamed"
-    switched = renamed
-
-    # Delete: gone from StackGuardian; a second delete (already gone) is fine.
-    engine.delete(NAME, id_, outs3, switched)
-    with pytest.raises(Exception, match="404"):
-        raw_record(emulator)
-    engine.delete(NAME, id_, outs3, switched)
-    assert sentinel not in server.close()
-
-
-def test_refresh_shows_out_of_band_edits_and_outside_deletion(
-    engine: EngineLikeClient, emulator: Emulator, tokens: dict[str, str], sentinel: str
-) -> None:
-    declared = program(tokens["api"], description="declared")
-    ins = checked(engine, {}, declared)
-    id_, outs = engine.create(NAME, ins)
-
-    # Refresh without drift: same outputs, inputs rebuilt, secrets still secret, no phantom diff.
-    rid, routs, rins = engine.read(NAME, id_, outs, ins)
-    assert rid == id_ and rins is not None
-    assert is_secret(routs["api_token"]) and is_secret(rins["api_token"])
-    assert is_secret(routs["credentials_fingerprint"])
-    assert engine.diff(NAME, id_, routs, checked(engine, rins, declared), rins)["changes"] == "DIFF_NONE"
-
-    # Edited behind the tool's back: refresh shows it in outputs and inputs; `up` would put it back.
-    emulator.admin(
-        "PATCH", f"/stackguardian/orgs/{ORG}/integrations/{id_}", {"Description": "edited outside", "Tags": ["shadow"]}
-    )
-    rid, routs, rins = engine.read(NAME, id_, outs, ins)
-    assert rid == id_ and rins is not None
-    assert routs["description"] == "edited outside" and routs["tags"] == ["shadow"]
-    assert rins["description"] == "edited outside" and rins["tags"] == ["shadow"]
-    assert_no_plain(sentinel, routs, rins)
-    assert engine.diff(NAME, id_, routs, checked(engine, rins, declared), rins)["changes"] == "DIFF_SOME"
-
-    # Deleted outside: Read answers an empty id, so refresh drops it from state.
-    emulator.admin("DELETE", f"/stackguardian/orgs/{ORG}/integrations/{id_}")
-    rid, routs, _ = engine.read(NAME, id_, outs, ins)
-    assert rid == "" and set(routs) <= {PROVIDER_KEY}
-
-
-def test_get_style_read_with_inputs_only(
-    engine: EngineLikeClient, tokens: dict[str, str], sentinel: str, blob: str
-) -> None:
-    id_, _ = engine.create(NAME, checked(engine, {}, program(tokens["api"])))
-    rid, routs, _ = engine.read("existing", id_, {}, {PROVIDER_KEY: secret(blob)})
-    assert rid == id_ and routs["name"] == "bitbucket-main" and routs["auth_type"] == "api_token"
-    assert_no_plain(sentinel, routs)
 
 
 # --------------------------------------------------------------------------- check before any write
@@ -276,7 +181,8 @@ def test_error_tracebacks_carry_no_secret(
     sentinel: str,
     blob: str,
 ) -> None:
-    # A server error that echoes what it was sent: the traceback goes to the CLI in gRPC details.
+    # A server error that echoes what it was sent: the provider's message (no traceback) goes to the CLI
+    # in gRPC details, scrubbed.
     emulator.admin(
         "POST",
         "/faults",
@@ -294,7 +200,7 @@ def test_error_tracebacks_carry_no_secret(
         engine.create(NAME, ins)
     details = caught.value.details() or ""
     assert caught.value.code() == grpc.StatusCode.UNKNOWN
-    assert "BitbucketConnectorError" in details and "400" in details
+    assert details.startswith("create: ") and "400" in details and "Traceback" not in details
     assert sentinel not in details
 
     # Invalid properties reaching Create (no Check) fail cleanly too.

@@ -376,6 +376,12 @@ def test_get_reads_without_state_and_without_secrets(
     assert tokens["api"] not in repr(result.outs)
 
 
+def test_get_of_a_missing_id_is_an_error_not_an_empty_resource(provider: BitbucketConnectorProvider) -> None:
+    # What BitbucketConnector.get sends: no state, every output key None (the SDK adds __provider).
+    with pytest.raises(BitbucketConnectorError, match="no_such_connector not found in StackGuardian org acme"):
+        provider.read("no_such_connector", dict.fromkeys(OUTPUT_KEYS))
+
+
 # --------------------------------------------------------------------------- errors
 def test_errors_never_carry_secrets_or_chained_causes(emulator: Emulator, tokens: dict[str, str]) -> None:
     provider = configured(emulator, apiKey="wrong-" + tokens["api"])

@@ -10,7 +10,6 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cached_property
@@ -86,6 +85,8 @@ def run_bounded(
 
     if parallelism <= 1 or len(items) <= 1:
         return [guarded(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor  # not at import: it costs `--help` a third of its start
+
     with ThreadPoolExecutor(max_workers=min(parallelism, len(items)), thread_name_prefix="sg-bitbucket") as pool:
         return list(pool.map(guarded, items))
 
@@ -96,9 +97,18 @@ def warm_fingerprints(connectors: Sequence[Connector], org: str, on_done: Callab
     A fingerprint is deliberately slow (scrypt, tens of milliseconds) and memoised per process, and
     hashlib releases the GIL while it runs: 1,000 connectors take half the time on two cores.
     """
+    connectors = slow_to_fingerprint(connectors)
     if len(connectors) > 1:
         run_bounded(connectors, lambda connector: connector.credential_fingerprint(org),
                     parallelism=os.cpu_count() or 2, on_done=on_done)
+
+
+def slow_to_fingerprint(connectors: Sequence[Connector]) -> list[Connector]:
+    """The connectors whose fingerprint is scrypt; the keyed fast scheme costs microseconds, no thread."""
+    from ...model import credential_parts
+    from ...secrets import SLOW_SCHEME, fingerprint_scheme
+
+    return [c for c in connectors if fingerprint_scheme(*credential_parts(c.auth)) == SLOW_SCHEME]
 
 
 class Context:
@@ -208,8 +218,9 @@ class Context:
 
     def warm_fingerprints(self, connectors: Sequence[Connector], org: str) -> None:
         """:func:`warm_fingerprints` with a progress bar (the slow part of plan and drift for many connectors)."""
-        with self.out.progress(len(connectors), "Fingerprinting credentials") as advance:
-            warm_fingerprints(connectors, org, on_done=advance)
+        slow = slow_to_fingerprint(connectors)
+        with self.out.progress(len(slow), "Fingerprinting credentials") as advance:
+            warm_fingerprints(slow, org, on_done=advance)
 
     def scan(self, items: Iterable[T], description: str) -> list[T]:
         """Collect a long listing (listall over thousands of connectors) with a live count on a terminal."""

@@ -1,0 +1,183 @@
+"""Batched reads: many concurrent connector reads in one provider process served by one `listall` scan.
+
+A `terraform plan` or `pulumi refresh` reads every managed connector, each from its own gRPC
+thread, about ten at a time. One GET each costs N requests against a rate-limited API; one
+`listall` scan (500 a page) answers the same reads with ceil(org / 500). Neither is always cheaper:
+a plan of 3 connectors in an org of 50,000 must not page through 100 pages. So the scan runs on
+demand, a page at a time, and only while it pays for itself: a page is fetched only when at least
+:data:`READS_PER_PAGE` reads have arrived since the scan began for each page already fetched.
+A small org is read in one request; in a huge one the scan stalls after a few pages and reads fall
+back to single GETs, which bounds the total at about (1 + 1/READS_PER_PAGE) x the GETs it replaces.
+
+Reads stay as correct as single GETs:
+
+* the scan covers every kind, so a connector absent from a *complete* scan is absent (the GET
+  would have said 404), and one of another kind comes back as its GET would (the front reports it);
+* a page is as fresh as a GET issued when it was fetched, inside the same walk: Terraform and
+  Pulumi issue refresh reads in no fixed order, so serving a read from a page fetched moments
+  earlier is one of the orders single GETs could have taken. Pages are not reused after
+  :data:`FRESH_SECONDS` (a new scan starts), so a long-lived process never serves old data;
+* a connector this process writes (create, update, delete) is read with a GET from then on, so a
+  front always sees its own writes;
+* a failed scan page is not an answer: the waiting reads fall back to their own GET (and its error).
+
+Used by the fronts through :func:`batched_engine` (one line in each); the CLI already reads the
+org with one scan of its own.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from .engine import Engine
+from .settings import Settings
+from .stackguardian import MAX_PAGE, StackGuardianClient
+
+READS_PER_PAGE = 4
+FRESH_SECONDS = 60.0
+
+Record = dict[str, Any]
+
+
+class BatchReader:
+    """Answers ``find(connector_id)`` from a shared on-demand scan, or from a single GET."""
+
+    def __init__(
+        self,
+        get_one: Callable[[str], Record | None],
+        scan: Callable[[], Iterator[Record]],
+        *,
+        page_size: int = MAX_PAGE,
+        reads_per_page: int = READS_PER_PAGE,
+        fresh_seconds: float = FRESH_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._get_one = get_one
+        self._new_scan = scan
+        self._page_size = page_size
+        self._reads_per_page = reads_per_page
+        self._fresh_seconds = fresh_seconds
+        self._clock = clock
+        self._changed = threading.Condition()
+        self._written: set[str] = set()
+        self._reset_scan()
+
+    def _reset_scan(self) -> None:
+        self._scan: Iterator[Record] | None = None
+        self._started = self._clock()
+        self._records: dict[str, Record] = {}
+        self._pages = 0
+        self._reads = 0
+        self._complete = False
+        self._failed = False
+        self._scanning = False
+
+    # ------------------------------------------------------------------ reads
+    def find(self, connector_id: str) -> Record | None:
+        """The record as a GET would return it, or None where a GET would answer 404."""
+        counted = False
+        while True:
+            with self._changed:
+                if connector_id in self._written:
+                    break
+                if not self._scanning and self._clock() - self._started > self._fresh_seconds:
+                    self._reset_scan()
+                    counted = False
+                if not counted:
+                    self._reads += 1
+                    counted = True
+                record = self._records.get(connector_id)
+                if record is not None:
+                    return copy.deepcopy(record)
+                if self._complete:
+                    return None
+                if self._scanning:
+                    self._changed.wait()  # the page in flight may hold it
+                    continue
+                if self._failed or self._pages >= math.ceil(self._reads / self._reads_per_page):
+                    break  # another page would cost more than the GETs it could save
+                if self._pages == 0:
+                    self._started = self._clock()  # freshness counts from the first page
+                self._scanning = True
+            self._scan_one_page()
+        return self._get_one(connector_id)
+
+    def _scan_one_page(self) -> None:
+        page: list[Record] = []
+        done = failed = False
+        try:
+            if self._scan is None:
+                self._scan = self._new_scan()
+            for record in self._scan:
+                page.append(record)
+                if len(page) == self._page_size:
+                    break
+            else:
+                done = True
+        except Exception:
+            failed = True  # each waiting read now asks with its own GET and meets its own error
+        with self._changed:
+            self._pages += 1
+            for record in page:
+                connector_id = str(record.get("Id") or "")
+                if connector_id and connector_id not in self._written:
+                    self._records[connector_id] = record
+            self._complete = done and not failed
+            self._failed = failed
+            self._scanning = False
+            self._changed.notify_all()
+
+    # ------------------------------------------------------------------ writes
+    def forget(self, connector_id: str) -> None:
+        """This process wrote the connector: its reads go to StackGuardian from now on."""
+        with self._changed:
+            self._written.add(connector_id)
+            self._records.pop(connector_id, None)
+
+
+class BatchedClient(StackGuardianClient):
+    """The StackGuardian client whose ``find`` goes through a :class:`BatchReader`.
+
+    Writes pass through unchanged and make later reads of what they touched single GETs.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reader = BatchReader(super().find, lambda: super(BatchedClient, self).list_all(kind=None))
+
+    def find(self, connector_id: str) -> Record | None:
+        return self.reader.find(connector_id)
+
+    def create(self, payload: Mapping[str, Any]) -> Record:
+        self.reader.forget(str(payload.get("Id") or ""))
+        record = super().create(payload)
+        self.reader.forget(str(record.get("Id") or ""))
+        return record
+
+    def update(
+        self, connector_id: str, patch: Mapping[str, Any], *, not_modified_since: datetime | None = None
+    ) -> Record:
+        self.reader.forget(connector_id)
+        return super().update(connector_id, patch, not_modified_since=not_modified_since)
+
+    def delete(self, connector_id: str, *, missing_ok: bool = False) -> bool:
+        self.reader.forget(connector_id)
+        return super().delete(connector_id, missing_ok=missing_ok)
+
+
+def batched_engine(settings: Settings, **kwargs: Any) -> Engine:
+    """What ``Engine.from_settings`` builds, with batched reads (Terraform and Pulumi providers);
+    ``kwargs`` go to the Engine (the front's ``owner``)."""
+    return Engine(
+        BatchedClient.from_settings(settings),
+        bitbucket_api_url=settings.bitbucket_api_url,
+        preflight=settings.preflight,
+        clock=settings.clock,
+        **kwargs,
+    )

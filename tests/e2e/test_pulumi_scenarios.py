@@ -1,0 +1,387 @@
+"""The Pulumi front under the real Pulumi CLI (v3.274.1), on the emulator.
+
+Each test is one temp project and stack; the scenarios are grouped into few updates because every
+CLI command starts the engine and a provider process (a few seconds on 2 cores). A sentinel is
+in every credential and in the API key: none may appear in anything the CLI printed or streamed,
+nor in `pulumi stack export` (where secrets are encrypted).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("pulumi")
+
+import pulumi
+from engines import require_engine
+from pulumi import automation as auto
+from pulumi_harness import SHIM, PulumiProject, is_secret_value, raw_record
+
+from sg_bitbucket_iac.emulator import Emulator
+from sg_bitbucket_iac.model import parse_connector, to_create_payload
+from sg_bitbucket_iac.pulumi import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth, BitbucketConnector
+from sg_bitbucket_iac.stackguardian import StackGuardianClient
+
+pytestmark = pytest.mark.e2e
+
+ORG, OTHER_ORG = "acme", "beta"
+CLOCK = "2026-01-15T00:00:00Z"  # inside the app-password deprecation window
+API_SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket",
+              "read:project:bitbucket", "read:pullrequest:bitbucket"]
+SG_ENV = ("SG_API_TOKEN", "STACKGUARDIAN_API_KEY", "SG_BASE_URL", "STACKGUARDIAN_API_URI", "SG_ORG",
+          "STACKGUARDIAN_ORG_NAME", "BITBUCKET_API_URL", "SG_BITBUCKET_IAC_PREFLIGHT")
+
+
+# --------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def pulumi_cli() -> Path:
+    binary = require_engine("pulumi", "the Pulumi e2e tier runs the real CLI")
+    require_engine(SHIM, "the CLI runs dynamic providers through it")
+    return binary
+
+
+@pytest.fixture(scope="module")
+def sentinel() -> str:
+    return "SENTINEL-" + secrets.token_hex(10)
+
+
+@pytest.fixture(scope="module")
+def api_key(sentinel: str) -> str:
+    return f"sgo_{sentinel}_apikey"
+
+
+@pytest.fixture(scope="module")
+def tokens(sentinel: str) -> dict[str, str]:
+    return {name: f"{sentinel}-{name}" for name in ("api", "rotated", "access", "app", "weak", "moved")}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _environment() -> Iterator[None]:
+    """Settings only from stack config; the product clock fixed (the provider process inherits it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in SG_ENV:
+            patch.delenv(name, raising=False)
+        patch.setenv("SG_BITBUCKET_IAC_NOW", CLOCK)
+        yield
+
+
+@pytest.fixture(scope="module")
+def emu(api_key: str, tokens: dict[str, str]) -> Iterator[Emulator]:
+    with Emulator() as emulator:
+        emulator.admin("POST", "/clock", {"now": CLOCK})  # Bitbucket still accepts app passwords then
+        for org in (ORG, OTHER_ORG):
+            emulator.admin("POST", "/orgs", {"org": org, "api_keys": [api_key]})
+        emulator.admin("POST", "/bitbucket/workspaces", {
+            "slug": "acme", "projects": [{"key": "PLAT"}], "repositories": [{"slug": "infra", "project": "PLAT"}]})
+        for name in ("api", "rotated", "moved"):
+            emulator.admin("POST", "/bitbucket/credentials", {
+                "kind": "api_token", "secret": tokens[name], "email": "alice@acme.io", "username": "alice",
+                "scopes": API_SCOPES, "workspaces": ["acme"]})
+        emulator.admin("POST", "/bitbucket/credentials", {
+            "kind": "api_token", "secret": tokens["weak"], "email": "alice@acme.io", "username": "alice",
+            "scopes": ["read:user:bitbucket"], "workspaces": ["acme"]})
+        emulator.admin("POST", "/bitbucket/credentials", {
+            "kind": "access_token", "secret": tokens["access"], "resource": "acme",
+            "scopes": ["repository", "pullrequest", "project"], "workspaces": ["acme"]})
+        emulator.admin("POST", "/bitbucket/credentials", {
+            "kind": "app_password", "secret": tokens["app"], "username": "alice",
+            "scopes": ["account", "team", "repository", "project", "pullrequest"], "workspaces": ["acme"]})
+        yield emulator
+
+
+def stack_config(emu: Emulator, api_key: str, tokens: dict[str, str], org: str = ORG) -> dict[str, auto.ConfigValue]:
+    config = {
+        "stackguardian:apiKey": auto.ConfigValue(api_key, secret=True),
+        "stackguardian:org": auto.ConfigValue(org),
+        "stackguardian:apiUrl": auto.ConfigValue(emu.stackguardian_url),
+        "stackguardian:bitbucketApiUrl": auto.ConfigValue(emu.bitbucket_url),
+    }
+    config.update({f"token_{name}": auto.ConfigValue(value, secret=True) for name, value in tokens.items()})
+    return config
+
+
+def seed_connector(emu: Emulator, api_key: str, connector_id: str, token: str) -> None:
+    """A connector made outside this stack (the UI, another tool)."""
+    connector = parse_connector({
+        "name": connector_id, "id": connector_id, "workspace": "acme", "description": "made in the UI",
+        "auth": {"type": "api_token", "username": "alice", "email": "alice@acme.io", "api_token": token}})
+    client = StackGuardianClient(emu.stackguardian_url, api_key, ORG)
+    try:
+        client.create(to_create_payload(connector))
+    finally:
+        client.close()
+
+
+def stats(emu: Emulator) -> dict[str, Any]:
+    return emu.admin("GET", "/stats")
+
+
+def writes(emu: Emulator) -> int:
+    by_method = stats(emu)["stackguardian"]["by_method"]
+    return sum(by_method.get(m, 0) for m in ("POST", "PATCH", "PUT", "DELETE"))
+
+
+def credential_config(record: dict[str, Any] | None) -> dict[str, Any]:
+    assert record is not None
+    return dict(record["Settings"]["config"][0])
+
+
+def leaks(value: Any, secret: str, where: str = "") -> Iterator[str]:
+    """JSON paths under `value` whose text holds `secret`."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from leaks(item, secret, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from leaks(item, secret, f"{where}[{index}]")
+    elif isinstance(value, str) and secret in value:
+        yield where
+
+
+def assert_no_leak(project: PulumiProject, *values: str) -> None:
+    """No secret in anything printed, streamed or exported, and no Python traceback shown to the user."""
+    printed = list(project.printed())
+    assert printed
+    # What the CLI printed (the event stream also carries the SDK's own debug-level logs, tracebacks included).
+    shown = [text for run in project.runs for text in (run.stdout, run.stderr)]
+    assert not [text for text in shown if "Traceback (most recent call last)" in text]
+    for text in printed:
+        for value in values:
+            if value in text:
+                where = list(leaks(json.loads(text), value)) if text.startswith("{") else [text]
+                raise AssertionError(f"a secret leaked: {where}")
+
+
+def secret_token(name: str) -> pulumi.Output[str]:
+    return pulumi.Config().require_secret(f"token_{name}")
+
+
+def diff_block(stdout: str, resource: str) -> str:
+    """One resource's block of `pulumi preview --diff` output."""
+    start = stdout.index(f"BitbucketConnector::{resource}]")
+    end = stdout.find("pulumi-python:dynamic/stackguardian:BitbucketConnector:", start)
+    return stdout[start:end if end != -1 else None]
+
+
+# --------------------------------------------------------------------------- the fleet program
+def fleet(
+    *,
+    main_token: str = "api",
+    infra_api: bool = False,
+    flip_access: bool = False,
+    ren_name: str = "ren-old",
+    moved_id: str = "moved_v1",
+    description: str = "Main workspace",
+    extra: Callable[[], None] | None = None,
+) -> Callable[[], None]:
+    """Every auth type, one connector per scenario; the keyword arguments are the changes."""
+
+    def program() -> None:
+        main = BitbucketConnector(
+            "main", name="bitbucket-main", workspace="acme", description=description, tags=["platform"],
+            auth=ApiTokenAuth(username="alice", email="alice@acme.io", api_token=secret_token(main_token)))
+        infra_auth: Any = (
+            ApiTokenAuth(username="alice", email="alice@acme.io", api_token=secret_token("api")) if infra_api
+            else AccessTokenAuth(access_token=secret_token("access"), scope="workspace"))
+        BitbucketConnector("infra", name="infra", workspace="acme", auth=infra_auth)
+        flip_auth: Any = (
+            AccessTokenAuth(access_token=secret_token("access"), scope="workspace") if flip_access
+            else ApiTokenAuth(username="alice", email="alice@acme.io", api_token=secret_token("api")))
+        BitbucketConnector("flip", name="flip", workspace="acme", auth=flip_auth)
+        BitbucketConnector("legacy", name="legacy", workspace="acme",
+                           auth=AppPasswordAuth(username="alice", app_password=secret_token("app")))
+        ren = BitbucketConnector("ren", name=ren_name, workspace="acme", auth=ApiTokenAuth(
+            username="alice", email="alice@acme.io", api_token=secret_token("api")))
+        moved = BitbucketConnector("moved", name="moved", connector_id=moved_id, workspace="acme",
+                                   auth=ApiTokenAuth(username="alice", email="alice@acme.io",
+                                                     api_token=secret_token("moved")))
+        BitbucketConnector("adopted", name="preexisting", workspace="acme", adopt=True,
+                           auth=ApiTokenAuth(username="alice", email="alice@acme.io", api_token=secret_token("api")))
+        peek = BitbucketConnector.get("peek", "foreign")
+        pulumi.export("main_id", main.connector_id)
+        pulumi.export("ren_id", ren.connector_id)
+        pulumi.export("moved_id", moved.connector_id)
+        pulumi.export("peek_name", peek.name)
+        pulumi.export("peek_auth_type", peek.auth_type)
+        if extra is not None:
+            extra()
+
+    return program
+
+
+FLEET = ("main", "infra", "flip", "legacy", "ren", "moved", "adopted")
+
+
+# --------------------------------------------------------------------------- the lifecycle of a fleet
+def test_fleet_lifecycle_under_the_real_cli(
+    pulumi_cli: Path, emu: Emulator, api_key: str, tokens: dict[str, str], sentinel: str, tmp_path: Path
+) -> None:
+    seed_connector(emu, api_key, "preexisting", tokens["weak"])
+    seed_connector(emu, api_key, "foreign", tokens["api"])
+    project = PulumiProject.create(pulumi_cli, tmp_path, project="sg-fleet",
+                                   config=stack_config(emu, api_key, tokens))
+
+    # 1. Create every auth type, adopt one, read one with .get().
+    run, up = project.up(fleet())
+    assert up.summary.resource_changes == {"create": 8}, run.stdout  # 7 connectors and the stack
+    assert up.outputs["main_id"].value == "bitbucket_main"
+    assert up.outputs["peek_name"].value == "foreign" and up.outputs["peek_auth_type"].value == "api_token"
+    assert credential_config(raw_record(emu, ORG, "bitbucket_main"))["bitbucketAuthType"] == "API_TOKEN"
+    assert credential_config(raw_record(emu, ORG, "infra"))["bitbucketAuthType"] == "ACCESS_TOKEN"
+    assert credential_config(raw_record(emu, ORG, "legacy"))["bitbucketAuthType"] == "APP_PASSWORD"
+    assert "adopting existing connector preexisting; its credentials are replaced" in run.stdout  # says so
+    adopted = credential_config(raw_record(emu, ORG, "preexisting"))
+    assert adopted["bitbucketCreds"] == f"alice:{tokens['api']}"  # adopt replaced the credential with ours
+    state = project.resources()
+    for name in FLEET:
+        outputs = state[name]["outputs"]
+        secret_key = {"infra": "access_token", "legacy": "app_password"}.get(name, "api_token")
+        assert is_secret_value(outputs[secret_key]), (name, secret_key)
+        assert is_secret_value(outputs["credentials_fingerprint"]) and is_secret_value(outputs["__provider"])
+        assert state[name]["id"] == outputs["connector_id"]
+    assert "peek" in state and state["peek"].get("external") is True
+
+    # 2. The same program again: no changes, and not one write to StackGuardian.
+    before = writes(emu)
+    run, up = project.up(fleet())
+    assert up.summary.resource_changes == {"same": 8}, run.stdout
+    assert writes(emu) == before
+
+    # 3. Preview of rotation, both auth-type switches, a rename and a new connector_id.
+    changes = {"main_token": "rotated", "infra_api": True, "flip_access": True, "ren_name": "ren-new",
+               "moved_id": "moved_v2"}
+    before = writes(emu)
+    run, _ = project.preview(fleet(**changes), diff=True)  # --diff: every changed value printed
+    flip_diff = diff_block(run.stdout, "flip")  # what `pulumi preview --diff` shows: the whole credential set
+    for line in ('~ auth_type         : "api_token" => "access_token"', "+ access_token      : [secret]",
+                 "- api_token         : [secret]", '- email             : "alice@acme.io"',
+                 '- username          : "alice"'):
+        assert line in flip_diff, flip_diff
+    assert {n: run.op_of(n) for n in ("main", "infra", "flip", "ren")} == {
+        "main": ["update"], "infra": ["update"], "flip": ["update"], "ren": ["update"]}, run.stdout
+    assert run.op_of("moved") == ["delete-replaced", "replace", "create-replacement"], run.ops()
+    assert writes(emu) == before  # preview writes nothing
+
+    # 4. Up: same Ids, nothing of the old auth type left, delete-before-replace for the new Id.
+    run, up = project.up(fleet(**changes), diff=True)
+    assert up.summary.resource_changes == {"same": 3, "update": 4, "replace": 1}, run.stdout
+    moved_ops = run.op_of("moved")
+    assert moved_ops.index("delete-replaced") < moved_ops.index("create-replacement"), moved_ops
+    main = credential_config(raw_record(emu, ORG, "bitbucket_main"))
+    assert main["bitbucketCreds"] == f"alice:{tokens['rotated']}"
+    infra = credential_config(raw_record(emu, ORG, "infra"))
+    assert infra["bitbucketAuthType"] == "API_TOKEN" and "bitbucketAccessToken" not in infra
+    flip = credential_config(raw_record(emu, ORG, "flip"))
+    assert flip["bitbucketAuthType"] == "ACCESS_TOKEN"
+    assert "bitbucketCreds" not in flip and "bitbucketEmail" not in flip
+    ren = raw_record(emu, ORG, "ren_old")
+    assert ren is not None and ren["ResourceName"] == "ren-new" and up.outputs["ren_id"].value == "ren_old"
+    assert raw_record(emu, ORG, "moved_v1") is None and raw_record(emu, ORG, "moved_v2") is not None
+    state = project.resources()
+    assert state["infra"]["outputs"].get("access_token") is None and state["flip"]["outputs"].get("api_token") is None
+
+    # 5. A replacement is checked as a new connector (Check gets empty olds): a credential that lost
+    #    scopes since its last write now fails preview, although an in-place update would not re-check it.
+    moved_fp = "/bitbucket/credentials/" + tokens["moved"]
+    emu.admin("PATCH", moved_fp, {"scopes": ["read:user:bitbucket"]})
+    failed = project.failing("preview", fleet(**{**changes, "moved_id": "moved_v3"}))
+    assert "read:repository:bitbucket" in failed.stdout + failed.stderr
+    emu.admin("PATCH", moved_fp, {"scopes": API_SCOPES})
+
+    # 6. A replacement whose create fails: the old one is already gone (delete first); the next up converges.
+    emu.admin("POST", "/faults", {"api": "stackguardian", "path_regex": r"/integrations/?$", "method": "POST",
+                                  "status": 400, "times": 1})
+    failed = project.failing("up", fleet(**{**changes, "moved_id": "moved_v3"}))
+    assert "moved_v3" in failed.stdout + failed.stderr and "Traceback" not in failed.stdout + failed.stderr
+    assert raw_record(emu, ORG, "moved_v2") is None and raw_record(emu, ORG, "moved_v3") is None
+    assert project.resources()["moved"].get("pendingReplacement") is True  # the engine knows the old one is gone
+    run, up = project.up(fleet(**{**changes, "moved_id": "moved_v3"}))
+    assert raw_record(emu, ORG, "moved_v3") is not None and up.outputs["moved_id"].value == "moved_v3"
+
+    # 7. Out-of-band edit and delete, then refresh: shown and recorded; the next up restores both.
+    emu.admin("PATCH", f"/stackguardian/orgs/{ORG}/integrations/bitbucket_main", {"Description": "edited outside"})
+    outside = StackGuardianClient(emu.stackguardian_url, api_key, ORG)
+    outside.delete("flip")
+    outside.close()
+    run, refresh = project.refresh()
+    assert refresh.summary.resource_changes.get("update") == 1, run.stdout
+    assert refresh.summary.resource_changes.get("delete") == 1, run.stdout
+    state = project.resources()
+    assert "flip" not in state and state["main"]["outputs"]["description"] == "edited outside"
+    run, up = project.up(fleet(**{**changes, "moved_id": "moved_v3"}))
+    assert up.summary.resource_changes.get("create") == 1 and up.summary.resource_changes.get("update") == 1
+    assert raw_record(emu, ORG, "bitbucket_main")["Description"] == "Main workspace"  # type: ignore[index]
+    assert raw_record(emu, ORG, "flip") is not None
+
+    # 8. A bad token fails preview on that property, naming every missing scope; nothing is written.
+    def weak() -> None:
+        BitbucketConnector("weak", name="weak", workspace="acme",
+                           auth=ApiTokenAuth(username="alice", email="alice@acme.io", api_token=secret_token("weak")))
+
+    before = writes(emu)
+    failed = project.failing("preview", fleet(**{**changes, "moved_id": "moved_v3"}, extra=weak))
+    text = failed.stdout + failed.stderr
+    assert "resource 'weak': property api_token value {[secret]} has a problem: credential preflight failed" in text
+    for scope in ("read:workspace:bitbucket", "read:repository:bitbucket", "read:project:bitbucket",
+                  "read:pullrequest:bitbucket"):
+        assert scope in text, text
+    assert writes(emu) == before and raw_record(emu, ORG, "weak") is None
+
+    # 9. .get() of a missing Id is an error, not an empty resource.
+    def ghost() -> None:
+        BitbucketConnector.get("ghost", "no_such_connector")
+
+    failed = project.failing("preview", fleet(**{**changes, "moved_id": "moved_v3"}, extra=ghost))
+    assert "connector no_such_connector not found in StackGuardian org acme" in failed.stdout + failed.stderr
+
+    # 10. Destroy: every managed connector goes, the one read with .get() stays.
+    run, destroy = project.destroy()
+    assert destroy.summary.resource_changes.get("delete") == 8, run.stdout
+    for connector_id in ("bitbucket_main", "infra", "flip", "legacy", "ren_old", "moved_v3", "preexisting"):
+        assert raw_record(emu, ORG, connector_id) is None, connector_id
+    assert raw_record(emu, ORG, "foreign") is not None
+
+    assert_no_leak(project, sentinel, api_key)
+
+
+# --------------------------------------------------------------------------- org change
+def test_org_change_replaces_and_refresh_and_destroy_need_no_configured_org(
+    pulumi_cli: Path, emu: Emulator, api_key: str, tokens: dict[str, str], sentinel: str, tmp_path: Path
+) -> None:
+    def program() -> None:
+        BitbucketConnector("orgmove", name="orgmove", workspace="acme", auth=ApiTokenAuth(
+            username="alice", email="alice@acme.io", api_token=secret_token("api")))
+
+    project = PulumiProject.create(pulumi_cli, tmp_path, project="sg-org", config=stack_config(emu, api_key, tokens))
+    project.up(program)
+    assert raw_record(emu, ORG, "orgmove") is not None
+
+    # A new stackguardian:org replaces the connector (delete first), in the other org.
+    project.stack.set_config("stackguardian:org", auto.ConfigValue(OTHER_ORG))
+    run, _ = project.preview(program)
+    assert run.op_of("orgmove") == ["delete-replaced", "replace", "create-replacement"], run.ops()
+    run, _ = project.up(program)
+    ops = run.op_of("orgmove")
+    assert ops.index("delete-replaced") < ops.index("create-replacement"), ops
+    assert raw_record(emu, ORG, "orgmove") is None and raw_record(emu, OTHER_ORG, "orgmove") is not None
+    assert project.resources()["orgmove"]["outputs"]["org"] == OTHER_ORG
+
+    # Refresh and destroy work with no org configured at all: the engine configures the provider with
+    # the config recorded at the last update, and Read/Delete use the org in the resource's state.
+    project.stack.remove_config("stackguardian:org")
+    run, refresh = project.refresh()
+    assert refresh.summary.resource_changes == {"same": 2}, run.stdout
+    # A connector already deleted outside does not block destroy.
+    outside = StackGuardianClient(emu.stackguardian_url, api_key, OTHER_ORG)
+    outside.delete("orgmove")
+    outside.close()
+    run, destroy = project.destroy()
+    assert destroy.summary.resource_changes.get("delete") == 2, run.stdout
+    assert project.resources() == {}
+    assert_no_leak(project, sentinel, api_key)

