@@ -171,11 +171,13 @@ class BatchedClient(StackGuardianClient):
         return super().delete(connector_id, missing_ok=missing_ok)
 
 
-def batched_engine(settings: Settings) -> Engine:
-    """What ``Engine.from_settings`` builds, with batched reads (Terraform and Pulumi providers)."""
+def batched_engine(settings: Settings, **kwargs: Any) -> Engine:
+    """What ``Engine.from_settings`` builds, with batched reads (Terraform and Pulumi providers);
+    ``kwargs`` go to the Engine (the front's ``owner``)."""
     return Engine(
         BatchedClient.from_settings(settings),
         bitbucket_api_url=settings.bitbucket_api_url,
         preflight=settings.preflight,
         clock=settings.clock,
+        **kwargs,
     )

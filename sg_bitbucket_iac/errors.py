@@ -204,3 +204,50 @@ class OddRecordError(SGBitbucketError):
         self.problems = list(problems)
         self.kind = kind
         super().__init__(f"connector {connector_id or '(no Id)'}: unreadable record: {'; '.join(self.problems)}")
+
+
+# --------------------------------------------------------------------------- ownership and round trips
+class ForeignOwnerError(SGBitbucketError):
+    """Another front owns the connector; nothing was written."""
+
+    def __init__(self, connector_id: str, owner: str, front: str, *, takeover: str) -> None:
+        self.connector_id = connector_id
+        self.owner = owner
+        super().__init__(
+            f"connector {connector_id} is owned by {owner} (ContextTag sg-bitbucket-iac/owner), not {front}; "
+            "nothing was written",
+            hint=f"leave it to {owner}, or take it over with {takeover}",
+        )
+
+
+class NameClashError(SGBitbucketError):
+    """A connector with the declared name exists under another Id; nothing was written."""
+
+    def __init__(self, name: str, wanted_id: str, existing_id: str, org: str) -> None:
+        self.existing_id = existing_id
+        super().__init__(
+            f"connector name {name!r} is already used by connector {existing_id} in org {org} "
+            f"(this declaration would create {wanted_id}, a second connector with the same name); nothing was written",
+            hint=f"to manage the existing one, set `id: {existing_id}` (or `adopt: true` to take it over); "
+            "to create a new one, choose another name",
+        )
+
+
+class AdoptError(SGBitbucketError):
+    """`adopt` was asked for but there is no connector it can take over."""
+
+
+class StalePlanError(SGBitbucketError):
+    """A saved plan no longer matches the definitions or StackGuardian; nothing was written."""
+
+    hint = "run `sg-bitbucket plan -f FILE --out PLAN.json` again, review it, and apply the new plan"
+
+
+class MissingExtraError(SGBitbucketError):
+    """An optional dependency group is not installed."""
+
+    def __init__(self, extra: str, module: str) -> None:
+        super().__init__(
+            f"the {extra} front needs the optional dependency {module!r}, which is not installed",
+            hint=f"pip install 'sg-bitbucket-iac[{extra}]'",
+        )

@@ -23,7 +23,13 @@ from .secrets import Secret, control_characters, reveal
 
 KIND = "BITBUCKET_ORG"
 MASKED_VALUES = frozenset({"********", "****", "*****", "***"})
-ID_RE = re.compile(r"^[A-Za-z0-9_]+$")
+# Ids: what we derive from a name is stricter than what StackGuardian can hold. The documented
+# rule (`^[a-zA-Z0-9_]+$`, under 100 characters) is met by every Id we derive; the API also holds
+# Ids with hyphens (its live tests use them, and older connectors whose Id is their ResourceName),
+# so a declared or imported Id may have them.
+DERIVED_ID_RE = re.compile(r"^[A-Za-z0-9_]+$")
+HELD_ID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+ID_RE = DERIVED_ID_RE
 WORKSPACE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,61}$")
 REPOSITORY_RE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 PROJECT_KEY_RE = re.compile(r"^[A-Za-z0-9_]{1,32}$")
@@ -39,6 +45,9 @@ WORKSPACE_TAG = CONTEXT_TAG_PREFIX + "workspace"
 ACCESS_SCOPE_TAG = CONTEXT_TAG_PREFIX + "access-token-scope"
 REPOSITORY_TAG = CONTEXT_TAG_PREFIX + "repository"
 PROJECT_TAG = CONTEXT_TAG_PREFIX + "project"
+# The Bitbucket username StackGuardian masks inside bitbucketCreds (not a secret): lets `import`
+# write a complete entry for any connector this tool wrote, from whichever front or `migrate`.
+USERNAME_TAG = CONTEXT_TAG_PREFIX + "username"
 
 
 class AuthType(enum.StrEnum):
@@ -79,6 +88,11 @@ def derive_id(name: str) -> str:
     """StackGuardian Id from a ResourceName: every character outside [A-Za-z0-9_] becomes `_`."""
     derived = re.sub(r"[^A-Za-z0-9_]", "_", name.strip())
     return derived[:MAX_NAME] or "connector"
+
+
+def is_held_id(value: str) -> bool:
+    """Whether StackGuardian can hold this Id (accepted in `id:` and from the API)."""
+    return bool(HELD_ID_RE.match(value)) and len(value) <= MAX_NAME
 
 
 def _custom(kind: str, message: str, **values: Any) -> PydanticCustomError:
@@ -324,10 +338,10 @@ class Connector(BaseModel):
         if value is None:
             return None
         value = value.strip()
-        if not ID_RE.match(value) or len(value) > MAX_NAME:
+        if not is_held_id(value):
             raise _custom(
                 "id_format",
-                "a StackGuardian Id uses only letters, digits and '_' (at most 99); e.g. {suggestion}, "
+                "a StackGuardian Id uses only letters, digits, '_' and '-' (at most 99); e.g. {suggestion}, "
                 "or leave `id` out to derive it from the name",
                 suggestion=derive_id(value),
             )
@@ -629,6 +643,8 @@ def patch_settings_payload(auth: ApiTokenAuth | AccessTokenAuth | AppPasswordAut
 def descriptive_context_tags(connector: Connector) -> dict[str, str]:
     """Non-secret declared facts that StackGuardian does not model, kept so drift and import can see them."""
     tags = {WORKSPACE_TAG: connector.workspace}
+    if isinstance(connector.auth, ApiTokenAuth | AppPasswordAuth):
+        tags[USERNAME_TAG] = connector.auth.username
     if isinstance(connector.auth, AccessTokenAuth):
         tags[ACCESS_SCOPE_TAG] = connector.auth.scope
         if connector.auth.repository:
@@ -672,7 +688,16 @@ class ObservedConnector:
 
     @property
     def managed(self) -> bool:
-        return self.context_tags.get(MANAGED_TAG) == "true"
+        """Owned by the CLI (so the CLI prunes it and reports it as undeclared); see :mod:`.ownership`."""
+        return self.owner == "cli"
+
+    @property
+    def owner(self) -> str | None:
+        """The front that owns it (`cli`, `terraform`, `pulumi`), or None."""
+        from .ownership import owner_of
+
+        front = owner_of(self.context_tags)
+        return front.value if front is not None else None
 
     @property
     def fingerprint(self) -> str | None:

@@ -33,6 +33,23 @@ NEW_APP_PASSWORD_WARNING = (
 )
 
 
+def for_connector(message: str, connector_id: str | None) -> str:
+    """A timeline message naming the connector, or, with none to name, one without a `<ID>` placeholder."""
+    if connector_id:
+        return message.replace("<ID>", connector_id)
+    return message.replace("`sg-bitbucket migrate --connector <ID> --to api_token|access_token ...`",
+                           "`sg-bitbucket migrate --to api_token|access_token` on the connector that uses it")
+
+
+def with_remedy(message: str, connector_id: str, remedy: str | None) -> str:
+    """A timeline message for a connector, its `migrate` hint replaced by ``remedy`` when one is given
+    (a connector a definitions file, Terraform or Pulumi owns is changed in that code instead)."""
+    if remedy is None:
+        return for_connector(message, connector_id)
+    return message.replace("with `sg-bitbucket migrate --connector <ID> --to api_token|access_token ...`",
+                           f"in the code that owns it: {remedy}")
+
+
 def parse_instant(text: str) -> datetime:
     """ISO 8601 date or date-time; a naive value is taken as UTC."""
     value = text.strip()

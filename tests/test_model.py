@@ -47,7 +47,7 @@ MALFORMED: list[tuple[str, dict[str, Any], str, str]] = [
      "connectors[0].name", "required"),
     ("empty name", api_token_connector(name="  "), "connectors[0].name", "give the connector a name"),
     ("name too long", api_token_connector(name="n" * 100), "connectors[0].name", "at most 99"),
-    ("bad id", api_token_connector(id="bitbucket-main"), "connectors[0].id", "bitbucket_main"),
+    ("bad id", api_token_connector(id="bitbucket main"), "connectors[0].id", "bitbucket_main"),
     ("description too long", api_token_connector(description="d" * 256), "connectors[0].description",
      "under 256"),
     ("too many tags", api_token_connector(tags=[f"t{i}" for i in range(11)]), "connectors[0].tags",

@@ -7,7 +7,8 @@ declared on a parent parser with ``default=SUPPRESS``, so a value given in one p
 overwritten by the other's default.
 
 Exit codes: 0 ok / no changes, 1 error, 2 changes or drift present (``plan --detailed-exitcode``,
-``drift``, ``audit``), 3 preflight inconclusive.
+``drift``, ``audit``), 3 a check inconclusive and none failed (``preflight``, ``validate``). With
+``--json`` every command prints one JSON document on stdout, errors included (``{"errors": [...]}``).
 """
 
 from __future__ import annotations
@@ -41,9 +42,17 @@ HANDLERS = {
 class _Parser(argparse.ArgumentParser):
     """argparse exits 2 on a usage error, but 2 means "changes present" here: usage errors exit 1."""
 
+    last_error: str = ""
+
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_ERROR, f"error: {message}\n")
+        _Parser.last_error = message
+        if not _JSON_REQUESTED:
+            self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, "" if _JSON_REQUESTED else f"error: {message}\n")
+
+
+# Set by main() before parsing, so that a usage error under --json is one JSON document too.
+_JSON_REQUESTED = False
 
 
 def _positive_int(text: str) -> int:
@@ -112,18 +121,30 @@ def _add_commands(subparsers: argparse._SubParsersAction[_Parser], parents: list
     sub.add_argument("--repository", metavar="R", action="append",
                      help="repository slug the credential must reach (repeatable; one for an access token)")
 
-    sub = command("validate", "check the definitions and preflight their credentials; writes nothing",
+    sub = command("validate", "check the definitions and preflight their credentials; writes nothing "
+                              "(exit 3 when a check was inconclusive and none failed)",
                   with_definitions=True)
     _file_argument(sub)
     sub.add_argument("names", nargs="*", metavar="NAME", help="only these connectors (name or Id)")
 
     sub = command("plan", "show what apply would change, per connector and field", with_definitions=True)
     _file_argument(sub)
+    sub.add_argument("names", nargs="*", metavar="NAME", help="only these connectors (name or Id); no prune then")
     sub.add_argument("--detailed-exitcode", action="store_true", help="exit 2 when there are changes")
+    sub.add_argument("--out", metavar="PLAN.json",
+                     help="save the plan (no secrets in it) for `sg-bitbucket apply PLAN.json`")
+    sub.add_argument("--resend-credentials", action="store_true",
+                     help="plan a re-send of the declared credentials even if nothing visible changed")
 
-    sub = command("apply", "create/update (and with prune, delete) connectors to match the file",
-                  with_definitions=True)
-    _file_argument(sub)
+    sub = command("apply", "create/update (and with prune, delete) connectors to match the file, or apply a "
+                           "saved plan: `apply PLAN.json`", with_definitions=True)
+    sub.add_argument("-f", "--file", metavar="FILE", help="YAML connector definitions (or give PLAN.json instead)")
+    sub.add_argument("names", nargs="*", metavar="NAME",
+                     help="only these connectors (name or Id; no prune then), or one PLAN.json from `plan --out`, "
+                          "which is refused if the definitions or a connector changed since")
+    sub.add_argument("--resend-credentials", action="store_true",
+                     help="re-send the declared credentials of the named connectors (all without names) even if "
+                          "nothing visible changed, e.g. after an edit in the StackGuardian UI")
     sub.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
     sub.add_argument("--parallelism", type=_positive_int, default=4, metavar="N",
                      help="connectors written at once (default 4)")
@@ -155,9 +176,10 @@ def _add_commands(subparsers: argparse._SubParsersAction[_Parser], parents: list
     sub.add_argument("--parallelism", type=_positive_int, default=4, metavar="N",
                      help="connectors migrated at once with --all-app-passwords (default 4)")
 
-    sub = command("import", "print a YAML definition of an existing connector (secrets as references)")
+    sub = command("import", "print a YAML definition of an existing connector (secrets as references): a list "
+                            "item to paste under `connectors:`, or with --to-yaml a complete file")
     sub.add_argument("connector_id", metavar="ID", help="StackGuardian connector Id")
-    sub.add_argument("--to-yaml", action="store_true", help="print only the YAML document (to append to a file)")
+    sub.add_argument("--to-yaml", action="store_true", help="print a complete definitions file (> file.yaml)")
 
     sub = command("terraform-mirror", "write this installation's Terraform provider into DIR as a filesystem "
                                       "mirror for `terraform init` / `tofu init`")
@@ -182,12 +204,20 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sg-bitbucket",
         description="StackGuardian Bitbucket VCS connectors as code: declare them in YAML, then "
                     "plan/apply/drift/audit/migrate. Exit codes: 0 ok, 1 error, 2 changes or drift, "
-                    "3 preflight inconclusive.",
+                    "3 a check inconclusive and none failed (preflight, validate). With --json every command "
+                    "prints one JSON document on stdout, errors included.",
         parents=[common],
     )
+    parser.add_argument("--version", action="version", version=f"sg-bitbucket {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     _add_commands(subparsers, [common], _definitions_parent())
     return parser
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
 
 
 def _handler(spec: str) -> Callable[[Context], int]:
@@ -197,25 +227,48 @@ def _handler(spec: str) -> Callable[[Context], int]:
     return handler
 
 
-def _report_error(error: Exception, ctx: Context) -> int:
-    """One line per problem on stderr (`error: path: message`), secrets scrubbed; exit 1."""
+def error_entries(error: Exception) -> tuple[list[dict[str, str | None]], str]:
+    """(one entry per problem as {"path", "message"}, a summary line) for any error a command raises."""
     from ..errors import SGBitbucketError
 
     problems = getattr(error, "problems", None)
-    lines: list[str]
+    summary = ""
     if isinstance(problems, list) and problems:
-        lines = [f"error: {problem}" for problem in problems]
+        entries: list[dict[str, str | None]] = [
+            {"path": getattr(p, "path", "") or None, "message": getattr(p, "message", str(p))} for p in problems
+        ]
         summary = getattr(error, "message", "")
-        if summary and not summary.endswith("problem(s)"):
-            lines.append(summary)
+        if summary.endswith("problem(s)"):
+            summary = ""
     elif isinstance(error, SGBitbucketError | ValueError):
-        lines = [f"error: {error}"]
+        entries = [{"path": None, "message": str(error)}]
     else:
-        lines = [f"error: unexpected {type(error).__name__}: {error}"]
+        entries = [{"path": None, "message": f"unexpected {type(error).__name__}: {error}"}]
+    return entries, summary
+
+
+def _report_error(error: Exception, ctx: Context) -> int:
+    """One line per problem on stderr (`error: path: message`), and with --json one document on stdout; exit 1."""
+    entries, summary = error_entries(error)
+    if ctx.json:  # the document for machines; the same lines on stderr for the person reading the CI log
+        _print_json_errors(entries, summary, ctx.scrub)
+    lines = [f"error: {e['path']}: {e['message']}" if e["path"] else f"error: {e['message']}" for e in entries]
+    if summary:
+        lines.append(summary)
     from ..text import escape_control
 
     sys.stderr.write(escape_control(ctx.scrub("\n".join(lines))) + "\n")
     return EXIT_ERROR
+
+
+def _print_json_errors(entries: list[dict[str, str | None]], summary: str,
+                       scrub: Callable[[str], str] = lambda text: text) -> None:
+    import json
+
+    document: dict[str, object] = {"errors": [{k: scrub(v) if v else v for k, v in e.items()} for e in entries]}
+    if summary:
+        document["summary"] = scrub(summary)
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
 
 
 def main(
@@ -225,16 +278,25 @@ def main(
     stdin: TextIO | None = None,
 ) -> int:
     """Run one command; ``environ`` replaces os.environ for settings (the demo injects its clock so)."""
+    global _JSON_REQUESTED
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    _JSON_REQUESTED = "--json" in arguments
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(arguments)
     except SystemExit as stop:  # --help (0) or a usage error (1): returned, so in-process callers get a code
-        return stop.code if isinstance(stop.code, int) else EXIT_ERROR
+        code = stop.code if isinstance(stop.code, int) else EXIT_ERROR
+        if code != 0 and _JSON_REQUESTED:
+            _print_json_errors([{"path": None, "message": f"usage: {_Parser.last_error}"}], "")
+        return code
     if getattr(args, "emulator", None) is not None:
         return int(args.emulator(args))
     spec = getattr(args, "handler", None)
     if not spec:
-        parser.print_help(sys.stderr)
+        if _JSON_REQUESTED:
+            _print_json_errors([{"path": None, "message": "usage: no command given (see sg-bitbucket --help)"}], "")
+        else:
+            parser.print_help(sys.stderr)
         return EXIT_ERROR
     ctx = Context(args, environ=environ, stdin=stdin)
     try:

@@ -15,6 +15,7 @@ Exit 0 when every step ended as expected; 1 (naming the step) otherwise.
 from __future__ import annotations
 
 import contextlib
+import io
 import sys
 import tempfile
 import textwrap
@@ -87,6 +88,7 @@ class Demo:
     environ: dict[str, str] = field(default_factory=dict)
     emulator: Any = None
     number: int = 0
+    steps: list[dict[str, Any]] = field(default_factory=list)  # what --json reports
 
     # ------------------------------------------------------------------ plumbing
     def admin(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
@@ -108,11 +110,24 @@ class Demo:
         flags = ["--no-color"] if self.ctx.flag("no_color", False) else []
         with contextlib.redirect_stderr(sys.stdout):  # errors read in place, within their step
             code = main([*argv, *flags], environ=self.environ)
+        self.steps.append({"step": self.number, "title": title, "command": ["sg-bitbucket", *argv],
+                           "exit": code, "expected": expect})
         verdict = f"-> exit {code}: {notice}"
         self.ctx.out.line(textwrap.fill(verdict, width=110, subsequent_indent="   "),
                           "green" if code == expect else "bold red")
         if code != expect:
             raise DemoFailed(f"step {self.number} ({title}) exited {code}, expected {expect}")
+
+    def capture(self, argv: Sequence[str]) -> str:
+        """A command's stdout, for a file the next step uses (no colour: it is YAML)."""
+        from .app import main
+
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            code = main([*argv, "--no-color"], environ=self.environ)
+        if code != EXIT_OK:
+            raise DemoFailed(f"`sg-bitbucket {' '.join(argv)}` exited {code}")
+        return buffer.getvalue()
 
     # ------------------------------------------------------------------ setup
     def seed(self) -> None:
@@ -169,8 +184,9 @@ class Demo:
         self.step("plan: what apply would do", ["plan", "-f", definitions, "--detailed-exitcode"], EXIT_CHANGES,
                   "two creates, per field; secrets only ever show as (sensitive); exit 2 = changes pending")
         self.step("apply", ["apply", "-f", definitions, "--auto-approve"], EXIT_OK,
-                  "preflight, then one write per connector; ContextTags now mark them managed, with a "
-                  "fingerprint (scrypt) of the credential, never the credential")
+                  "preflight, then one write per connector; ContextTags now say they are owned by the CLI "
+                  "(sg-bitbucket-iac/owner: cli), with a fingerprint (scrypt) of the credential, never the "
+                  "credential")
         self.step("plan again", ["plan", "-f", definitions, "--detailed-exitcode"], EXIT_OK,
                   "nothing to do: StackGuardian is the state, and it matches the file")
 
@@ -210,13 +226,32 @@ class Demo:
                   "full credential replacement of the same connector, and the new token's preflight; nothing "
                   "changed yet")
         self.step("migrate", [*migrate, "--auto-approve"], EXIT_OK,
-                  "same Id, API token now; its other ContextTags (team) kept; not marked as managed")
+                  "same Id, API token now; its other ContextTags (team) kept; its owner unchanged (none)")
         self.step("audit again", ["audit"], EXIT_OK, "no app passwords left, every credential authenticates")
         self.step("import the migrated connector as code", ["import", "legacy_pipelines", "--to-yaml"], EXIT_OK,
-                  "a definition to paste into connectors.yaml (`adopt: true`: the first apply takes it over)")
+                  "a complete definitions file (`adopt: true`: the first apply takes it over)")
+        imported = self.workdir / "imported.yaml"
+        imported.write_text(self.capture(["import", "legacy_pipelines", "--to-yaml"]), encoding="utf-8")
+        self.environ["BB_LEGACY_PIPELINES_API_TOKEN"] = self.environ["BOB_API_TOKEN"]
+        self.ctx.out.line(f"\n[edit] that output saved as {imported.name}; BB_LEGACY_PIPELINES_API_TOKEN exported",
+                          "bold magenta")
+        self.step("apply the imported definition", ["apply", "-f", str(imported), "--auto-approve"], EXIT_OK,
+                  "adopted in place: the same connector, now owned by the CLI; nothing was created")
+        self.step("plan it again", ["plan", "-f", str(imported), "--detailed-exitcode"], EXIT_OK,
+                  "the round trip closes: import -> apply -> no changes")
 
 
 def run(ctx: Context) -> int:
+    """The tour on stdout; with --json the tour goes to stderr and stdout gets one JSON document."""
+    if not ctx.json:
+        return _walk(ctx)[0]
+    with contextlib.redirect_stdout(sys.stderr):
+        code, demo, seconds = _walk(ctx)
+    ctx.out.json({"ok": code == EXIT_OK, "seconds": round(seconds, 1), "steps": demo.steps if demo else []})
+    return code
+
+
+def _walk(ctx: Context) -> tuple[int, Demo | None, float]:
     from .. import emulator as emulator_package
 
     started = time.monotonic()
@@ -232,6 +267,7 @@ def run(ctx: Context) -> int:
             demo.walk()
         except DemoFailed as failure:
             ctx.out.err(f"demo failed: {failure}")
-            return EXIT_ERROR
-    ctx.out.line(f"\nDemo complete: {demo.number} steps in {time.monotonic() - started:.1f}s.", "bold green")
-    return EXIT_OK
+            return EXIT_ERROR, demo, time.monotonic() - started
+    seconds = time.monotonic() - started
+    ctx.out.line(f"\nDemo complete: {demo.number} steps in {seconds:.1f}s.", "bold green")
+    return EXIT_OK, demo, seconds

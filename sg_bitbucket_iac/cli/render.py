@@ -324,7 +324,7 @@ def drift_markdown(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, A
 # --------------------------------------------------------------------------- audit
 @_escaped
 def audit_view(entries: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> list[RenderableType]:
-    table = make_table("Connector", "Auth type", "Authenticated", "App-password timeline", "Managed", "Next step")
+    table = make_table("Connector", "Auth type", "Authenticated", "App-password timeline", "Owner", "Next step")
     for entry in entries:
         connector = Text(entry["connector_id"])
         if entry.get("name") and entry["name"] != entry["connector_id"]:
@@ -335,7 +335,7 @@ def audit_view(entries: Sequence[Mapping[str, Any]], summary: Mapping[str, Any])
             Text(show(entry.get("auth_type")), style="red" if entry.get("auth_type") == "app_password" else ""),
             Text(show(authenticated), style="red" if authenticated is False else ""),
             Text(show(entry.get("app_password_phase"))),
-            Text(show(entry.get("managed"))),
+            Text(show(entry.get("owner"))),
             Text(entry["next_step"], style="yellow" if entry["needs_action"] else "green"),
         )
     line = Text(

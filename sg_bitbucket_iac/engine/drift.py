@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .. import timeline
+from .. import ownership, timeline
 from ..model import (
     AuthType,
     Connector,
@@ -192,16 +192,24 @@ class AuditFinding:
 
 def audit_connector(observed: ObservedConnector, *, at: datetime) -> AuditFinding:
     """Needs action: an app password past the point the timeline asks for a migration, credentials
-    StackGuardian says do not authenticate, or no recognisable Bitbucket credential."""
+    StackGuardian says do not authenticate, or no recognisable Bitbucket credential.
+
+    The next step names where the credential is changed: the owner's code when a front owns the
+    connector (its next apply would undo a `migrate`), `sg-bitbucket migrate` otherwise.
+    """
     actions: list[str] = []
     phase: timeline.AppPasswordPhase | None = None
+    owner = ownership.owner_of(observed.context_tags)
+    remedy = ownership.remediation(owner, observed.id)
     if observed.auth_type is AuthType.APP_PASSWORD:
         status = timeline.app_password_status(at)
         phase = status.phase
         if status.needs_action:
-            actions.append(status.message.replace("<ID>", observed.id))
+            actions.append(timeline.with_remedy(status.message, observed.id, None if owner is None else remedy))
     if observed.authenticated is False:
-        actions.append("StackGuardian reports these credentials do not authenticate: replace them (update the "
+        actions.append(f"StackGuardian reports these credentials do not authenticate: replace them ({remedy})"
+                       if owner is not None else
+                       "StackGuardian reports these credentials do not authenticate: replace them (update the "
                        f"definition and apply, or `sg-bitbucket migrate --connector {observed.id} ...`)")
     if observed.auth_type is None:
         actions.append("no recognisable Bitbucket credential: set one with "

@@ -7,12 +7,12 @@ drift.py (and audit), precheck.py (date policy and what a preflight result means
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .. import timeline
+from .. import changed_outside, name_clash, ownership, timeline
 from ..errors import (
     ConfigurationError,
     ConnectorExistsError,
@@ -34,8 +34,8 @@ from ..model import (
     to_create_payload,
 )
 from ..settings import Settings
-from .drift import DriftReport, classify_drift
-from .plan import Action, ConnectorPlan, plan_connector
+from .drift import DriftReport, DriftStatus, classify_drift
+from .plan import SENSITIVE, Action, ConnectorPlan, FieldChange, plan_connector
 from .precheck import Notice, Precheck, check_policy, judge_preflight, same_credential
 from .snapshot import APPLIED_TAG, AppliedSnapshot
 
@@ -44,6 +44,9 @@ if TYPE_CHECKING:
     from ..stackguardian import StackGuardianClient
 
 log = logging.getLogger(__name__)
+# The app-password timeline is the date policy's to say; the preflight keeps its copy in its checks.
+_TIMELINE_CHECKS = frozenset({"app_password_timeline", "app_password_new_connector"})
+OWNER_NOTE = "owner_moved"
 
 @dataclass
 class ApplyResult:
@@ -66,6 +69,7 @@ class Engine:
         clock: str | datetime | None = None,
         mark_managed: bool = False,
         preflight_backoff: float = 1.0,
+        owner: ownership.Front | None = None,
     ) -> None:
         self._client = client
         self.org = client.org if client is not None else ""
@@ -75,6 +79,8 @@ class Engine:
         self.mark_managed = mark_managed
         self.preflight_backoff = preflight_backoff
         self.odd_records: list[OddRecordError] = []  # of the last list_observed scan
+        # The front this engine writes for (the owner tag); the CLI's is implied by mark_managed.
+        self.owner = owner or (ownership.Front.CLI if mark_managed else None)
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> Engine:
@@ -108,6 +114,19 @@ class Engine:
     def read(self, connector_id: str) -> ObservedConnector | None:
         record = self.client.find(connector_id)
         return observed_from_record(record) if record is not None else None
+
+    def named(self, name: str) -> list[ObservedConnector]:
+        """Bitbucket connectors with this exact ResourceName (the server filter is a comma list)."""
+        records = self.client.list_all(resource_names=None if "," in name else [name])
+        found: list[ObservedConnector] = []
+        for record in records:
+            try:
+                observed = observed_from_record(record)
+            except OddRecordError:
+                continue  # an unreadable record is reported by the scans, not a name holder we can show
+            if observed.is_bitbucket and observed.name == name:
+                found.append(observed)
+        return found
 
     def list_observed(self) -> Iterator[ObservedConnector]:
         """Every Bitbucket connector of the org, through listall (a handful of requests for thousands).
@@ -172,7 +191,7 @@ class Engine:
             return None
         from ..preflight import run_preflight
 
-        return run_preflight(
+        result = run_preflight(
             connector.auth,
             connector.workspace,
             api_url=self.bitbucket_api_url,
@@ -181,6 +200,12 @@ class Engine:
             repositories=repositories,
             retry_backoff=self.preflight_backoff,
         )
+        # The app-password timeline is the date policy's to say (check_policy names the connector):
+        # the preflight's own copy stays in its checks table but is not said a second time.
+        timeline_texts = {c.message for c in result.checks if c.name in _TIMELINE_CHECKS}
+        if timeline_texts & set(result.warnings):
+            result = replace(result, warnings=tuple(w for w in result.warnings if w not in timeline_texts))
+        return result
 
     # ------------------------------------------------------------------ planning
     def plan(
@@ -191,36 +216,72 @@ class Engine:
         observed: ObservedConnector | None = None,
         adopt: bool = False,
         refresh: bool = True,
+        resend_credentials: bool = False,
+        same_name: Iterable[ObservedConnector] | None = None,
     ) -> ConnectorPlan:
+        """One connector's plan; refuses (raises) a connector another front owns unless ``adopt``,
+        and a create whose name another connector already uses (``same_name``: the candidates the
+        caller already has, else a listall filtered by name)."""
         connector_id = desired.connector_id if desired else (applied.connector_id if applied else None)
         if refresh and observed is None and connector_id:
             observed = self.read(connector_id)
-        if self.mark_managed and applied is None and observed is not None:
+        if self.mark_managed and applied is None and observed is not None and observed.managed:
             applied = AppliedSnapshot.from_tags(observed.context_tags)
+        change = ownership.check_write(desired.connector_id, observed.context_tags, self.owner, adopt=adopt) if (
+            desired is not None and observed is not None) else None
         adopting_unmanaged = applied is None and not adopt and not (self.mark_managed and observed and observed.managed)
         if desired is not None and observed is not None and adopting_unmanaged:
             raise ConnectorExistsError(desired.connector_id, self.org)
         plan = plan_connector(desired, org=self.org, applied=applied, observed=observed, adopt=adopt)
+        if desired is not None and plan.action is Action.CREATE:
+            name_clash.check_name_free(desired, self.named(desired.name) if same_name is None else same_name,
+                                       self.org)
         if desired is not None:
             plan.warnings.extend(self.validate(desired, creating=plan.action in (Action.CREATE, Action.REPLACE)))
+            self._reassert(desired, plan, observed, resend_credentials or self._cli_changed_outside(observed))
+        if change is not None and change.previous is not None:
+            plan.adopt = True
+            plan.warnings.append(Notice(OWNER_NOTE, change.message))
+            if plan.action is Action.NOOP:
+                plan.action = Action.UPDATE
         return plan
+
+    def _cli_changed_outside(self, observed: ObservedConnector | None) -> str:
+        """The CLI's "changed outside" note when ModifiedAt is later than its last write (ContextTags)."""
+        if not self.mark_managed or observed is None or not observed.managed:
+            return ""
+        last_write = changed_outside.cli_changed_outside(observed.context_tags, observed.modified_at)
+        return changed_outside.RESEND_NOTE if last_write is not None else ""
+
+    @staticmethod
+    def _reassert(desired: Connector, plan: ConnectorPlan, observed: ObservedConnector | None,
+                  reason: bool | str) -> None:
+        """Re-send the declared credential (even when nothing visible differs) of an existing connector."""
+        if not reason or observed is None or plan.action not in (Action.UPDATE, Action.NOOP):
+            return
+        plan.action = Action.UPDATE
+        plan.sends_credentials = True
+        key = f"auth.{desired.auth_type.secret_field}"
+        if not any(c.field == key for c in plan.changes):
+            note = reason if isinstance(reason, str) else "re-sent on request (--resend-credentials)"
+            plan.changes.append(FieldChange(key, SENSITIVE, SENSITIVE, sensitive=True, note=note))
 
     # ------------------------------------------------------------------ applying
     def _context_tags(self, connector: Connector, observed: ObservedConnector | None) -> dict[str, str]:
         tags = {k: v for k, v in (observed.context_tags if observed else {}).items()
                 if not k.startswith(CONTEXT_TAG_PREFIX)}
         tags.update(descriptive_context_tags(connector))
-        if self.mark_managed:
+        if self.mark_managed or (self.owner is None and observed is not None and observed.managed):
+            # The CLI's bookkeeping, also kept true by front-less writes (migrate) to a CLI-owned connector.
             snapshot = AppliedSnapshot.of(connector, self.org)
             tags[MANAGED_TAG] = "true"
             tags[APPLIED_TAG] = snapshot.to_tag()
             if snapshot.fingerprint:
                 tags[FINGERPRINT_TAG] = snapshot.fingerprint
-        elif observed is not None and observed.managed:
-            # Keep another front's (the CLI's) ownership markers; only refresh what we know.
-            tags.update({k: v for k, v in observed.context_tags.items()
-                         if k in (MANAGED_TAG, APPLIED_TAG, FINGERPRINT_TAG)})
-        return tags
+            tags.update(changed_outside.last_write_tag())
+        if observed is not None and self.owner is None:
+            tags.update({k: v for k, v in observed.context_tags.items() if k == ownership.OWNER_TAG})
+        return ownership.owner_tags(tags, self.owner)
 
     def apply(
         self,
@@ -266,6 +327,22 @@ class Engine:
         result.snapshot = AppliedSnapshot.of(desired, self.org)
         return result
 
+    def take_ownership(self, observed: ObservedConnector) -> tuple[ownership.OwnerChange | None, ObservedConnector]:
+        """Terraform import: move the owner to this engine's front with a ContextTags-only write.
+
+        Nothing else changes (no credential is sent); the CLI's markers go with a move away from it,
+        so a CLI file that no longer lists the connector never prunes it. Returns the connector as
+        the write left it: its ModifiedAt is this tool's last write, not an edit made outside.
+        """
+        if self.owner is None:
+            return None, observed
+        change = ownership.check_write(observed.id, observed.context_tags, self.owner, adopt=True)
+        if change is None:
+            return None, observed
+        record = self.client.update(
+            observed.id, {"ContextTags": ownership.owner_tags(observed.context_tags, self.owner)})
+        return change, observed_from_record(record)
+
     def delete(self, connector_id: str) -> bool:
         return self.client.delete(connector_id, missing_ok=True)
 
@@ -282,7 +359,18 @@ class Engine:
         check = None
         if verify_credentials and desired is not None and observed is not None:
             check = self.preflight(desired, new_connector=False, enabled=True)
-        return classify_drift(desired, org=self.org, applied=applied, observed=observed, at=self.now(),
-                              preflight=check)
+        report = classify_drift(desired, org=self.org, applied=applied, observed=observed, at=self.now(),
+                                preflight=check)
+        last_write = changed_outside.cli_changed_outside(observed.context_tags, observed.modified_at) if (
+            observed is not None and observed.managed) else None
+        if last_write is not None and observed is not None and observed.modified_at is not None:
+            report.statuses = [s for s in report.statuses if s is not DriftStatus.IN_SYNC]
+            if DriftStatus.CHANGED_OUTSIDE not in report.statuses:
+                report.statuses.insert(0, DriftStatus.CHANGED_OUTSIDE)
+            report.messages.append(changed_outside.changed_outside_message(
+                observed.modified_at, last_write,
+                how_to_resend=f"`sg-bitbucket apply -f FILE {report.name} --resend-credentials` re-sends the "
+                "declared one (a plain apply re-sends it too)"))
+        return report
 
 

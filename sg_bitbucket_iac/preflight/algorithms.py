@@ -9,7 +9,13 @@ from datetime import datetime
 
 from ..bitbucket import ProbeResponse
 from ..model import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth, AuthType
-from ..timeline import MIGRATE_COMMAND, NEW_APP_PASSWORD_WARNING, AppPasswordPhase, app_password_status
+from ..timeline import (
+    MIGRATE_COMMAND,
+    NEW_APP_PASSWORD_WARNING,
+    AppPasswordPhase,
+    app_password_status,
+    for_connector,
+)
 from .result import Identity, Outcome, unique
 from .run import ProbeRun, Wording
 from .scopes import (
@@ -123,10 +129,13 @@ def _platform_scopes_check(run: ProbeRun) -> None:
     absent = [s for s in PLATFORM_SCOPES if run.granted is not None and s not in run.granted]
     text = "read:account and read:me (StackGuardian's Account: Read and Me: Read) are Atlassian platform scopes"
     if absent:
-        run.warn(
+        # Not a warning: the README's own scope list leaves them out on purpose (no Bitbucket endpoint
+        # needs them), and a warning on every command for a choice the user made is noise.
+        run.add(
             "platform_scopes",
+            Outcome.NOT_VERIFIABLE,
             f"{text}; Bitbucket's x-oauth-scopes does not list {', '.join(absent)}. No "
-            "Bitbucket endpoint needs them; add them if StackGuardian asks for them.",
+            "Bitbucket endpoint needs them; add them only if StackGuardian asks for them.",
         )
     else:
         run.add("platform_scopes", Outcome.NOT_VERIFIABLE, f"{text}: not verifiable on api.bitbucket.org.")
@@ -148,10 +157,10 @@ def app_password_preflight(
 ) -> None:
     """Algorithm (c): the timeline gate first, then (a)'s probes with classic scope names."""
     status = app_password_status(now)
-    if not status.allowed:
-        run.add("app_password_timeline", Outcome.UNSUPPORTED, status.message)  # names `sg-bitbucket migrate`
+    if not status.allowed:  # names `sg-bitbucket migrate`, without a placeholder for the connector
+        run.add("app_password_timeline", Outcome.UNSUPPORTED, for_connector(status.message, None))
     elif status.phase is AppPasswordPhase.DEPRECATED:
-        run.warn("app_password_timeline", status.message)
+        run.warn("app_password_timeline", for_connector(status.message, None))
         if new_connector:
             run.warn(
                 "app_password_new_connector",

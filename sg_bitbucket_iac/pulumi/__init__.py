@@ -5,9 +5,13 @@ imports it. The provider lives in :mod:`sg_bitbucket_iac.pulumi.provider` so tha
 by reference.
 """
 
-from ..errors import BitbucketConnectorError
-from .provider import TYPE_TOKEN, BitbucketConnectorProvider
-from .resource import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth, BitbucketConnector
+from ..extras import require_extra
+
+require_extra("pulumi")  # names `pip install 'sg-bitbucket-iac[pulumi]'` instead of a ModuleNotFoundError
+
+from ..errors import BitbucketConnectorError  # noqa: E402
+from .provider import TYPE_TOKEN, BitbucketConnectorProvider  # noqa: E402
+from .resource import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth, BitbucketConnector  # noqa: E402
 
 __all__ = [
     "TYPE_TOKEN",

@@ -24,6 +24,7 @@ from typing import Any
 from pulumi import dynamic
 from pulumi.output import Unknown
 
+from ..changed_outside import refresh_note
 from ..engine import (
     Action,
     AppliedSnapshot,
@@ -52,6 +53,7 @@ from ..model import (
     Problem,
     parse_connector,
 )
+from ..ownership import Front
 from ..secrets import Secret
 from ..settings import Settings
 from . import error_reports
@@ -248,7 +250,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             if engine is None:
                 from ..batch_read import batched_engine  # concurrent reads (refresh) share one listall scan
 
-                engine = batched_engine(replace(settings, org=wanted))
+                engine = batched_engine(replace(settings, org=wanted), owner=Front.PULUMI)
                 runtime.engines[wanted] = engine
             return engine
 
@@ -366,6 +368,10 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
                     "not a Bitbucket one"
                 )
             outs = state_outputs(observed, org=engine.org, previous=props)
+            note = refresh_note(id_, props.get("modified_at"), observed.modified_at, "`pulumi up`")
+            if note is not None:
+                outs["credentials_fingerprint"] = None  # the next `up` re-sends the declared credential
+                _warn(note)
             return dynamic.ReadResult(id_, outs, inputs_from_outputs(outs))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:

@@ -29,9 +29,10 @@ from tf.iface import (
 from tf.types import Unknown
 from tf.utils import Diagnostics
 
+from ..changed_outside import refresh_note
 from ..engine import Action, ApplyResult, check_policy
 from ..engine.precheck import Notice
-from ..errors import ConnectorExistsError, PreflightFailed
+from ..errors import ConnectorExistsError, ForeignOwnerError, NameClashError, PreflightFailed
 from ..model import Connector, ConnectorValidationError, derive_id
 from . import attributes as attrs
 
@@ -192,6 +193,9 @@ class ConnectorResource(Resource):
         except ConnectorExistsError:
             self._exists_error(diags, connector.connector_id, engine.org)
             return
+        except (ForeignOwnerError, NameClashError) as exc:
+            diags.add_error(f"Connector {connector.connector_id} cannot be written", str(exc), path=["connector_id"])
+            return
         except ConnectorValidationError as exc:
             attrs.report_problems(diags, exc.problems)
             return
@@ -326,7 +330,13 @@ class ConnectorResource(Resource):
             return current
         if observed is None:
             return None
-        return attrs.refreshed_state(current, observed)
+        state = attrs.refreshed_state(current, observed)
+        note = refresh_note(str(connector_id), current.get("modified_at"), observed.modified_at, "terraform apply")
+        if note is not None:  # forget the secret: the next plan shows it and re-sends the declared one
+            for attribute in (*attrs.SECRET_ATTRIBUTES, "credentials_fingerprint"):
+                state[attribute] = None
+            ctx.diagnostics.add_warning(f"Connector {connector_id} was modified outside Terraform", note)
+        return state
 
     def import_(self, ctx: ImportContext, id: str) -> State | None:
         """`terraform import sgbitbucket_connector.x <connector-id>`: secrets null until the next apply."""
@@ -347,4 +357,11 @@ class ConnectorResource(Resource):
                                       f"Its kind is {observed.kind or 'unknown'}; sgbitbucket_connector manages "
                                       "BITBUCKET_ORG connectors only.")
             return None
+        try:
+            change, observed = engine.take_ownership(observed)
+        except Exception as exc:
+            attrs.report_error(ctx.diagnostics, f"Could not take over connector {id}", exc)
+            return None
+        if change is not None and change.previous is not None:
+            ctx.diagnostics.add_warning(f"Connector {id} now owned by Terraform", change.message)
         return attrs.imported_state(observed)

@@ -23,6 +23,14 @@ def _ensure_cert_cache_dir() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from ..errors import MissingExtraError
+    from ..extras import require_extra
+
+    try:
+        require_extra("terraform")
+    except MissingExtraError as error:  # a clear line for Terraform's log, not a traceback
+        print(f"terraform-provider-sgbitbucket: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
     import tf.provider
     from tf.runner import run_provider
 

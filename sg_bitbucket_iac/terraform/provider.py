@@ -102,8 +102,9 @@ class SGBitbucketProvider(Provider):
             return
         try:
             from ..batch_read import batched_engine  # concurrent ReadResource calls share one listall scan
+            from ..ownership import Front
 
-            self.engine = batched_engine(settings)
+            self.engine = batched_engine(settings, owner=Front.TERRAFORM)
         except ConfigurationError as exc:
             diags.add_error("Invalid provider configuration", str(exc))
 

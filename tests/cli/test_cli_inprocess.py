@@ -71,7 +71,8 @@ def test_plan_json_has_stable_keys(inproc: InProcess) -> None:
 def test_validate_reports_an_inconclusive_preflight_as_a_warning(inproc: InProcess) -> None:
     inproc.emulator.admin("POST", "/faults", {"api": "bitbucket", "path_regex": ".*", "status": 503})
     result = inproc.cli("validate", "-f", str(inproc.write("connectors.yaml", MAIN)))
-    assert result.code == 0, result.output
+    # Exit 3 (inconclusive, none failed), like `preflight`: a CI gate must not pass during an outage.
+    assert result.code == 3, result.output
     assert "INCONCLUSIVE" in result.stdout
     assert inproc.sg_requests() == 0
 

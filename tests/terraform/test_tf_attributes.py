@@ -66,7 +66,7 @@ def _errors(values: dict[str, Any]) -> list[tuple[list[Any] | None, str, str]]:
     (api_token_config(SENTINEL, username="alice@acme.io"), ["username"], "username, not an email"),
     (api_token_config(None), ["api_token"], "required for auth type api_token"),
     (api_token_config(SENTINEL, workspace="Not A Slug"), ["workspace"], "workspace slug"),
-    (api_token_config(SENTINEL, connector_id="has-hyphen"), ["connector_id"], "letters, digits and '_'"),
+    (api_token_config(SENTINEL, connector_id="has space"), ["connector_id"], "letters, digits, '_' and '-'"),
     (api_token_config(SENTINEL, auth_type="oauth"), ["auth_type"], "unknown auth type"),
     (access_token_config(SENTINEL, access_token_scope="org"), ["access_token_scope"], "repository, project"),
     (access_token_config(SENTINEL, repository=None, access_token_scope="repository"), ["repository"],

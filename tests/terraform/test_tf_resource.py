@@ -112,9 +112,11 @@ def test_out_of_band_edit_shows_in_read(sim: TerraformSim, workspace: Emulator, 
     refreshed, _ = sim.read(state)
     assert refreshed is not None
     assert refreshed["description"] == "edited in the UI" and refreshed["tags"] == ["ui"]
-    assert refreshed["modified_at"] != state["modified_at"] and refreshed["api_token"] == sentinel
+    # Edited outside after our write (ModifiedAt later): the secret is forgotten so the next plan re-sends it.
+    assert refreshed["modified_at"] != state["modified_at"] and refreshed["api_token"] is None
+    assert refreshed["credentials_fingerprint"] is None
     _, _, changed = sim.plan(refreshed, api_token_config(sentinel))
-    assert changed == {"description", "tags"}
+    assert changed == {"description", "tags", "api_token"}
 
 
 def test_read_returns_none_when_deleted_outside_and_plan_then_creates(sim: TerraformSim, workspace: Emulator,

@@ -13,18 +13,20 @@ from typing import Any
 
 from ...engine import audit_connector
 from ...model import AuthType, ObservedConnector
+from ...ownership import owner_of
 from .common import EXIT_CHANGES, EXIT_OK, Context, unreadable_records
 
 
 def audit_entry(observed: ObservedConnector, at: datetime) -> dict[str, Any]:
     """One connector's row: facts StackGuardian reports plus the engine's verdict, and the next step."""
     finding = audit_connector(observed, at=at)
+    owner = owner_of(observed.context_tags)
     if finding.actions:
         next_step = "; ".join(finding.actions)
-    elif observed.managed:
+    elif owner is not None:
         next_step = "none"
     else:
-        next_step = f"none (not managed here: `sg-bitbucket import {observed.id} --to-yaml` declares it)"
+        next_step = f"none (owned by no front: `sg-bitbucket import {observed.id} --to-yaml` declares it)"
     phase = finding.app_password_phase.value if finding.app_password_phase else None
     return {
         "connector_id": observed.id,
@@ -34,6 +36,7 @@ def audit_entry(observed: ObservedConnector, at: datetime) -> dict[str, Any]:
         "authenticated_at": observed.authenticated_at.isoformat() if observed.authenticated_at else None,
         "app_password_phase": phase,
         "managed": observed.managed,
+        "owner": owner.value if owner is not None else None,
         "workspace": observed.workspace,
         "modified_at": observed.modified_at.isoformat() if observed.modified_at else None,
         "needs_action": finding.needs_action,
@@ -54,7 +57,12 @@ def unreadable_entry(odd: dict[str, Any]) -> dict[str, Any]:
 def run(ctx: Context) -> int:
     engine = ctx.engine(mark_managed=False)
     at = engine.now()
-    entries = [audit_entry(o, at) for o in engine.list_observed()]
+    observed = ctx.scan(engine.list_observed(), "Reading connectors")
+    with ctx.out.progress(len(observed), "Auditing") as advance:
+        entries = []
+        for item in observed:
+            entries.append(audit_entry(item, at))
+            advance()
     entries += [unreadable_entry(odd) for odd in unreadable_records(engine)]
     entries.sort(key=lambda e: e["connector_id"])
     summary = {
@@ -65,6 +73,7 @@ def run(ctx: Context) -> int:
         "app_passwords": sum(1 for e in entries if e["auth_type"] == AuthType.APP_PASSWORD.value),
         "not_authenticated": sum(1 for e in entries if e["authenticated"] is False),
         "managed": sum(1 for e in entries if e["managed"]),
+        "by_owner": {front: sum(1 for e in entries if e["owner"] == front) for front in ("cli", "terraform", "pulumi")},
     }
     if ctx.json:
         ctx.out.json({"summary": summary, "connectors": entries})

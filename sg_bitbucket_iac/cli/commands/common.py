@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2  # plan --detailed-exitcode with changes, drift present, audit finds work to do
+EXIT_INCONCLUSIVE = 3  # a check could not ask Bitbucket and none failed (preflight, validate)
 
 # CLI-only knob (tests, rehearsals): the preflight's 429/5xx backoff factor; 1.0 gives 1 s, 2 s, 4 s.
 PREFLIGHT_BACKOFF_ENV = "SG_BITBUCKET_IAC_PREFLIGHT_BACKOFF"
@@ -240,6 +241,23 @@ class Context:
         slow = slow_to_fingerprint(connectors)
         with self.out.progress(len(slow), "Fingerprinting credentials") as advance:
             warm_fingerprints(slow, org, on_done=advance)
+
+    def scan(self, items: Iterable[T], description: str) -> list[T]:
+        """Collect a long listing (listall over thousands of connectors) with a live count on a terminal."""
+        if not self.out.stderr_tty:
+            return list(items)
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        collected: list[T] = []
+        console = Console(stderr=True, no_color=bool(self.flag("no_color", False)))
+        with Progress(SpinnerColumn(), TextColumn("{task.description}: {task.completed}"), TimeElapsedColumn(),
+                      console=console, transient=True) as progress:
+            task = progress.add_task(description, total=None)
+            for item in items:
+                collected.append(item)
+                progress.advance(task)
+        return collected
 
     def remember_secret(self, value: str | None) -> None:
         if value and len(value) >= _MIN_SCRUB_LENGTH:

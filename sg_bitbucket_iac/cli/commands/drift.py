@@ -2,8 +2,10 @@
 
 One ``listall`` scan gives every observed connector (never one GET per connector); the engine
 classifies each: changed outside this tool (observed vs last applied, kept in ContextTags), not yet
-applied (declared vs last applied), deleted outside, managed but no longer declared, credentials
-failing. Exit 2 when anything drifted.
+applied (declared vs last applied), deleted outside, owned by the CLI but no longer declared (a
+connector another front owns is never reported as undeclared), credentials failing, and a
+``ModifiedAt`` later than the CLI's last write (the credential may have been swapped in the UI).
+Exit 2 when anything drifted.
 
 Connectors whose app password is past the timeline are *reported* here (credentials failing), not
 refused as apply would, so the file is loaded without the timeline check.
@@ -27,7 +29,7 @@ def run(ctx: Context) -> int:
     report_format = args.format or ("json" if ctx.json else "table")
     definitions = ctx.load_definitions(args.file, check_timeline=False)
     engine = ctx.engine(org=ctx.org_for(definitions.org), mark_managed=True)
-    observed = {o.id: o for o in engine.list_observed()}
+    observed = {o.id: o for o in ctx.scan(engine.list_observed(), "Reading connectors")}
     declared_ids = {d.connector_id for d in definitions.connectors}
     unreadable = {odd["connector_id"]: odd for odd in unreadable_records(engine)}
     note_unreadable(ctx, [odd for key, odd in unreadable.items() if key not in declared_ids])
@@ -46,7 +48,7 @@ def run(ctx: Context) -> int:
         return engine.drift(desired, observed=current, verify_credentials=verify)
 
     verifying = any(verify for _, _, verify in work)
-    with ctx.out.progress(len(work) if verifying else 0, "Verifying credentials") as advance:
+    with ctx.out.progress(len(work), "Verifying credentials" if verifying else "Comparing") as advance:
         outcomes = run_bounded(work, drift_of, parallelism=args.parallelism if verifying else 1, on_done=advance)
     reports: list[dict[str, Any]] = []
     for outcome in outcomes:

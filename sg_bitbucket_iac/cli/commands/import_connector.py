@@ -15,7 +15,16 @@ from typing import Any
 
 from ...engine import AppliedSnapshot
 from ...errors import UsageError
-from ...model import ACCESS_SCOPE_TAG, PROJECT_TAG, REPOSITORY_TAG, AuthType, ObservedConnector
+from ...model import (
+    ACCESS_SCOPE_TAG,
+    PROJECT_TAG,
+    REPOSITORY_TAG,
+    USERNAME_TAG,
+    AuthType,
+    Connector,
+    ObservedConnector,
+)
+from ...ownership import owner_of
 from .common import EXIT_OK, Context
 
 
@@ -39,13 +48,18 @@ def definition_of(observed: ObservedConnector) -> tuple[dict[str, Any], list[str
         todos.append("add `workspace:` (the Bitbucket workspace slug); StackGuardian does not record it")
     if not observed.managed:
         entry["adopt"] = True
+        owner = owner_of(observed.context_tags)
+        if owner is not None:
+            todos.append(f"it is owned by {owner.value} now; `adopt: true` moves it to the CLI on the next apply "
+                         f"({owner.value} will then refuse to write to it)")
     auth_type = observed.auth_type
     if auth_type is None:
         todos.append("add an `auth:` block; the connector has no recognisable Bitbucket credential")
         return entry, todos
     auth: dict[str, Any] = {"type": auth_type.value}
     if auth_type in (AuthType.API_TOKEN, AuthType.APP_PASSWORD):
-        username = observed.username or (applied.username if applied else None)
+        username = observed.username or (applied.username if applied else None) or observed.context_tags.get(
+            USERNAME_TAG)
         if username:
             auth["username"] = username
         else:
@@ -71,6 +85,33 @@ def definition_of(observed: ObservedConnector) -> tuple[dict[str, Any], list[str
     return entry, todos
 
 
+def entry_of(connector: Connector, secret_reference: str) -> dict[str, Any]:
+    """A definitions entry for a declared connector, with the secret as a reference (never its value)."""
+    entry: dict[str, Any] = {"name": connector.name, "id": connector.connector_id}
+    if connector.description:
+        entry["description"] = connector.description
+    if connector.tags:
+        entry["tags"] = list(connector.tags)
+    entry["workspace"] = connector.workspace
+    auth: dict[str, Any] = {"type": connector.auth_type.value}
+    for name in connector.auth_type.credential_fields:
+        value = getattr(connector.auth, name, None)
+        if name == connector.auth_type.secret_field:
+            auth[name] = secret_reference
+        elif value is not None:
+            auth[name] = value
+    entry["auth"] = auth
+    return entry
+
+
+def as_list_item(entry: dict[str, Any]) -> str:
+    """The entry as a YAML list item indented for `connectors:`, to paste into a file as it stands."""
+    import yaml
+
+    text = yaml.safe_dump([entry], sort_keys=False, allow_unicode=True)
+    return "".join(f"  {line}\n" for line in text.splitlines())
+
+
 def run(ctx: Context) -> int:
     import yaml
 
@@ -89,9 +130,13 @@ def run(ctx: Context) -> int:
         ctx.out.markdown(f"# sg-bitbucket import {observed.id} ({ctx.now().date()})\n"
                          + comments + document)
         return EXIT_OK
-    ctx.out.line(f"Connector {observed.id} ({observed.name}) in org {engine.org}: "
-                 f"{observed.auth_type.value if observed.auth_type else 'unknown auth type'}, "
-                 f"{'managed here' if observed.managed else 'not managed here yet'}.", "bold")
-    ctx.out.line("Add this to your definitions file (or rerun with --to-yaml > file.yaml):")
-    ctx.out.markdown(comments + document)
+    owner = owner_of(observed.context_tags)
+    # Every line but the entry is a comment, so the whole output pastes under `connectors:` as it stands.
+    ctx.out.markdown(
+        f"# Connector {observed.id} ({observed.name}) in org {engine.org}: "
+        f"{observed.auth_type.value if observed.auth_type else 'unknown auth type'}, "
+        f"{'owned by ' + owner.value if owner else 'owned by no front yet'}.\n"
+        "# Paste this under `connectors:` in your definitions file (or rerun with --to-yaml > file.yaml):\n"
+        + comments + as_list_item(entry)
+    )
     return EXIT_OK

@@ -2,8 +2,11 @@
 
 The connector keeps its Id (workflows reference it) and gets a whole new credential set of the
 new type, through the engine's plan/apply with adopt semantics: a full credential replacement,
-preflight before the write. It does not mark the connector as managed by this tool (an engine
-with ``mark_managed=False`` keeps the other ContextTags as they are). Without ``--auto-approve`` it
+preflight before the write. It never moves the owner (``sg-bitbucket-iac/owner``): a connector
+nobody owns stays so; one a definitions file manages (owner ``cli``) keeps the CLI's applied
+snapshot and fingerprint true, and migrate prints the entry to put in the file (so that `plan` is
+clean once the file says the same); one Terraform or Pulumi owns is refused (their state would
+switch it back: change it in their code). Without ``--auto-approve`` it
 is a dry run: it shows the change (and the new credential's preflight) and exits 0.
 
 ``--all-app-passwords --mapping FILE`` does the same for every app-password connector of the org;
@@ -18,9 +21,11 @@ from typing import Any
 from ...engine import Engine
 from ...errors import ProblemsError, UsageError
 from ...model import AuthType, Connector, ConnectorValidationError, ObservedConnector, Problem, parse_connector
+from ...ownership import check_foreign_tool
 from ...secrets import Secret
 from ..definitions import load_migration_mapping
 from .common import EXIT_ERROR, EXIT_OK, Context, note_unreadable, problems_as_flags, run_bounded, unreadable_records
+from .import_connector import as_list_item, entry_of, secret_env_name
 
 
 def migration_connector(
@@ -37,7 +42,14 @@ def migration_connector(
     })
 
 
+def _secret_reference(ctx: Context, observed: ObservedConnector, to: AuthType) -> str:
+    variable = ctx.flag("secret_env") or secret_env_name(observed, to)
+    return "${env:" + str(variable) + "}"
+
+
 def _migrate(ctx: Context, engine: Engine, observed: ObservedConnector, connector: Connector) -> dict[str, Any]:
+    # Terraform's or Pulumi's state would undo the switch on their next apply: it belongs in their code.
+    check_foreign_tool(observed.id, observed.context_tags, "`sg-bitbucket migrate`")
     plan = engine.plan(connector, observed=observed, adopt=True, refresh=False)
     entry: dict[str, Any] = {
         "connector_id": observed.id,
@@ -47,6 +59,14 @@ def _migrate(ctx: Context, engine: Engine, observed: ObservedConnector, connecto
         "plan": plan.to_dict(),
         "warnings": list(plan.warnings),
     }
+    if observed.managed:
+        # A definitions file manages it: migrate keeps the CLI's applied snapshot and fingerprint true,
+        # and the file must say the same, or its next apply would switch the connector back.
+        entry["managed_by_definitions"] = True
+        entry["definition"] = entry_of(connector, _secret_reference(ctx, observed, connector.auth_type))
+        entry["warnings"].append(
+            f"connector {observed.id} is managed by a definitions file (owner cli): replace its entry with the one "
+            "printed here, or the next `sg-bitbucket apply` switches it back")
     if not ctx.args.auto_approve:
         check = engine.preflight(connector, new_connector=False)
         entry.update(status="dry-run", preflight=check.to_dict() if check is not None else None)
@@ -165,6 +185,10 @@ def _render(ctx: Context, reports: list[dict[str, Any]], dry_run: bool) -> None:
             ctx.out.render(*plan_view([report["plan"]])[:-1])
         if report.get("preflight"):
             ctx.out.render(*preflight_view(report["preflight"]))
+        if report.get("definition"):
+            ctx.out.line(f"{report['connector_id']} is managed by a definitions file: put this entry in it "
+                         "(under `connectors:`), or its next apply switches the connector back:", "bold yellow")
+            ctx.out.markdown(as_list_item(report["definition"]))
         if report["status"] == "failed":
             ctx.out.line(f"FAILED: {report['error']}", "bold red")
         elif report["status"] == "skipped":

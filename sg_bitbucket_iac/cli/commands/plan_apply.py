@@ -4,18 +4,26 @@ Both read StackGuardian once (one ``listall`` scan, a handful of requests for th
 connectors) and ask the engine for each connector's plan; apply then carries the plans out with
 bounded parallelism, each connector on its own (one failure does not stop the others). The
 engine's rules decide everything: what changed, what is sent, preflight before credentials
-are written, and what "managed by this tool" means (ContextTags under ``sg-bitbucket-iac/``).
+are written, who owns a connector (only the CLI's own are pruned), a name already used under
+another Id, and a ``ModifiedAt`` later than our last write (the credential is re-sent).
+
+``plan -f FILE [NAME...] --out PLAN.json`` saves the plan without secrets; ``apply PLAN.json``
+plans again and applies only when nothing changed since (see :mod:`.plan_file`).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ...engine import ConnectorExistsError, ConnectorPlan, Engine
-from ...errors import ProblemsError
-from ...model import ConnectorValidationError, ObservedConnector, Problem
+from ...engine.precheck import PLAN_NOTE, Notice
+from ...errors import AdoptError, ForeignOwnerError, NameClashError, ProblemsError, UsageError
+from ...model import Connector, ConnectorValidationError, ObservedConnector, Problem
 from ..definitions import Declared, Definitions
+from . import plan_file
 from .common import (
     EXIT_CHANGES,
     EXIT_ERROR,
@@ -34,6 +42,7 @@ class Planned:
     declared: Declared | None  # None: a managed connector missing from the file (prune)
     plan: ConnectorPlan
     observed: ObservedConnector | None
+    connector: Connector | None = None  # what is applied: the declared one, with the Id `adopt` found
 
     def to_dict(self) -> dict[str, Any]:
         return {"path": self.declared.path if self.declared else None, **self.plan.to_dict()}
@@ -65,12 +74,40 @@ class PlanRun:
         }
 
 
-def make_plans(ctx: Context, engine: Engine, definitions: Definitions, *, prune: bool) -> PlanRun:
-    """Every plan, or a ProblemsError naming each connector apply would refuse (nothing sent yet)."""
-    observed = {o.id: o for o in engine.list_observed()}
+def adoption_target(declared: Declared, observed: dict[str, ObservedConnector],
+                    by_name: dict[str, list[ObservedConnector]], org: str) -> tuple[Connector, ObservedConnector]:
+    """`adopt: true` takes over the connector with the entry's Id, else the one with its name; or fails."""
+    connector = declared.connector
+    current = observed.get(connector.connector_id)
+    if current is not None:
+        return connector, current
+    named = [o for o in by_name.get(connector.name, []) if o.id != connector.connector_id]
+    if connector.id is None and len(named) == 1:
+        found = named[0]
+        return connector.model_copy(update={"id": found.id}), found
+    if named:
+        ids = ", ".join(o.id for o in named)
+        raise AdoptError(f"`adopt: true`, but no connector has Id {connector.connector_id} and several are named "
+                         f"{connector.name!r} ({ids})", hint="set `id:` to the one to take over")
+    raise AdoptError(f"`adopt: true`, but org {org} has no connector with Id {connector.connector_id} or name "
+                     f"{connector.name!r} to take over",
+                     hint="set `id:` to the existing connector's Id (`sg-bitbucket audit` lists them), or remove "
+                     "`adopt: true` to create it")
+
+
+def make_plans(ctx: Context, engine: Engine, definitions: Definitions, *, prune: bool,
+               resend: Sequence[str] = ()) -> PlanRun:
+    """Every plan, or a ProblemsError naming each connector apply would refuse (nothing sent yet).
+
+    ``resend``: connector names/Ids whose declared credential is re-sent even if nothing visible changed.
+    """
+    observed = {o.id: o for o in ctx.scan(engine.list_observed(), "Reading connectors")}
+    by_name: dict[str, list[ObservedConnector]] = defaultdict(list)
+    for item in observed.values():
+        by_name[item.name].append(item)
     unreadable = {odd["connector_id"]: odd for odd in unreadable_records(engine)}
-    declared_ids = {d.connector_id for d in definitions.connectors}
-    note_unreadable(ctx, [odd for key, odd in unreadable.items() if key not in declared_ids])
+    note_unreadable(ctx, [odd for key, odd in unreadable.items()
+                          if key not in {d.connector_id for d in definitions.connectors}])
     ctx.warm_fingerprints([d.connector for d in definitions.connectors], engine.org)
     planned: list[Planned] = []
     problems: list[Problem] = []
@@ -78,20 +115,32 @@ def make_plans(ctx: Context, engine: Engine, definitions: Definitions, *, prune:
         if declared.connector_id in unreadable:
             problems.append(Problem(declared.path, unreadable[declared.connector_id]["message"], "unreadable_record"))
             continue
+        connector = declared.connector
         current = observed.get(declared.connector_id)
         try:
-            plan = engine.plan(declared.connector, observed=current, adopt=declared.adopt, refresh=False)
+            if declared.adopt:
+                connector, current = adoption_target(declared, observed, by_name, engine.org)
+            plan = engine.plan(connector, observed=current, adopt=declared.adopt, refresh=False,
+                               resend_credentials=bool({connector.name, connector.connector_id} & set(resend)),
+                               same_name=by_name.get(connector.name, []))
         except ConnectorExistsError as error:
             problems.append(Problem(declared.path, f"{error}; or set `adopt: true` on this entry to take it over "
                                                    "(see `sg-bitbucket import`)", "exists"))
+            continue
+        except (ForeignOwnerError, NameClashError, AdoptError) as error:
+            problems.append(Problem(declared.path, str(error), type(error).__name__))
             continue
         except ConnectorValidationError as error:
             problems.extend(Problem(f"{declared.path}.{p.path}" if p.path else declared.path, p.message, p.rule)
                             for p in error.problems)
             continue
-        planned.append(Planned(declared, plan, current))
+        if connector is not declared.connector:
+            plan.warnings.append(Notice(PLAN_NOTE, f"adopting connector {connector.connector_id} by its name; add "
+                                        f"`id: {connector.connector_id}` to {declared.path}"))
+        planned.append(Planned(declared, plan, current, connector))
     if problems:
         raise ProblemsError(problems, f"{definitions.source.name}: {len(problems)} problem(s); nothing was sent")
+    declared_ids = {p.plan.connector_id for p in planned} | {d.connector_id for d in definitions.connectors}
     undeclared = [o for o in observed.values() if o.managed and o.id not in declared_ids]
     if prune:
         planned += [Planned(None, engine.plan(None, observed=o, refresh=False), o) for o in undeclared]
@@ -99,10 +148,15 @@ def make_plans(ctx: Context, engine: Engine, definitions: Definitions, *, prune:
     return PlanRun(engine.org, definitions, prune, planned, undeclared)
 
 
-def _prepare(ctx: Context, *, prune_flag: bool = False) -> tuple[Engine, PlanRun]:
-    definitions = ctx.load_definitions(ctx.args.file)
+def _prepare(ctx: Context, file: str, names: Sequence[str], *, prune_flag: bool = False,
+             resend: bool = False) -> tuple[Engine, PlanRun]:
+    definitions = ctx.load_definitions(file)
+    selected = definitions.select(names)
     engine = ctx.engine(org=ctx.org_for(definitions.org), mark_managed=True)
-    return engine, make_plans(ctx, engine, definitions, prune=definitions.prune or prune_flag)
+    # Pruning needs the whole file: with names, connectors left out are not "undeclared".
+    prune = (definitions.prune or prune_flag) and not names
+    resend_names = [n for d in selected.connectors for n in (d.connector.name, d.connector_id)] if resend else []
+    return engine, make_plans(ctx, engine, selected, prune=prune, resend=resend_names)
 
 
 def _render_plan(ctx: Context, run: PlanRun) -> None:
@@ -111,18 +165,27 @@ def _render_plan(ctx: Context, run: PlanRun) -> None:
     ctx.out.render(*plan_view([p.to_dict() for p in run.planned]))
     if run.unpruned:
         ctx.out.line(
-            f"note: {len(run.unpruned)} connector(s) managed by sg-bitbucket are not in the file and are kept "
+            f"note: {len(run.unpruned)} connector(s) owned by the CLI are not in the file and are kept "
             f"(prune is off): {', '.join(o.id for o in run.unpruned)}",
             "yellow",
         )
 
 
 def run_plan(ctx: Context) -> int:
-    _engine, run = _prepare(ctx)
+    names = list(ctx.args.names)
+    resend = bool(ctx.flag("resend_credentials", False))
+    _engine, run = _prepare(ctx, ctx.args.file, names, resend=resend)
+    document = run.to_dict()
+    if ctx.args.out:
+        plan_file.save(ctx.args.out, plan_file.plan_document(run, names=names, resend_credentials=resend))
+        document["saved_to"] = ctx.args.out
     if ctx.json:
-        ctx.out.json(run.to_dict())
+        ctx.out.json(document)
     else:
         _render_plan(ctx, run)
+        if ctx.args.out:
+            ctx.out.line(f"Plan saved to {ctx.args.out} (no secrets in it); apply exactly it with "
+                         f"`sg-bitbucket apply {ctx.args.out}`.")
     if ctx.args.detailed_exitcode and run.changes:
         return EXIT_CHANGES
     return EXIT_OK
@@ -132,16 +195,35 @@ def _apply_one(engine: Engine, item: Planned) -> dict[str, Any]:
     declared = item.declared
     # Per-entry `preflight: false` turns it off; otherwise the engine's global setting decides.
     preflight = False if declared is not None and not declared.preflight else None
-    result = engine.apply(declared.connector if declared else None, item.plan, observed=item.observed,
-                          preflight=preflight)
+    result = engine.apply(item.connector, item.plan, observed=item.observed, preflight=preflight)
     return {
         "preflight": result.preflight.status.value if result.preflight is not None else None,
         "warnings": list(result.warnings),
     }
 
 
+def _apply_arguments(ctx: Context) -> tuple[str, list[str], dict[str, Any] | None]:
+    """(definitions file, names, saved plan or None): `apply -f FILE [NAME...]` or `apply PLAN.json`."""
+    names = list(ctx.args.names)
+    if ctx.args.file:
+        return ctx.args.file, names, None
+    if len(names) != 1:
+        raise UsageError("apply needs -f FILE [NAME...], or one saved plan: `sg-bitbucket apply PLAN.json`")
+    saved = plan_file.load(names[0])
+    if ctx.args.prune or ctx.flag("resend_credentials", False):
+        raise UsageError("a saved plan already says what is pruned and re-sent; apply it without --prune or "
+                         "--resend-credentials")
+    return str(saved["file"]), list(saved.get("names") or ()), saved
+
+
 def run_apply(ctx: Context) -> int:
-    engine, run = _prepare(ctx, prune_flag=ctx.args.prune)
+    file, names, saved = _apply_arguments(ctx)
+    resend = bool(saved["resend_credentials"]) if saved else bool(ctx.flag("resend_credentials", False))
+    engine, run = _prepare(ctx, file, names, prune_flag=bool(saved and saved.get("prune")) or ctx.args.prune,
+                           resend=resend)
+    if saved is not None:
+        plan_file.check_fresh(saved, plan_file.plan_document(run, names=names, resend_credentials=resend),
+                              ctx.args.names[0])
     changes = run.changes
     if not ctx.json:
         _render_plan(ctx, run)
@@ -149,7 +231,8 @@ def run_apply(ctx: Context) -> int:
         if ctx.json:
             ctx.out.json({**run.to_dict(), "results": []})
         return EXIT_OK
-    if not ctx.args.auto_approve and not ctx.confirm(
+    # A saved plan was reviewed when it was made: applying it is the approval.
+    if saved is None and not ctx.args.auto_approve and not ctx.confirm(
         f"Apply {len(changes)} change(s) to org {run.org}? Only 'y' or 'yes' proceeds."
     ):
         ctx.out.err("Apply cancelled; nothing was changed.")
@@ -162,7 +245,7 @@ def run_apply(ctx: Context) -> int:
         entry: dict[str, Any] = {"connector_id": item.plan.connector_id, "name": item.plan.name,
                                  "action": item.plan.action.value}
         if isinstance(outcome, Exception):
-            entry.update(status="failed", error=str(outcome), warnings=[])
+            entry.update(status="failed", error=ctx.scrub(str(outcome)), warnings=[])
         else:
             entry.update(status="ok", **outcome)
         results.append(entry)

@@ -2,7 +2,8 @@
 
 Needs no StackGuardian key and sends nothing to StackGuardian. A preflight that fails makes the
 command fail (exit 1), as apply would; an inconclusive one (Bitbucket rate-limiting or down) is a
-warning, as apply treats it.
+warning, as apply treats it, but the command exits 3 when no check failed and at least one was
+inconclusive, like `preflight`: a CI gate must not pass silently during a Bitbucket outage.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from ...engine.precheck import Precheck
 from ..definitions import Declared
-from .common import EXIT_ERROR, EXIT_OK, Context, run_bounded
+from .common import EXIT_ERROR, EXIT_INCONCLUSIVE, EXIT_OK, Context, run_bounded
 
 PARALLELISM = 4
 
@@ -29,6 +30,7 @@ def run(ctx: Context) -> int:
                             run_bounded(checked, precheck, parallelism=PARALLELISM, on_done=advance), strict=True))
     entries: list[dict[str, Any]] = []
     failed = False
+    inconclusive = False
     for declared in definitions.connectors:
         entry: dict[str, Any] = {
             "path": declared.path,
@@ -48,11 +50,19 @@ def run(ctx: Context) -> int:
         elif outcome is not None:
             entry["preflight"] = outcome.preflight.to_dict() if outcome.preflight is not None else None
             failed = failed or bool(outcome.problems)
+            inconclusive = inconclusive or (outcome.preflight is not None
+                                            and outcome.preflight.status.value == "INCONCLUSIVE")
         entries.append(entry)
     if ctx.json:
-        ctx.out.json({"file": str(definitions.source), "valid": not failed, "connectors": entries})
+        ctx.out.json({"file": str(definitions.source), "valid": not failed, "inconclusive": inconclusive and not failed,
+                      "connectors": entries})
     else:
         from ..render import validate_view
 
         ctx.out.render(*validate_view(entries, failed))
-    return EXIT_ERROR if failed else EXIT_OK
+        if inconclusive and not failed:
+            ctx.out.line("Some credentials could not be checked (Bitbucket rate-limited or unavailable): exit 3.",
+                         "bold yellow")
+    if failed:
+        return EXIT_ERROR
+    return EXIT_INCONCLUSIVE if inconclusive else EXIT_OK

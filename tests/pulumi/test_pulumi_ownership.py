@@ -1,0 +1,95 @@
+"""Pulumi front, issue 12: `adopt` moves the owner; a refresh after an outside edit re-sends the secret.
+
+Direct provider calls (as the provider process makes them) against the emulator.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pulumi_helpers import ORG, api_props, raw_record
+
+from sg_bitbucket_iac.emulator import Emulator
+from sg_bitbucket_iac.model import FINGERPRINT_TAG, MANAGED_TAG
+from sg_bitbucket_iac.ownership import OWNER_TAG
+from sg_bitbucket_iac.pulumi import BitbucketConnectorError
+from sg_bitbucket_iac.pulumi.provider import BitbucketConnectorProvider
+
+RECORD = f"/stackguardian/orgs/{ORG}/integrations/bitbucket_main"
+
+
+def cli_created(emulator: Emulator, token: str) -> None:
+    """A connector the CLI created: its owner tag and its bookkeeping markers."""
+    emulator.admin("POST", f"/stackguardian/orgs/{ORG}/integrations/bulk", {"records": [{
+        "Id": "bitbucket_main", "ResourceName": "bitbucket-main", "Tags": [],
+        "ContextTags": {OWNER_TAG: "cli", MANAGED_TAG: "true", FINGERPRINT_TAG: "x", "team": "platform",
+                        "sg-bitbucket-iac/workspace": "acme"},
+        "Settings": {"kind": "BITBUCKET_ORG", "config": [{
+            "bitbucketAuthType": "API_TOKEN", "bitbucketCreds": f"alice:{token}", "bitbucketEmail": "alice@acme.io"}]},
+    }]})
+
+
+def test_create_refuses_a_cli_owned_connector_and_adopt_moves_the_owner(
+    provider: BitbucketConnectorProvider, emulator: Emulator, tokens: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cli_created(emulator, tokens["api"])
+    with pytest.raises(BitbucketConnectorError) as caught:
+        provider.create(api_props(tokens["api"]))
+    assert "owned by cli" in str(caught.value) and "adopt=True" in str(caught.value)
+    assert raw_record(emulator)["ContextTags"][OWNER_TAG] == "cli"
+    adopted = provider.create(api_props(tokens["api"], adopt=True))
+    assert adopted.id == "bitbucket_main"
+    tags = raw_record(emulator)["ContextTags"]
+    assert tags[OWNER_TAG] == "pulumi" and tags["team"] == "platform"
+    assert MANAGED_TAG not in tags and FINGERPRINT_TAG not in tags
+    assert "was owned by cli; now owned by pulumi" in capsys.readouterr().err
+
+
+def test_create_writes_the_owner(provider: BitbucketConnectorProvider, emulator: Emulator,
+                                 tokens: dict[str, str]) -> None:
+    provider.create(api_props(tokens["api"]))
+    assert raw_record(emulator)["ContextTags"][OWNER_TAG] == "pulumi"
+
+
+def test_refresh_after_an_outside_swap_plans_a_resend(
+    provider: BitbucketConnectorProvider, emulator: Emulator, tokens: dict[str, str],
+) -> None:
+    props = api_props(tokens["api"])
+    created = provider.create(props)
+    assert created.outs is not None
+    unchanged = provider.read(created.id, created.outs)
+    assert provider.diff(created.id, unchanged.outs, props).changes is False
+    later = (datetime.now(UTC) + timedelta(minutes=1)).isoformat().replace("+00:00", "Z")
+    emulator.admin("POST", "/clock", {"now": later})
+    emulator.admin("PATCH", RECORD, {"Settings": {"kind": "BITBUCKET_ORG", "config": [{
+        "bitbucketAuthType": "API_TOKEN", "bitbucketCreds": f"alice:{tokens['api2']}",
+        "bitbucketEmail": "alice@acme.io"}]}})
+    emulator.admin("POST", "/clock", {"now": None})
+    refreshed = provider.read(created.id, unchanged.outs)
+    assert refreshed.outs is not None and refreshed.outs["credentials_fingerprint"] is None
+    assert provider.diff(created.id, refreshed.outs, props).changes is True
+    again = provider.read(created.id, refreshed.outs)  # a second refresh keeps the re-send pending
+    assert provider.diff(created.id, again.outs, props).changes is True
+    updated = provider.update(created.id, refreshed.outs, props)
+    assert updated.outs is not None and updated.outs["credentials_fingerprint"]
+    assert raw_record(emulator)["Settings"]["config"][0]["bitbucketCreds"] == f"alice:{tokens['api']}"
+    assert provider.diff(created.id, provider.read(created.id, updated.outs).outs, props).changes is False
+
+
+def test_create_refuses_a_name_another_connector_uses(
+    provider: BitbucketConnectorProvider, emulator: Emulator, tokens: dict[str, str],
+) -> None:
+    emulator.admin("POST", f"/stackguardian/orgs/{ORG}/integrations/bulk", {"records": [{
+        "Id": "bitbucket-main-ui", "ResourceName": "bitbucket-main", "Tags": [], "ContextTags": {},
+        "Settings": {"kind": "BITBUCKET_ORG", "config": [{"bitbucketAuthType": "ACCESS_TOKEN",
+                                                          "bitbucketAccessToken": tokens["access"]}]},
+    }]})
+    with pytest.raises(BitbucketConnectorError) as caught:
+        provider.create(api_props(tokens["api"]))
+    text = str(caught.value)
+    assert "already used by connector bitbucket-main-ui" in text and "`id: bitbucket-main-ui`" in text
+    assert tokens["api"] not in text
+    records = emulator.admin("GET", f"/stackguardian/orgs/{ORG}/integrations")["records"]
+    assert [r["Id"] for r in records] == ["bitbucket-main-ui"]
