@@ -40,6 +40,7 @@ from .errors import (
 )
 from .http import HeaderAuth, new_session, transport_error_text
 from .model import FINGERPRINT_TAG, KIND, WIRE_SECRET_KEYS, wire_json_default
+from .ownership import LAST_WRITE_TAG
 from .secrets import Secret
 from .settings import Settings, checked_api_key, checked_base_url
 
@@ -374,7 +375,8 @@ def create_differences(record: Mapping[str, Any], payload: Mapping[str, Any]) ->
     if not isinstance(stored_tags, Mapping):
         stored_tags = {}
     sent_tags = payload.get("ContextTags") or {}
-    if any(stored_tags.get(key) != value for key, value in sent_tags.items()):
+    # The last-write time says when, not what: two applies of the same definitions differ only there.
+    if any(stored_tags.get(key) != value for key, value in sent_tags.items() if key != LAST_WRITE_TAG):
         differences.append("ContextTags")
     stored_settings, sent_settings = record.get("Settings"), payload.get("Settings")
     stored_kind = stored_settings.get("kind") if isinstance(stored_settings, Mapping) else None

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from command_result import CommandResult
 from seeding import seed_api_token, seed_credential
 
 from sg_bitbucket_iac.cli import app
@@ -60,18 +61,7 @@ connectors:
 """
 
 
-@dataclass
-class CliResult:
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
+CliResult = CommandResult  # the name the CLI suites use
 
 
 def clean_environ() -> dict[str, str]:

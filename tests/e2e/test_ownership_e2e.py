@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tf_harness
 from tf_harness import PROVIDER_SCRIPT, Terraform, find_terraform, terraform_version, venv_bin
 
 from sg_bitbucket_iac.cli import app
@@ -87,31 +88,15 @@ def definitions(tmp_path: Path, *names: str, prune: bool) -> str:
 
 
 def terraform_config(emu: Emulator) -> str:
-    return f'''
-terraform {{
-  required_providers {{
-    sgbitbucket = {{ source = "stackguardian/sgbitbucket" }}
-  }}
-}}
-
-provider "sgbitbucket" {{
-  org_name          = "{ORG}"
-  bitbucket_api_url = "{emu.bitbucket_url}"
-}}
-
-variable "token" {{
-  type      = string
-  sensitive = true
-}}
-
-resource "sgbitbucket_connector" "main" {{
+    return tf_harness.provider_block(ORG, emu.bitbucket_url) + '''
+resource "sgbitbucket_connector" "main" {
   name      = "bitbucket-main"
   workspace = "acme"
   auth_type = "api_token"
   username  = "alice"
   email     = "alice@acme.io"
   api_token = var.token
-}}
+}
 '''
 
 

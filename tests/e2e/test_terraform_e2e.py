@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tf_harness
 from tf_harness import (
     PROVIDER_SCRIPT,
     Terraform,
@@ -145,23 +146,7 @@ def connectors_named(emu: Emulator, name: str) -> list[str]:
 
 
 def provider_block(emu: Emulator) -> str:
-    return f'''
-terraform {{
-  required_providers {{
-    sgbitbucket = {{ source = "stackguardian/sgbitbucket" }}
-  }}
-}}
-
-provider "sgbitbucket" {{
-  org_name          = "{ORG}"
-  bitbucket_api_url = "{emu.bitbucket_url}"
-}}
-
-variable "token" {{
-  type      = string
-  sensitive = true
-}}
-'''
+    return tf_harness.provider_block(ORG, emu.bitbucket_url) + ''''''
 
 
 def api_token_resource(name: str = "main", extra: str = "") -> str:

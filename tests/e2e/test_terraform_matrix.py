@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 import requests
+import tf_harness
 from engines import engines_required
 from tf_harness import PROVIDER_SCRIPT, Engine, Terraform, discover_engines, unmasked_secrets, venv_bin, write_mirror
 
@@ -125,10 +126,8 @@ def record(emu: Emulator, connector_id: str) -> dict[str, Any] | None:
 def create_as_the_official_provider(emu: Emulator, name: str, config: dict[str, str]) -> str:
     """POST the body `stackguardian_connector` sends (its ToAPIModel): ResourceName, Description,
     Settings {kind, config[0]}, Tags; no Id (the server derives it), no ContextTags, no auth type
-    beyond what `config` holds. Returns the Id StackGuardian gave it.
-
-    The names have no hyphen: StackGuardian keeps hyphens in an Id it derives, and the backend's
-    Id rule (letters, digits, '_') refuses such an Id, so those connectors cannot be imported yet."""
+    beyond what `config` holds. Returns the Id StackGuardian gave it (it keeps a name's hyphens, and
+    `connector_id` accepts every Id StackGuardian can hold, so the API-token one carries a hyphen)."""
     body = {"ResourceName": name, "Description": "managed by stackguardian_connector",
             "Settings": {"kind": "BITBUCKET_ORG", "config": [config]}, "Tags": ["official"]}
     response = requests.post(f"{emu.stackguardian_url}/api/v1/orgs/{ORG}/integrations/", json=body,
@@ -139,32 +138,16 @@ def create_as_the_official_provider(emu: Emulator, name: str, config: dict[str, 
 
 # --------------------------------------------------------------------------- the configuration
 def provider_block(emu: Emulator) -> str:
-    return f'''
-terraform {{
-  required_providers {{
-    sgbitbucket = {{ source = "stackguardian/sgbitbucket" }}
-  }}
-}}
-
-provider "sgbitbucket" {{
-  org_name          = "{ORG}"
-  bitbucket_api_url = "{emu.bitbucket_url}"
-}}
-
-variable "token" {{
+    return tf_harness.provider_block(ORG, emu.bitbucket_url) + '''
+variable "access_token" {
   type      = string
   sensitive = true
-}}
+}
 
-variable "access_token" {{
+variable "app_password" {
   type      = string
   sensitive = true
-}}
-
-variable "app_password" {{
-  type      = string
-  sensitive = true
-}}
+}
 '''
 
 
@@ -236,7 +219,7 @@ import {{
 }}
 
 resource "sgbitbucket_connector" "moved_api_token" {{
-  name        = "{prefix}_official_api"
+  name        = "{prefix}-official-api"
   description = "managed by stackguardian_connector"
   tags        = ["official"]
 {API_TOKEN_AUTH}}}
@@ -331,7 +314,7 @@ def test_every_scenario_on_the_engine(engine: Engine, emu: Emulator, token: str,
     ids: dict[str, str] = {}
     if engine.import_blocks:
         ids = {
-            "api_token": create_as_the_official_provider(emu, f"{prefix}_official_api", {
+            "api_token": create_as_the_official_provider(emu, f"{prefix}-official-api", {
                 "bitbucketAuthType": "API_TOKEN", "bitbucketCreds": f"alice:{token}",
                 "bitbucketEmail": "alice@acme.io"}),
             "access_token": create_as_the_official_provider(emu, f"{prefix}_official_access", {

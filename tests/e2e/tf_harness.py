@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from command_result import CommandResult
+
 PROVIDER_SOURCE = "registry.terraform.io/stackguardian/sgbitbucket"
 PROVIDER_SCRIPT = "terraform-provider-sgbitbucket"
 SETTINGS_ENV = ("SG_API_TOKEN", "STACKGUARDIAN_API_KEY", "SG_BASE_URL", "STACKGUARDIAN_API_URI", "SG_ORG",
@@ -183,19 +185,28 @@ def write_mirror(directory: Path) -> str:
     return str(json.loads(out)["cli_config"])
 
 
-@dataclass
-class Result:
-    args: tuple[str, ...]
-    returncode: int
-    stdout: str
-    stderr: str
+Result = CommandResult  # the name the Terraform suites use
 
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
 
-    def json(self) -> Any:
-        return json.loads(self.stdout)
+def provider_block(org: str, bitbucket_api_url: str) -> str:
+    """The configuration every e2e test starts with: our provider on the emulator and a sensitive `token`."""
+    return f'''
+terraform {{
+  required_providers {{
+    sgbitbucket = {{ source = "stackguardian/sgbitbucket" }}
+  }}
+}}
+
+provider "sgbitbucket" {{
+  org_name          = "{org}"
+  bitbucket_api_url = "{bitbucket_api_url}"
+}}
+
+variable "token" {{
+  type      = string
+  sensitive = true
+}}
+'''
 
 
 @dataclass
@@ -255,7 +266,7 @@ class Terraform:
             ) from None
         finally:
             _kill_group(process.pid)
-        result = Result(tuple(args), process.returncode, stdout, stderr)
+        result = Result(process.returncode, stdout, stderr, tuple(args))
         self.results.append(result)
         allowed = (expect,) if isinstance(expect, int) else expect
         if allowed is not None and result.returncode not in allowed:

@@ -48,7 +48,7 @@ def unreadable_entry(odd: dict[str, Any]) -> dict[str, Any]:
     """A record that cannot be read still gets its row: it needs action (fixing it in StackGuardian)."""
     return {
         "connector_id": odd["connector_id"], "name": "", "auth_type": None, "authenticated": None,
-        "authenticated_at": None, "app_password_phase": None, "managed": None, "workspace": None,
+        "authenticated_at": None, "app_password_phase": None, "managed": None, "owner": None, "workspace": None,
         "modified_at": None, "needs_action": True, "unreadable": odd["problems"],
         "next_step": "unreadable record (" + "; ".join(odd["problems"]) + "): fix it in StackGuardian, or re-create it",
     }
