@@ -17,9 +17,12 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
-from .commands.common import EXIT_ERROR, Context
+from .exit_codes import EXIT_ERROR
+
+if TYPE_CHECKING:  # the commands' shared module costs --help a quarter of its start: imported once a command runs
+    from .commands.common import Context
 
 SUPPRESS = argparse.SUPPRESS
 INTERRUPTED = 130
@@ -298,6 +301,8 @@ def main(
         else:
             parser.print_help(sys.stderr)
         return EXIT_ERROR
+    from .commands.common import Context
+
     ctx = Context(args, environ=environ, stdin=stdin)
     try:
         return _handler(spec)(ctx)

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DemoFailed
-from .commands.common import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Context
+from .commands.common import Context
+from .exit_codes import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 
 ORG = "demo"
 API_KEY = "sgo_demo_key_0123456789"

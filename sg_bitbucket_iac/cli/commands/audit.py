@@ -14,7 +14,8 @@ from typing import Any
 from ...engine import audit_connector
 from ...model import AuthType, ObservedConnector
 from ...ownership import owner_of
-from .common import EXIT_CHANGES, EXIT_OK, Context, unreadable_records
+from ..exit_codes import EXIT_CHANGES, EXIT_OK
+from .common import Context, unreadable_records
 
 
 def audit_entry(observed: ObservedConnector, at: datetime) -> dict[str, Any]:

@@ -25,7 +25,8 @@ from ...model import (
     ObservedConnector,
 )
 from ...ownership import owner_of
-from .common import EXIT_OK, Context
+from ..exit_codes import EXIT_OK
+from .common import Context
 
 
 def secret_env_name(observed: ObservedConnector, auth_type: AuthType) -> str:

@@ -24,7 +24,8 @@ from ...model import AuthType, Connector, ConnectorValidationError, ObservedConn
 from ...ownership import check_foreign_tool
 from ...secrets import Secret
 from ..definitions import load_migration_mapping
-from .common import EXIT_ERROR, EXIT_OK, Context, note_unreadable, problems_as_flags, run_bounded, unreadable_records
+from ..exit_codes import EXIT_ERROR, EXIT_OK
+from .common import Context, note_unreadable, problems_as_flags, run_bounded, unreadable_records
 from .import_connector import as_list_item, entry_of, secret_env_name
 
 

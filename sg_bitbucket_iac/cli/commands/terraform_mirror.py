@@ -6,7 +6,8 @@ CLI configuration that points `terraform init` / `tofu init` at it. Talks to no 
 
 from __future__ import annotations
 
-from .common import EXIT_OK, Context
+from ..exit_codes import EXIT_OK
+from .common import Context
 
 
 def run(ctx: Context) -> int:

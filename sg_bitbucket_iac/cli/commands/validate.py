@@ -12,7 +12,8 @@ from typing import Any
 
 from ...engine.precheck import Precheck
 from ..definitions import Declared
-from .common import EXIT_ERROR, EXIT_INCONCLUSIVE, EXIT_OK, Context, run_bounded
+from ..exit_codes import EXIT_ERROR, EXIT_INCONCLUSIVE, EXIT_OK
+from .common import Context, run_bounded
 
 PARALLELISM = 4
 
