@@ -166,7 +166,7 @@ def test_renderers_escape_markdown_and_show_nothing_as_a_dash() -> None:
 
 
 def test_progress_bar_only_on_a_terminal_and_for_more_than_five_items(capsys: pytest.CaptureFixture[str]) -> None:
-    from sg_bitbucket_iac.cli.render import Output
+    from sg_bitbucket_iac.cli.output import Output
 
     output = Output(color=False)
     with output.progress(50, "Applying") as advance:
