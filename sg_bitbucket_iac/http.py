@@ -65,6 +65,7 @@ class PolicySession(requests.Session):
     def __init__(self) -> None:
         super().__init__()
         self.max_redirects = MAX_REDIRECTS
+        self._environment_settings: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def get_redirect_target(self, resp: requests.Response) -> str | None:
         target = super().get_redirect_target(resp)
@@ -79,7 +80,30 @@ class PolicySession(requests.Session):
     def merge_environment_settings(
         self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
     ) -> Any:
-        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        """requests' merge, read once per origin: it re-reads every environment variable on each call.
+
+        That re-reading was a fifth of a write's CPU. The answer depends only on the origin (proxy
+        and ``NO_PROXY`` rules match scheme, host and port), the arguments and the session's own
+        settings, all in the key; a process does not change its proxy environment mid-run.
+        """
+        if url is None or proxies:
+            return self._merge_environment(url, proxies, stream, verify, cert)
+        text = url if isinstance(url, str) else url.decode()
+        key = (origin(text), stream, verify, cert, self.trust_env, self.verify, self.cert,
+               tuple(sorted(self.proxies.items())))
+        try:
+            cached = self._environment_settings.get(key)
+        except TypeError:  # an unhashable verify/cert: nothing to key on, so no cache
+            return self._merge_environment(url, proxies, stream, verify, cert)
+        if cached is None:
+            cached = self._merge_environment(url, proxies, stream, verify, cert)
+            self._environment_settings[key] = cached
+        return {**cached, "proxies": dict(cached["proxies"])}
+
+    def _merge_environment(
+        self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        settings: dict[str, Any] = dict(super().merge_environment_settings(url, proxies, stream, verify, cert))
         if url is not None and is_loopback(urlsplit(url if isinstance(url, str) else url.decode()).hostname):
             settings["proxies"] = {}
         return settings

@@ -122,8 +122,34 @@ def test_https_honours_the_proxy_settings(monkeypatch: pytest.MonkeyPatch) -> No
     local = session.merge_environment_settings("https://127.0.0.1:8443/x", {}, None, None, None)
     assert local["proxies"] == {}
     monkeypatch.setenv("NO_PROXY", "api.app.stackguardian.io")
-    bypassed = session.merge_environment_settings("https://api.app.stackguardian.io/x", {}, None, None, None)
+    bypassed = PolicySession().merge_environment_settings("https://api.app.stackguardian.io/x", {}, None, None, None)
     assert "https" not in bypassed["proxies"]
+
+
+def test_a_session_reads_the_proxy_environment_once_per_origin(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "bitbucket.org")
+    reads: list[str] = []
+    real = requests.sessions.get_environ_proxies
+
+    def counting(url: str, no_proxy: str | None = None) -> dict[str, str]:
+        reads.append(url)
+        return real(url, no_proxy=no_proxy)
+
+    monkeypatch.setattr(requests.sessions, "get_environ_proxies", counting)
+    session = PolicySession()
+    answers = [session.merge_environment_settings(url, {}, None, None, None)["proxies"]
+               for url in ("https://api.app.stackguardian.io/a", "https://api.app.stackguardian.io/b?x=1",
+                           "https://api.bitbucket.org/2.0/user", "https://api.app.stackguardian.io/c")]
+    assert len(reads) == 2  # one per origin, not one per request
+    assert answers[0] == answers[1] == answers[3] and answers[0].get("https") == "http://proxy.internal:3128"
+    assert "https" not in answers[2]  # NO_PROXY still applies per origin
+    answers[0]["https"] = "mutated by a caller"
+    again = session.merge_environment_settings("https://api.app.stackguardian.io/d", {}, None, None, None)
+    assert again["proxies"]["https"] == "http://proxy.internal:3128"
+    explicit = session.merge_environment_settings("https://api.app.stackguardian.io/e",
+                                                  {"https": "http://other:1"}, None, None, None)
+    assert explicit["proxies"]["https"] == "http://other:1"  # a request's own proxies are never cached over
 
 
 def test_transport_errors_never_quote_the_library_text(sentinel: str) -> None:
