@@ -164,7 +164,8 @@ def _read_yaml(source: Path) -> _Document:
         node = loader.get_single_node()
         if node is None:
             return _Document(None)
-        _check_expansion(node, source)
+        if "*" in text:  # an alias is written `*name`: without one nothing can expand or recurse
+            _check_expansion(node, source)
         document = _Document(None)
         _index(node, "", document)
         document.data = loader.construct_document(node)

@@ -1,7 +1,7 @@
-"""What every command shares: settings, the engine, definitions, secrets from the user, exit codes.
+"""What every command shares: settings, the engine, definitions, secrets from the user, bounded parallelism.
 
-Kept free of heavy imports at module level (engine, rich, yaml are imported inside functions) so
-that the parser in ``app.py`` can import the exit codes and error types cheaply.
+Kept free of heavy imports at module level (engine, rich, yaml are imported inside functions): a
+command imports it first, before its own heavy parts. ``app.py`` imports it only once a command runs.
 """
 
 from __future__ import annotations
@@ -20,16 +20,12 @@ from ...errors import UsageError
 
 if TYPE_CHECKING:
     from ...engine import Engine
-    from ...model import Connector, Problem
+    from ...model import Connector, ObservedConnector, Problem
     from ...secrets import Secret
     from ...settings import Settings
     from ..definitions import Definitions
-    from ..render import Output
+    from ..output import Output
 
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_CHANGES = 2  # plan --detailed-exitcode with changes, drift present, audit finds work to do
-EXIT_INCONCLUSIVE = 3  # a check could not ask Bitbucket and none failed (preflight, validate)
 
 # CLI-only knob (tests, rehearsals): the preflight's 429/5xx backoff factor; 1.0 gives 1 s, 2 s, 4 s.
 PREFLIGHT_BACKOFF_ENV = "SG_BITBUCKET_IAC_PREFLIGHT_BACKOFF"
@@ -231,6 +227,16 @@ class Context:
             self.remember_secret(declared.connector.auth.secret.reveal())
         return definitions
 
+    def load_and_scan(self, path: str, *, check_timeline: bool = True
+                      ) -> tuple[Definitions, Engine, list[ObservedConnector]]:
+        """The definitions, an engine on their org that keeps state, and that org's connectors.
+
+        In this order: a file with a problem sends no request at all, not even a read.
+        """
+        definitions = self.load_definitions(path, check_timeline=check_timeline)
+        engine = self.engine(org=self.org_for(definitions.org), mark_managed=True)
+        return definitions, engine, self.scan(engine.list_observed(), "Reading connectors")
+
     @property
     def secret_file_dirs(self) -> list[Path]:
         """Folders named by --allow-secret-files-outside, where ${file:...} may read besides the definitions'."""
@@ -294,7 +300,7 @@ class Context:
     # ------------------------------------------------------------------ output
     @cached_property
     def out(self) -> Output:
-        from ..render import Output
+        from ..output import Output
 
         return Output(color=not self.flag("no_color", False), scrub=self.scrub)
 

@@ -19,7 +19,8 @@ from typing import Any
 from ...engine import DriftReport
 from ...errors import UsageError
 from ...model import Connector, ObservedConnector
-from .common import EXIT_CHANGES, EXIT_OK, Context, note_unreadable, run_bounded, unreadable_records
+from ..exit_codes import EXIT_CHANGES, EXIT_OK
+from .common import Context, note_unreadable, run_bounded, unreadable_records
 
 
 def run(ctx: Context) -> int:
@@ -27,9 +28,8 @@ def run(ctx: Context) -> int:
     if ctx.json and args.format not in (None, "json"):
         raise UsageError(f"--json and --format {args.format} disagree; pick one")
     report_format = args.format or ("json" if ctx.json else "table")
-    definitions = ctx.load_definitions(args.file, check_timeline=False)
-    engine = ctx.engine(org=ctx.org_for(definitions.org), mark_managed=True)
-    observed = {o.id: o for o in ctx.scan(engine.list_observed(), "Reading connectors")}
+    definitions, engine, scanned = ctx.load_and_scan(args.file, check_timeline=False)
+    observed = {o.id: o for o in scanned}
     declared_ids = {d.connector_id for d in definitions.connectors}
     unreadable = {odd["connector_id"]: odd for odd in unreadable_records(engine)}
     note_unreadable(ctx, [odd for key, odd in unreadable.items() if key not in declared_ids])

@@ -23,16 +23,9 @@ from ...engine.precheck import PLAN_NOTE, Notice
 from ...errors import AdoptError, ForeignOwnerError, NameClashError, ProblemsError, UsageError
 from ...model import Connector, ConnectorValidationError, ObservedConnector, Problem
 from ..definitions import Declared, Definitions
+from ..exit_codes import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from . import plan_file
-from .common import (
-    EXIT_CHANGES,
-    EXIT_ERROR,
-    EXIT_OK,
-    Context,
-    note_unreadable,
-    run_bounded,
-    unreadable_records,
-)
+from .common import Context, note_unreadable, run_bounded, unreadable_records
 
 
 @dataclass
@@ -61,7 +54,7 @@ class PlanRun:
         return [p for p in self.planned if p.plan.has_changes]
 
     def to_dict(self) -> dict[str, Any]:
-        from ..render import plan_summary
+        from ..output import plan_summary
 
         plans = [p.to_dict() for p in self.planned]
         return {
@@ -95,13 +88,14 @@ def adoption_target(declared: Declared, observed: dict[str, ObservedConnector],
                      "`adopt: true` to create it")
 
 
-def make_plans(ctx: Context, engine: Engine, definitions: Definitions, *, prune: bool,
-               resend: Sequence[str] = ()) -> PlanRun:
+def make_plans(ctx: Context, engine: Engine, definitions: Definitions, scanned: Sequence[ObservedConnector], *,
+               prune: bool, resend: Sequence[str] = ()) -> PlanRun:
     """Every plan, or a ProblemsError naming each connector apply would refuse (nothing sent yet).
 
-    ``resend``: connector names/Ids whose declared credential is re-sent even if nothing visible changed.
+    ``scanned``: the org's connectors as ``engine`` read them. ``resend``: connector names/Ids
+    whose declared credential is re-sent even if nothing visible changed.
     """
-    observed = {o.id: o for o in ctx.scan(engine.list_observed(), "Reading connectors")}
+    observed = {o.id: o for o in scanned}
     by_name: dict[str, list[ObservedConnector]] = defaultdict(list)
     for item in observed.values():
         by_name[item.name].append(item)
@@ -150,13 +144,12 @@ def make_plans(ctx: Context, engine: Engine, definitions: Definitions, *, prune:
 
 def _prepare(ctx: Context, file: str, names: Sequence[str], *, prune_flag: bool = False,
              resend: bool = False) -> tuple[Engine, PlanRun]:
-    definitions = ctx.load_definitions(file)
+    definitions, engine, scanned = ctx.load_and_scan(file)
     selected = definitions.select(names)
-    engine = ctx.engine(org=ctx.org_for(definitions.org), mark_managed=True)
     # Pruning needs the whole file: with names, connectors left out are not "undeclared".
     prune = (definitions.prune or prune_flag) and not names
     resend_names = [n for d in selected.connectors for n in (d.connector.name, d.connector_id)] if resend else []
-    return engine, make_plans(ctx, engine, selected, prune=prune, resend=resend_names)
+    return engine, make_plans(ctx, engine, selected, scanned, prune=prune, resend=resend_names)
 
 
 def _render_plan(ctx: Context, run: PlanRun) -> None:
