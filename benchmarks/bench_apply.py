@@ -5,7 +5,10 @@ Seeds N managed connectors, then applies a file in which `--changes` of them hav
 that many PATCHes (no credential sent, so no preflight) after one listall scan. The floor is
 writes x latency / parallelism; the whole command is measured against it: interpreter start-up,
 imports, loading and parsing the file, the scan, the plans and fingerprints of all N, the writes.
-`plan` of the same file (everything but the writes) is printed beside it. Not a test: it prints figures.
+`plan` of the same file (everything but the writes) is printed beside it, and so is the time the
+same writes take from a bare http.client loop on as many threads: the emulator answers in Python
+on the same two cores, so that, not the formula, is the floor any client can reach here. Not a
+test: it prints figures.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from cli_bench_support import Bench, definitions_yaml
+from cli_bench_support import API_KEY, ORG, Bench, bare_writes_seconds, definitions_yaml
 
 from sg_bitbucket_iac.emulator import Emulator
 
@@ -51,6 +54,10 @@ def main() -> None:
         print(f"  apply wall {apply_wall:.2f} s (start-up, load, scan, fingerprints, plans and writes) against the "
               f"floor (writes x latency / parallelism) {floor:.2f} s: {ratio:.2f}x  "
               f"[goal <= {GOAL:.0f}x: {'ok' if ratio <= GOAL else 'MISSED'}]")
+        bare = bare_writes_seconds(emulator.stackguardian_url, ORG, API_KEY,
+                                   [f"conn-{index:05d}" for index in range(args.changes)], args.parallelism)
+        print(f"  the same {writes} PATCHes from a bare http.client loop on {args.parallelism} threads (no start-up, "
+              f"no plan): {bare:.2f} s, so this emulator's own floor; apply / that = {apply_wall / bare:.2f}x")
         print(f"  plan of the same file (all but the writes; {plan_stats['total']} requests) {plan_wall:.2f} s")
         print(f"  CPU of the CLI process: plan {plan.cpu:.2f} s, apply {applied.cpu:.2f} s (what load on the machine "
               "stretches; the writes' own floor is I/O)")

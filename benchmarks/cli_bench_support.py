@@ -158,3 +158,41 @@ def cli_startup_seconds() -> float:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "sg_bitbucket_iac.cli.main", "--help"], capture_output=True, check=True)
     return time.perf_counter() - started
+
+
+# The same PATCHes as an apply of description changes, from the plainest client there is: one
+# http.client connection per thread, no retries, no parsing. Run as its own process, like the CLI.
+_BARE_WRITES = """
+import http.client, json, sys, threading, time
+from urllib.parse import urlsplit
+base, org, key, parallelism, ids = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:]
+url = urlsplit(base)
+lock = threading.Lock()
+def worker():
+    connection = http.client.HTTPConnection(url.hostname, url.port)
+    while True:
+        with lock:
+            if not ids:
+                return
+            connector_id = ids.pop()
+        connection.request("PATCH", f"/api/v1/orgs/{org}/integrations/{connector_id}/",
+                           body=json.dumps({"Description": "bare client"}),
+                           headers={"Authorization": f"apikey {key}", "Content-Type": "application/json"})
+        connection.getresponse().read()
+threads = [threading.Thread(target=worker) for _ in range(parallelism)]
+started = time.perf_counter()
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(time.perf_counter() - started)
+"""
+
+
+def bare_writes_seconds(stackguardian_url: str, org: str, api_key: str, connector_ids: Sequence[str],
+                        parallelism: int) -> float:
+    """Seconds a bare http.client loop takes for one PATCH per connector at ``parallelism``."""
+    done = subprocess.run([sys.executable, "-c", _BARE_WRITES, stackguardian_url, org, api_key, str(parallelism),
+                           *connector_ids], capture_output=True, text=True, check=True)
+    return float(done.stdout.strip())
+
