@@ -19,7 +19,9 @@ Reads stay as correct as single GETs:
   :data:`FRESH_SECONDS` (a new scan starts), so a long-lived process never serves old data;
 * a connector this process writes (create, update, delete) is read with a GET from then on, so a
   front always sees its own writes;
-* a failed scan page is not an answer: the waiting reads fall back to their own GET (and its error).
+* a failed scan page is not an answer: the waiting reads fall back to their own GET (and its error);
+* the name lookup before a create (no duplicate by name) is answered from a *complete* scan only,
+  and never after this process has written; otherwise it is its own name-filtered listall.
 
 Used by the fronts through :func:`batched_engine` (one line in each); the CLI already reads the
 org with one scan of its own.
@@ -31,13 +33,14 @@ import copy
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from .engine import Engine
+from .model import KIND
 from .settings import Settings
-from .stackguardian import MAX_PAGE, StackGuardianClient
+from .stackguardian import MAX_PAGE, StackGuardianClient, record_kind
 
 READS_PER_PAGE = 4
 FRESH_SECONDS = 60.0
@@ -72,6 +75,7 @@ class BatchReader:
         self._scan: Iterator[Record] | None = None
         self._started = self._clock()
         self._records: dict[str, Record] = {}
+        self._names: dict[str, list[str]] = {}  # ResourceName -> Ids, for the name-clash lookups
         self._pages = 0
         self._reads = 0
         self._complete = False
@@ -108,6 +112,38 @@ class BatchReader:
             self._scan_one_page()
         return self._get_one(connector_id)
 
+    def find_named(self, name: str) -> list[Record] | None:
+        """Every record (any kind) whose ResourceName is ``name``, as the name-filtered listall
+        would answer; None when only that request can say.
+
+        A name is proved free only by a *complete* scan, so this waits for one while pages pay
+        for themselves (a lookup counts as a read), and gives up (None) in an org too large for
+        that, after a failed page, or once this process has written: a connector it created is
+        no longer in the pages, and its name must still be seen.
+        """
+        counted = False
+        while True:
+            with self._changed:
+                if self._written:
+                    return None
+                if not self._scanning and self._clock() - self._started > self._fresh_seconds:
+                    self._reset_scan()
+                    counted = False
+                if not counted:
+                    self._reads += 1
+                    counted = True
+                if self._complete:
+                    return [copy.deepcopy(self._records[i]) for i in self._names.get(name, ())]
+                if self._scanning:
+                    self._changed.wait()
+                    continue
+                if self._failed or self._pages >= math.ceil(self._reads / self._reads_per_page):
+                    return None
+                if self._pages == 0:
+                    self._started = self._clock()
+                self._scanning = True
+            self._scan_one_page()
+
     def _scan_one_page(self) -> None:
         page: list[Record] = []
         done = failed = False
@@ -128,6 +164,7 @@ class BatchReader:
                 connector_id = str(record.get("Id") or "")
                 if connector_id and connector_id not in self._written:
                     self._records[connector_id] = record
+                    self._names.setdefault(str(record.get("ResourceName") or ""), []).append(connector_id)
             self._complete = done and not failed
             self._failed = failed
             self._scanning = False
@@ -153,6 +190,20 @@ class BatchedClient(StackGuardianClient):
 
     def find(self, connector_id: str) -> Record | None:
         return self.reader.find(connector_id)
+
+    def list_all(
+        self,
+        *,
+        kind: str | Sequence[str] | None = KIND,
+        resource_names: Sequence[str] | None = None,
+        limit: int = MAX_PAGE,
+    ) -> Iterator[Record]:
+        """A lookup of one name (the name-clash check before a create) is answered from the scan."""
+        if resource_names is not None and len(resource_names) == 1 and isinstance(kind, str):
+            named = self.reader.find_named(resource_names[0])
+            if named is not None:
+                return iter([record for record in named if record_kind(record) == kind])
+        return super().list_all(kind=kind, resource_names=resource_names, limit=limit)
 
     def create(self, payload: Mapping[str, Any]) -> Record:
         self.reader.forget(str(payload.get("Id") or ""))

@@ -350,6 +350,13 @@ class StackGuardianClient:
             seen_cursors.add(cursor)
 
 
+def record_kind(record: Mapping[str, Any]) -> str | None:
+    """The connector kind a record's Settings name (what listall's ``kind`` filter matches)."""
+    settings = record.get("Settings")
+    kind = settings.get("kind") if isinstance(settings, Mapping) else None
+    return kind if isinstance(kind, str) else None
+
+
 def _config_of(record: Mapping[str, Any]) -> Mapping[str, Any]:
     settings = record.get("Settings")
     config = settings.get("config") if isinstance(settings, Mapping) else None

@@ -149,3 +149,43 @@ def test_a_failed_scan_page_falls_back_to_the_reads_own_gets(emulator: Emulator)
     emulator.admin("POST", "/faults", {"api": "stackguardian", "path_regex": ".*", "status": 503})
     with pytest.raises(ServerError):
         batched.find("conn_00000x")
+
+
+def named_ids(client: StackGuardianClient, name: str) -> list[str]:
+    return sorted(str(r["Id"]) for r in client.list_all(resource_names=[name]))
+
+
+def test_name_lookups_before_creates_share_the_scan_and_answer_as_the_filtered_listall(emulator: Emulator) -> None:
+    seed(emulator, 60, github=3)
+    # A hand-made connector holding a name under another Id, and a GitHub connector with a Bitbucket name.
+    emulator.admin("POST", f"/stackguardian/orgs/{ORG}/integrations/bulk", {"records": [
+        {**bitbucket_record(900), "Id": "handmade_x", "ResourceName": "new-x"},
+        {**github_record(901), "ResourceName": "new-y"}]})
+    batched, single = clients(emulator)
+    names = [f"new-{suffix}" for suffix in ("x", "y", "z")] + [f"conn-{i:05d}" for i in range(0, 60, 3)]
+    reset_stats(emulator)
+    with ThreadPoolExecutor(10) as pool:
+        answers = dict(zip(names, pool.map(lambda n: named_ids(batched, n), names), strict=True))
+    assert requests_made(emulator)["total"] == 1  # one scan, not one filtered listall per name
+    assert answers["new-x"] == ["handmade_x"] and answers["new-y"] == [] and answers["new-z"] == []
+    assert answers == {n: named_ids(single, n) for n in names}
+
+
+def test_after_a_write_a_name_lookup_asks_the_server(emulator: Emulator) -> None:
+    seed(emulator, 5)
+    batched, _ = clients(emulator)
+    assert named_ids(batched, "fresh") == []  # from the scan
+    batched.create({**bitbucket_record(50), "Id": "fresh_one", "ResourceName": "fresh"})
+    reset_stats(emulator)
+    assert named_ids(batched, "fresh") == ["fresh_one"]  # this process's own create is seen
+    assert requests_made(emulator)["total"] == 1
+
+
+def test_a_name_lookup_in_a_large_org_is_one_filtered_listall(emulator: Emulator) -> None:
+    seed(emulator, 3000)
+    batched, single = clients(emulator)
+    reset_stats(emulator)
+    assert named_ids(batched, "conn-02999") == named_ids(single, "conn-02999") == ["conn_02999"]
+    made = requests_made(emulator)
+    # One page was worth trying for one lookup; the org has six, so the answer is the server's filter.
+    assert made.get("GET /api/v1/orgs/{org}/integrations/listall/") == 3, made  # page, filtered, single's
