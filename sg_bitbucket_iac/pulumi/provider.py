@@ -56,6 +56,7 @@ from ..model import (
 from ..ownership import Front
 from ..secrets import Secret
 from ..settings import Settings
+from ..text import escape_control
 from . import error_reports
 
 TYPE_TOKEN = "pulumi-python:dynamic/stackguardian:BitbucketConnector"
@@ -136,7 +137,7 @@ def _failures(problems: list[Problem], skip: set[str], secrets: list[str]) -> li
         key = property_of(problem.path)
         if key in skip:
             continue  # about a value that is not known yet (preview): checked again at `up`
-        failures.append(dynamic.CheckFailure(key, scrub(problem.message, secrets)))
+        failures.append(dynamic.CheckFailure(key, shown(problem.message, secrets)))
     return failures
 
 
@@ -154,7 +155,16 @@ def _warn(text: str) -> None:
         if text in _WARNED:
             return
         _WARNED.add(text)
-    print(f"warning: BitbucketConnector: {text}", file=sys.stderr, flush=True)
+    print(f"warning: BitbucketConnector: {escape_control(text)}", file=sys.stderr, flush=True)
+
+
+def shown(text: str, secrets: list[str]) -> str:
+    """What reaches the Pulumi CLI: scrubbed of every secret, control characters made visible.
+
+    A server's error text or a name set in the StackGuardian UI can carry terminal escapes, and
+    the CLI prints provider messages as they come.
+    """
+    return escape_control(scrub(text, secrets))
 
 
 @contextmanager
@@ -166,16 +176,15 @@ def clean_errors(operation: str, *secret_sources: Mapping[str, Any], extra: tupl
     try:
         yield
     except BitbucketConnectorError as exc:
-        text = scrub(str(exc), secrets)
-        raise BitbucketConnectorError(text) from None
+        raise BitbucketConnectorError(shown(str(exc), secrets)) from None
     except ConnectorValidationError as exc:
         problems = "; ".join(f"{property_of(p.path) or 'connector'}: {p.message}" for p in exc.problems)
-        raise BitbucketConnectorError(f"{operation}: invalid connector: {scrub(problems, secrets)}") from None
+        raise BitbucketConnectorError(f"{operation}: invalid connector: {shown(problems, secrets)}") from None
     except SGBitbucketError as exc:
-        raise BitbucketConnectorError(f"{operation}: {scrub(str(exc), secrets)}") from None
+        raise BitbucketConnectorError(f"{operation}: {shown(str(exc), secrets)}") from None
     except Exception as exc:
         raise BitbucketConnectorError(
-            f"{operation}: unexpected {type(exc).__name__}: {scrub(str(exc), secrets)[:500]}"
+            f"{operation}: unexpected {type(exc).__name__}: {shown(str(exc), secrets)[:500]}"
         ) from None
 
 

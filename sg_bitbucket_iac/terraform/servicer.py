@@ -10,6 +10,9 @@
    subclass runs the framework's create plan unchanged, then passes the result through
    `plan(ctx, None, planned)` (the hook's signature already allows `current=None`). Updates are
    untouched.
+3. Every diagnostic leaves with its control characters escaped (``\x1b[2J`` shown, never run):
+   a detail can quote a server's error text or a name set in the StackGuardian UI, and Terraform
+   prints diagnostics to the terminal as they come.
 
 `main()` installs it by replacing `tf.provider.ProviderServicer`, which `tf.runner.run_provider`
 imports when it starts; tests/terraform/test_unknowns.py fails if a tf upgrade changes that.
@@ -17,6 +20,8 @@ imports when it starts; tests/terraform/test_unknowns.py fails if a tf upgrade c
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from tf.gen import tfplugin_pb2 as pb
@@ -25,7 +30,15 @@ from tf.provider import ProviderServicer
 from tf.types import Unknown
 from tf.utils import Diagnostics, read_dynamic_value, to_dynamic_value
 
+from ..text import escape_control
 from .unknowns import normalize_request
+
+# Every tfplugin6 call whose response carries diagnostics.
+_RPCS_WITH_DIAGNOSTICS = (
+    "GetProviderSchema", "ValidateProviderConfig", "ValidateResourceConfig", "ValidateDataResourceConfig",
+    "UpgradeResourceState", "ConfigureProvider", "ReadResource", "PlanResourceChange", "ApplyResourceChange",
+    "ImportResourceState", "ReadDataSource",
+)
 
 
 class SGBitbucketServicer(ProviderServicer):
@@ -74,3 +87,25 @@ class SGBitbucketServicer(ProviderServicer):
             response.planned_state.CopyFrom(to_dynamic_value(encoded))
         response.diagnostics.extend(diags.to_pb())
         return response
+
+
+# ---------------------------------------------------------------------- 3. diagnostics are escaped
+def escape_diagnostics(response: Any) -> Any:
+    """``response`` with every diagnostic's summary (one line) and detail free of control characters."""
+    for diagnostic in getattr(response, "diagnostics", ()):
+        diagnostic.summary = escape_control(diagnostic.summary, keep="")
+        diagnostic.detail = escape_control(diagnostic.detail)
+    return response
+
+
+def _escaping(rpc: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(rpc)
+    def call(self: Any, request: Any, context: Any) -> Any:
+        return escape_diagnostics(rpc(self, request, context))
+
+    return call
+
+
+for _rpc in _RPCS_WITH_DIAGNOSTICS:
+    setattr(SGBitbucketServicer, _rpc, _escaping(getattr(SGBitbucketServicer, _rpc)))
+

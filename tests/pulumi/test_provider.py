@@ -16,6 +16,7 @@ from sg_bitbucket_iac.pulumi.provider import (
     INPUT_KEYS,
     OUTPUT_KEYS,
     BitbucketConnectorProvider,
+    _warn,
     connector_data,
     property_of,
 )
@@ -390,6 +391,20 @@ def test_errors_never_carry_secrets_or_chained_causes(emulator: Emulator, tokens
     text = str(caught.value)
     assert "401" in text and tokens["api"] not in text
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_server_texts_reach_the_cli_with_control_characters_escaped(
+        provider: BitbucketConnectorProvider, emulator: Emulator, tokens: dict[str, str],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    emulator.admin("POST", "/faults", {"api": "stackguardian", "method": "POST", "status": 400,
+                                       "body": {"msg": "name \x1b[2Jcleared\x07 the screen"}})
+    with pytest.raises(BitbucketConnectorError) as caught:
+        provider.create(api_props(tokens["api"]))
+    text = str(caught.value)
+    assert "\\x1b[2Jcleared\\x07" in text and "\x1b" not in text and "\x07" not in text
+    _warn("a name from the UI: \x1b]8;;http://evil\x07link")
+    err = capsys.readouterr().err
+    assert "\\x1b]8;;http://evil\\x07link" in err and "\x1b" not in err
 
 
 def test_missing_settings_are_reported_with_the_stack_config_names(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgpack
+from tf.gen import tfplugin_pb2 as pb
 from tf.utils import Diagnostics
 from tf_helpers import API_KEY, ORG, TerraformSim, api_token_config, configured_provider
 
 from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.terraform.connector_resource import ConnectorResource
 from sg_bitbucket_iac.terraform.provider import SGBitbucketProvider
+from sg_bitbucket_iac.terraform.servicer import _RPCS_WITH_DIAGNOSTICS, SGBitbucketServicer
 
 
 def diag_text(diags: Diagnostics) -> str:
@@ -64,3 +67,21 @@ def test_a_token_from_file_with_a_trailing_newline_applies_and_plans_clean(sim: 
     assert record["Settings"]["config"][0]["bitbucketCreds"] == f"alice:{tokens['api']}"
     _planned, diags, changed = sim.plan(state, cfg)
     assert not diags.has_errors() and not changed
+
+
+def test_every_diagnostic_reaches_terraform_with_control_characters_escaped(workspace: Emulator,
+                                                                              tokens: dict[str, str]) -> None:
+    # A server error text (here the name lookup before a create) is quoted in the diagnostic's detail.
+    workspace.admin("POST", "/faults", {"api": "stackguardian", "path_regex": "listall", "status": 400,
+                                        "body": {"msg": "name \x1b[2Jcleared\x07 the screen"}})
+    servicer = SGBitbucketServicer(configured_provider(workspace))
+    proposed = pb.DynamicValue(msgpack=msgpack.packb(api_token_config(tokens["api"])))
+    response = servicer.PlanResourceChange(pb.PlanResourceChange.Request(
+        type_name="sgbitbucket_connector", prior_state=pb.DynamicValue(), proposed_new_state=proposed,
+        config=proposed), None)
+    details = [d.detail for d in response.diagnostics if d.severity == pb.Diagnostic.ERROR]
+    assert any("\\x1b[2Jcleared\\x07" in detail for detail in details), details
+    assert not any(ch in d.summary + d.detail for d in response.diagnostics for ch in "\x1b\x07")
+    for rpc in _RPCS_WITH_DIAGNOSTICS:  # and so for every call, not only this one
+        assert getattr(SGBitbucketServicer.__dict__[rpc], "__wrapped__", None) is not None, rpc
+
