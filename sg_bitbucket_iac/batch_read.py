@@ -21,7 +21,8 @@ Reads stay as correct as single GETs:
   front always sees its own writes;
 * a failed scan page is not an answer: the waiting reads fall back to their own GET (and its error);
 * the name lookup before a create (no duplicate by name) is answered from a *complete* scan only,
-  and never after this process has written; otherwise it is its own name-filtered listall.
+  with what this process's own writes answered in place of their pages; after a write of ours
+  failed (it may have landed), or without a complete scan, it is its own name-filtered listall.
 
 Used by the fronts through :func:`batched_engine` (one line in each); the CLI already reads the
 org with one scan of its own.
@@ -69,6 +70,9 @@ class BatchReader:
         self._clock = clock
         self._changed = threading.Condition()
         self._written: set[str] = set()
+        # What our own writes left, for name lookups: Id -> the record StackGuardian answered (None: deleted).
+        self._written_records: dict[str, Record | None] = {}
+        self._names_uncertain = False  # a write of ours failed: name lookups go to the server
         self._reset_scan()
 
     def _reset_scan(self) -> None:
@@ -118,13 +122,13 @@ class BatchReader:
 
         A name is proved free only by a *complete* scan, so this waits for one while pages pay
         for themselves (a lookup counts as a read), and gives up (None) in an org too large for
-        that, after a failed page, or once this process has written: a connector it created is
-        no longer in the pages, and its name must still be seen.
+        that, after a failed page, or after a write of ours failed (it may have landed). What this
+        process wrote successfully is answered from the write's own answer, not the page.
         """
         counted = False
         while True:
             with self._changed:
-                if self._written:
+                if self._names_uncertain:
                     return None
                 if not self._scanning and self._clock() - self._started > self._fresh_seconds:
                     self._reset_scan()
@@ -133,7 +137,10 @@ class BatchReader:
                     self._reads += 1
                     counted = True
                 if self._complete:
-                    return [copy.deepcopy(self._records[i]) for i in self._names.get(name, ())]
+                    scanned = [self._records[i] for i in self._names.get(name, ()) if i not in self._written]
+                    ours = [r for r in self._written_records.values()
+                            if r is not None and r.get("ResourceName") == name]
+                    return copy.deepcopy(scanned + ours)
                 if self._scanning:
                     self._changed.wait()
                     continue
@@ -172,16 +179,32 @@ class BatchReader:
 
     # ------------------------------------------------------------------ writes
     def forget(self, connector_id: str) -> None:
-        """This process wrote the connector: its reads go to StackGuardian from now on."""
+        """This process writes the connector: its reads go to StackGuardian from now on."""
         with self._changed:
             self._written.add(connector_id)
             self._records.pop(connector_id, None)
+
+    def wrote(self, connector_id: str, record: Mapping[str, Any] | None) -> None:
+        """A write of ours succeeded: ``record`` is what StackGuardian answered (None: deleted).
+
+        Name lookups keep being answered from the scan, with this record in place of the scan's.
+        """
+        with self._changed:
+            self.forget(connector_id)
+            self._written_records[connector_id] = copy.deepcopy(dict(record)) if record is not None else None
+
+    def write_failed(self, connector_id: str) -> None:
+        """A write of ours failed: it may or may not have landed, so names are the server's to say."""
+        with self._changed:
+            self.forget(connector_id)
+            self._names_uncertain = True
 
 
 class BatchedClient(StackGuardianClient):
     """The StackGuardian client whose ``find`` goes through a :class:`BatchReader`.
 
-    Writes pass through unchanged and make later reads of what they touched single GETs.
+    Writes pass through unchanged and make later reads of what they touched single GETs; their
+    answers keep name lookups served from the scan (a failed write sends those to the server).
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -206,20 +229,37 @@ class BatchedClient(StackGuardianClient):
         return super().list_all(kind=kind, resource_names=resource_names, limit=limit)
 
     def create(self, payload: Mapping[str, Any]) -> Record:
-        self.reader.forget(str(payload.get("Id") or ""))
-        record = super().create(payload)
-        self.reader.forget(str(record.get("Id") or ""))
+        connector_id = str(payload.get("Id") or "")
+        self.reader.forget(connector_id)
+        try:
+            record = super().create(payload)
+        except BaseException:
+            self.reader.write_failed(connector_id)
+            raise
+        self.reader.wrote(str(record.get("Id") or connector_id), record)
         return record
 
     def update(
         self, connector_id: str, patch: Mapping[str, Any], *, not_modified_since: datetime | None = None
     ) -> Record:
         self.reader.forget(connector_id)
-        return super().update(connector_id, patch, not_modified_since=not_modified_since)
+        try:
+            record = super().update(connector_id, patch, not_modified_since=not_modified_since)
+        except BaseException:
+            self.reader.write_failed(connector_id)
+            raise
+        self.reader.wrote(connector_id, record)
+        return record
 
     def delete(self, connector_id: str, *, missing_ok: bool = False) -> bool:
         self.reader.forget(connector_id)
-        return super().delete(connector_id, missing_ok=missing_ok)
+        try:
+            deleted = super().delete(connector_id, missing_ok=missing_ok)
+        except BaseException:
+            self.reader.write_failed(connector_id)
+            raise
+        self.reader.wrote(connector_id, None)
+        return deleted
 
 
 def batched_engine(settings: Settings, **kwargs: Any) -> Engine:

@@ -9,7 +9,7 @@ import pytest
 
 from sg_bitbucket_iac.batch_read import BatchedClient, BatchReader
 from sg_bitbucket_iac.emulator import Emulator
-from sg_bitbucket_iac.errors import ServerError
+from sg_bitbucket_iac.errors import ServerError, TransportError
 from sg_bitbucket_iac.stackguardian import StackGuardianClient
 
 ORG = "acme"
@@ -171,13 +171,37 @@ def test_name_lookups_before_creates_share_the_scan_and_answer_as_the_filtered_l
     assert answers == {n: named_ids(single, n) for n in names}
 
 
-def test_after_a_write_a_name_lookup_asks_the_server(emulator: Emulator) -> None:
+def test_name_lookups_see_this_processes_own_writes_without_asking_again(emulator: Emulator) -> None:
     seed(emulator, 5)
-    batched, _ = clients(emulator)
+    batched, single = clients(emulator)
     assert named_ids(batched, "fresh") == []  # from the scan
     batched.create({**bitbucket_record(50), "Id": "fresh_one", "ResourceName": "fresh"})
+    batched.update("conn_00001", {"ResourceName": "renamed"})
+    batched.delete("conn_00002")
     reset_stats(emulator)
-    assert named_ids(batched, "fresh") == ["fresh_one"]  # this process's own create is seen
+    answers = {n: named_ids(batched, n) for n in ("fresh", "renamed", "conn-00001", "conn-00002", "conn-00003")}
+    assert requests_made(emulator)["total"] == 0  # own creates, renames and deletes come from their answers
+    assert answers == {"fresh": ["fresh_one"], "renamed": ["conn_00001"], "conn-00001": [], "conn-00002": [],
+                       "conn-00003": ["conn_00003"]}
+    assert answers == {n: named_ids(single, n) for n in answers}
+
+
+def test_after_a_failed_write_a_name_lookup_asks_the_server(emulator: Emulator,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    seed(emulator, 5)
+    batched, _ = clients(emulator)
+    assert named_ids(batched, "fresh") == []
+    real_create = StackGuardianClient.create
+
+    def lands_then_fails(self: StackGuardianClient, payload: Any) -> Any:
+        real_create(self, payload)
+        raise TransportError("connection dropped", operation="create connector")
+
+    monkeypatch.setattr(StackGuardianClient, "create", lands_then_fails)
+    with pytest.raises(TransportError):
+        batched.create({**bitbucket_record(50), "Id": "fresh_one", "ResourceName": "fresh"})
+    reset_stats(emulator)
+    assert named_ids(batched, "fresh") == ["fresh_one"]  # it did land, and only the server can say so
     assert requests_made(emulator)["total"] == 1
 
 
