@@ -223,13 +223,12 @@ class ForeignOwnerError(SGBitbucketError):
 class NameClashError(SGBitbucketError):
     """A connector with the declared name exists under another Id; nothing was written."""
 
-    def __init__(self, name: str, wanted_id: str, existing_id: str, org: str) -> None:
+    def __init__(self, name: str, wanted_id: str, existing_id: str, org: str, *, manage_existing: str) -> None:
         self.existing_id = existing_id
         super().__init__(
             f"connector name {name!r} is already used by connector {existing_id} in org {org} "
             f"(this declaration would create {wanted_id}, a second connector with the same name); nothing was written",
-            hint=f"to manage the existing one, set `id: {existing_id}` (or `adopt: true` to take it over); "
-            "to create a new one, choose another name",
+            hint=f"to manage the existing one, {manage_existing}; to create a new one, choose another name",
         )
 
 

@@ -51,6 +51,15 @@ class Front(enum.StrEnum):
         }[self.value]
 
 
+def manage_existing(front: Front | None, existing_id: str) -> str:
+    """How a person declares, with this front, a connector that already exists under ``existing_id``."""
+    if front is Front.TERRAFORM:
+        return f"import it: `terraform import <address> {existing_id}` (or an `import {{}}` block with that id)"
+    if front is Front.PULUMI:
+        return f"set `connector_id=\"{existing_id}\"` and `adopt=True` on the BitbucketConnector"
+    return f"set `id: {existing_id}` on its entry (and `adopt: true` to take it over)"
+
+
 def owner_of(context_tags: Mapping[str, str]) -> Front | None:
     """The owner a connector's ContextTags name; the CLI's managed marker alone means the CLI."""
     value = context_tags.get(OWNER_TAG)

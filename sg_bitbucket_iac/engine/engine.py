@@ -235,7 +235,7 @@ class Engine:
         plan = plan_connector(desired, org=self.org, applied=applied, observed=observed, adopt=adopt)
         if desired is not None and plan.action is Action.CREATE:
             name_clash.check_name_free(desired, self.named(desired.name) if same_name is None else same_name,
-                                       self.org)
+                                       self.org, self.owner)
         if desired is not None:
             plan.warnings.extend(self.validate(desired, creating=plan.action in (Action.CREATE, Action.REPLACE)))
             self._reassert(desired, plan, observed, resend_credentials or self._cli_changed_outside(observed))

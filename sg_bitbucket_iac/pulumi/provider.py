@@ -34,7 +34,7 @@ from ..engine import (
     keep_identity,
     plan_connector,
 )
-from ..errors import BitbucketConnectorError, SGBitbucketError, scrub
+from ..errors import BitbucketConnectorError, ForeignOwnerError, NameClashError, SGBitbucketError, scrub
 from ..flatstate import (
     CREDENTIAL_KEYS,
     DESCRIPTIVE_KEYS,
@@ -53,7 +53,7 @@ from ..model import (
     Problem,
     parse_connector,
 )
-from ..ownership import Front
+from ..ownership import Front, owner_of
 from ..secrets import Secret
 from ..settings import Settings
 from ..text import escape_control
@@ -295,7 +295,29 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
                                             previous=None if creating else self._declared(olds))
             for warning in check.warnings:
                 _warn(f"{connector.connector_id}: {warning}")
-            return dynamic.CheckResult(news, _failures(check.problems, set(), secrets))
+            failures = _failures(check.problems, set(), secrets)
+            if creating and not failures:
+                failures = self._create_refusals(connector, adopt=bool(news.get("adopt")), secrets=secrets)
+            return dynamic.CheckResult(news, failures)
+
+    def _create_refusals(self, connector: Connector, *, adopt: bool, secrets: list[str]) -> list[dynamic.CheckFailure]:
+        """What Create would refuse (Id taken, another front's connector, name used under another Id),
+        said at `preview` already, as `terraform plan` does; reads only, served by the batched scan."""
+        engine = self._engine()
+        try:
+            engine.plan(connector, observed=engine.read(connector.connector_id), adopt=adopt, refresh=False)
+        except ConnectorExistsError:
+            return [dynamic.CheckFailure("connector_id", _exists_message(connector.connector_id, engine.org))]
+        except ForeignOwnerError as exc:
+            return [dynamic.CheckFailure("adopt", shown(str(exc), secrets))]
+        except NameClashError as exc:
+            holder = engine.read(exc.existing_id)
+            if holder is not None and owner_of(holder.context_tags) is Front.PULUMI:
+                # Pulumi checks a create-replacement (new connector_id, same name) like a create, while
+                # the connector it replaces still holds the name; Create checks again once that is deleted.
+                return []
+            return [dynamic.CheckFailure("name", shown(str(exc), secrets))]
+        return []
 
     @staticmethod
     def _declared(olds: Mapping[str, Any]) -> Connector | None:
@@ -333,12 +355,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             try:
                 plan = engine.plan(desired, observed=observed, adopt=bool(props.get("adopt")), refresh=False)
             except ConnectorExistsError:
-                raise BitbucketConnectorError(
-                    f"connector {desired.connector_id} already exists in StackGuardian org {engine.org}; "
-                    "set adopt=True to manage it from this stack (its credentials are replaced by the declared "
-                    f"ones), read it without managing it with BitbucketConnector.get(name, "
-                    f'"{desired.connector_id}"), or choose another connector_id'
-                ) from None
+                raise BitbucketConnectorError(_exists_message(desired.connector_id, engine.org)) from None
             outs = _apply(engine, desired, plan, observed, _flag(props.get("preflight")))
             return dynamic.CreateResult(desired.connector_id, outs)
 
@@ -405,6 +422,12 @@ def _apply(
         raise BitbucketConnectorError(f"connector {desired.connector_id} was not found after the write")
     fingerprint = result.snapshot.fingerprint if result.snapshot else None
     return state_outputs(observed_after, org=engine.org, declared=desired, fingerprint=fingerprint)
+
+
+def _exists_message(connector_id: str, org: str) -> str:
+    return (f"connector {connector_id} already exists in StackGuardian org {org}; set adopt=True to manage it "
+            "from this stack (its credentials are replaced by the declared ones), read it without managing it "
+            f'with BitbucketConnector.get(name, "{connector_id}"), or choose another connector_id')
 
 
 def _flag(value: Any) -> bool | None:

@@ -23,8 +23,10 @@ from engines import require_engine
 from pulumi import automation as auto
 from pulumi_harness import SHIM, PulumiProject, is_secret_value, raw_record
 
+from sg_bitbucket_iac.cli import app
 from sg_bitbucket_iac.emulator import Emulator
-from sg_bitbucket_iac.model import parse_connector, to_create_payload
+from sg_bitbucket_iac.model import MANAGED_TAG, parse_connector, to_create_payload
+from sg_bitbucket_iac.ownership import OWNER_TAG
 from sg_bitbucket_iac.pulumi import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth, BitbucketConnector
 from sg_bitbucket_iac.stackguardian import StackGuardianClient
 
@@ -384,4 +386,70 @@ def test_org_change_replaces_and_refresh_and_destroy_need_no_configured_org(
     run, destroy = project.destroy()
     assert destroy.summary.resource_changes.get("delete") == 2, run.stdout
     assert project.resources() == {}
+    assert_no_leak(project, sentinel, api_key)
+
+
+# --------------------------------------------------------------------------- one owner, one name
+CLI_DEFINITIONS = """\
+org: acme
+connectors:
+  - name: cli-owned
+    workspace: acme
+    auth: {type: api_token, username: alice, email: alice@acme.io, api_token: "${env:BB_TOKEN}"}
+"""
+
+
+def test_one_owner_and_one_name_under_the_real_cli(
+    pulumi_cli: Path, emu: Emulator, api_key: str, tokens: dict[str, str], sentinel: str, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A connector the CLI applied (the CLI owns it), and one made by hand under an Id not derived from its name.
+    definitions = tmp_path / "cli.yaml"
+    definitions.write_text(CLI_DEFINITIONS)
+    environ = {"SG_API_TOKEN": api_key, "SG_BASE_URL": emu.stackguardian_url, "SG_ORG": ORG,
+               "BITBUCKET_API_URL": emu.bitbucket_url, "SG_BITBUCKET_IAC_NOW": CLOCK, "BB_TOKEN": tokens["api"]}
+    assert app.main(["apply", "-f", str(definitions), "--auto-approve"], environ=environ) == 0
+    assert (raw_record(emu, ORG, "cli_owned") or {})["ContextTags"][OWNER_TAG] == "cli"
+    handmade = parse_connector({
+        "name": "shared-name", "id": "handmade_x", "workspace": "acme",
+        "auth": {"type": "api_token", "username": "alice", "email": "alice@acme.io", "api_token": tokens["api"]}})
+    client = StackGuardianClient(emu.stackguardian_url, api_key, ORG)
+    client.create(to_create_payload(handmade))
+    client.close()
+
+    def program(*, adopt: bool = False, clash: bool = False) -> Callable[[], None]:
+        def declare() -> None:
+            auth = ApiTokenAuth(username="alice", email="alice@acme.io", api_token=secret_token("api"))
+            BitbucketConnector("cliowned", name="cli-owned", workspace="acme", adopt=adopt, auth=auth)
+            if clash:
+                BitbucketConnector("clash", name="shared-name", workspace="acme", auth=auth)
+        return declare
+
+    project = PulumiProject.create(pulumi_cli, tmp_path / "stack", project="sg-owner",
+                                   config=stack_config(emu, api_key, tokens))
+    # 1. Declared without adopt: refused with the owner and the way to take it over; nothing written.
+    before = writes(emu)
+    failed = project.failing("up", program())
+    text = failed.stdout + failed.stderr
+    assert "connector cli_owned is owned by cli" in text and "`adopt=True` on the BitbucketConnector" in text, text
+    assert "Traceback" not in text and writes(emu) == before
+
+    # 2. adopt=True takes it over: the owner tag moves, the CLI's bookkeeping goes, and the run says so.
+    run, up = project.up(program(adopt=True))
+    assert up.summary.resource_changes == {"create": 1, "same": 1}, run.stdout  # the stack exists since step 1
+    tags = (raw_record(emu, ORG, "cli_owned") or {})["ContextTags"]
+    assert tags[OWNER_TAG] == "pulumi" and MANAGED_TAG not in tags, tags
+    assert "cli" in run.stdout and "pulumi" in run.stdout and "owner" in run.stdout, run.stdout
+    # ... and the CLI now leaves it alone.
+    capsys.readouterr()
+    assert app.main(["apply", "-f", str(definitions), "--auto-approve"], environ=environ) == 1
+    assert "connector cli_owned is owned by pulumi" in capsys.readouterr().err
+
+    # 3. A name another connector uses under another Id: preview fails before any write, in Pulumi's words.
+    before = writes(emu)
+    failed = project.failing("preview", program(adopt=True, clash=True))
+    text = failed.stdout + failed.stderr
+    assert "connector name 'shared-name' is already used by connector handmade_x" in text, text
+    assert '`connector_id="handmade_x"` and `adopt=True`' in text and "`id:" not in text
+    assert writes(emu) == before and raw_record(emu, ORG, "shared_name") is None
     assert_no_leak(project, sentinel, api_key)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pulumi_helpers import ORG, api_props, raw_record
+from pulumi_helpers import ORG, api_props, configured, raw_record
 
 from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.model import FINGERPRINT_TAG, MANAGED_TAG
@@ -89,7 +89,47 @@ def test_create_refuses_a_name_another_connector_uses(
     with pytest.raises(BitbucketConnectorError) as caught:
         provider.create(api_props(tokens["api"]))
     text = str(caught.value)
-    assert "already used by connector bitbucket-main-ui" in text and "`id: bitbucket-main-ui`" in text
+    assert "already used by connector bitbucket-main-ui" in text
+    assert "`connector_id=\"bitbucket-main-ui\"` and `adopt=True`" in text and "`id:" not in text  # Pulumi words
     assert tokens["api"] not in text
     records = emulator.admin("GET", f"/stackguardian/orgs/{ORG}/integrations")["records"]
     assert [r["Id"] for r in records] == ["bitbucket-main-ui"]
+
+
+def seeded(emulator: Emulator, connector_id: str, name: str, token: str, owner: str | None) -> None:
+    emulator.admin("POST", f"/stackguardian/orgs/{ORG}/integrations/bulk", {"records": [{
+        "Id": connector_id, "ResourceName": name, "Tags": [], "ContextTags": {OWNER_TAG: owner} if owner else {},
+        "Settings": {"kind": "BITBUCKET_ORG", "config": [{"bitbucketAuthType": "ACCESS_TOKEN",
+                                                          "bitbucketAccessToken": token}]},
+    }]})
+
+
+def test_check_of_a_new_resource_says_at_preview_what_create_would_refuse(
+    emulator: Emulator, tokens: dict[str, str],
+) -> None:
+    props = api_props(tokens["api"])
+
+    def failures(**extra: object) -> list[tuple[str, str]]:  # a provider process per command, as the CLI runs it
+        return [(f.property, f.reason) for f in configured(emulator).check({}, {**props, **extra}).failures]
+
+    assert failures() == []  # nothing in the way yet
+    seeded(emulator, "bitbucket-main-ui", "bitbucket-main", tokens["access"], None)  # same name, another Id
+    ((where, why),) = failures()
+    assert where == "name" and "already used by connector bitbucket-main-ui" in why
+    seeded(emulator, "bitbucket_main", "bitbucket-main", tokens["access"], "cli")  # and the Id, the CLI's
+    ((where, why),) = failures()
+    assert where == "adopt" and "owned by cli" in why
+    emulator.admin("DELETE", f"/stackguardian/orgs/{ORG}/integrations/bitbucket_main")
+    seeded(emulator, "bitbucket_main", "bitbucket-main", tokens["access"], None)  # the Id, nobody's
+    ((where, why),) = failures()
+    assert where == "connector_id" and "set adopt=True" in why and tokens["api"] not in why
+    assert failures(adopt=True) == []
+
+
+def test_check_lets_a_replacement_through_while_the_connector_it_replaces_holds_the_name(
+    provider: BitbucketConnectorProvider, emulator: Emulator, tokens: dict[str, str],
+) -> None:
+    seeded(emulator, "moved_v1", "bitbucket-main", tokens["access"], "pulumi")  # this stack's, being replaced
+    assert provider.check({}, {**api_props(tokens["api"]), "connector_id": "moved_v2"}).failures == []
+    with pytest.raises(BitbucketConnectorError, match="already used by connector moved_v1"):
+        provider.create({**api_props(tokens["api"]), "connector_id": "moved_v2"})  # Create still refuses

@@ -59,5 +59,6 @@ def test_plan_refuses_a_name_used_under_another_id(sim: TerraformSim, workspace:
     _, diags, _ = sim.plan(None, api_token_config(tokens["api"]))
     (error,) = [d for d in diags.diagnostics if d.severity == "error"]
     assert "already used by connector bitbucket-main" in error.detail
+    assert "`terraform import <address> bitbucket-main`" in error.detail and "`id:" not in error.detail
     records = workspace.admin("GET", RECORDS)["records"]
     assert [r["Id"] for r in records] == ["bitbucket-main"]
