@@ -270,5 +270,6 @@ def batched_engine(settings: Settings, **kwargs: Any) -> Engine:
         bitbucket_api_url=settings.bitbucket_api_url,
         preflight=settings.preflight,
         clock=settings.clock,
+        bitbucket_timeout=settings.request_timeout,
         **kwargs,
     )

@@ -19,6 +19,8 @@ ENV_API_URL = ("SG_BASE_URL", "STACKGUARDIAN_API_URI")
 ENV_ORG = ("SG_ORG", "STACKGUARDIAN_ORG_NAME")
 ENV_BITBUCKET_API_URL = ("BITBUCKET_API_URL",)
 ENV_PREFLIGHT = ("SG_BITBUCKET_IAC_PREFLIGHT",)
+ENV_TIMEOUT = ("SG_BITBUCKET_IAC_TIMEOUT",)
+MAX_TIMEOUT_SECONDS = 600.0
 
 
 def _present(value: str | Secret | None) -> bool:
@@ -102,6 +104,21 @@ def checked_base_url(url: str, setting: str) -> str:
     return url
 
 
+def parse_timeout(value: str | float | None, setting: str) -> float | None:
+    """Seconds to wait for an answer (None: each client's default), or a ConfigurationError."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{setting}={value!r} is not a number of seconds",
+                                 hint="e.g. 30 (how long to wait for StackGuardian or Bitbucket to answer)") from None
+    if not 0 < seconds <= MAX_TIMEOUT_SECONDS:  # also refuses nan and inf
+        raise ConfigurationError(f"{setting}={value!r} is out of range",
+                                 hint=f"give a number of seconds above 0 and at most {MAX_TIMEOUT_SECONDS:g}")
+    return seconds
+
+
 def parse_bool(value: str | bool | None, setting: str, default: bool = True) -> bool:
     if value is None or value == "":
         return default
@@ -125,6 +142,8 @@ class Settings:
     bitbucket_api_url: str = DEFAULT_BITBUCKET_API_URL
     preflight: bool = True
     clock: str | None = field(default=None)
+    # Seconds to wait for an answer from StackGuardian or Bitbucket (None: 30 s and 10 s).
+    request_timeout: float | None = None
 
     @classmethod
     def resolve(
@@ -136,6 +155,7 @@ class Settings:
         bitbucket_api_url: str | None = None,
         preflight: bool | str | None = None,
         clock: str | None = None,
+        request_timeout: str | float | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
         env = os.environ if environ is None else environ
@@ -155,6 +175,8 @@ class Settings:
                 preflight if preflight is not None else _first_env(ENV_PREFLIGHT, env), "preflight", True
             ),
             clock=clock or env.get("SG_BITBUCKET_IAC_NOW") or None,
+            request_timeout=parse_timeout(request_timeout, "timeout") if request_timeout is not None
+            else parse_timeout(_first_env(ENV_TIMEOUT, env), ENV_TIMEOUT[0]),
         )
 
     def require_api_key(self) -> Secret:

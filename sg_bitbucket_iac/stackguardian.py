@@ -122,6 +122,8 @@ class StackGuardianClient:
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> StackGuardianClient:
+        if settings.request_timeout is not None:
+            kwargs.setdefault("timeout", (min(DEFAULT_TIMEOUT[0], settings.request_timeout), settings.request_timeout))
         return cls(settings.api_url, settings.require_api_key(), settings.require_org(), **kwargs)
 
     def __repr__(self) -> str:
@@ -163,7 +165,7 @@ class StackGuardianClient:
             )
         except requests.exceptions.Timeout:
             raise RequestTimeoutError(
-                f"no answer within {self.timeout[1]:.0f}s", operation=operation
+                f"no answer within {self.timeout[1]:g} s", operation=operation
             ) from None
         except requests.exceptions.RetryError as exc:
             # Retries exhausted on a status: urllib3 raises only when raise_on_status=True; kept for safety.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sg_bitbucket_iac.engine import Engine
 from sg_bitbucket_iac.errors import ConfigurationError, UnsafeValueError
 from sg_bitbucket_iac.secrets import Secret
 from sg_bitbucket_iac.settings import Settings
@@ -38,3 +39,24 @@ def test_control_characters_are_refused_naming_the_setting_never_the_value(raw: 
         Settings.resolve(environ={"SG_ORG": "ac\x1bme"})
     with pytest.raises(ConfigurationError):
         Settings.resolve(environ={"SG_BASE_URL": "http://127.0.0.1:1\x1b"})
+
+
+def test_the_request_timeout_comes_from_the_explicit_value_else_the_environment() -> None:
+    assert Settings.resolve(environ={}).request_timeout is None  # each client's own default
+    assert Settings.resolve(environ={"SG_BITBUCKET_IAC_TIMEOUT": " 2.5 "}).request_timeout == 2.5
+    assert Settings.resolve(request_timeout="7", environ={"SG_BITBUCKET_IAC_TIMEOUT": "2.5"}).request_timeout == 7.0
+
+
+@pytest.mark.parametrize("raw", ["soon", "0", "-1", "nan", "inf", "601"])
+def test_a_request_timeout_that_is_not_a_sensible_number_of_seconds_is_refused(raw: str) -> None:
+    with pytest.raises(ConfigurationError, match="SG_BITBUCKET_IAC_TIMEOUT") as caught:
+        Settings.resolve(environ={"SG_BITBUCKET_IAC_TIMEOUT": raw})
+    assert "seconds" in str(caught.value)
+
+
+def test_both_clients_wait_as_long_as_the_timeout_says() -> None:
+    settings = Settings.resolve(api_key="sgo_k", org="acme", request_timeout=3, environ={})
+    assert StackGuardianClient.from_settings(settings).timeout == (3.0, 3.0)
+    assert Engine.from_settings(settings).bitbucket_timeout == 3.0
+    assert StackGuardianClient.from_settings(Settings.resolve(api_key="sgo_k", org="a", environ={})).timeout == (
+        5.0, 30.0)

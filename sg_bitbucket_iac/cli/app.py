@@ -80,6 +80,9 @@ def _common_parent() -> _Parser:
     group.add_argument("--no-color", action="store_true", default=SUPPRESS, help="no colour, even on a terminal")
     group.add_argument("--no-preflight", action="store_true", default=SUPPRESS,
                        help="do not check credentials against Bitbucket before sending them")
+    group.add_argument("--timeout", default=SUPPRESS, metavar="SECONDS",
+                       help="how long to wait for each answer from StackGuardian or Bitbucket "
+                            "(else SG_BITBUCKET_IAC_TIMEOUT; default 30 and 10)")
     return parent
 
 

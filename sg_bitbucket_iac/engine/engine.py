@@ -70,6 +70,7 @@ class Engine:
         mark_managed: bool = False,
         preflight_backoff: float = 1.0,
         owner: ownership.Front | None = None,
+        bitbucket_timeout: float | None = None,
     ) -> None:
         self._client = client
         self.org = client.org if client is not None else ""
@@ -78,6 +79,7 @@ class Engine:
         self._clock = clock
         self.mark_managed = mark_managed
         self.preflight_backoff = preflight_backoff
+        self.bitbucket_timeout = bitbucket_timeout  # seconds per preflight answer (None: the client's default)
         self.odd_records: list[OddRecordError] = []  # of the last list_observed scan
         # The front this engine writes for (the owner tag); the CLI's is implied by mark_managed.
         self.owner = owner or (ownership.Front.CLI if mark_managed else None)
@@ -89,6 +91,7 @@ class Engine:
         client = StackGuardianClient.from_settings(settings)
         kwargs.setdefault("preflight", settings.preflight)
         kwargs.setdefault("clock", settings.clock)
+        kwargs.setdefault("bitbucket_timeout", settings.request_timeout)
         return cls(client, bitbucket_api_url=settings.bitbucket_api_url, **kwargs)
 
     @classmethod
@@ -96,6 +99,7 @@ class Engine:
         """An engine that only checks credentials and dates: no StackGuardian key or org needed."""
         kwargs.setdefault("preflight", settings.preflight)
         kwargs.setdefault("clock", settings.clock)
+        kwargs.setdefault("bitbucket_timeout", settings.request_timeout)
         return cls(None, bitbucket_api_url=settings.bitbucket_api_url, **kwargs)
 
     @property
@@ -199,6 +203,7 @@ class Engine:
             new_connector=new_connector,
             repositories=repositories,
             retry_backoff=self.preflight_backoff,
+            timeout=self.bitbucket_timeout,
         )
         # The app-password timeline is the date policy's to say (check_policy names the connector):
         # the preflight's own copy stays in its checks table but is not said a second time.

@@ -15,7 +15,7 @@ from datetime import datetime
 
 import requests
 
-from ..bitbucket import MAX_REQUESTS, AnyAuth, BitbucketClient, authorization_header
+from ..bitbucket import MAX_REQUESTS, TIMEOUT_SECONDS, AnyAuth, BitbucketClient, authorization_header
 from ..model import ApiTokenAuth, AppPasswordAuth
 from ..settings import checked_base_url
 from ..timeline import app_password_status
@@ -39,12 +39,14 @@ def run_preflight(
     cache: PreflightCache | None = DEFAULT_CACHE,
     retry_backoff: float = 1.0,
     session: requests.Session | None = None,
+    timeout: float | None = None,
 ) -> PreflightResult:
     """Check one credential against Bitbucket for ``workspace``; never raises for an HTTP outcome.
 
     ``now`` is the product clock (app-password timeline). ``repositories`` are slugs the connector
     must reach (an access token's own ``repository`` is added automatically). ``retry_backoff`` is
-    the backoff factor: 1.0 gives the reference's 1 s, 2 s, 4 s.
+    the backoff factor: 1.0 gives the reference's 1 s, 2 s, 4 s. ``timeout``: seconds to wait for
+    each answer (None: the client's default).
     """
     base = checked_base_url(api_url, "bitbucket_api_url")
     repositories = tuple(unique(repositories))
@@ -53,7 +55,7 @@ def run_preflight(
         context = (app_password_status(now).phase.value, str(new_connector))
 
     def execute() -> PreflightResult:
-        return _execute(auth, workspace, base, now, new_connector, repositories, retry_backoff, session)
+        return _execute(auth, workspace, base, now, new_connector, repositories, retry_backoff, session, timeout)
 
     if cache is None:
         return execute()
@@ -69,8 +71,10 @@ def _execute(
     repositories: Sequence[str],
     retry_backoff: float,
     session: requests.Session | None,
+    timeout: float | None,
 ) -> PreflightResult:
-    client = BitbucketClient(api_url, authorization_header(auth), retry_backoff=retry_backoff, session=session)
+    client = BitbucketClient(api_url, authorization_header(auth), retry_backoff=retry_backoff, session=session,
+                             timeout=TIMEOUT_SECONDS if timeout is None else timeout)
     run = ProbeRun(auth, workspace, client, PROFILES[auth.auth_type])
     try:
         if not workspace.strip():

@@ -71,6 +71,37 @@ def test_apply_converges_through_write_faults_in_one_run(inproc: InProcess, rule
     assert inproc.sentinel not in created.output + updated.output
 
 
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+def test_a_write_answered_after_the_timeout_converges_in_one_run(inproc: InProcess, method: str) -> None:
+    path = str(inproc.write("connectors.yaml", MAIN))
+    if method == "PATCH":
+        assert inproc.cli("apply", "-f", path, "--auto-approve").code == 0
+        inproc.write("connectors.yaml", MAIN.replace("description: Main", "description: Late"))
+    # The write lands, its answer comes after --timeout: the create is looked up, the update re-sent.
+    fault(inproc, method=method, path_regex="integrations/", latency_ms=1500, after=True, times=1)
+    inproc.emulator.admin("DELETE", "/stats")
+    result = inproc.cli("apply", "-f", path, "--auto-approve", "--parallelism", "1", "--timeout", "0.4")
+    assert result.code == 0, result.output
+    sent = inproc.emulator.admin("GET", "/stats")["stackguardian"]["by_route"]
+    one = "/api/v1/orgs/{org}/integrations/{integration}/"
+    if method == "PATCH":  # timed out once, sent again: PATCH is idempotent
+        assert sent[f"PATCH {one}"] == 2, sent
+    else:  # two creates, neither sent twice: the late one was looked up (GET), found ours and as declared
+        assert sent["POST /api/v1/orgs/{org}/integrations/"] == 2 and sent[f"GET {one}"] == 1, sent
+    by_id = {r["Id"]: r for r in records(inproc)}
+    assert sorted(by_id) == ["bitbucket_main", "infra_repo"]
+    assert by_id["bitbucket_main"]["Description"] == ("Late" if method == "PATCH" else "Main")
+    assert inproc.cli("plan", "-f", path, "--detailed-exitcode").code == 0
+
+
+def test_the_timeout_setting_is_checked_before_any_request(inproc: InProcess) -> None:
+    path = str(inproc.write("connectors.yaml", MAIN))
+    for flags, env in ((["--timeout", "soon"], {}), ([], {"SG_BITBUCKET_IAC_TIMEOUT": "-1"})):
+        result = inproc.cli("plan", "-f", path, *flags, **env)
+        assert result.code == 1 and "seconds" in result.stderr, result.output
+    assert inproc.sg_requests() == 0
+
+
 # --------------------------------------------------------------------------- secrets
 def test_api_key_with_a_trailing_newline_works(inproc: InProcess) -> None:
     path = str(inproc.write("connectors.yaml", MAIN))

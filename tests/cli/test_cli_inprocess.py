@@ -77,6 +77,14 @@ def test_validate_reports_an_inconclusive_preflight_as_a_warning(inproc: InProce
     assert inproc.sg_requests() == 0
 
 
+def test_a_bitbucket_answer_later_than_the_timeout_makes_validate_inconclusive(inproc: InProcess) -> None:
+    inproc.emulator.admin("POST", "/faults", {"api": "bitbucket", "path_regex": ".*", "latency_ms": 3000})
+    result = inproc.cli("validate", "-f", str(inproc.write("connectors.yaml", MAIN)), "--timeout", "0.3", "--json",
+                        SG_BITBUCKET_IAC_PREFLIGHT_BACKOFF="0")
+    assert result.code == 3, result.output  # waited 0.3 s per try, not the default 10 s
+    assert result.json()["connectors"][0]["preflight"]["status"] == "INCONCLUSIVE"
+
+
 def test_validate_fails_when_a_scope_is_missing(inproc: InProcess) -> None:
     token = f"{inproc.sentinel}-narrow"
     inproc.emulator.admin("POST", "/bitbucket/credentials", {

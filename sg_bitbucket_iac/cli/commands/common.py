@@ -160,6 +160,7 @@ class Context:
             org=self.flag("org"),
             bitbucket_api_url=self.flag("bitbucket_api_url"),
             preflight=False if self.flag("no_preflight", False) else None,
+            request_timeout=self.flag("timeout"),
             environ=self.environ,
         )
         if settings.api_key:

@@ -38,6 +38,7 @@ def run(ctx: Context) -> int:
         now=ctx.now(),
         repositories=repositories if args.auth_type != "access_token" else (),
         retry_backoff=ctx.preflight_backoff,
+        timeout=ctx.settings.request_timeout,
     )
     if ctx.json:
         ctx.out.json(result.to_dict())
