@@ -47,6 +47,8 @@ READS_PER_PAGE = 4
 FRESH_SECONDS = 60.0
 
 Record = dict[str, Any]
+_NOT_YET = object()  # the pages so far cannot answer: fetch another, or wait for the one in flight
+_ASK_SERVER = object()  # the pages will not answer: the caller asks StackGuardian itself
 
 
 class BatchReader:
@@ -89,32 +91,15 @@ class BatchReader:
     # ------------------------------------------------------------------ reads
     def find(self, connector_id: str) -> Record | None:
         """The record as a GET would return it, or None where a GET would answer 404."""
-        counted = False
-        while True:
-            with self._changed:
-                if connector_id in self._written:
-                    break
-                if not self._scanning and self._clock() - self._started > self._fresh_seconds:
-                    self._reset_scan()
-                    counted = False
-                if not counted:
-                    self._reads += 1
-                    counted = True
-                record = self._records.get(connector_id)
-                if record is not None:
-                    return copy.deepcopy(record)
-                if self._complete:
-                    return None
-                if self._scanning:
-                    self._changed.wait()  # the page in flight may hold it
-                    continue
-                if self._failed or self._pages >= math.ceil(self._reads / self._reads_per_page):
-                    break  # another page would cost more than the GETs it could save
-                if self._pages == 0:
-                    self._started = self._clock()  # freshness counts from the first page
-                self._scanning = True
-            self._scan_one_page()
-        return self._get_one(connector_id)
+
+        def answer() -> Any:
+            record = self._records.get(connector_id)
+            if record is not None:
+                return copy.deepcopy(record)
+            return None if self._complete else _NOT_YET  # absent from a complete scan: a GET would say 404
+
+        found = self._from_pages(answer, ask_server=lambda: connector_id in self._written)
+        return self._get_one(connector_id) if found is _ASK_SERVER else found
 
     def find_named(self, name: str) -> list[Record] | None:
         """Every record (any kind) whose ResourceName is ``name``, as the name-filtered listall
@@ -125,29 +110,41 @@ class BatchReader:
         that, after a failed page, or after a write of ours failed (it may have landed). What this
         process wrote successfully is answered from the write's own answer, not the page.
         """
+
+        def answer() -> Any:
+            if not self._complete:
+                return _NOT_YET
+            scanned = [self._records[i] for i in self._names.get(name, ()) if i not in self._written]
+            ours = [r for r in self._written_records.values() if r is not None and r.get("ResourceName") == name]
+            return copy.deepcopy(scanned + ours)
+
+        found = self._from_pages(answer, ask_server=lambda: self._names_uncertain)
+        return None if found is _ASK_SERVER else found
+
+    def _from_pages(self, answer: Callable[[], Any], *, ask_server: Callable[[], bool]) -> Any:
+        """``answer()`` (under the lock) once the pages can give it, fetching a page at a time while
+        pages pay for themselves; :data:`_ASK_SERVER` when they cannot (or ``ask_server()`` says so)."""
         counted = False
         while True:
             with self._changed:
-                if self._names_uncertain:
-                    return None
+                if ask_server():
+                    return _ASK_SERVER
                 if not self._scanning and self._clock() - self._started > self._fresh_seconds:
                     self._reset_scan()
                     counted = False
                 if not counted:
                     self._reads += 1
                     counted = True
-                if self._complete:
-                    scanned = [self._records[i] for i in self._names.get(name, ()) if i not in self._written]
-                    ours = [r for r in self._written_records.values()
-                            if r is not None and r.get("ResourceName") == name]
-                    return copy.deepcopy(scanned + ours)
+                result = answer()
+                if result is not _NOT_YET:
+                    return result
                 if self._scanning:
-                    self._changed.wait()
+                    self._changed.wait()  # the page in flight may hold it
                     continue
                 if self._failed or self._pages >= math.ceil(self._reads / self._reads_per_page):
-                    return None
+                    return _ASK_SERVER  # another page would cost more than the requests it could save
                 if self._pages == 0:
-                    self._started = self._clock()
+                    self._started = self._clock()  # freshness counts from the first page
                 self._scanning = True
             self._scan_one_page()
 
