@@ -177,6 +177,8 @@ def _read_yaml(source: Path) -> _Document:
         detail = error.problem or "invalid YAML"
         if error.context:
             detail += f" ({error.context})"
+        if mark is not None and _char_at(text, mark.line, mark.column) == "\t":
+            detail += "; that is a tab: YAML indents with spaces only"
         raise DefinitionsError([Problem(where, f"YAML syntax error: {detail}", "yaml")]) from None
     except yaml.YAMLError as error:
         raise DefinitionsError([Problem(source.name, f"YAML error: {type(error).__name__}", "yaml")]) from None
@@ -184,6 +186,11 @@ def _read_yaml(source: Path) -> _Document:
         raise DefinitionsError([Problem(source.name, "the YAML nests too deeply; flatten it", "yaml")]) from None
     finally:
         loader.dispose()
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.splitlines()
+    return lines[line][column:column + 1] if 0 <= line < len(lines) else ""
 
 
 def _children(node: Any) -> list[Any]:

@@ -32,7 +32,10 @@ def doc(*connectors: str, top: str = "") -> str:
 CASES: list[tuple[str, str, list[str]]] = [
     ("yaml_syntax_unclosed_flow", "connectors:\n  - name: [unclosed\n    workspace: acme\n",
      ["connectors.yaml:", "YAML syntax error"]),
-    ("yaml_syntax_tab_indent", "connectors:\n\t- name: x\n", ["YAML syntax error", "connectors.yaml:2:"]),
+    ("yaml_syntax_tab_indent", "connectors:\n\t- name: x\n",
+     ["YAML syntax error", "connectors.yaml:2:", "that is a tab: YAML indents with spaces only"]),
+    ("yaml_syntax_tab_inside", "connectors:\n  - name: x\n\tworkspace: acme\n",
+     ["connectors.yaml:3:", "that is a tab: YAML indents with spaces only"]),
     ("yaml_syntax_bad_mapping", "org: acme\nconnectors: - name: x\n", ["YAML syntax error", "connectors.yaml:2:"]),
     ("yaml_two_documents", doc(connector()) + "---\n" + doc(connector()), ["YAML syntax error", "single document"]),
     ("empty_file", "", ["the file is empty"]),
