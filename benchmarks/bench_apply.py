@@ -41,7 +41,7 @@ def main() -> None:
         bench.inject_latency(args.latency_ms)
         plan = bench.run(["plan", "-f", "connectors.yaml", "--json"])
         applied = bench.run(["apply", "-f", "connectors.yaml", "--auto-approve",
-                             "--parallelism", str(args.parallelism), "--json"])
+                             "--parallelism", str(args.parallelism), "--json"], {"SG_BITBUCKET_IAC_LOG": "info"})
         plan_wall, plan_stats = plan.wall, plan.stats
         code, apply_wall, stats = applied.code, applied.wall, applied.stats
         writes = sum(count for method, count in stats["by_method"].items() if method != "GET")
@@ -58,6 +58,11 @@ def main() -> None:
                                    [f"conn-{index:05d}" for index in range(args.changes)], args.parallelism)
         print(f"  the same {writes} PATCHes from a bare http.client loop on {args.parallelism} threads (no start-up, "
               f"no plan): {bare:.2f} s, so this emulator's own floor; apply / that = {apply_wall / bare:.2f}x")
+        phases = applied.phases()
+        rest = apply_wall - sum(phases.values())
+        print("  where the apply's time went (its SG_BITBUCKET_IAC_LOG=info lines): "
+              + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in phases.items())
+              + f"; interpreter, imports and the report {rest:.2f} s")
         print(f"  plan of the same file (all but the writes; {plan_stats['total']} requests) {plan_wall:.2f} s")
         print(f"  CPU of the CLI process: plan {plan.cpu:.2f} s, apply {applied.cpu:.2f} s (what load on the machine "
               "stretches; the writes' own floor is I/O)")

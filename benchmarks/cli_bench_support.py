@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import string
 import subprocess
 import sys
@@ -102,12 +103,12 @@ class Bench:
         run = self.run(args)
         return run.code, run.wall, run.stats
 
-    def run(self, args: Sequence[str]) -> CliRun:
+    def run(self, args: Sequence[str], extra_env: dict[str, str] | None = None) -> CliRun:
         """One `sg-bitbucket` run as a subprocess, with its own CPU time and peak memory (wait4)."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SG_", "STACKGUARDIAN_", "BITBUCKET_"))}
         env.update({
             "SG_API_TOKEN": API_KEY, "SG_BASE_URL": self.emulator.stackguardian_url, "SG_ORG": ORG,
-            "BITBUCKET_API_URL": self.emulator.bitbucket_url, "BENCH_TOKEN": TOKEN,
+            "BITBUCKET_API_URL": self.emulator.bitbucket_url, "BENCH_TOKEN": TOKEN, **(extra_env or {}),
         })
         self.emulator.admin("DELETE", "/stats")
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -120,12 +121,13 @@ class Bench:
             wall = time.perf_counter() - started
             peak_mb = int(peak_file.read_text()) / 1024 if peak_file.exists() else float("nan")
             process.returncode = os.waitstatus_to_exitcode(status)
+            err.seek(0)
+            stderr = err.read().decode(errors="replace")
             if process.returncode not in (0, 2):
                 out.seek(0)
-                err.seek(0)
-                print(out.read()[-2000:].decode(errors="replace"), err.read()[-2000:].decode(errors="replace"),
-                      sep="\n", file=sys.stderr)
-        return CliRun(process.returncode, wall, usage.ru_utime + usage.ru_stime, peak_mb, self.stackguardian_stats())
+                print(out.read()[-2000:].decode(errors="replace"), stderr[-2000:], sep="\n", file=sys.stderr)
+        return CliRun(process.returncode, wall, usage.ru_utime + usage.ru_stime, peak_mb, self.stackguardian_stats(),
+                      stderr)
 
 
 # Runs the CLI as its console script does (cli.main) and records its own peak RSS: VmHWM of its
@@ -151,6 +153,24 @@ class CliRun:
     cpu: float  # user + system seconds of the CLI process
     max_rss_mb: float  # its own peak resident memory (VmHWM)
     stats: dict[str, Any]
+    stderr: str = ""
+
+    def phases(self) -> dict[str, float]:
+        """Seconds per phase, from the run's SG_BITBUCKET_IAC_LOG=info lines (read file, read org, plan, writes)."""
+        found: dict[str, float] = {}
+        for name, pattern in _PHASES.items():
+            match = re.search(pattern, self.stderr)
+            if match:
+                found[name] = float(match.group(1))
+        return found
+
+
+_PHASES = {
+    "read file": r"INFO sg_bitbucket_iac\.cli: read [^:]+: \d+ connector\(s\) in ([\d.]+) s",
+    "read org": r"INFO sg_bitbucket_iac\.cli: read org \S+: \d+ connector\(s\) in ([\d.]+) s",
+    "plan": r"INFO sg_bitbucket_iac\.cli: planned \d+ connector\(s\) in ([\d.]+) s",
+    "writes": r"INFO sg_bitbucket_iac\.cli: applied \d+ change\(s\) in ([\d.]+) s",
+}
 
 
 def cli_startup_seconds() -> float:

@@ -307,13 +307,18 @@ def main(
     from .commands.common import Context
 
     ctx = Context(args, environ=environ, stdin=stdin)
+    from .. import logs
+
     try:
+        logs.configure(ctx.environ, ctx.scrub)
         return _handler(spec)(ctx)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return INTERRUPTED
     except Exception as error:  # every failure becomes one clear line per problem and exit 1
         return _report_error(error, ctx)
+    finally:
+        logs.unconfigure()
 
 
 if __name__ == "__main__":

@@ -85,6 +85,18 @@ def test_a_bitbucket_answer_later_than_the_timeout_makes_validate_inconclusive(i
     assert result.json()["connectors"][0]["preflight"]["status"] == "INCONCLUSIVE"
 
 
+def test_the_log_shows_requests_and_phases_and_no_secret(inproc: InProcess) -> None:
+    path = str(inproc.write("connectors.yaml", MAIN))
+    applied = inproc.cli("apply", "-f", path, "--auto-approve", SG_BITBUCKET_IAC_LOG="debug")
+    assert applied.code == 0, applied.output
+    assert f"read {path}: 1 connector(s)" in applied.stderr and "applied 1 change(s)" in applied.stderr
+    assert "POST /api/v1/orgs/acme/integrations/ -> 200" in applied.stderr
+    assert "Bitbucket preflight of the api_token for workspace acme: PASS" in applied.stderr
+    assert inproc.sentinel not in applied.output
+    quiet = inproc.cli("plan", "-f", path)
+    assert "sg-bitbucket-iac " not in quiet.stderr  # off unless asked for
+
+
 def test_validate_fails_when_a_scope_is_missing(inproc: InProcess) -> None:
     token = f"{inproc.sentinel}-narrow"
     inproc.emulator.admin("POST", "/bitbucket/credentials", {

@@ -7,8 +7,10 @@ command imports it first, before its own heavy parts. ``app.py`` imports it only
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -32,6 +34,7 @@ PREFLIGHT_BACKOFF_ENV = "SG_BITBUCKET_IAC_PREFLIGHT_BACKOFF"
 # Below this length a "secret" is too short to scrub from output without mangling ordinary words.
 _MIN_SCRUB_LENGTH = 8
 
+log = logging.getLogger("sg_bitbucket_iac.cli")
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -234,9 +237,14 @@ class Context:
 
         In this order: a file with a problem sends no request at all, not even a read.
         """
+        started = time.perf_counter()
         definitions = self.load_definitions(path, check_timeline=check_timeline)
+        loaded = time.perf_counter()
+        log.info("read %s: %d connector(s) in %.3f s", path, len(definitions.connectors), loaded - started)
         engine = self.engine(org=self.org_for(definitions.org), mark_managed=True)
-        return definitions, engine, self.scan(engine.list_observed(), "Reading connectors")
+        observed = self.scan(engine.list_observed(), "Reading connectors")
+        log.info("read org %s: %d connector(s) in %.3f s", engine.org, len(observed), time.perf_counter() - loaded)
+        return definitions, engine, observed
 
     @property
     def secret_file_dirs(self) -> list[Path]:

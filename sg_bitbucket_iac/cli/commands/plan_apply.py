@@ -13,6 +13,8 @@ plans again and applies only when nothing changed since (see :mod:`.plan_file`).
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +28,8 @@ from ..definitions import Declared, Definitions
 from ..exit_codes import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from . import plan_file
 from .common import Context, note_unreadable, run_bounded, unreadable_records
+
+log = logging.getLogger("sg_bitbucket_iac.cli")
 
 
 @dataclass
@@ -95,6 +99,7 @@ def make_plans(ctx: Context, engine: Engine, definitions: Definitions, scanned: 
     ``scanned``: the org's connectors as ``engine`` read them. ``resend``: connector names/Ids
     whose declared credential is re-sent even if nothing visible changed.
     """
+    started = time.perf_counter()
     observed = {o.id: o for o in scanned}
     by_name: dict[str, list[ObservedConnector]] = defaultdict(list)
     for item in observed.values():
@@ -139,6 +144,8 @@ def make_plans(ctx: Context, engine: Engine, definitions: Definitions, scanned: 
     if prune:
         planned += [Planned(None, engine.plan(None, observed=o, refresh=False), o) for o in undeclared]
         undeclared = []
+    log.info("planned %d connector(s) in %.3f s: %d change(s)", len(planned), time.perf_counter() - started,
+             sum(1 for p in planned if p.plan.has_changes))
     return PlanRun(engine.org, definitions, prune, planned, undeclared)
 
 
@@ -230,9 +237,12 @@ def run_apply(ctx: Context) -> int:
     ):
         ctx.out.err("Apply cancelled; nothing was changed.")
         return EXIT_ERROR
+    started = time.perf_counter()
     with ctx.out.progress(len(changes), "Applying") as advance:
         outcomes = run_bounded(changes, lambda item: _apply_one(engine, item),
                                parallelism=ctx.args.parallelism, on_done=advance)
+    log.info("applied %d change(s) in %.3f s at --parallelism %d: %d failed", len(changes),
+             time.perf_counter() - started, ctx.args.parallelism, sum(isinstance(o, Exception) for o in outcomes))
     results: list[dict[str, Any]] = []
     for item, outcome in zip(changes, outcomes, strict=True):
         entry: dict[str, Any] = {"connector_id": item.plan.connector_id, "name": item.plan.name,
