@@ -336,3 +336,18 @@ def test_help_is_fast_because_it_imports_nothing_heavy(world: World) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=world.env, check=True)
     assert json.loads(done.stdout.replace("'", '"')) == []
     assert world.cli("--help").code == 0
+    # Nor does the parser import the commands' shared module (exit codes live apart for that).
+    code = ("import sys; from sg_bitbucket_iac.cli import app; "
+            "print('sg_bitbucket_iac.cli.commands.common' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=world.env, check=True)
+    assert done.stdout.strip() == "False"
+
+
+def test_a_json_run_never_imports_rich(world: World) -> None:
+    code = ("import sys; from sg_bitbucket_iac.cli import app; "
+            f"code = app.main(['plan', '-f', {str(world.definitions())!r}, '--json']); "
+            "print(code, any(m == 'rich' or m.startswith('rich.') for m in sys.modules), file=sys.stderr)")
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=world.env, check=True)
+    assert done.stderr.strip().splitlines()[-1] == "0 False", done.stderr
