@@ -7,7 +7,9 @@ drift.py (and audit), precheck.py (date policy and what a preflight result means
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,6 +19,7 @@ from ..errors import (
     ConfigurationError,
     ConnectorExistsError,
     ConnectorValidationError,
+    NameClashError,
     NotFoundError,
     OddRecordError,
     PreflightFailed,
@@ -83,6 +86,8 @@ class Engine:
         self.odd_records: list[OddRecordError] = []  # of the last list_observed scan
         # The front this engine writes for (the owner tag); the CLI's is implied by mark_managed.
         self.owner = owner or (ownership.Front.CLI if mark_managed else None)
+        self._creating_names: dict[str, str] = {}  # name -> the Id this engine created it under
+        self._creating_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings, **kwargs: Any) -> Engine:
@@ -312,7 +317,8 @@ class Engine:
             raise ConnectorValidationError(check.problems)
         result = ApplyResult(plan, None, None, check.preflight, [w for w in check.warnings if w.from_preflight])
         if plan.action in (Action.CREATE, Action.REPLACE):
-            record = self.client.create(to_create_payload(desired, self._context_tags(desired, None)))
+            with self._name_reserved(desired):
+                record = self.client.create(to_create_payload(desired, self._context_tags(desired, None)))
         else:
             if observed is None:
                 observed = self.read(desired.connector_id)
@@ -331,6 +337,27 @@ class Engine:
         result.observed = observed_from_record(record)
         result.snapshot = AppliedSnapshot.of(desired, self.org)
         return result
+
+    @contextmanager
+    def _name_reserved(self, desired: Connector) -> Iterator[None]:
+        """One name, one create per engine: the second of two declarations with the same name and
+        different Ids (a resource block copied with a new Id) fails as a name clash instead of
+        creating a duplicate. Both passed the plan's check, which ran before either was created,
+        and Terraform and Pulumi create them in parallel. The name stays taken once created; a
+        failed create gives it back."""
+        with self._creating_lock:
+            holder = self._creating_names.get(desired.name)
+            if holder is not None and holder != desired.connector_id:
+                raise NameClashError(desired.name, desired.connector_id, holder, self.org,
+                                     manage_existing=ownership.manage_existing(self.owner, holder))
+            self._creating_names[desired.name] = desired.connector_id
+        try:
+            yield
+        except BaseException:
+            with self._creating_lock:
+                if self._creating_names.get(desired.name) == desired.connector_id:
+                    del self._creating_names[desired.name]
+            raise
 
     def take_ownership(self, observed: ObservedConnector) -> tuple[ownership.OwnerChange | None, ObservedConnector]:
         """Terraform import: move the owner to this engine's front with a ContextTags-only write.

@@ -184,3 +184,34 @@ def test_revoked_credentials_are_drift(engine: Engine, emulator: Emulator, bitbu
                           verify_credentials=True)
     assert DriftStatus.CREDENTIALS_FAILING in report.statuses
     assert bitbucket["api"] not in repr(report.to_dict())
+
+
+def test_two_declarations_of_one_name_never_both_create(engine: Engine, emulator: Emulator,
+                                                        bitbucket: dict[str, str]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sg_bitbucket_iac.errors import NameClashError
+
+    # A resource block copied with a new Id but the same name: both plans pass (neither exists yet) ...
+    first, second = api_token(bitbucket["api"], id="copy_a"), api_token(bitbucket["api"], id="copy_b")
+    plans = [engine.plan(c) for c in (first, second)]
+    assert [p.action for p in plans] == [Action.CREATE, Action.CREATE]
+
+    def create(pair: tuple[Connector, Any]) -> Any:
+        try:
+            return engine.apply(pair[0], pair[1])
+        except NameClashError as error:
+            return error
+
+    # ... and they are applied at the same time, as Terraform and Pulumi do: only one is created.
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(create, zip((first, second), plans, strict=True)))
+    clashes = [o for o in outcomes if isinstance(o, NameClashError)]
+    assert len(clashes) == 1 and "already used by connector copy_" in str(clashes[0])
+    records = emulator.admin("GET", f"/stackguardian/orgs/{ORG}/integrations")["records"]
+    assert len([r for r in records if r["ResourceName"] == "bitbucket-main"]) == 1
+    # The declaration that won may be applied again by this engine (a retry is not a clash), the other not.
+    winner, loser = (second, first) if isinstance(outcomes[0], NameClashError) else (first, second)
+    assert engine.apply(winner, plans[[first, second].index(winner)]).observed is not None
+    with pytest.raises(NameClashError):
+        engine.apply(loser, plans[[first, second].index(loser)])
