@@ -322,19 +322,25 @@ def test_saved_plan_applies_exactly_and_refuses_when_stale(inproc: InProcess) ->
     assert inproc.sentinel not in stale.output + changed.output + rotated.output
 
 
-def test_warnings_are_said_once_without_placeholders(inproc: InProcess) -> None:
+def legacy_app_password_file(inproc: InProcess) -> tuple[str, str, dict[str, str]]:
+    """An app password Bitbucket still takes (the clocks in the deprecation window) and a file declaring it:
+    (secret, file path, the environment a command needs)."""
     secret = f"{inproc.sentinel}-app-password"
     inproc.emulator.admin("POST", "/bitbucket/credentials", {
         "kind": "app_password", "secret": secret, "username": "bob", "workspaces": [WORKSPACE],
         "scopes": ["account", "team", "repository", "project", "pullrequest"]})
+    inproc.emulator.admin("POST", "/clock", {"now": DEPRECATED_PHASE})
     path = str(inproc.write("legacy.yaml", textwrap.dedent("""\
         connectors:
           - name: legacy
             workspace: acme
             auth: {type: app_password, username: bob, app_password: "${env:APW}"}
         """)))
-    clock = {"APW": secret, "SG_BITBUCKET_IAC_NOW": DEPRECATED_PHASE}
-    inproc.emulator.admin("POST", "/clock", {"now": DEPRECATED_PHASE})  # Bitbucket still takes app passwords
+    return secret, path, {"APW": secret, "SG_BITBUCKET_IAC_NOW": DEPRECATED_PHASE}
+
+
+def test_warnings_are_said_once_without_placeholders(inproc: InProcess) -> None:
+    _secret, path, clock = legacy_app_password_file(inproc)
     for argv in (["validate", "-f", path], ["apply", "-f", path, "--auto-approve"]):
         result = inproc.cli(*argv, "--no-color", **clock)
         assert result.code == 0, result.output
@@ -351,18 +357,7 @@ def test_the_readmes_own_scopes_draw_no_platform_scope_warning(inproc: InProcess
 
 
 def test_audit_next_step_for_a_managed_connector_is_its_definition(inproc: InProcess) -> None:
-    secret = f"{inproc.sentinel}-app-password"
-    inproc.emulator.admin("POST", "/bitbucket/credentials", {
-        "kind": "app_password", "secret": secret, "username": "bob", "workspaces": [WORKSPACE],
-        "scopes": ["account", "team", "repository", "project", "pullrequest"]})
-    inproc.emulator.admin("POST", "/clock", {"now": DEPRECATED_PHASE})
-    path = str(inproc.write("legacy.yaml", textwrap.dedent("""\
-        connectors:
-          - name: legacy
-            workspace: acme
-            auth: {type: app_password, username: bob, app_password: "${env:APW}"}
-        """)))
-    clock = {"APW": secret, "SG_BITBUCKET_IAC_NOW": DEPRECATED_PHASE}
+    secret, path, clock = legacy_app_password_file(inproc)
     assert inproc.cli("apply", "-f", path, "--auto-approve", **clock).code == 0
     seed(inproc, "ui-made", "ui made", f"{inproc.sentinel}-ui")
     edit(inproc, "ui-made", {"Settings": {"kind": "BITBUCKET_ORG", "config": [{
