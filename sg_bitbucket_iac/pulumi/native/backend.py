@@ -1,0 +1,511 @@
+"""The native provider's one door into the backend: flat snake_case values in, the engine's answers out.
+
+Every call of the backend the native front makes is in this module (``flatstate``, the
+``Engine`` from ``batch_read.batched_engine``, ``ownership``, ``settings``), so the rest of the
+front is Pulumi plumbing: property values, the schema, the gRPC server. Nothing here decides a
+rule: validation, the app-password policy, preflight, plans, ownership and drift are the
+engine's; this module translates them to what Pulumi's Check/Diff/Create/Update/Read/Delete and
+Invoke answer, and renders the engine's errors as one line without a secret.
+
+Values are the flat keys of :mod:`sg_bitbucket_iac.flatstate` (``auth_type``, ``api_token``, ...),
+plain Python values, secrets revealed (the property layer re-marks them secret on the way out),
+and :data:`UNKNOWN` for a value Pulumi does not know yet (preview).
+"""
+
+from __future__ import annotations
+
+import threading
+import typing
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ...changed_outside import refresh_note
+from ...engine import Action, ConnectorExistsError, Engine, keep_identity, plan_connector
+from ...errors import ConnectorValidationError, ForeignOwnerError, NameClashError, SGBitbucketError, scrub
+from ...flatstate import (
+    CREDENTIAL_KEYS,
+    DESCRIPTIVE_KEYS,
+    SECRET_KEYS,
+    declaration,
+    flat_of,
+    key_of_path,
+    refreshed,
+    secret_values,
+    snapshot_of,
+)
+from ...model import AccessTokenAuth, AuthType, Connector, ObservedConnector, Problem, derive_id, parse_connector
+from ...ownership import Front, owner_of
+from ...secrets import Secret
+from ...settings import Settings, checked_api_key, checked_base_url, checked_text, parse_bool
+from ...text import escape_control
+
+# Inputs that steer a write but describe nothing on the server: never outputs.
+DIRECTIVE_KEYS: tuple[str, ...] = ("preflight", "adopt")
+INPUT_KEYS: tuple[str, ...] = (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, *DIRECTIVE_KEYS)
+# What only StackGuardian (or our write) knows.
+COMPUTED_KEYS: tuple[str, ...] = ("org", "authenticated", "created_at", "modified_at", "credentials_fingerprint")
+OUTPUT_KEYS: tuple[str, ...] = (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, *COMPUTED_KEYS)
+# Secret outputs: the credentials under their own keys, and what is derived from them.
+SECRET_OUTPUT_KEYS: tuple[str, ...] = (*SECRET_KEYS, "credentials_fingerprint")
+# What getConnector returns: what StackGuardian shows of a connector, never a secret.
+LOOKUP_KEYS: tuple[str, ...] = (
+    "connector_id", "name", "workspace", "description", "tags", "auth_type", "username", "email",
+    "access_token_scope", "repository", "project", "authenticated", "created_at", "modified_at",
+)
+# Provider settings: the Pulumi config key -> the Settings field it sets.
+SETTING_OF_CONFIG: dict[str, str] = {
+    "apiKey": "api_key", "apiUrl": "api_url", "org": "org", "bitbucketApiUrl": "bitbucket_api_url",
+    "preflight": "preflight",
+}
+AUTH_TYPES: tuple[str, ...] = tuple(t.value for t in AuthType)
+ACCESS_TOKEN_SCOPES: tuple[str, ...] = typing.get_args(AccessTokenAuth.model_fields["scope"].annotation)
+
+
+class _Unknown:
+    """A value Pulumi does not know yet (a preview of a program whose input comes from another resource)."""
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Any = _Unknown()
+
+
+def is_unknown(value: Any) -> bool:
+    if value is UNKNOWN:
+        return True
+    if isinstance(value, list | tuple):
+        return any(is_unknown(v) for v in value)
+    if isinstance(value, Mapping):
+        return any(is_unknown(v) for v in value.values())
+    return False
+
+
+class ProviderError(Exception):
+    """A failure told as one line a person can act on; never a secret, never a traceback."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A check failure at one property (flat key; empty for the resource as a whole)."""
+
+    key: str
+    reason: str
+
+
+@dataclass
+class Checked:
+    inputs: dict[str, Any]
+    failures: list[Failure] = field(default_factory=list)
+
+
+@dataclass
+class Difference:
+    """What Diff answers: whether anything is written, which keys change, what forces a replacement."""
+
+    changes: bool
+    changed: list[str] = field(default_factory=list)
+    replaces: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Read:
+    """Refresh or import: the connector as StackGuardian shows it (None when it is gone)."""
+
+    connector_id: str | None
+    outputs: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+
+Warn = Callable[[str], None]
+
+
+def camel(key: str) -> str:
+    """A flat key as Pulumi spells a property: ``access_token_scope`` -> ``accessTokenScope``."""
+    head, *rest = key.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def flag(value: Any, key: str = "preflight") -> bool | None:
+    """A per-resource boolean (None: the provider's default); the settings' parser refuses anything else."""
+    if value is None or value is UNKNOWN:
+        return None
+    return parse_bool(value if isinstance(value, bool) else str(value), camel(key))
+
+
+class Backend:
+    """One per provider process: settings from Configure, one engine per org, created on first use."""
+
+    def __init__(self, warn: Warn) -> None:
+        self._warn = warn
+        self._config: dict[str, Any] = {}
+        self._settings: Settings | None = None
+        self._engines: dict[str, Engine] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ configuration
+    @staticmethod
+    def check_config(config: Mapping[str, Any]) -> list[Failure]:
+        """Explicitly set provider values, checked before anything runs (the environment at first use)."""
+        checks: dict[str, Callable[[Any, str], Any]] = {
+            "apiKey": lambda v, s: checked_api_key(Secret(str(v)), s),
+            "apiUrl": lambda v, s: checked_base_url(str(v), s),
+            "bitbucketApiUrl": lambda v, s: checked_base_url(str(v), s),
+            "org": lambda v, s: checked_text(str(v), s),
+            "preflight": lambda v, s: parse_bool(v if isinstance(v, bool) else str(v), s),
+        }
+        failures = []
+        for key, check in checks.items():
+            value = config.get(key)
+            if value is None or value is UNKNOWN or value == "":
+                continue
+            try:
+                check(value, f"sgbitbucket:{key}")
+            except SGBitbucketError as exc:
+                secrets = [str(value)] if key == "apiKey" else []
+                failures.append(Failure(key, shown(str(exc), secrets)))
+        return failures
+
+    def configure(self, config: Mapping[str, Any]) -> None:
+        """Keep the `sgbitbucket:*` values; Settings.resolve adds the environment on first use."""
+        kept = {k: v for k, v in config.items() if k in SETTING_OF_CONFIG and v not in (None, "") and v is not UNKNOWN}
+        if "apiKey" in kept:
+            kept["apiKey"] = Secret(str(kept["apiKey"]))
+        with self._lock:
+            self._config = kept
+            self._settings = None
+            self._engines.clear()
+
+    def _resolved(self) -> Settings:
+        with self._lock:
+            if self._settings is None:
+                values = {SETTING_OF_CONFIG[k]: v for k, v in self._config.items()}
+                if "preflight" in values and not isinstance(values["preflight"], bool):
+                    values["preflight"] = str(values["preflight"])
+                self._settings = Settings.resolve(**values)
+            return self._settings
+
+    def _api_key(self) -> tuple[str, ...]:
+        """The API key as far as it is known, to scrub it from any text (defence in depth)."""
+        key = self._settings.api_key if self._settings else self._config.get("apiKey")
+        return (key.reveal(),) if isinstance(key, Secret) and key else ()
+
+    def org(self) -> str:
+        org = self._resolved().org
+        if not org:
+            raise ProviderError("no StackGuardian org: set it with `pulumi config set sgbitbucket:org ORG`, or "
+                                "SG_ORG (or STACKGUARDIAN_ORG_NAME) in the environment")
+        return org
+
+    def engine(self, org: str | None = None) -> Engine:
+        """One Engine per org and process, created on first use (the gRPC threads share it)."""
+        settings = self._resolved()
+        if not settings.api_key:
+            raise ProviderError("no StackGuardian API key: set it with `pulumi config set --secret sgbitbucket:apiKey`, "
+                                "or SG_API_TOKEN (or STACKGUARDIAN_API_KEY) in the environment")
+        wanted = org or self.org()
+        with self._lock:
+            engine = self._engines.get(wanted)
+            if engine is None:
+                from ...batch_read import batched_engine  # concurrent reads (refresh) share one listall scan
+
+                engine = batched_engine(replace(settings, org=wanted), owner=Front.PULUMI)
+                self._engines[wanted] = engine
+            return engine
+
+    # ------------------------------------------------------------------ errors
+    @contextmanager
+    def errors(self, operation: str, *sources: Mapping[str, Any]) -> Iterator[None]:
+        """Anything raised inside leaves as one scrubbed ProviderError line, without a chained cause."""
+        secrets = [*self._api_key()]
+        for source in sources:
+            secrets.extend(secret_values(source))
+        try:
+            yield
+        except ProviderError as exc:
+            raise ProviderError(shown(str(exc), secrets)) from None
+        except ConnectorValidationError as exc:
+            problems = "; ".join(f"{camel(key_of_path(p.path)[0]) or 'connector'}: {p.message}" for p in exc.problems)
+            raise ProviderError(f"{operation}: invalid connector: {shown(problems, secrets)}") from None
+        except SGBitbucketError as exc:
+            raise ProviderError(f"{operation}: {shown(str(exc), secrets)}") from None
+        except Exception as exc:
+            raise ProviderError(
+                f"{operation}: unexpected {type(exc).__name__}: {shown(str(exc), secrets)[:500]}") from None
+
+    def _say(self, connector_id: str, notes: Any) -> None:
+        for note in dict.fromkeys(str(n) for n in notes):
+            self._warn(escape_control(f"{connector_id}: {note}"))
+
+    # ------------------------------------------------------------------ Check
+    def check(self, olds: Mapping[str, Any], news: Mapping[str, Any], *, resource_name: str) -> Checked:
+        """Schema, timeline and (once the credential is known) preflight, so `pulumi preview` fails early."""
+        inputs = {k: v for k, v in news.items() if k in INPUT_KEYS and v is not None}
+        if "name" not in inputs and resource_name:
+            inputs["name"] = resource_name  # like the dynamic resource: the resource's own name
+        secrets = secret_values(inputs)
+        with self.errors("check", inputs):
+            unknown = {k for k, v in inputs.items() if is_unknown(v)}
+            failures = [Failure(k, f"{camel(k)} must be true or false") for k in DIRECTIVE_KEYS
+                        if k not in unknown and not _is_flag(inputs.get(k))]
+            if failures:
+                return Checked(inputs, failures)
+            try:
+                connector = parse_connector(declaration({k: v for k, v in inputs.items() if k not in unknown}))
+            except ConnectorValidationError as exc:
+                return Checked(inputs, _failures(exc.problems, unknown, secrets))
+            if unknown:
+                return Checked(inputs)  # the rest is checked at `up`, once every value is known
+            creating = not any(olds.get(k) is not None for k in INPUT_KEYS)  # olds are empty on create/replace
+            previous = None if creating else _declared(olds)
+            precheck = self.engine().precheck(connector, creating=creating, preflight=flag(inputs.get("preflight")),
+                                              previous=previous)
+            self._say(connector.connector_id, precheck.warnings)
+            failures = _failures(precheck.problems, set(), secrets)
+            if creating and not failures:
+                failures = self._create_refusals(connector, adopt=bool(flag(inputs.get("adopt"), "adopt")),
+                                                 secrets=secrets)
+            return Checked(inputs, failures)
+
+    def _create_refusals(self, connector: Connector, *, adopt: bool, secrets: list[str]) -> list[Failure]:
+        """What Create would refuse (Id taken, another front's connector, name used under another Id),
+        said at `pulumi preview` already; reads only, served by the batched scan."""
+        engine = self.engine()
+        try:
+            engine.plan(connector, observed=engine.read(connector.connector_id), adopt=adopt, refresh=False)
+        except ConnectorExistsError:
+            return [Failure("connector_id", exists_message(connector.connector_id, engine.org))]
+        except ForeignOwnerError as exc:
+            return [Failure("adopt", shown(f"{exc.message}; leave it to {exc.owner}, or take it over with "
+                                           "`adopt: true` on the Connector", secrets))]
+        except NameClashError as exc:
+            holder = engine.read(exc.existing_id)
+            if holder is not None and owner_of(holder.context_tags) is Front.PULUMI:
+                # A create-replacement (new connectorId, same name) is checked like a create while the
+                # connector it replaces still holds the name; Create checks again once that is deleted.
+                return []
+            return [Failure("name", shown(f"{exc.message}; to manage the existing one, set connectorId to "
+                                          f"{exc.existing_id!r} and import it (`pulumi import "
+                                          f"sgbitbucket:index:Connector NAME {exc.existing_id}`), or choose another "
+                                          "name", secrets))]
+        return []
+
+    # ------------------------------------------------------------------ Diff
+    def diff(self, connector_id: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Difference:
+        """Desired (news) vs state (olds are the previous outputs), through the pure planner; no I/O."""
+        with self.errors("diff", olds, news):
+            state = {**olds, "connector_id": olds.get("connector_id") or connector_id}
+            if any(is_unknown(news.get(k)) for k in INPUT_KEYS):
+                changed = [k for k in INPUT_KEYS if k in news and (is_unknown(news[k]) or news[k] != state.get(k))]
+                replaces = [k for k in ("connector_id",) if k in changed and news.get(k) not in (None, state[k])]
+                return Difference(True, [k for k in changed if k not in DIRECTIVE_KEYS], replaces)
+            applied = snapshot_of(state, olds.get("org"))
+            if applied is None:  # state without a usable snapshot (hand-edited): write everything again
+                return Difference(True, [k for k in INPUT_KEYS if k in news and k not in DIRECTIVE_KEYS])
+            desired = keep_identity(parse_connector(declaration(news)), applied)
+            authenticated = olds.get("authenticated")
+            plan = plan_connector(desired, org=self.org(), applied=applied, observed=applied.as_observed(
+                authenticated=authenticated if isinstance(authenticated, bool) else None))
+            changed = list(dict.fromkeys(key_of_path(c.field)[0] for c in plan.changes))
+            if plan.action is Action.REPLACE:
+                return Difference(True, changed, ["org" if "org" in changed else "connector_id"])
+            return Difference(plan.action is not Action.NOOP, [k for k in changed if k in OUTPUT_KEYS])
+
+    # ------------------------------------------------------------------ Create / Update
+    def create(self, props: Mapping[str, Any], *, preview: bool) -> tuple[str, dict[str, Any]]:
+        """Create, or take over an existing connector with the same Id when ``adopt`` is true."""
+        with self.errors("create", props):
+            if preview:
+                return self._preview_outputs(props, {})
+            desired = parse_connector(declaration(props))
+            engine = self.engine()
+            observed = engine.read(desired.connector_id)
+            try:
+                plan = engine.plan(desired, observed=observed, adopt=bool(flag(props.get("adopt"), "adopt")),
+                                   refresh=False)
+            except ConnectorExistsError:
+                raise ProviderError(exists_message(desired.connector_id, engine.org)) from None
+            return desired.connector_id, self._apply(engine, desired, plan, observed, flag(props.get("preflight")))
+
+    def update(self, connector_id: str, olds: Mapping[str, Any], news: Mapping[str, Any], *,
+               preview: bool) -> dict[str, Any]:
+        """Plan against the live connector and the state's snapshot; always return every output."""
+        with self.errors("update", olds, news):
+            if preview:
+                return self._preview_outputs(news, olds)[1]
+            engine = self.engine()
+            applied = snapshot_of({**olds, "connector_id": olds.get("connector_id") or connector_id}, olds.get("org"))
+            desired = keep_identity(parse_connector(declaration(news)), applied)
+            observed = engine.read(connector_id)
+            adopt = applied is None or bool(flag(news.get("adopt"), "adopt"))
+            plan = engine.plan(desired, applied=applied, observed=observed, adopt=adopt, refresh=False)
+            if plan.action is Action.REPLACE:
+                raise ProviderError(f"connector {connector_id}: {plan.replace_reason}; this needs a replacement, "
+                                    "not an update")
+            return self._apply(engine, desired, plan, observed, flag(news.get("preflight")))
+
+    def _apply(self, engine: Engine, desired: Connector, plan: Any, observed: ObservedConnector | None,
+               preflight: bool | None) -> dict[str, Any]:
+        result = engine.apply(desired, plan, observed=observed, preflight=preflight)
+        self._say(desired.connector_id, [*plan.warnings, *result.warnings])
+        after = result.observed or engine.read(desired.connector_id)
+        if after is None:
+            raise ProviderError(f"connector {desired.connector_id} was not found after the write")
+        fingerprint = result.snapshot.fingerprint if result.snapshot else None
+        return outputs_of(after, org=engine.org, prior={**flat_of(desired), "credentials_fingerprint": fingerprint})
+
+    def _preview_outputs(self, inputs: Mapping[str, Any], olds: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """What a preview shows: the declared values, the Id once it can be known, the rest unknown."""
+        outs: dict[str, Any] = {k: olds.get(k) for k in OUTPUT_KEYS}
+        outs.update({k: v for k, v in inputs.items() if k in OUTPUT_KEYS})
+        for key in CREDENTIAL_KEYS:
+            if key not in inputs:
+                outs[key] = None  # a credential set is replaced whole
+        name = inputs.get("name")
+        if not outs.get("connector_id"):
+            outs["connector_id"] = derive_id(name) if isinstance(name, str) else UNKNOWN
+        if not any(is_unknown(v) for v in inputs.values()):
+            outs.update(flat_of(parse_connector(declaration(inputs))))  # the values the backend derives
+            outs["connector_id"] = olds.get("connector_id") or outs["connector_id"]  # kept on rename
+        elif inputs.get("auth_type") == AuthType.ACCESS_TOKEN.value and not inputs.get("access_token_scope"):
+            outs["access_token_scope"] = UNKNOWN
+        outs["org"] = olds.get("org") or self.org()
+        for key in ("authenticated", "modified_at", "credentials_fingerprint"):
+            outs[key] = UNKNOWN
+        if not olds:
+            outs["created_at"] = UNKNOWN
+        connector_id = outs["connector_id"]
+        return (connector_id if isinstance(connector_id, str) else ""), outs
+
+    # ------------------------------------------------------------------ Read / Delete
+    def read(self, connector_id: str, state: Mapping[str, Any], inputs: Mapping[str, Any]) -> Read:
+        """Refresh (state given) and import (nothing given): StackGuardian's view, secrets kept from state."""
+        importing = not state and not inputs
+        with self.errors("import" if importing else "read", state, inputs):
+            engine = self.engine(state.get("org") or None)
+            observed = engine.read(connector_id)
+            if observed is None:
+                if importing:
+                    raise ProviderError(f"connector {connector_id} not found in StackGuardian org {engine.org}: "
+                                        "import needs the Id of an existing connector (`sg-bitbucket audit` lists "
+                                        "the org's connectors)")
+                return Read(None)  # deleted outside: refresh drops it from state
+            if not observed.is_bitbucket:
+                raise ProviderError(f"connector {connector_id} in org {engine.org} is a "
+                                    f"{observed.kind or 'non-Bitbucket'} connector, not a Bitbucket one")
+            outs = outputs_of(observed, org=engine.org, prior=state)
+            kept = {k: inputs[k] for k in DIRECTIVE_KEYS if inputs.get(k) is not None}
+            if importing:
+                kept.update(self._import_notes(observed))
+            else:
+                note = refresh_note(connector_id, state.get("modified_at"), observed.modified_at, "`pulumi up`")
+                if note is not None:
+                    outs["credentials_fingerprint"] = None  # the next `up` re-sends the declared credential
+                    self._warn(escape_control(note))
+            return Read(connector_id, outs, {**inputs_of(outs), **kept})
+
+    def _import_notes(self, observed: ObservedConnector) -> dict[str, Any]:
+        """An import reads only; what the next `pulumi up` must do is said now, and adopt is set
+        when another front owns the connector (so the generated code says it takes it over)."""
+        owner = owner_of(observed.context_tags)
+        notes = ["StackGuardian never returns a secret: set the credential "
+                 f"({camel(observed.auth_type.secret_field) if observed.auth_type else 'its secret'}) in the program; "
+                 "the first `pulumi up` sends it"]
+        extra: dict[str, Any] = {}
+        if not observed.workspace:
+            notes.append("no workspace is recorded on this connector (it was not written by this tool): set "
+                         "`workspace` in the program")
+        if owner is not None and owner is not Front.PULUMI:
+            extra["adopt"] = True
+            notes.append(f"owned by {owner.value}: the generated code sets `adopt: true`, and the first `pulumi up` "
+                         f"moves the owner to pulumi ({owner.value} then refuses to write to it)")
+        self._say(observed.id, notes)
+        return extra
+
+    def delete(self, connector_id: str, state: Mapping[str, Any]) -> None:
+        """Delete in the org the state recorded; a connector already gone is fine."""
+        with self.errors("delete", state):
+            self.engine(state.get("org") or None).delete(connector_id)
+
+    # ------------------------------------------------------------------ Invoke
+    def lookup(self, connector_id: Any, name: Any) -> tuple[dict[str, Any], list[Failure]]:
+        """`getConnector`: an existing connector by Id or by name, secrets never."""
+        given = [key for key, value in (("connector_id", connector_id), ("name", name)) if value not in (None, "")]
+        if len(given) != 1:
+            return {}, [Failure("", "give exactly one of connectorId and name (got "
+                                    f"{' and '.join(camel(k) for k in given) or 'neither'})")]
+        with self.errors("getConnector"):
+            engine = self.engine()
+            if connector_id:
+                observed = engine.read(str(connector_id))
+                if observed is None:
+                    return {}, [Failure("connectorId", f"StackGuardian org {engine.org} has no connector "
+                                                       f"{escape_control(str(connector_id))}")]
+            else:
+                found = engine.named(str(name))
+                if len(found) != 1:
+                    what = (f"{len(found)} connectors are named {escape_control(repr(name))} (Ids: "
+                            f"{', '.join(sorted(o.id for o in found))}); look it up by connectorId") if found else (
+                        f"StackGuardian org {engine.org} has no Bitbucket connector named {escape_control(repr(name))}")
+                    return {}, [Failure("name", what)]
+                observed = found[0]
+            if not observed.is_bitbucket:
+                return {}, [Failure("connectorId", f"connector {observed.id} is a {observed.kind or 'non-Bitbucket'} "
+                                                   "connector, not a Bitbucket one")]
+            values = refreshed(observed, {})
+            return {k: values.get(k) for k in LOOKUP_KEYS}, []
+
+
+# --------------------------------------------------------------------------- translations
+def outputs_of(observed: ObservedConnector, *, org: str, prior: Mapping[str, Any]) -> dict[str, Any]:
+    """Every output: what StackGuardian reports, completed from ``prior`` (the declaration just
+    written, or the state on refresh) with what only we know (secrets, workspace, scope)."""
+    values = refreshed(observed, prior)
+    outs = {key: values.get(key) for key in OUTPUT_KEYS}
+    outs["org"] = org
+    return outs
+
+
+def inputs_of(outs: Mapping[str, Any]) -> dict[str, Any]:
+    """Inputs that reproduce ``outs`` (a refresh leaves no phantom diff; an import's generated code)."""
+    return {k: outs[k] for k in (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS) if outs.get(k) not in (None, "", [])}
+
+
+def shown(text: str, secrets: list[str]) -> str:
+    """What reaches the Pulumi CLI: scrubbed of every secret, control characters made visible, one line."""
+    return escape_control(scrub(text, secrets), keep="").replace("\\x0a", "; ")
+
+
+def exists_message(connector_id: str, org: str) -> str:
+    return (f"connector {connector_id} already exists in StackGuardian org {org}; import it to manage it from "
+            f"this stack (`pulumi import sgbitbucket:index:Connector NAME {connector_id}`, or the `import` resource "
+            f"option), set `adopt: true` to take it over with the declared credentials, read it with getConnector, "
+            "or choose another connectorId")
+
+
+def _is_flag(value: Any) -> bool:
+    try:
+        flag(value)
+    except SGBitbucketError:
+        return False
+    return True
+
+
+def _failures(problems: list[Problem], skip: set[str], secrets: list[str]) -> list[Failure]:
+    failures = []
+    for problem in problems:
+        key = key_of_path(problem.path)[0]
+        if key in skip:
+            continue  # about a value not known yet (preview): checked again at `up`
+        failures.append(Failure(key, shown(problem.message, secrets)))
+    return failures
+
+
+def _declared(olds: Mapping[str, Any]) -> Connector | None:
+    """The connector the previous inputs declared (None when they do not parse)."""
+    try:
+        return parse_connector(declaration(olds))
+    except ConnectorValidationError:
+        return None
