@@ -203,8 +203,8 @@ class Backend:
         """One Engine per org and process, created on first use (the gRPC threads share it)."""
         settings = self._resolved()
         if not settings.api_key:
-            raise ProviderError("no StackGuardian API key: set it with `pulumi config set --secret sgbitbucket:apiKey`, "
-                                "or SG_API_TOKEN (or STACKGUARDIAN_API_KEY) in the environment")
+            raise ProviderError("no StackGuardian API key: set it with `pulumi config set --secret "
+                                "sgbitbucket:apiKey`, or SG_API_TOKEN (or STACKGUARDIAN_API_KEY) in the environment")
         wanted = org or self.org()
         with self._lock:
             engine = self._engines.get(wanted)

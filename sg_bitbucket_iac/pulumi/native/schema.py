@@ -151,12 +151,12 @@ def package_schema() -> dict[str, Any]:
             "nodejs": {
                 "packageName": NODE_PACKAGE,
                 "packageDescription": "StackGuardian Bitbucket VCS connectors as code (Pulumi native provider).",
-                "dependencies": {"@pulumi/pulumi": "^3.142.0"},
+                "dependencies": {"@pulumi/pulumi": "^3.270.0"},
                 "respectSchemaVersion": True,
             },
             "python": {
                 "packageName": PYTHON_PACKAGE,
-                "requires": {"pulumi": ">=3.142.0,<4.0.0"},
+                "requires": {"pulumi": ">=3.272.0,<4.0.0"},
                 "pyproject": {"enabled": True},
                 "respectSchemaVersion": True,
             },
