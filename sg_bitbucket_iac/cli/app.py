@@ -38,6 +38,7 @@ HANDLERS = {
     "migrate": "commands.migrate:run",
     "import": "commands.import_connector:run",
     "terraform-mirror": "commands.terraform_mirror:run",
+    "pulumi-plugin": "commands.pulumi_plugin:run",
     "demo": "demo:run",
 }
 
@@ -190,6 +191,10 @@ def _add_commands(subparsers: argparse._SubParsersAction[_Parser], parents: list
     sub = command("terraform-mirror", "write this installation's Terraform provider into DIR as a filesystem "
                                       "mirror for `terraform init` / `tofu init`")
     sub.add_argument("directory", metavar="DIR", help="the mirror folder (created if missing)")
+
+    sub = command("pulumi-plugin", "write the native Pulumi provider as a plugin tarball into DIR, for "
+                                   "`pulumi plugin install resource sgbitbucket VERSION --file TARBALL`")
+    sub.add_argument("directory", metavar="DIR", help="where the tarball goes (created if missing)")
 
     sub = subparsers.add_parser(
         "emulator", help="run the local StackGuardian + Bitbucket emulator until SIGINT/SIGTERM",
