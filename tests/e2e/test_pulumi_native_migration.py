@@ -96,7 +96,7 @@ def test_dynamic_to_native_without_touching_the_connector(
 
         # 2. declare it natively with the import option: an import and one update, no create, no delete
         emu.admin("DELETE", "/stats")
-        run, up = project.up(native)
+        _run, up = project.up(native)
         assert up.summary.resource_changes == {"import": 1, "update": 1, "same": 1}, up.summary.resource_changes
         stats = emu.admin("GET", "/stats")["stackguardian"]["by_method"]
         assert stats.get("POST", 0) == 0 and stats.get("DELETE", 0) == 0 and writes(emu) == 1

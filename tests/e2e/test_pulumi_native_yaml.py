@@ -262,7 +262,7 @@ def test_pulumi_import_round_trip_and_the_import_option(
 
     # the `import` resource option on a connector made in the UI: import, then one update setting the
     # secret and what StackGuardian does not show (workspace, username)
-    with_option = program + f"""\
+    with_option = program + """\
   clicked:
     type: sgbitbucket:Connector
     properties:
@@ -272,7 +272,7 @@ def test_pulumi_import_round_trip_and_the_import_option(
       authType: api_token
       username: alice
       email: alice@acme.io
-      apiToken: ${{token_api2}}
+      apiToken: ${token_api2}
     options:
       import: clicked
 """

@@ -87,7 +87,9 @@ IFS="$IFS_SAVED"
 set +f
 run_with "$(command -v python3 2>/dev/null)" "$@"
 
-echo "__EXECUTABLE__ __VERSION__: no sg-bitbucket-iac __VERSION__ installation found${seen:+ (found: $seen)}; install it (pip install 'sg-bitbucket-iac[pulumi]==__VERSION__') and activate its venv, or set __PYTHON_ENV__ to its Python" >&2
+fix="install it (pip install 'sg-bitbucket-iac[pulumi]==__VERSION__') and activate its venv"
+echo "__EXECUTABLE__ __VERSION__: no sg-bitbucket-iac __VERSION__ installation found${seen:+ (found: $seen)};" \
+  "$fix, or set __PYTHON_ENV__ to its Python" >&2
 exit 1
 """
 
