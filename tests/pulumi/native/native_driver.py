@@ -19,6 +19,7 @@ from pulumi.runtime.proto import provider_pb2_grpc
 
 from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.pulumi.native.server import serve
+from sg_bitbucket_iac.pulumi.native.service import ConnectorProviderServicer
 
 URN = "urn:pulumi:test::native::sgbitbucket:index:Connector::main"
 SECRET = {rpc._special_sig_key: rpc._special_secret_sig}
@@ -96,7 +97,7 @@ class Driver:
 
 @contextmanager
 def running() -> Iterator[Driver]:
-    server, port = serve(None)
+    server, port = serve(ConnectorProviderServicer(None))
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     try:
         yield Driver(provider_pb2_grpc.ResourceProviderStub(channel))
