@@ -25,6 +25,7 @@ from native_harness import VENV_BIN, NativeProject, provider_config, seed
 
 from sg_bitbucket_iac import __version__
 from sg_bitbucket_iac.emulator import Emulator
+from sg_bitbucket_iac.pulumi.native.docs import EXAMPLES
 from sg_bitbucket_iac.pulumi.native.plugin_archive import archive_name, write_archive
 
 pytestmark = pytest.mark.e2e
@@ -32,21 +33,7 @@ pytestmark = pytest.mark.e2e
 ORG = "acme"
 API_KEY = "sgo_install_key"
 TOKEN = "install-token-0123456789abcdef"
-PROGRAM = """config:
-  token:
-    type: string
-    secret: true
-resources:
-  main:
-    type: sgbitbucket:Connector
-    properties:
-      name: installed
-      workspace: acme
-      authType: api_token
-      username: alice
-      email: alice@acme.io
-      apiToken: ${token}
-"""
+PROGRAM = EXAMPLES["yaml"][1]  # the docs' (and README's) YAML example, as it stands
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +76,7 @@ def _installed_project(pulumi_cli: Path, root: Path, emu: Emulator, tarball: Pat
     project = NativeProject.create(pulumi_cli, root, ambient=False,
                                    extra_path=(VENV_BIN,) if on_path else (), extra_env=extra_env)
     project.program(PROGRAM)
-    project.init(provider_config(emu, ORG), {"sgbitbucket:apiKey": API_KEY, "token": TOKEN})
+    project.init(provider_config(emu, ORG), {"sgbitbucket:apiKey": API_KEY, "bbApiToken": TOKEN})
     project.run("plugin", "install", "resource", "sgbitbucket", __version__, "--file", str(tarball))
     return project
 
@@ -118,7 +105,8 @@ def test_plugin_install_from_the_tarball_with_ambient_plugins_ignored(
     assert (found.root / "home" / "plugins" / f"resource-sgbitbucket-v{__version__}" /
             "pulumi-resource-sgbitbucket").is_file()
     found.run("up", "--yes")
-    assert emu.admin("GET", f"/stackguardian/orgs/{ORG}/integrations/installed")["Id"] == "installed"
+    assert emu.admin("GET", f"/stackguardian/orgs/{ORG}/integrations/bitbucket_main")["Id"] == "bitbucket_main"
+    assert found.outputs() == {"connectorId": "bitbucket_main"}
 
 
 
@@ -126,9 +114,9 @@ def test_the_launcher_refuses_an_installation_of_another_version(pulumi_cli: Pat
                                                                  emu: Emulator) -> None:
     tarball = write_archive(tmp_path / "dist", version="9.9.9")
     project = NativeProject.create(pulumi_cli, tmp_path / "p", ambient=False, extra_path=(VENV_BIN,))
-    project.program(PROGRAM.replace("      apiToken: ${token}\n",
-                                    "      apiToken: ${token}\n    options:\n      version: 9.9.9\n"))
-    project.init(provider_config(emu, ORG), {"sgbitbucket:apiKey": API_KEY, "token": TOKEN})
+    project.program(PROGRAM.replace("      apiToken: ${bbApiToken}\n",
+                                    "      apiToken: ${bbApiToken}\n    options:\n      version: 9.9.9\n"))
+    project.init(provider_config(emu, ORG), {"sgbitbucket:apiKey": API_KEY, "bbApiToken": TOKEN})
     project.run("plugin", "install", "resource", "sgbitbucket", "9.9.9", "--file", str(tarball))
     failed = project.fails("preview")
     assert "no sg-bitbucket-iac 9.9.9 installation found" in failed.output
