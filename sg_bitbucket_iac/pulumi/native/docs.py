@@ -203,7 +203,7 @@ def installation_page(schema: Mapping[str, Any]) -> str:
         "```sh",
         "sg-bitbucket pulumi-plugin /tmp/plugins",
         f"pulumi plugin install resource {name} {version} --file /tmp/plugins/pulumi-resource-{name}-v{version}"
-        "-linux-amd64.tar.gz",
+        ".tar.gz",
         "```",
         "",
         "   The tarball holds a small launcher, the same bytes on every machine for one package version; it "
