@@ -134,6 +134,11 @@ class NativeProject:
             yield run.stdout
             yield run.stderr
 
+    def state_files(self) -> list[str]:
+        """Every file the file:// backend wrote (checkpoints, history, backups), as text."""
+        return [path.read_text(encoding="utf-8", errors="replace")
+                for path in sorted((self.root / "state").rglob("*")) if path.is_file()]
+
 
 def seed(emu: Emulator, tokens: Mapping[str, str], *, orgs: Mapping[str, str]) -> None:
     """Workspace `acme` (project PLAT, repository infra), the orgs with their API keys, and the

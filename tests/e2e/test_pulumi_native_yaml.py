@@ -183,9 +183,10 @@ def test_yaml_program_preview_up_auth_switch_refresh_destroy(
     assert writes(emu) == before + 1  # one PATCH, the declared credential re-sent with it
     assert project.run("preview", "--expect-no-changes").returncode == 0
 
+    stored = project.state_files()
     project.run("destroy", "--yes")
     assert raw_record(emu, ORG, "bitbucket_main") is None and raw_record(emu, ORG, "dependent") is None
-    assert_no_leak([*project.printed(), json.dumps(state)], api_key, *tokens.values())
+    assert_no_leak([*project.printed(), json.dumps(state), *stored], api_key, *tokens.values())
 
 
 def _changed_lines(diff: str, resource: str) -> list[str]:
