@@ -143,3 +143,16 @@ def test_check_config(driver: Driver) -> None:
     request.news.update({"apiUrl": "http://api.example.com", "preflight": "sometimes"})
     failures = {f.property: f.reason for f in driver.stub.CheckConfig(request).failures}
     assert "plain http://" in failures["apiUrl"] and "not a boolean" in failures["preflight"]
+
+
+def test_another_fronts_connector_needs_adopt_which_moves_the_owner(driver: Driver, emulator: Emulator,
+                                                                    tokens: dict[str, str]) -> None:
+    driver.create(api(tokens["api"]))
+    emulator.admin("PATCH", "/stackguardian/orgs/acme/integrations/bitbucket_main",
+                   {"ContextTags": {**record(emulator)["ContextTags"], OWNER_TAG: "terraform"}})  # type: ignore[dict-item]
+    refused = driver.check(api(tokens["api"]))
+    assert [f.property for f in refused.failures] == ["adopt"]
+    assert "owned by terraform" in refused.failures[0].reason and "`adopt: true`" in refused.failures[0].reason
+    assert not driver.check(api(tokens["api"], adopt=True)).failures
+    driver.create(api(tokens["api"], adopt=True))
+    assert record(emulator)["ContextTags"][OWNER_TAG] == "pulumi"  # type: ignore[index]
