@@ -101,8 +101,9 @@ class ConnectorResource(Resource):
                 _attribute("authenticated", "Whether StackGuardian reports the credentials as working.",
                            type=types.Bool(), computed=True),
                 _attribute("modified_at", "When StackGuardian last saw a write (RFC 3339, UTC).", computed=True),
-                _attribute("credentials_fingerprint", "Salted scrypt fingerprint of the credential set last "
-                           "applied (not reversible; the same value the CLI keeps in ContextTags).",
+                _attribute("credentials_fingerprint", "Fingerprint of the credential set last applied: HMAC for "
+                           "generated tokens, scrypt otherwise (not reversible; the same value the CLI keeps in "
+                           "ContextTags).",
                            computed=True),
             ],
         )
