@@ -34,7 +34,7 @@ from ..engine import (
     keep_identity,
     plan_connector,
 )
-from ..errors import BitbucketConnectorError, ForeignOwnerError, NameClashError, SGBitbucketError, scrub
+from ..errors import BitbucketConnectorError, ForeignOwnerError, NameClashError, SGBitbucketError
 from ..flatstate import (
     CREDENTIAL_KEYS,
     DESCRIPTIVE_KEYS,
@@ -54,9 +54,10 @@ from ..model import (
     parse_connector,
 )
 from ..ownership import Front, owner_of
+from ..redact import escape_control
+from ..redact import scrub_text as scrub
 from ..secrets import Secret
 from ..settings import Settings
-from ..text import escape_control
 from . import error_reports
 
 TYPE_TOKEN = "pulumi-python:dynamic/stackguardian:BitbucketConnector"
