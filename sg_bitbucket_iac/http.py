@@ -173,7 +173,7 @@ _RULES: tuple[tuple[type[TransportError], Callable[[BaseException], bool]], ...]
 )
 
 
-def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
     """``exc`` and every exception it wraps, outermost first.
 
     Links: ``__cause__`` (``raise ... from``), else ``__context__`` unless suppressed (as a traceback
@@ -195,7 +195,7 @@ def exception_chain(exc: BaseException) -> Iterator[BaseException]:
 
 def transport_failure(exc: BaseException) -> TransportFailure:
     """The error class for a failure below HTTP (no answer, bad header, TLS, ...), by exception type."""
-    chain = list(exception_chain(exc))
+    chain = list(_exception_chain(exc))
     for error, matches in _RULES:
         if any(matches(link) for link in chain):
             return TransportFailure(error, error.reason)
