@@ -17,7 +17,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from .http import HeaderAuth, new_session
+from .errors import RequestTimeoutError, TransportError
+from .http import HeaderAuth, new_session, transport_failure
 from .model import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth
 from .settings import checked_base_url
 
@@ -65,7 +66,8 @@ class ProbeResponse:
     body: Any = None
     credential_type: str | None = None
     granted: tuple[str, ...] | None = None  # x-oauth-scopes, else a 403 body's detail.granted
-    transport_error: str | None = None
+    transport_error: str | None = None  # in words: "cannot reach api.bitbucket.org: connection refused"
+    transport_failure: type[TransportError] | None = None  # which failure, by the exception's type
 
     @property
     def error_detail(self) -> Mapping[str, Any]:
@@ -119,6 +121,9 @@ class BitbucketClient:
         self.api_url = checked_base_url(api_url, "bitbucket_api_url")
         parts = urlsplit(self.api_url)
         self._origin = f"{parts.scheme}://{parts.netloc}"
+        host = parts.hostname or ""
+        # How failures name the API: host and port, never a user:password@ the URL may carry.
+        self._host = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
         self._auth = HeaderAuth(authorization)
         self.budget = budget
         self.retry_backoff = retry_backoff
@@ -173,9 +178,13 @@ class BitbucketClient:
             )
         except requests.RequestException as exc:
             self.requests_made += 1 + retries
-            reason = type(exc).__name__
+            failure = transport_failure(exc)
+            if issubclass(failure.error, RequestTimeoutError):
+                reason = f"no answer from {self._host} within {self.timeout:g} s"
+            else:
+                reason = f"cannot reach {self._host}: {failure.reason}"
             logger.debug("Bitbucket GET %s failed: %s", endpoint, reason)
-            return ProbeResponse(endpoint, None, transport_error=reason)
+            return ProbeResponse(endpoint, None, transport_error=reason, transport_failure=failure.error)
         history = getattr(getattr(response.raw, "retries", None), "history", ()) or ()
         self.requests_made += 1 + len(history)
         logger.debug("Bitbucket GET %s -> %s (%d retries)", endpoint, response.status_code, len(history))

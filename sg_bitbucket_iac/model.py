@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from pydantic_core import PydanticCustomError
 
 from .errors import ConnectorValidationError, Problem
-from .secrets import Secret, control_characters, reveal
+from .redact import control_characters
+from .secrets import Secret, reveal
 
 KIND = "BITBUCKET_ORG"
 MASKED_VALUES = frozenset({"********", "****", "*****", "***"})
@@ -405,7 +406,7 @@ class Connector(BaseModel):
         return self.auth.auth_type
 
     def credential_fingerprint(self, org: str) -> str:
-        """Keyed or salted-slow fingerprint of the credential set (secrets.py says which and why);
+        """Keyed or salted-slow fingerprint of the credential set (secrets/fingerprints.py says which and why);
         same for everyone applying the same values."""
         from .secrets import fingerprint
 
@@ -722,12 +723,13 @@ class _RecordReader:
 
     def __init__(self, record: Mapping[str, Any]) -> None:
         self.record = record
-        self.problems: list[str] = []
+        self.problems: list[Problem] = []
 
     def odd(self, path: str, what: str) -> None:
-        from .text import escape_control
+        from .redact import escape_control
 
-        self.problems.append(escape_control(f"{path} {what}", keep=""))  # a ContextTags key is the server's
+        # A ContextTags key is the server's: never a raw escape sequence.
+        self.problems.append(Problem(escape_control(path, keep=""), escape_control(what, keep=""), "unreadable_record"))
 
     def mapping(self, value: Any, path: str) -> Mapping[str, Any]:
         if value is None:
@@ -808,7 +810,7 @@ def observed_from_record(record: Mapping[str, Any]) -> ObservedConnector:
     from .errors import OddRecordError
 
     if not isinstance(record, Mapping):
-        raise OddRecordError("", [f"the record is {_kind_of(record)}, not a mapping"])
+        raise OddRecordError("", [Problem("", f"the record is {_kind_of(record)}, not a mapping", "unreadable_record")])
     read = _RecordReader(record)
     connector_id = read.text(record.get("Id"), "Id") or read.text(record.get("ResourceName"), "ResourceName")
     settings = read.mapping(record.get("Settings"), "Settings")

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError, UnsafeValueError
-from .secrets import Secret, control_characters
+from .redact import control_characters
+from .secrets import Secret
 
 DEFAULT_API_URL = "https://api.app.stackguardian.io"
 DEFAULT_BITBUCKET_API_URL = "https://api.bitbucket.org/2.0"

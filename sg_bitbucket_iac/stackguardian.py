@@ -6,7 +6,7 @@ class so that a non-idempotent create is never blindly re-sent. A create is idem
 after any failed or retried POST (429, 5xx, timeout, dropped connection, "already exists" because an
 earlier attempt or a concurrent apply stored it) the connector is looked up, and accepted when it is
 ours and as declared (see :func:`create_differences`); only a connector that is not gets an error.
-Transport rules (redirects, proxies, scrubbed error texts) are :mod:`sg_bitbucket_iac.http`'s.
+Transport rules (redirects, proxies, failures by exception type) are :mod:`sg_bitbucket_iac.http`'s.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from . import __version__
 from .errors import (
     AuthenticationError,
     BadRequestError,
+    ConnectionRefused,
     CreateConflictError,
     DuplicateError,
     NotFoundError,
@@ -36,11 +37,11 @@ from .errors import (
     ServerError,
     StackGuardianError,
     TransportError,
-    scrub,
 )
-from .http import HeaderAuth, new_session, transport_error_text
+from .http import HeaderAuth, new_session, transport_failure
 from .model import FINGERPRINT_TAG, KIND, WIRE_SECRET_KEYS, wire_json_default
 from .ownership import LAST_WRITE_TAG
+from .redact import scrub_text
 from .secrets import Secret
 from .settings import Settings, checked_api_key, checked_base_url
 
@@ -163,18 +164,17 @@ class StackGuardianClient:
                 method, url, data=data, params=params, headers=headers, timeout=self.timeout,
                 auth=HeaderAuth(f"apikey {self._api_key.reveal()}"),
             )
-        except requests.exceptions.Timeout:
-            raise RequestTimeoutError(
-                f"no answer within {self.timeout[1]:g} s", operation=operation
-            ) from None
         except requests.exceptions.RetryError as exc:
             # Retries exhausted on a status: urllib3 raises only when raise_on_status=True; kept for safety.
-            raise ServerError(scrub(str(exc.args[0]) if exc.args else "retries exhausted", secrets_sent),
+            raise ServerError(scrub_text(str(exc.args[0]) if exc.args else "retries exhausted", secrets_sent),
                               operation=operation) from None
         except requests.exceptions.RequestException as exc:
-            # Never the library's own text: it may quote a header value or a URL with a credential.
-            reason = transport_error_text(exc, secrets_sent)
-            raise TransportError(f"cannot reach {self.api_url} ({reason})", operation=operation) from None
+            # The class by the exception's type; never the library's own text (it may quote a header value
+            # or a URL with a credential).
+            failure = transport_failure(exc)
+            if issubclass(failure.error, RequestTimeoutError):
+                raise RequestTimeoutError(f"no answer within {self.timeout[1]:g} s", operation=operation) from None
+            raise failure.error(f"cannot reach {self.api_url} ({failure.reason})", operation=operation) from None
         log.debug("%s %s -> %s", method, _path_only(url), response.status_code)
         return self._decode(response, operation, secrets_sent)
 
@@ -189,7 +189,7 @@ class StackGuardianClient:
         if 200 <= status < 300:
             return payload
         server_message = payload.get("msg") or payload.get("message") or payload.get("error")
-        text = scrub(str(server_message), secrets_sent)[:500] if server_message else None
+        text = scrub_text(str(server_message), secrets_sent)[:500] if server_message else None
         kwargs: dict[str, Any] = {"status": status, "server_message": text, "operation": operation}
         if status == 400 or status == 409:
             if status == 409 or (text and "already exist" in text.lower()):
@@ -242,9 +242,9 @@ class StackGuardianClient:
             except DuplicateError as exc:
                 # Stored by an earlier attempt of ours (its answer lost), or by a concurrent apply.
                 last_error = exc
+            except ConnectionRefused:
+                raise  # never reached the server, and urllib3 already retried the connect
             except (ServerError, TransportError, RateLimitedError) as exc:
-                if isinstance(exc, TransportError) and "connection refused" in exc.message:
-                    raise  # never reached the server, and urllib3 already retried the connect
                 last_error = exc
             else:
                 return self._created(response, connector_id)

@@ -261,7 +261,7 @@ def _report_error(error: Exception, ctx: Context) -> int:
     lines = [f"error: {e['path']}: {e['message']}" if e["path"] else f"error: {e['message']}" for e in entries]
     if summary:
         lines.append(summary)
-    from ..text import escape_control
+    from ..redact import escape_control
 
     sys.stderr.write(escape_control(ctx.scrub("\n".join(lines))) + "\n")
     return EXIT_ERROR
@@ -310,7 +310,7 @@ def main(
     from .. import logs
 
     try:
-        logs.configure(ctx.environ, ctx.scrub)
+        logs.configure(ctx.environ, ctx.secrets_seen)
         return _handler(spec)(ctx)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

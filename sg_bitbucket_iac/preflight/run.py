@@ -7,9 +7,9 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..bitbucket import MAX_REQUESTS, AnyAuth, BitbucketClient, ProbeResponse
-from ..errors import scrub
 from ..model import ApiTokenAuth
-from ..text import escape_control
+from ..redact import escape_control
+from ..redact import scrub_text as scrub
 from .result import (
     FAILING_OUTCOMES,
     INCONCLUSIVE_OUTCOMES,

@@ -15,10 +15,11 @@ from typing import Any
 
 from pulumi import dynamic
 
-from ..errors import BitbucketConnectorError, SGBitbucketError, scrub
+from ..errors import BitbucketConnectorError, SGBitbucketError
 from ..flatstate import secret_values
 from ..model import ConnectorValidationError, Problem
-from ..text import escape_control
+from ..redact import escape_control
+from ..redact import scrub_text as scrub
 from .properties import property_of
 
 

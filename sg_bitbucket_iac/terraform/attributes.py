@@ -23,7 +23,7 @@ from ..engine.precheck import (
     PREFLIGHT_WARNING,
     Notice,
 )
-from ..errors import SGBitbucketError, scrub
+from ..errors import SGBitbucketError
 from ..flatstate import (
     AUTH_KEYS,
     KEY_OF_FIELD,
@@ -43,6 +43,7 @@ from ..model import (
     Problem,
     parse_connector,
 )
+from ..redact import scrub_text
 
 State = dict[str, Any]
 AttributePath = list[Any]  # tf.utils.AttributePath: attribute names, (index,) steps
@@ -138,7 +139,7 @@ def report_error(diags: Diagnostics, summary: str, exc: BaseException, secrets: 
     """A backend failure as one diagnostic; the text is scrubbed of every secret we hold, to be sure."""
     # Anything else is a bug or an unexpected library error: say what it was.
     detail = str(exc) if isinstance(exc, SGBitbucketError) else f"{type(exc).__name__}: {exc}"
-    diags.add_error(summary, scrub(detail, [s for s in secrets if isinstance(s, str)]))
+    diags.add_error(summary, scrub_text(detail, [s for s in secrets if isinstance(s, str)]))
 
 
 def secrets_of(values: Mapping[str, Any]) -> list[str]:

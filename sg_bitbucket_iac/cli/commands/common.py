@@ -92,7 +92,7 @@ def run_bounded(
 
 def unreadable_records(engine: Engine) -> list[dict[str, Any]]:
     """The records the engine's last org scan could not read: Id and what is wrong, for reports."""
-    return [{"connector_id": odd.connector_id, "problems": list(odd.problems), "message": str(odd)}
+    return [{"connector_id": odd.connector_id, "problems": odd.findings, "message": str(odd)}
             for odd in engine.odd_records]
 
 
@@ -279,9 +279,9 @@ class Context:
             self.secrets_seen.add(value)
 
     def scrub(self, text: str) -> str:
-        from ...errors import scrub
+        from ...redact import scrub_text
 
-        return scrub(text, self.secrets_seen) if self.secrets_seen else text
+        return scrub_text(text, self.secrets_seen) if self.secrets_seen else text
 
     def read_secret(self, what: str) -> Secret:
         """The credential from --secret-env VAR, else stdin (a prompt on a terminal); never from argv."""
