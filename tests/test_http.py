@@ -14,8 +14,9 @@ from sg_bitbucket_iac.bitbucket import BitbucketClient
 from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.errors import StackGuardianError, TransportError
 from sg_bitbucket_iac.http import PolicySession, redirect_allowed, transport_error_text
-from sg_bitbucket_iac.model import parse_connector, to_create_payload
+from sg_bitbucket_iac.model import parse_connector
 from sg_bitbucket_iac.stackguardian import StackGuardianClient
+from sg_bitbucket_iac.wire import to_create_payload
 
 ORG = "acme"
 KEY = "sgo_test_key"
@@ -173,7 +174,6 @@ def test_a_refused_connection_is_a_transport_error(sentinel: str) -> None:
 def test_bitbucket_error_bodies_echoing_the_credential_are_scrubbed(emulator: Emulator, sentinel: str) -> None:
     import base64
     import json
-    from datetime import UTC, datetime
     from urllib.parse import quote
 
     from sg_bitbucket_iac.model import ApiTokenAuth
@@ -190,8 +190,7 @@ def test_bitbucket_error_bodies_echoing_the_credential_are_scrubbed(emulator: Em
     emulator.admin("POST", "/faults", {"api": "bitbucket", "path_regex": "/user", "status": 403,
                                        "body": {"type": "error", "error": {"message": echo}}})
     auth = ApiTokenAuth(username="alice", email="alice@acme.io", api_token=Secret(token))
-    result = run_preflight(auth, "acme", api_url=emulator.bitbucket_url, now=datetime(2026, 1, 15, tzinfo=UTC),
-                           cache=None, retry_backoff=0)
+    result = run_preflight(auth, "acme", api_url=emulator.bitbucket_url, cache=None, retry_backoff=0)
     text = json.dumps(result.to_dict()) + result.summary()
     assert "denied" in text
     for form in (sentinel, basic[:24], quote(token, safe="")):

@@ -43,12 +43,9 @@ from ..model import (
     Connector,
     ConnectorValidationError,
     Problem,
-    did_you_mean,
-    display_key,
-    join_path,
     parse_connector,
-    unknown_key_message,
 )
+from ..problems import did_you_mean, display_key, join_path, unknown_key_message
 from ..secrets import Secret, SecretReference, SecretReferenceError
 
 TOP_LEVEL_KEYS = ("org", "prune", "connectors")

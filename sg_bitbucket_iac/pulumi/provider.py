@@ -49,14 +49,15 @@ from ..flatstate import (
 from ..model import (
     Connector,
     ConnectorValidationError,
-    ObservedConnector,
     Problem,
     parse_connector,
 )
-from ..ownership import Front, owner_of
 from ..secrets import Secret
 from ..settings import Settings
+from ..tags import Front, owner_of
 from ..text import escape_control
+from ..wire import ObservedConnector
+from ..wording import PULUMI_WORDING
 from . import error_reports
 
 TYPE_TOKEN = "pulumi-python:dynamic/stackguardian:BitbucketConnector"
@@ -99,6 +100,11 @@ def property_of(path: str) -> str:
 def connector_data(props: Mapping[str, Any]) -> dict[str, Any]:
     """Flat Pulumi properties -> the backend's declarative shape (the same one YAML definitions use)."""
     return declaration(props)
+
+
+def parse(props: Mapping[str, Any]) -> Connector:
+    """The declared connector, its problems worded in Pulumi's property names."""
+    return parse_connector(connector_data(props), names=PULUMI_WORDING.field_names)
 
 
 def snapshot_from_state(outs: Mapping[str, Any]) -> AppliedSnapshot | None:
@@ -257,9 +263,10 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
         with runtime.lock:
             engine = runtime.engines.get(wanted)
             if engine is None:
-                from ..batch_read import batched_engine  # concurrent reads (refresh) share one listall scan
+                from ..batch_read import BatchedClient  # concurrent reads (refresh) share one listall scan
 
-                engine = batched_engine(replace(settings, org=wanted), owner=Front.PULUMI)
+                settings = replace(settings, org=wanted)
+                engine = Engine(settings, front=PULUMI_WORDING, client=BatchedClient.from_settings(settings))
                 runtime.engines[wanted] = engine
             return engine
 
@@ -285,7 +292,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             unknown = {k for k in INPUT_KEYS if k in news and is_unknown(news[k])}
             known = {k: v for k, v in news.items() if k not in unknown}
             try:
-                connector = parse_connector(connector_data(known))
+                connector = parse(known)
             except ConnectorValidationError as exc:
                 return dynamic.CheckResult(news, _failures(exc.problems, unknown, secrets))
             if unknown:
@@ -306,8 +313,8 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
         engine = self._engine()
         try:
             engine.plan(connector, observed=engine.read(connector.connector_id), adopt=adopt, refresh=False)
-        except ConnectorExistsError:
-            return [dynamic.CheckFailure("connector_id", _exists_message(connector.connector_id, engine.org))]
+        except ConnectorExistsError as exc:
+            return [dynamic.CheckFailure("connector_id", shown(str(exc), secrets))]
         except ForeignOwnerError as exc:
             return [dynamic.CheckFailure("adopt", shown(str(exc), secrets))]
         except NameClashError as exc:
@@ -323,7 +330,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
     def _declared(olds: Mapping[str, Any]) -> Connector | None:
         """The connector the previous inputs declared (None when they do not parse)."""
         try:
-            return parse_connector(connector_data(olds))
+            return parse(olds)
         except ConnectorValidationError:
             return None
 
@@ -333,7 +340,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             if any(is_unknown(news.get(k)) for k in INPUT_KEYS):
                 return dynamic.DiffResult(changes=True, replaces=[], delete_before_replace=False)
             applied = snapshot_from_state({**olds, "connector_id": olds.get("connector_id") or id_})
-            desired = keep_identity(parse_connector(connector_data(news)), applied)
+            desired = keep_identity(parse(news), applied)
             if applied is None:
                 # State without a usable snapshot (hand-edited or foreign): re-apply everything.
                 return dynamic.DiffResult(changes=True, replaces=[], delete_before_replace=False)
@@ -349,13 +356,13 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         """Create, or adopt an existing connector with the same Id when ``adopt=True``."""
         with clean_errors("create", props, extra=self._api_key()):
-            desired = parse_connector(connector_data(props))
+            desired = parse(props)
             engine = self._engine()
             observed = engine.read(desired.connector_id)
             try:
                 plan = engine.plan(desired, observed=observed, adopt=bool(props.get("adopt")), refresh=False)
-            except ConnectorExistsError:
-                raise BitbucketConnectorError(_exists_message(desired.connector_id, engine.org)) from None
+            except ConnectorExistsError as exc:
+                raise BitbucketConnectorError(str(exc)) from None
             outs = _apply(engine, desired, plan, observed, _flag(props.get("preflight")))
             return dynamic.CreateResult(desired.connector_id, outs)
 
@@ -364,7 +371,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
         with clean_errors("update", olds, news, extra=self._api_key()):
             engine = self._engine()
             applied = snapshot_from_state({**olds, "connector_id": olds.get("connector_id") or id_})
-            desired = keep_identity(parse_connector(connector_data(news)), applied)
+            desired = keep_identity(parse(news), applied)
             observed = engine.read(id_)
             plan = engine.plan(desired, applied=applied, observed=observed, adopt=applied is None, refresh=False)
             if plan.action is Action.REPLACE:
@@ -394,7 +401,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
                     "not a Bitbucket one"
                 )
             outs = state_outputs(observed, org=engine.org, previous=props)
-            note = refresh_note(id_, props.get("modified_at"), observed.modified_at, "`pulumi up`")
+            note = refresh_note(id_, props.get("modified_at"), observed.modified_at, PULUMI_WORDING)
             if note is not None:
                 outs["credentials_fingerprint"] = None  # the next `up` re-sends the declared credential
                 _warn(note)
@@ -422,12 +429,6 @@ def _apply(
         raise BitbucketConnectorError(f"connector {desired.connector_id} was not found after the write")
     fingerprint = result.snapshot.fingerprint if result.snapshot else None
     return state_outputs(observed_after, org=engine.org, declared=desired, fingerprint=fingerprint)
-
-
-def _exists_message(connector_id: str, org: str) -> str:
-    return (f"connector {connector_id} already exists in StackGuardian org {org}; set adopt=True to manage it "
-            "from this stack (its credentials are replaced by the declared ones), read it without managing it "
-            f'with BitbucketConnector.get(name, "{connector_id}"), or choose another connector_id')
 
 
 def _flag(value: Any) -> bool | None:
