@@ -63,8 +63,9 @@ FLAT_FIELD_NAMES: Mapping[str, str] = {
     "scope": "access_token_scope",
 }
 
-# The command that changes the credential of a connector no front owns.
+# The command that changes the credential of a connector no front owns; every front names it.
 _MIGRATE_COMMAND = "`sg-bitbucket migrate --connector {id} --to api_token|access_token ...`"
+_UNOWNED_MIGRATE = "`sg-bitbucket migrate` does the same for a connector no front owns"
 
 CLI_WORDING = FrontWording(
     owner=Front.CLI,
@@ -92,7 +93,7 @@ TERRAFORM_WORDING = FrontWording(
     change_credential="change it in the Terraform configuration and run `terraform apply`",
     migrate=f"{SWITCH_OFF_APP_PASSWORDS} in place: set auth_type = \"api_token\" (username, email, api_token) or "
     "\"access_token\" (access_token and repository/project), drop app_password, and apply; the connector keeps "
-    "its Id",
+    f"its Id ({_UNOWNED_MIGRATE})",
 )
 
 PULUMI_WORDING = FrontWording(
@@ -106,7 +107,7 @@ PULUMI_WORDING = FrontWording(
     change_credential="change it in the Pulumi program and run `pulumi up`",
     migrate=f"{SWITCH_OFF_APP_PASSWORDS} in place: give the BitbucketConnector auth=ApiTokenAuth(username, email, "
     "api_token) or AccessTokenAuth(access_token, repository/project) instead of AppPasswordAuth, and run "
-    "`pulumi up`; the connector keeps its Id",
+    f"`pulumi up`; the connector keeps its Id ({_UNOWNED_MIGRATE})",
 )
 
 _BY_OWNER: dict[Front, FrontWording] = {w.owner: w for w in (CLI_WORDING, TERRAFORM_WORDING, PULUMI_WORDING)}

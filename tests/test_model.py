@@ -9,6 +9,7 @@ import pickle
 from typing import Any
 
 import pytest
+from declarations import api_token_declaration, with_auth
 
 from sg_bitbucket_iac.field_rules import derive_id
 from sg_bitbucket_iac.model import (
@@ -27,17 +28,7 @@ SENTINEL = "SENTINEL-model-0123456789abcdef"
 
 
 def api_token_connector(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "name": "bitbucket-main",
-        "workspace": "acme",
-        "auth": {"type": "api_token", "username": "alice", "email": "alice@acme.io", "api_token": SENTINEL},
-    }
-    data.update(overrides)
-    return data
-
-
-def with_auth(**auth: Any) -> dict[str, Any]:
-    return {"name": "c", "workspace": "acme", "auth": auth}
+    return api_token_declaration(SENTINEL, **overrides)
 
 
 # Each case: definition, expected error path, a fragment of the fix that must be in the message.

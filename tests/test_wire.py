@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from declarations import api_token_declaration, with_auth
 
 from sg_bitbucket_iac.model import AUTH_CLASSES, AuthType, parse_connector
 from sg_bitbucket_iac.tags import LAST_WRITE_TAG, OWNER_TAG, USERNAME_TAG, Front
@@ -28,17 +29,7 @@ SENTINEL = "SENTINEL-wire-0123456789abcdef"
 
 
 def api_token_connector(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "name": "bitbucket-main",
-        "workspace": "acme",
-        "auth": {"type": "api_token", "username": "alice", "email": "alice@acme.io", "api_token": SENTINEL},
-    }
-    data.update(overrides)
-    return data
-
-
-def with_auth(**auth: Any) -> dict[str, Any]:
-    return {"name": "c", "workspace": "acme", "auth": auth}
+    return api_token_declaration(SENTINEL, **overrides)
 
 
 def _wire(payload: dict[str, Any]) -> dict[str, Any]:

@@ -70,15 +70,16 @@ def test_the_policy_is_a_warning_then_a_problem_at_the_path() -> None:
     assert "`sg-bitbucket migrate --connector legacy --to api_token|access_token ...`" in refused.problems[0].message
 
 
-@pytest.mark.parametrize(("wording", "says", "never"), [
-    (CLI_WORDING, "sg-bitbucket migrate --connector legacy", "auth_type ="),
-    (TERRAFORM_WORDING, 'set auth_type = "api_token"', "sg-bitbucket migrate"),
-    (PULUMI_WORDING, "auth=ApiTokenAuth(", "sg-bitbucket migrate"),
+@pytest.mark.parametrize(("wording", "says"), [
+    (CLI_WORDING, "with `sg-bitbucket migrate --connector legacy"),
+    (TERRAFORM_WORDING, 'in place: set auth_type = "api_token"'),
+    (PULUMI_WORDING, "in place: give the BitbucketConnector auth=ApiTokenAuth("),
 ])
-def test_the_policy_speaks_the_fronts_words(wording: FrontWording, says: str, never: str) -> None:
+def test_the_policy_speaks_the_fronts_words(wording: FrontWording, says: str) -> None:
     (problem,) = check_policy(app_password_connector(), at=ENDED, wording=wording).problems
-    assert says in problem.message and never not in problem.message
     assert "StackGuardian ended support for app passwords on 2026-06-09" in problem.message
+    # The front's own way first; `sg-bitbucket migrate` is named in every front (for what no front owns).
+    assert problem.message.index(says) <= problem.message.index("sg-bitbucket migrate")
 
 
 # --------------------------------------------------------------------------- the engine, against Bitbucket

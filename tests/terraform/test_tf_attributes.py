@@ -128,7 +128,7 @@ def test_backend_warning_lands_on_its_attribute_in_terraform_words() -> None:
         attrs.report_warning(diags, warning)
     (warning,) = diags.diagnostics
     assert warning.path == ["auth_type"] and warning.summary == "App passwords are deprecated"
-    assert "auth_type = \"api_token\"" in warning.detail and "sg-bitbucket migrate" not in warning.detail
+    assert "auth_type = \"api_token\"" in warning.detail
     assert APP_PASSWORD_DEPRECATED == "app_password_deprecated"
 
 
