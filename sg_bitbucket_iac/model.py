@@ -55,6 +55,7 @@ from .tags import ACCESS_SCOPE_TAG, PROJECT_TAG, REPOSITORY_TAG, USERNAME_TAG
 if TYPE_CHECKING:
     from .wire import ObservedConnector
 
+
 class AuthType(enum.StrEnum):
     API_TOKEN = "api_token"
     ACCESS_TOKEN = "access_token"
@@ -152,7 +153,7 @@ class _AuthBase(BaseModel):
 
     @abstractmethod
     def authorization_header(self) -> str:
-        """How Bitbucket wants this credential (reference section 1)."""
+        """How Bitbucket wants this credential: Basic for a user and a password or token, Bearer for an access token."""
 
     @abstractmethod
     def descriptive_tags(self) -> dict[str, str]:
