@@ -5,7 +5,6 @@ Secrets appear only in the Authorization header, which is never logged; redirect
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,12 +18,9 @@ from urllib3.util.retry import Retry
 
 from .errors import RequestTimeoutError, TransportError
 from .http import HeaderAuth, new_session, transport_failure
-from .model import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth
 from .settings import checked_base_url
 
 logger = logging.getLogger(__name__)
-
-AnyAuth = ApiTokenAuth | AccessTokenAuth | AppPasswordAuth
 
 MAX_REQUESTS = 6  # per credential (Preflight algorithm, "General rules")
 MAX_RETRIES = 3  # 1 s, 2 s, 4 s
@@ -45,16 +41,6 @@ class BitbucketRetry(Retry):
         if consecutive == 0:
             return 0.0
         return float(min(self.backoff_max, self.backoff_factor * 2 ** (consecutive - 1)))
-
-
-def authorization_header(auth: AnyAuth) -> str:
-    """How Bitbucket wants each auth type (reference section 1): Basic email:token,
-    Basic username:app_password, Bearer access token."""
-    if isinstance(auth, AccessTokenAuth):
-        return "Bearer " + auth.access_token.reveal()
-    user = auth.email if isinstance(auth, ApiTokenAuth) else auth.username
-    pair = f"{user}:{auth.secret.reveal()}".encode()
-    return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -210,4 +196,4 @@ class BitbucketClient:
 
 
 
-__all__ = ["MAX_REQUESTS", "AnyAuth", "BitbucketClient", "BitbucketRetry", "ProbeResponse", "authorization_header"]
+__all__ = ["MAX_REQUESTS", "BitbucketClient", "BitbucketRetry", "ProbeResponse"]

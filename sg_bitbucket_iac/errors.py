@@ -277,12 +277,10 @@ class PreflightFailed(SGBitbucketError):
 
 
 class ConnectorExistsError(SGBitbucketError):
-    def __init__(self, connector_id: str, org: str) -> None:
-        super().__init__(
-            f"connector {connector_id} already exists in org {org} and is not managed here",
-            hint="take it over explicitly (Pulumi: adopt=True; Terraform: `terraform import`; CLI: `adopt: true` "
-            "on the connector, or `sg-bitbucket import ID --to-yaml`), or choose another Id",
-        )
+    """A create met a connector with the declared Id that is not managed here; ``hint`` is in the front's words."""
+
+    def __init__(self, connector_id: str, org: str, *, hint: str) -> None:
+        super().__init__(f"connector {connector_id} already exists in org {org} and is not managed here", hint=hint)
 
 
 class ForeignOwnerError(SGBitbucketError):

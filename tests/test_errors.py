@@ -16,7 +16,7 @@ from sg_bitbucket_iac.errors import (
     ProblemsError,
     SGBitbucketError,
 )
-from sg_bitbucket_iac.model import observed_from_record
+from sg_bitbucket_iac.wire import observed_from_record
 
 _DRAWN = re.compile(r"^    (?P<indent>(?:│   |    )*)(?:[├└]── )?(?P<name>[A-Z]\w+)")
 

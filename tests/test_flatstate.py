@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from sg_bitbucket_iac import flatstate
-from sg_bitbucket_iac.model import SECRET_FIELDS, observed_from_record, parse_connector
+from sg_bitbucket_iac.model import SECRET_FIELDS, parse_connector
+from sg_bitbucket_iac.wire import observed_from_record
 
 
 def test_secret_keys_are_the_models_secret_fields() -> None:

@@ -9,7 +9,6 @@ import socket
 import struct
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -31,8 +30,9 @@ from sg_bitbucket_iac.errors import (
     TransportError,
 )
 from sg_bitbucket_iac.http import PolicySession, TransportFailure, redirect_allowed, transport_failure
-from sg_bitbucket_iac.model import parse_connector, to_create_payload
+from sg_bitbucket_iac.model import parse_connector
 from sg_bitbucket_iac.stackguardian import StackGuardianClient
+from sg_bitbucket_iac.wire import to_create_payload
 
 ORG = "acme"
 KEY = "sgo_test_key"
@@ -299,8 +299,7 @@ def test_a_bitbucket_that_cannot_be_reached_says_so_in_the_preflight(failing_url
     url = failing_url("refused")
     auth = parse_connector({"name": "x", "workspace": "acme", "auth": {
         "type": "access_token", "access_token": "t" * 24}}).auth
-    result = run_preflight(auth, "acme", api_url=url + "/2.0", now=datetime(2026, 1, 15, tzinfo=UTC), cache=None,
-                           retry_backoff=0)
+    result = run_preflight(auth, "acme", api_url=url + "/2.0", cache=None, retry_backoff=0)
     assert result.status is PreflightStatus.INCONCLUSIVE
     text = result.summary() + " ".join(check.message for check in result.checks)
     assert f"cannot reach {url.partition('://')[2]}: connection refused" in text
@@ -346,7 +345,6 @@ def test_any_other_failure_is_a_transport_error_in_the_systems_words() -> None:
 def test_bitbucket_error_bodies_echoing_the_credential_are_scrubbed(emulator: Emulator, sentinel: str) -> None:
     import base64
     import json
-    from datetime import UTC, datetime
     from urllib.parse import quote
 
     from sg_bitbucket_iac.model import ApiTokenAuth
@@ -363,8 +361,7 @@ def test_bitbucket_error_bodies_echoing_the_credential_are_scrubbed(emulator: Em
     emulator.admin("POST", "/faults", {"api": "bitbucket", "path_regex": "/user", "status": 403,
                                        "body": {"type": "error", "error": {"message": echo}}})
     auth = ApiTokenAuth(username="alice", email="alice@acme.io", api_token=Secret(token))
-    result = run_preflight(auth, "acme", api_url=emulator.bitbucket_url, now=datetime(2026, 1, 15, tzinfo=UTC),
-                           cache=None, retry_backoff=0)
+    result = run_preflight(auth, "acme", api_url=emulator.bitbucket_url, cache=None, retry_backoff=0)
     text = json.dumps(result.to_dict()) + result.summary()
     assert "denied" in text
     for form in (sentinel, basic[:24], quote(token, safe="")):

@@ -13,9 +13,10 @@ import pytest
 
 from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.errors import BadRequestError
-from sg_bitbucket_iac.model import parse_connector, to_create_payload
+from sg_bitbucket_iac.model import parse_connector
 from sg_bitbucket_iac.redact import control_characters, escape_control, mask, scrub_text
 from sg_bitbucket_iac.stackguardian import StackGuardianClient
+from sg_bitbucket_iac.wire import to_create_payload
 
 SENTINEL = "SENTINEL-redact-9f8e7d6c5b4a3210"
 
@@ -88,8 +89,6 @@ def test_server_messages_in_errors_are_escaped(emulator: Emulator) -> None:
 
 
 def test_bitbucket_messages_in_preflight_results_are_escaped(emulator: Emulator) -> None:
-    from datetime import UTC, datetime
-
     from sg_bitbucket_iac.preflight import run_preflight
     from sg_bitbucket_iac.secrets import Secret
 
@@ -99,8 +98,7 @@ def test_bitbucket_messages_in_preflight_results_are_escaped(emulator: Emulator)
     auth = parse_connector({"name": "x", "workspace": "acme", "auth": {
         "type": "api_token", "username": "alice", "email": "alice@acme.io", "api_token": "t" * 24}}).auth
     assert auth.secret == Secret("t" * 24)
-    result = run_preflight(auth, "acme", api_url=emulator.bitbucket_url, now=datetime(2026, 1, 15, tzinfo=UTC),
-                           cache=None, retry_backoff=0)
+    result = run_preflight(auth, "acme", api_url=emulator.bitbucket_url, cache=None, retry_backoff=0)
     texts = [check.message for check in result.checks] + [result.summary()]
     assert not any("\x1b" in text for text in texts)
     assert any("no \\x1b[2J way" in text for text in texts), texts

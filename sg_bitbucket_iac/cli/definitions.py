@@ -42,11 +42,9 @@ from ..model import (
     Connector,
     ConnectorValidationError,
     Problem,
-    did_you_mean,
-    join_path,
     parse_connector,
-    unknown_key_message,
 )
+from ..problems import did_you_mean, join_path, unknown_key_message
 from ..secrets import Secret, SecretReference, SecretReferenceError
 from .yaml_source import YamlDocument, read_yaml
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import DefinitionsError
-from ..model import Problem, display_key, join_path
+from ..errors import DefinitionsError, Problem
+from ..problems import display_key, join_path
 
 # A definitions file of 10,000 connectors is about 3 MiB; anything far larger is not one.
 MAX_FILE_BYTES = 8 * 1024 * 1024

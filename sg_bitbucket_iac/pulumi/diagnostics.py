@@ -82,9 +82,3 @@ def clean_errors(operation: str, *secret_sources: Mapping[str, Any], extra: tupl
             f"{operation}: unexpected {type(exc).__name__}: {shown(str(exc), secrets)[:500]}"
         ) from None
 
-
-def exists_message(connector_id: str, org: str) -> str:
-    """Why a create stops at a connector that is already there, and the three ways on."""
-    return (f"connector {connector_id} already exists in StackGuardian org {org}; set adopt=True to manage it "
-            "from this stack (its credentials are replaced by the declared ones), read it without managing it "
-            f'with BitbucketConnector.get(name, "{connector_id}"), or choose another connector_id')

@@ -24,8 +24,10 @@ from ..flatstate import (
     refreshed,
     snapshot_of,
 )
-from ..model import Connector, ObservedConnector
+from ..model import Connector, parse_connector
 from ..settings import parse_bool
+from ..wire import ObservedConnector
+from ..wording import PULUMI_WORDING
 
 # The wire form of an unknown value; the SDK turns it into pulumi.output.Unknown during Check/Diff.
 UNKNOWN_WIRE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -64,6 +66,11 @@ def property_of(path: str) -> str:
 def connector_data(props: Mapping[str, Any]) -> dict[str, Any]:
     """Flat Pulumi properties -> the backend's declarative shape (the same one YAML definitions use)."""
     return declaration(props)
+
+
+def parse(props: Mapping[str, Any]) -> Connector:
+    """The declared connector, its problems worded in Pulumi's property names."""
+    return parse_connector(connector_data(props), names=PULUMI_WORDING.field_names)
 
 
 def preflight_flag(value: Any) -> bool | None:

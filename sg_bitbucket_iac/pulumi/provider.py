@@ -28,12 +28,14 @@ from ..engine import (
 )
 from ..errors import BitbucketConnectorError, ConfigurationError, ForeignOwnerError, NameClashError
 from ..flatstate import secret_values
-from ..model import Connector, ConnectorValidationError, ObservedConnector, parse_connector
-from ..ownership import Front, owner_of
+from ..model import Connector, ConnectorValidationError
 from ..secrets import Secret
 from ..settings import Settings
+from ..tags import Front, owner_of
+from ..wire import ObservedConnector
+from ..wording import PULUMI_WORDING
 from . import error_reports
-from .diagnostics import check_failures, clean_errors, exists_message, shown, warn_once
+from .diagnostics import check_failures, clean_errors, shown, warn_once
 from .properties import (
     ADDITIONAL_SECRET_OUTPUTS,
     INPUT_KEYS,
@@ -42,6 +44,7 @@ from .properties import (
     connector_data,
     inputs_from_outputs,
     is_unknown,
+    parse,
     preflight_flag,
     property_of,
     snapshot_from_state,
@@ -124,9 +127,10 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
         with runtime.lock:
             engine = runtime.engines.get(wanted)
             if engine is None:
-                from ..batch_read import batched_engine  # concurrent reads (refresh) share one listall scan
+                from ..batch_read import BatchedClient  # concurrent reads (refresh) share one listall scan
 
-                engine = batched_engine(replace(settings, org=wanted), owner=Front.PULUMI)
+                settings = replace(settings, org=wanted)
+                engine = Engine(settings, front=PULUMI_WORDING, client=BatchedClient.from_settings(settings))
                 runtime.engines[wanted] = engine
             return engine
 
@@ -157,7 +161,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             except ConfigurationError as exc:  # a typo must not turn the check off: refused, with the words
                 preflight, flag_failures = None, [dynamic.CheckFailure("preflight", shown(str(exc), secrets))]
             try:
-                connector = parse_connector(connector_data(known))
+                connector = parse(known)
             except ConnectorValidationError as exc:
                 return dynamic.CheckResult(news, [*check_failures(exc.problems, unknown, secrets), *flag_failures])
             if unknown or flag_failures:
@@ -178,8 +182,8 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
         engine = self._engine()
         try:
             engine.plan(connector, observed=engine.read(connector.connector_id), adopt=adopt, refresh=False)
-        except ConnectorExistsError:
-            return [dynamic.CheckFailure("connector_id", exists_message(connector.connector_id, engine.org))]
+        except ConnectorExistsError as exc:
+            return [dynamic.CheckFailure("connector_id", shown(str(exc), secrets))]
         except ForeignOwnerError as exc:
             return [dynamic.CheckFailure("adopt", shown(str(exc), secrets))]
         except NameClashError as exc:
@@ -195,7 +199,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
     def _declared(olds: Mapping[str, Any]) -> Connector | None:
         """The connector the previous inputs declared (None when they do not parse)."""
         try:
-            return parse_connector(connector_data(olds))
+            return parse(olds)
         except ConnectorValidationError:
             return None
 
@@ -205,7 +209,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             if any(is_unknown(news.get(k)) for k in INPUT_KEYS):
                 return dynamic.DiffResult(changes=True, replaces=[], delete_before_replace=False)
             applied = snapshot_from_state({**olds, "connector_id": olds.get("connector_id") or id_})
-            desired = keep_identity(parse_connector(connector_data(news)), applied)
+            desired = keep_identity(parse(news), applied)
             if applied is None:
                 # State without a usable snapshot (hand-edited or foreign): re-apply everything.
                 return dynamic.DiffResult(changes=True, replaces=[], delete_before_replace=False)
@@ -221,14 +225,14 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         """Create, or adopt an existing connector with the same Id when ``adopt=True``."""
         with clean_errors("create", props, extra=self._api_key()):
-            desired = parse_connector(connector_data(props))
+            desired = parse(props)
             preflight = preflight_flag(props.get("preflight"))
             engine = self._engine()
             observed = engine.read(desired.connector_id)
             try:
                 plan = engine.plan(desired, observed=observed, adopt=bool(props.get("adopt")), refresh=False)
-            except ConnectorExistsError:
-                raise BitbucketConnectorError(exists_message(desired.connector_id, engine.org)) from None
+            except ConnectorExistsError as exc:
+                raise BitbucketConnectorError(str(exc)) from None
             outs = _apply(engine, desired, plan, observed, preflight)
             return dynamic.CreateResult(desired.connector_id, outs)
 
@@ -237,7 +241,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
         with clean_errors("update", olds, news, extra=self._api_key()):
             engine = self._engine()
             applied = snapshot_from_state({**olds, "connector_id": olds.get("connector_id") or id_})
-            desired = keep_identity(parse_connector(connector_data(news)), applied)
+            desired = keep_identity(parse(news), applied)
             preflight = preflight_flag(news.get("preflight"))
             observed = engine.read(id_)
             plan = engine.plan(desired, applied=applied, observed=observed, adopt=applied is None, refresh=False)
@@ -268,7 +272,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
                     "not a Bitbucket one"
                 )
             outs = state_outputs(observed, org=engine.org, previous=props)
-            note = refresh_note(id_, props.get("modified_at"), observed.modified_at, "`pulumi up`")
+            note = refresh_note(id_, props.get("modified_at"), observed.modified_at, PULUMI_WORDING)
             if note is not None:
                 outs["credentials_fingerprint"] = None  # the next `up` re-sends the declared credential
                 warn_once(note)

@@ -8,7 +8,7 @@ from tf import schema, types
 from tf.iface import Config, DataSource, ReadDataContext
 from tf.utils import Diagnostics
 
-from ..model import ObservedConnector, observed_from_record
+from ..wire import ObservedConnector, observed_from_record
 from . import attributes as attrs
 
 if TYPE_CHECKING:

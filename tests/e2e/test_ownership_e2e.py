@@ -21,7 +21,7 @@ from tf_harness import PROVIDER_SCRIPT, Terraform, find_terraform, terraform_ver
 
 from sg_bitbucket_iac.cli import app
 from sg_bitbucket_iac.emulator import Emulator
-from sg_bitbucket_iac.ownership import OWNER_TAG
+from sg_bitbucket_iac.tags import OWNER_TAG
 
 ORG = "acme"
 API_KEY = "sgo_ownership_e2e"

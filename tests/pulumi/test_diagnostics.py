@@ -6,7 +6,7 @@ import pytest
 
 from sg_bitbucket_iac.errors import BitbucketConnectorError
 from sg_bitbucket_iac.model import Problem
-from sg_bitbucket_iac.pulumi.diagnostics import check_failures, clean_errors, exists_message, warn_once
+from sg_bitbucket_iac.pulumi.diagnostics import check_failures, clean_errors, warn_once
 
 
 def test_problems_land_on_their_property_scrubbed_and_unknown_ones_wait(sentinel: str) -> None:
@@ -33,5 +33,8 @@ def test_an_unexpected_error_leaves_as_a_short_scrubbed_message_without_its_caus
 
 
 def test_the_exists_message_names_every_way_on() -> None:
-    text = exists_message("main_1", "acme")
+    from sg_bitbucket_iac.errors import ConnectorExistsError
+    from sg_bitbucket_iac.wording import PULUMI_WORDING
+
+    text = str(ConnectorExistsError("main_1", "acme", hint=PULUMI_WORDING.exists.format(id="main_1")))
     assert "adopt=True" in text and 'BitbucketConnector.get(name, "main_1")' in text and "another connector_id" in text

@@ -22,9 +22,10 @@ from ...errors import UsageError
 
 if TYPE_CHECKING:
     from ...engine import Engine
-    from ...model import Connector, ObservedConnector, Problem
+    from ...model import Connector, Problem
     from ...secrets import Secret
     from ...settings import Settings
+    from ...wire import ObservedConnector
     from ..definitions import Definitions
     from ..output import Output
 
@@ -56,7 +57,7 @@ _FLAG_FOR_PATH = {
 
 def problems_as_flags(problems: Iterable[Problem]) -> list[Problem]:
     """Rename YAML paths (auth.email) to the flags a flag-driven command took (--email)."""
-    from ...model import Problem
+    from ...errors import Problem
 
     return [Problem(_FLAG_FOR_PATH.get(p.path, p.path), p.message, p.rule) for p in problems]
 
@@ -118,10 +119,9 @@ def warm_fingerprints(connectors: Sequence[Connector], org: str, on_done: Callab
 
 def slow_to_fingerprint(connectors: Sequence[Connector]) -> list[Connector]:
     """The connectors whose fingerprint is scrypt; the keyed fast scheme costs microseconds, no thread."""
-    from ...model import credential_parts
     from ...secrets import SLOW_SCHEME, fingerprint_scheme
 
-    return [c for c in connectors if fingerprint_scheme(*credential_parts(c.auth)) == SLOW_SCHEME]
+    return [c for c in connectors if fingerprint_scheme(*c.auth.credential_parts()) == SLOW_SCHEME]
 
 
 class Context:
@@ -203,17 +203,20 @@ class Context:
         return str(org)
 
     def engine(self, *, org: str | None = None, mark_managed: bool) -> Engine:
-        """An engine on StackGuardian for ``org``; ``mark_managed`` makes it keep its state in ContextTags."""
+        """An engine on StackGuardian for ``org``; ``mark_managed``: it writes as the CLI, the owner of
+        what a definitions file declares (and keeps its bookkeeping in ContextTags); without it the
+        engine belongs to no front (migrate, audit, import never move the owner)."""
         from ...engine import Engine
+        from ...wording import CLI_WORDING
 
         settings = replace(self.settings, org=org or self.org_for(None))
-        return Engine.from_settings(settings, mark_managed=mark_managed, preflight_backoff=self.preflight_backoff)
+        return Engine(settings, front=CLI_WORDING if mark_managed else None, preflight_backoff=self.preflight_backoff)
 
     def preflight_engine(self) -> Engine:
         """An engine used only for Bitbucket preflight and date rules: no StackGuardian key or org needed."""
         from ...engine import Engine
 
-        return Engine.for_preflight(self.settings, preflight_backoff=self.preflight_backoff)
+        return Engine(self.settings, preflight_backoff=self.preflight_backoff)
 
     # ------------------------------------------------------------------ definitions and secrets
     def load_definitions(self, path: str, *, check_timeline: bool = True) -> Definitions:

@@ -1,0 +1,68 @@
+"""Each front's words (wording.py): one table per front, and a new front is one more table."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import UTC, datetime
+
+import pytest
+
+from sg_bitbucket_iac.engine.precheck import check_policy
+from sg_bitbucket_iac.errors import ConnectorValidationError
+from sg_bitbucket_iac.model import parse_connector
+from sg_bitbucket_iac.tags import Front
+from sg_bitbucket_iac.wording import (
+    CLI_WORDING,
+    PULUMI_WORDING,
+    TERRAFORM_WORDING,
+    FrontWording,
+    credential_remedy,
+    for_owner,
+)
+
+TABLES = (CLI_WORDING, TERRAFORM_WORDING, PULUMI_WORDING)
+
+
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.owner.value)
+def test_every_table_says_everything(table: FrontWording) -> None:
+    for item in fields(table):
+        if item.name not in ("field_names", "migrate_unnamed"):
+            assert getattr(table, item.name), item.name
+    assert "c1" in table.declare_existing.format(id="c1") and "c1" in table.exists.format(id="c1")
+    assert table.how_to_migrate("c1").startswith("switch it to an API token or an access token")
+    assert "<ID>" not in table.how_to_migrate(None)
+    assert "c1" in table.conflict("c1") and table.how_to_resend("main")
+    assert for_owner(table.owner) is table
+
+
+def test_each_front_names_its_own_tools() -> None:
+    assert "sg-bitbucket migrate --connector c1" in CLI_WORDING.how_to_migrate("c1")
+    assert "terraform import <address> c1" in TERRAFORM_WORDING.declare_existing.format(id="c1")
+    assert "adopt=True" in PULUMI_WORDING.takeover and "pulumi up" in PULUMI_WORDING.how_to_resend("main")
+    assert TERRAFORM_WORDING.field("scope") == "access_token_scope" and CLI_WORDING.field("scope") == "scope"
+    assert for_owner(None) is CLI_WORDING
+    assert credential_remedy(None, "c1") == "`sg-bitbucket migrate --connector c1 --to api_token|access_token ...`"
+    assert credential_remedy(Front.TERRAFORM, "c1") == TERRAFORM_WORDING.change_credential
+
+
+def test_a_new_front_is_one_table() -> None:
+    """A native provider with camelCase properties: the backend speaks its words with no other change."""
+    native = FrontWording(
+        owner=Front.PULUMI,
+        field_names={"scope": "accessTokenScope", "id": "connectorId", "type": "authType"},
+        takeover="`adopt: true` on the sgbitbucket:index:Connector",
+        declare_existing="`pulumi import sgbitbucket:index:Connector NAME {id}`",
+        exists="import it: `pulumi import sgbitbucket:index:Connector NAME {id}`",
+        resend="the next `pulumi up` re-sends the declared one",
+        change_credential="change it in the Pulumi program and run `pulumi up`",
+        migrate="switch it to an API token or an access token in place: set authType and its credential properties",
+    )
+    with pytest.raises(ConnectorValidationError) as caught:
+        parse_connector({"name": "n", "workspace": "acme", "auth": {"type": "access_token", "access_token": "t",
+                                                                     "scope": "repository"}},
+                        names=native.field_names)
+    assert "accessTokenScope 'repository' needs `repository`" in str(caught.value)
+    legacy = parse_connector({"name": "n", "workspace": "acme",
+                              "auth": {"type": "app_password", "username": "bob", "app_password": "t"}})
+    (problem,) = check_policy(legacy, at=datetime(2026, 6, 10, tzinfo=UTC), wording=native).problems
+    assert "set authType" in problem.message
