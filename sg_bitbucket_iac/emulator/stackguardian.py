@@ -710,11 +710,8 @@ class StackGuardianApi:
         settings = record.get("Settings")
         if not isinstance(settings, dict) or settings.get("kind") != BITBUCKET_KIND:
             return True
-        check = getattr(self.state.bitbucket, "credential_authenticates", None)
-        if check is None:
-            return True
         config = _config_of(record)
         if config is None:
             return False
         auth_type = config.get("bitbucketAuthType") or _infer_bitbucket_auth_type(config)
-        return bool(check(auth_type, config, self.state.clock.now()))
+        return self.state.bitbucket.credential_authenticates(auth_type, config, self.state.clock.now())
