@@ -27,7 +27,8 @@ from typing import Any
 from ..timeline import parse_instant
 from .core import EmulatedClock, Request, Response, Router
 from .faults import FaultInjector, RequestStats
-from .stackguardian import ApiError, StackGuardianApi
+from .records import ApiError
+from .stackguardian import StackGuardianApi
 from .state import EmulatorState
 
 SG_RECORD = "/stackguardian/orgs/{org}/integrations/{integration}"

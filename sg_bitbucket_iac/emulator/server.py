@@ -37,8 +37,9 @@ from .admin import AdminApi
 from .bitbucket import BitbucketApi
 from .core import Request, Response, Router
 from .faults import FaultInjector, RequestStats
-from .stackguardian import StackGuardianApi, StackGuardianOptions
+from .stackguardian import StackGuardianApi
 from .state import EmulatorState, StateFile, load_state_file
+from .switches import StackGuardianOptions
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SWITCHES_ENV = "SG_BITBUCKET_IAC_EMULATOR_SWITCHES"  # e.g. "list_item_wrap=true,patch_answer=stale"
