@@ -33,7 +33,7 @@ ACCEPT_JSON = {"Accept": "application/json"}
 
 
 class BitbucketRetry(Retry):
-    """urllib3's Retry with the reference's 1 s, 2 s, 4 s schedule for ``backoff_factor`` 1.
+    """urllib3's Retry with the 1 s, 2 s, 4 s schedule for ``backoff_factor`` 1 (docs/evidence.md#preflight-algorithm).
 
     urllib3 2 sleeps 0 before the first retry; Bitbucket's 429 carries no Retry-After, so the first
     retry must wait too. A Retry-After, if one ever comes, is still honoured by ``Retry.sleep``.
@@ -47,8 +47,8 @@ class BitbucketRetry(Retry):
 
 
 def authorization_header(auth: AnyAuth) -> str:
-    """How Bitbucket wants each auth type (reference section 1): Basic email:token,
-    Basic username:app_password, Bearer access token."""
+    """How Bitbucket wants each auth type: Basic email:token,
+    Basic username:app_password, Bearer access token (docs/evidence.md#bitbucket-authentication-per-credential-kind)."""
     if isinstance(auth, AccessTokenAuth):
         return "Bearer " + auth.access_token.reveal()
     user = auth.email if isinstance(auth, ApiTokenAuth) else auth.username

@@ -45,7 +45,7 @@ def run_preflight(
 
     ``now`` is the product clock (app-password timeline). ``repositories`` are slugs the connector
     must reach (an access token's own ``repository`` is added automatically). ``retry_backoff`` is
-    the backoff factor: 1.0 gives the reference's 1 s, 2 s, 4 s. ``timeout``: seconds to wait for
+    the backoff factor: 1.0 gives the documented 1 s, 2 s, 4 s. ``timeout``: seconds to wait for
     each answer (None: the client's default).
     """
     base = checked_base_url(api_url, "bitbucket_api_url")

@@ -22,7 +22,7 @@ class PreflightStatus(enum.StrEnum):
 
     @property
     def exit_code(self) -> int:
-        """The CLI's exit code for this status (DESIGN.md: 0 pass, 1 fail, 3 inconclusive)."""
+        """The CLI's exit code for this status (the README: 0 pass, 1 fail, 3 inconclusive)."""
         return {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 3}[self.value]
 
 

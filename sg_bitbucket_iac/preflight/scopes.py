@@ -24,7 +24,7 @@ def _needs(*needs: ScopeNeed) -> dict[str, ScopeNeed]:
     return {need.key: need for need in needs}
 
 
-# Preflight algorithm (a) and reference section 2: API-token names, which do not imply one another.
+# docs/evidence.md#preflight-of-an-api-token and #bitbucket-scopes: API-token names, which imply nothing.
 API_TOKEN_NEEDS = _needs(
     ScopeNeed("user", "read:user:bitbucket", "User: Read"),
     ScopeNeed("workspace", "read:workspace:bitbucket", "Workspace: Read"),
@@ -32,7 +32,7 @@ API_TOKEN_NEEDS = _needs(
     ScopeNeed("project", "read:project:bitbucket", "Project: Read"),
     ScopeNeed("pullrequest", "read:pullrequest:bitbucket", "Pullrequest: Read"),
 )
-# Preflight algorithm (c): classic names; /user and /user/workspaces both need `account`.
+# docs/evidence.md#preflight-of-an-app-password: classic names; /user and /user/workspaces both need `account`.
 APP_PASSWORD_NEEDS = _needs(
     ScopeNeed("user", "account", "Account: Read"),
     ScopeNeed("workspace", "account", "Account: Read"),
@@ -40,7 +40,7 @@ APP_PASSWORD_NEEDS = _needs(
     ScopeNeed("project", "project", "Projects: Read"),
     ScopeNeed("pullrequest", "pullrequest", "Pull requests: Read"),
 )
-# Preflight algorithm (b): access tokens are not users, so only resource scopes apply.
+# docs/evidence.md#preflight-of-an-access-token: access tokens are not users, so only resource scopes apply.
 ACCESS_TOKEN_NEEDS = _needs(
     ScopeNeed("repository", "repository", "Repositories: Read"),
     ScopeNeed("project", "project", "Projects: Read"),
@@ -49,7 +49,7 @@ ACCESS_TOKEN_NEEDS = _needs(
 SCOPE_LABELS = {
     n.scope: n.label for needs in (API_TOKEN_NEEDS, APP_PASSWORD_NEEDS, ACCESS_TOKEN_NEEDS) for n in needs.values()
 }
-# Reference section 1(b), "Implication rules" for classic scopes; repository:admin implies nothing.
+# docs/evidence.md#bitbucket-scopes, the implication rules of classic scopes; repository:admin implies nothing.
 CLASSIC_IMPLIES: Mapping[str, tuple[str, ...]] = {
     "project": ("repository",),
     "pullrequest": ("repository",),
