@@ -4,6 +4,10 @@ API tokens use the fine-grained ``read:…:bitbucket`` names, which imply nothin
 and app passwords use the classic names, which do (``project`` gives ``repository``, ...). The
 lists and rules come from Atlassian's Bitbucket Cloud spec and permission pages; sources on
 docs/evidence.md#bitbucket-scopes.
+
+The product's preflight has its own copy of the implication rules (``preflight/scopes.py``) on
+purpose: the emulator stands for Bitbucket, so a wrong rule in the product fails the tests instead
+of being mirrored by the service it is tested against.
 """
 
 from __future__ import annotations
