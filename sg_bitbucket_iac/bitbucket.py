@@ -30,7 +30,7 @@ ACCEPT_JSON = {"Accept": "application/json"}
 
 
 class BitbucketRetry(Retry):
-    """urllib3's Retry with the reference's 1 s, 2 s, 4 s schedule for ``backoff_factor`` 1.
+    """urllib3's Retry with the 1 s, 2 s, 4 s schedule for ``backoff_factor`` 1 (docs/evidence.md#preflight-algorithm).
 
     urllib3 2 sleeps 0 before the first retry; Bitbucket's 429 carries no Retry-After, so the first
     retry must wait too. A Retry-After, if one ever comes, is still honoured by ``Retry.sleep``.

@@ -185,7 +185,7 @@ class ApiTokenAuth(_AuthBase):
     wire_secret_key: ClassVar[str] = "bitbucketCreds"
     preflight: ClassVar[PreflightProfile] = PreflightProfile(
         "api_token",
-        # Preflight algorithm (a) and reference section 2: API-token names, which do not imply one another.
+        # docs/evidence.md#preflight-of-an-api-token and #bitbucket-scopes: API-token names, which imply nothing.
         _needs(
             ScopeNeed("user", "read:user:bitbucket", "User: Read"),
             ScopeNeed("workspace", "read:workspace:bitbucket", "Workspace: Read"),
@@ -255,7 +255,7 @@ class AccessTokenAuth(_AuthBase):
     wire_secret_key: ClassVar[str] = "bitbucketAccessToken"
     preflight: ClassVar[PreflightProfile] = PreflightProfile(
         "access_token",
-        # Preflight algorithm (b): access tokens are not users, so only resource scopes apply.
+        # docs/evidence.md#preflight-of-an-access-token: access tokens are not users, so only resource scopes apply.
         _needs(
             ScopeNeed("repository", "repository", "Repositories: Read"),
             ScopeNeed("project", "project", "Projects: Read"),
@@ -362,7 +362,7 @@ class AppPasswordAuth(_AuthBase):
     wire_secret_key: ClassVar[str] = "bitbucketCreds"
     preflight: ClassVar[PreflightProfile] = PreflightProfile(
         "app_password",
-        # Preflight algorithm (c): classic names; /user and /user/workspaces both need `account`.
+        # docs/evidence.md#preflight-of-an-app-password: classic names; /user and /user/workspaces both need `account`.
         _needs(
             ScopeNeed("user", "account", "Account: Read"),
             ScopeNeed("workspace", "account", "Account: Read"),
@@ -372,8 +372,9 @@ class AppPasswordAuth(_AuthBase):
         ),
         True,
         "App password",
-        # Algorithm (c) step 2 also words a brownout 401 (2026-06-09..07-27); preflight refuses app
-        # passwords from 2026-06-09 before sending anything, so only the plain message remains.
+        # The app-password preflight (docs/evidence.md#preflight-of-an-app-password) also words a brownout 401
+        # (2026-06-09..07-27); app passwords are refused from 2026-06-09 before anything is sent, so only the
+        # plain message remains.
         "Invalid username or app password for {who} (app passwords authenticate with the Bitbucket username, "
         "not the email).",
         "app passwords can no longer be created or changed; migrate the connector with "

@@ -1,4 +1,4 @@
-"""Settings from explicit configuration, else the environment (names fixed by DESIGN.md)."""
+"""Settings from explicit configuration, else the environment (names fixed by the README's Configuration)."""
 
 from __future__ import annotations
 

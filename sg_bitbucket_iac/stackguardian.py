@@ -1,6 +1,6 @@
 """StackGuardian connector ("integration") API client.
 
-Wire format: reference/stackguardian-api.md section 1 and 2 (sg-sdk-go's `connectors/client.go`).
+Wire format: docs/evidence.md#stackguardian-wire-format (sg-sdk-go's `connectors/client.go`).
 Retries are urllib3's `Retry` (backoff with jitter, `Retry-After` honoured), mounted per method
 class so that a non-idempotent create is never blindly re-sent. A create is idempotent end to end:
 after any failed or retried POST (429, 5xx, timeout, dropped connection, "already exists" because an

@@ -1,6 +1,6 @@
 """The app-password timeline as data, and the product clock.
 
-Dates (reference/bitbucket-api.md section 4, and DESIGN.md):
+Dates (Bitbucket's and StackGuardian's, with sources: docs/evidence.md#app-password-timeline):
 * 2025-09-09: Bitbucket stops issuing new app passwords; existing ones keep working.
 * 2026-06-09: StackGuardian ends support for app-password connectors; Bitbucket brownouts start
   (00:00, 06:00, 12:00, 18:00 UTC windows).

@@ -40,7 +40,7 @@ def run_preflight(
     """Check one credential against Bitbucket for ``workspace``; never raises for an HTTP outcome.
 
     ``repositories`` are slugs the connector must reach (an access token's own ``repository`` is
-    added automatically). ``retry_backoff`` is the backoff factor: 1.0 gives the reference's 1 s,
+    added automatically). ``retry_backoff`` is the backoff factor: 1.0 gives the documented 1 s,
     2 s, 4 s. ``timeout``: seconds to wait for each answer (None: the client's default). What the
     date means for an app password is not asked here (engine/precheck.py decides it first).
     """

@@ -1,4 +1,4 @@
-"""The three probe algorithms (reference/bitbucket-api.md, "Preflight algorithm"), one per auth type.
+"""The three probe algorithms (docs/evidence.md#preflight-algorithm), one per auth type.
 
 Each auth class names its algorithm in its preflight profile (model.py); :data:`ALGORITHMS` maps
 the name to the code. What the date means for an app password is not a probe: it is decided
@@ -20,11 +20,11 @@ from .scopes import LEVEL_ORDER, PLATFORM_SCOPES, TOKEN_LEVELS
 WORKSPACE_PAGES = 3  # "following next, at most 3 pages"
 
 
-# --------------------------------------------------------------------------- (a) API tokens and (c) app passwords
+# --------------------------------------------------------------------------- API tokens and app passwords
 def _probe_user_credential(
     run: ProbeRun, username: str, repositories: Sequence[str], who: str, expected_type: str
 ) -> None:
-    """Steps 2-6 of algorithm (a); app passwords (algorithm (c) step 3) run them with classic names."""
+    """Steps 2-6 of docs/evidence.md#preflight-of-an-api-token; app passwords run them with classic names."""
     ws = run.workspace
     workspace_wording = Wording(f"workspace {ws} not found or not accessible (check the slug).")
     response = run.scope_probe(
@@ -83,7 +83,7 @@ def _probe_user_credential(
 
 
 def _check_membership(run: ProbeRun, who: str, reserve: int) -> None:
-    """Step (a)3: the target workspace is among /user/workspaces (at most 3 pages, within the budget)."""
+    """API-token step 3: the target workspace is among /user/workspaces (at most 3 pages, within the budget)."""
     ws = run.workspace
     name = "workspace_membership"
     wording = Wording("GET /user/workspaces answered 404: the Bitbucket API URL must end in /2.0.")
@@ -114,7 +114,7 @@ def _check_membership(run: ProbeRun, who: str, reserve: int) -> None:
 
 
 def _platform_scopes_check(run: ProbeRun) -> None:
-    """Step (a)7: read:account / read:me are Atlassian platform scopes no Bitbucket answer can prove."""
+    """API-token step 7: read:account / read:me are Atlassian platform scopes no Bitbucket answer can prove."""
     absent = [s for s in PLATFORM_SCOPES if run.granted is not None and s not in run.granted]
     text = "read:account and read:me (StackGuardian's Account: Read and Me: Read) are Atlassian platform scopes"
     if absent:
@@ -131,7 +131,7 @@ def _platform_scopes_check(run: ProbeRun) -> None:
 
 
 def api_token_preflight(run: ProbeRun, auth: ApiTokenAuth, repositories: Sequence[str]) -> None:
-    """Algorithm (a): Basic email:token; five scopes, each probed on its own endpoint.
+    """docs/evidence.md#preflight-of-an-api-token: Basic email:token; five scopes, each probed on its own endpoint.
 
     The email and username formats are the model's rules, checked before preflight can run.
     """
@@ -142,7 +142,7 @@ def api_token_preflight(run: ProbeRun, auth: ApiTokenAuth, repositories: Sequenc
 
 
 def app_password_preflight(run: ProbeRun, auth: AppPasswordAuth, repositories: Sequence[str]) -> None:
-    """Algorithm (c): (a)'s probes with classic scope names (the timeline gate is the date policy's)."""
+    """The app-password probes: the API token's, with classic scope names (the timeline gate is the date policy's)."""
     _probe_user_credential(run, auth.username, repositories, auth.username, "app_password")
     run.infer_missing(run.needs)
     if not run.halted and run.granted is not None and "team" not in run.granted:
@@ -153,9 +153,9 @@ def app_password_preflight(run: ProbeRun, auth: AppPasswordAuth, repositories: S
         )
 
 
-# --------------------------------------------------------------------------- (b) access tokens
+# --------------------------------------------------------------------------- access tokens
 def access_token_preflight(run: ProbeRun, auth: AccessTokenAuth, repositories: Sequence[str]) -> None:
-    """Algorithm (b): Bearer; confined to one repository, project or workspace; not a user."""
+    """docs/evidence.md#preflight-of-an-access-token: Bearer; confined to one repository, project or workspace."""
     ws = run.workspace
     configured = unique([r for r in (auth.repository, *repositories) if r])
     outside = (
@@ -192,7 +192,7 @@ def access_token_preflight(run: ProbeRun, auth: AccessTokenAuth, repositories: S
         )
     if auth.scope == "workspace":
         run.scope_probe("project_read", "project", f"/workspaces/{ws}/projects", {"pagelen": "10"}, wording)
-    # A repository token's first call is its own repository (step (b)2), checked like any configured one.
+    # A repository token's first call is its own repository (access-token step 2), checked like any configured one.
     confirmed = run.repositories(configured, listing, replace(wording, not_found=outside), reserve=1)
     _check_token_level(run, auth.scope)
     discovered = [str(v.get("slug")) for v in listing.values()] if listing else []
@@ -207,7 +207,7 @@ def access_token_preflight(run: ProbeRun, auth: AccessTokenAuth, repositories: S
 
 
 def _check_token_level(run: ProbeRun, declared: str) -> None:
-    """Step (b)4: the token covers what the connector declares (narrower fails, wider warns)."""
+    """Access-token step 4: the token covers what the connector declares (narrower fails, wider warns)."""
     detected = TOKEN_LEVELS.get(run.credential_type or "")
     if detected is None or detected == declared:
         return

@@ -195,7 +195,7 @@ class ProbeRun:
     def repositories(
         self, configured: Sequence[str], listing: ProbeResponse | None, wording: Wording, reserve: int
     ) -> list[str]:
-        """Step (a)4 / (b)4: each configured repository is readable; a listing hit saves its request."""
+        """Step 4 of both token preflights: each configured repository is readable; a listing hit saves its request."""
         visible = {str(v.get("slug")) for v in listing.values()} if listing else set()
         confirmed: list[str] = []
         for slug in configured:
@@ -220,7 +220,7 @@ class ProbeRun:
         return confirmed
 
     def pullrequests(self, repository: str | None, why_none: str) -> None:
-        """Step (a)6 / (b)3: pull requests readable, probed on a repository, else judged from the scopes."""
+        """API-token step 6 / access-token step 3: pull requests readable, probed on a repository, else by scopes."""
         need = self.needs["pullrequest"]
         if repository is None:
             if self.satisfied(need) is True:

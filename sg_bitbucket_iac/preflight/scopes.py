@@ -14,7 +14,7 @@ PLATFORM_SCOPES = ("read:account", "read:me")
 SCOPE_LABELS = {
     need.scope: need.label for auth_class in AUTH_CLASSES for need in auth_class.preflight.needs.values()
 }
-# Reference section 1(b), "Implication rules" for classic scopes; repository:admin implies nothing.
+# docs/evidence.md#bitbucket-scopes, the implication rules of classic scopes; repository:admin implies nothing.
 CLASSIC_IMPLIES: Mapping[str, tuple[str, ...]] = {
     "project": ("repository",),
     "pullrequest": ("repository",),
