@@ -23,13 +23,21 @@ def _ensure_cert_cache_dir() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from .. import __version__
     from ..errors import MissingExtraError
     from ..extras import require_extra
+    from ..launcher import version_mismatch
+    from .mirror import EXECUTABLE, VERSION_REMEDY
 
+    # One line on stdout before the handshake: Terraform shows it ("Unrecognized remote plugin message").
+    mismatch = version_mismatch(__version__, EXECUTABLE, VERSION_REMEDY)
+    if mismatch:
+        print(mismatch, flush=True)
+        raise SystemExit(1)
     try:
         require_extra("terraform")
-    except MissingExtraError as error:  # a clear line for Terraform's log, not a traceback
-        print(f"terraform-provider-sgbitbucket: {error}", file=sys.stderr)
+    except MissingExtraError as error:
+        print(f"terraform-provider-sgbitbucket: {error}", flush=True)
         raise SystemExit(1) from None
     import tf.provider
     from tf.runner import run_provider
