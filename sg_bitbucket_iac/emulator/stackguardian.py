@@ -35,11 +35,14 @@ switch with its default and evidence in one table. Defaults:
   clients that write back what they read); ``"keep"`` keeps the stored secret when the auth type
   does not change, as the UI does; a change of auth type always needs every field again.
 * ``patch_answer="fresh"``: the PATCH answer's ``data`` is the record after the write; ``"stale"``
-  returns it as it was before. The only public hint is the official provider's ``Update``, which
-  overwrites the returned ``ResourceName`` with the planned one and the returned config with the
-  payload (terraform-provider-stackguardian ``internal/resource/connector/resource.go``); the SDK
-  types the answer as a full record (``IntegrationUpdateResponse``). The product must be right
-  under both, so CI runs on both.
+  returns it as it was before. Evidence for fresh: the official provider's ``Update`` builds its new
+  state from the answer's ``data`` (``Description``, ``Tags``, ...) and overrides only
+  ``ResourceName`` (with the planned one) and ``Settings.config`` (with the payload)
+  (terraform-provider-stackguardian ``internal/resource/connector/resource.go``). ``description``
+  is a plain optional attribute there, so a stale answer would fail every description change with
+  Terraform's "Provider produced inconsistent result after apply"; its users change descriptions,
+  so the answer is fresh. The SDK types it as a full record (``IntegrationUpdateResponse``). The
+  product must be right under both, so CI runs on both.
 * ``settings_patch="replace"``: ``Settings`` in a PATCH replaces the stored one whole (the
   reference's contract, [assumed]); ``"merge"`` lays the sent ``config[0]`` keys over the stored
   ones, ``null`` deleting a key, and keeps keys of another auth type that were not cleared. No

@@ -293,10 +293,19 @@ class Terraform:
 
     def run(self, *args: str, env: Mapping[str, str] | None = None, expect: int | tuple[int, ...] | None = 0,
             timeout: float = COMMAND_TIMEOUT) -> Result:
-        full_env = {**self.env, **(env or {})}
         command = [str(self.binary), *args]
         if args and args[0] in ("init", "validate", "plan", "apply", "destroy", "import", "show", "output"):
             command.insert(2, "-no-color")
+        return self._execute(command, tuple(args), env, expect, timeout)
+
+    def shell(self, script: str, env: Mapping[str, str] | None = None, expect: int | tuple[int, ...] | None = 0,
+              timeout: float = COMMAND_TIMEOUT) -> Result:
+        """A bash script in the working directory (a README recipe), with this engine's environment."""
+        return self._execute(["bash", "-c", script], ("bash", script), env, expect, timeout)
+
+    def _execute(self, command: list[str], args: tuple[str, ...], env: Mapping[str, str] | None,
+                 expect: int | tuple[int, ...] | None, timeout: float) -> Result:
+        full_env = {**self.env, **(env or {})}
         process = subprocess.Popen(command, cwd=self.workdir, env=full_env, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True, start_new_session=True)
         try:
@@ -309,7 +318,7 @@ class Terraform:
             ) from None
         finally:
             _kill_group(process.pid)
-        result = Result(process.returncode, stdout, stderr, tuple(args))
+        result = Result(process.returncode, stdout, stderr, args)
         self.results.append(result)
         allowed = (expect,) if isinstance(expect, int) else expect
         if allowed is not None and result.returncode not in allowed:
