@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import pwd
 import secrets
 import stat
 from collections.abc import Iterator
@@ -27,7 +26,10 @@ from pathlib import Path
 from .errors import ConfigurationError
 
 _WRITABLE_BY_OTHERS = stat.S_IWGRP | stat.S_IWOTH
-_DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# getattr: importable everywhere; only POSIX systems get to use them (see write_mirror).
+_NO_LINK = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+_DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NO_LINK
+_NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NO_LINK
 TEMPORARY_SUFFIX = ".tmp"
 
 
@@ -36,6 +38,8 @@ class UnsafeFolderError(ConfigurationError):
 
 
 def _owner(uid: int) -> str:
+    import pwd  # POSIX only, like everything here (write_mirror refuses other systems first)
+
     try:
         return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
     except KeyError:
@@ -126,8 +130,7 @@ def write_file(folder: int, name: str, data: bytes, mode: int) -> None:
     A link at `name` is replaced, not followed; a folder at `name` is an error.
     """
     temporary = temporary_name(name)
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode,
-                 dir_fd=folder)
+    fd = os.open(temporary, _NEW_FILE_FLAGS, mode, dir_fd=folder)
     try:
         try:
             view = memoryview(data)

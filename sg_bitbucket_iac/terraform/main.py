@@ -11,6 +11,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+# Said when the mirror's launcher (sg_bitbucket_iac/terraform/mirror.py) selected another version than ours.
+VERSION_REMEDY = ("run `sg-bitbucket terraform-mirror DIR` with the installation you mean and then `terraform init "
+                  "-upgrade` (OpenTofu: `tofu init -upgrade`), or install the version the lock file selects")
+
 
 def _ensure_cert_cache_dir() -> None:
     """tf caches its TLS certificate in $HOME/.cache/tf-python-provider and does not survive a HOME
@@ -27,10 +31,9 @@ def main(argv: list[str] | None = None) -> None:
     from ..errors import MissingExtraError
     from ..extras import require_extra
     from ..launcher import version_mismatch
-    from .mirror import EXECUTABLE, VERSION_REMEDY
 
     # One line on stdout before the handshake: Terraform shows it ("Unrecognized remote plugin message").
-    mismatch = version_mismatch(__version__, EXECUTABLE, VERSION_REMEDY)
+    mismatch = version_mismatch(__version__, "terraform-provider-sgbitbucket", VERSION_REMEDY)
     if mismatch:
         print(mismatch, flush=True)
         raise SystemExit(1)

@@ -109,10 +109,6 @@ def launcher(version: str = __version__) -> str:
     return provider_launcher(version).script()
 
 
-VERSION_REMEDY = ("run `sg-bitbucket terraform-mirror DIR` with the installation you mean and then `terraform init "
-                  "-upgrade` (OpenTofu: `tofu init -upgrade`), or install the version the lock file selects")
-
-
 def installed_console_script() -> Path:
     """This installation's `terraform-provider-sgbitbucket` (the folder pip put its console scripts in)."""
     return Path(sysconfig.get_path("scripts")) / EXECUTABLE
@@ -133,6 +129,9 @@ def write_mirror(directory: str | os.PathLike[str], *, version: str = __version_
 
     `version` is the package's own except in tests that rehearse an upgrade.
     """
+    if os.name != "posix" or not os.supports_dir_fd >= {os.open, os.mkdir, os.rename}:
+        raise ConfigurationError("terraform-mirror writes a POSIX shell launcher and needs a POSIX system (Linux, "
+                                 "macOS, WSL); elsewhere, run the provider through dev_overrides")
     root = Path(directory).expanduser().resolve()
     if root.exists() and not root.is_dir():
         raise UnsafeFolderError(f"{root} is a file, not a folder; name a folder for the mirror (it is created if "
