@@ -189,7 +189,10 @@ def _add_commands(subparsers: argparse._SubParsersAction[_Parser], parents: list
 
     sub = command("terraform-mirror", "write this installation's Terraform provider into DIR as a filesystem "
                                       "mirror for `terraform init` / `tofu init`")
-    sub.add_argument("directory", metavar="DIR", help="the mirror folder (created if missing)")
+    sub.add_argument("directory", metavar="DIR", help="the mirror folder (created private if missing)")
+    sub.add_argument("--allow-writable-by-others", action="store_true",
+                     help="write into DIR even if other users can change it or a folder above it (they could "
+                          "replace the executable Terraform runs)")
 
     sub = subparsers.add_parser(
         "emulator", help="run the local StackGuardian + Bitbucket emulator until SIGINT/SIGTERM",

@@ -21,7 +21,8 @@ StackGuardian's own scripts), is on docs/evidence.md#emulator-switches:
   clients that write back what they read); ``"keep"`` keeps the stored secret when the auth type
   does not change, as the UI does; a change of auth type always needs every field again.
 * ``patch_answer="fresh"``: the PATCH answer's ``data`` is the record after the write; ``"stale"``
-  returns it as it was before.
+  returns it as it was before. Fresh because StackGuardian's own provider builds its state from the
+  answer (docs/evidence.md#emulator-switches); CI runs the product on both.
 * ``settings_patch="replace"``: ``Settings`` in a PATCH replaces the stored one whole; ``"merge"``
   lays the sent ``config[0]`` keys over the stored ones, ``null`` deleting a key, and keeps keys of
   another auth type that were not cleared.

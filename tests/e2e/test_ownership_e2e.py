@@ -45,7 +45,7 @@ ENTRY = """\
 def terraform_binary() -> Path:
     binary = SYSTEM_TERRAFORM if SYSTEM_TERRAFORM.is_file() else find_terraform()
     if binary is None:
-        pytest.skip("no terraform binary (/usr/local/bin/terraform, PATH, TF_BINARY or the venv shim)")
+        pytest.skip("no terraform binary (/usr/local/bin/terraform, PATH, TF_BINARY or install-engines' 1.0.3)")
     if not (venv_bin() / PROVIDER_SCRIPT).exists():
         pytest.skip(f"{PROVIDER_SCRIPT} is not installed next to {venv_bin()}; run `pip install -e .`")
     print(f"terraform {binary}: {terraform_version(binary)}")

@@ -48,6 +48,11 @@ def test_patch_answer_is_fresh_or_the_record_before_the_write(emulator_factory: 
         assert (data["ResourceName"], data["ModifiedAt"]) == ("old-name", stored["CreatedAt"])
 
 
+def test_the_patch_answer_is_fresh_by_default() -> None:
+    """The official provider builds its state from the answer's `data` after an update (README: switches)."""
+    assert StackGuardianOptions().patch_answer == "fresh"
+
+
 # --------------------------------------------------------------------------- settings_patch
 def test_replacing_server_keeps_nothing_of_the_old_auth_type(emulator: Emulator, sentinel: str) -> None:
     sg = SG(emulator)
