@@ -3,7 +3,7 @@
 Run: python benchmarks/bench_drift_audit.py [--connectors 1000] [--latency-ms 20] [--edited 10]
 Both commands read the org with one `listall` scan (500 per page), never one GET per connector, so
 StackGuardian sees at most 3 requests each. Drift also loads the definitions and compares each
-credential's fingerprint (keyed HMAC for Bitbucket-shaped tokens, see secrets.py): goal <= 2x audit.
+credential's fingerprint (keyed HMAC for Bitbucket-shaped tokens, see secrets/fingerprints.py): goal <= 2x audit.
 Not a test: it prints figures.
 """
 

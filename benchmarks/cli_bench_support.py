@@ -22,18 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sg_bitbucket_iac.changed_outside import wall_clock
 from sg_bitbucket_iac.cli.commands.common import run_bounded
 from sg_bitbucket_iac.emulator import Emulator
-from sg_bitbucket_iac.engine import APPLIED_TAG, AppliedSnapshot
-from sg_bitbucket_iac.model import (
-    FINGERPRINT_TAG,
-    MANAGED_TAG,
-    Connector,
-    descriptive_context_tags,
-    parse_connector,
-    to_create_payload,
-    wire_json_default,
-)
+from sg_bitbucket_iac.engine import AppliedSnapshot
+from sg_bitbucket_iac.model import Connector, parse_connector
+from sg_bitbucket_iac.tags import cli_bookkeeping, descriptive_tags
+from sg_bitbucket_iac.wire import to_create_payload, wire_json_default
 
 ORG = "bench"
 API_KEY = "sgo_bench_key"
@@ -66,10 +61,7 @@ def definitions_yaml(count: int, description: str, *, changed: int = 0, changed_
 
 def managed_record(item: Connector) -> dict[str, Any]:
     """The record as `sg-bitbucket apply` would have created it."""
-    snapshot = AppliedSnapshot.of(item, ORG)
-    tags = {**descriptive_context_tags(item), MANAGED_TAG: "true", APPLIED_TAG: snapshot.to_tag()}
-    if snapshot.fingerprint:
-        tags[FINGERPRINT_TAG] = snapshot.fingerprint
+    tags = {**descriptive_tags(item), **cli_bookkeeping(AppliedSnapshot.of(item, ORG).to_dict(), wall_clock())}
     encoded: dict[str, Any] = json.loads(json.dumps(to_create_payload(item, tags), default=wire_json_default))
     return encoded
 

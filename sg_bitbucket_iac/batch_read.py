@@ -24,8 +24,9 @@ Reads stay as correct as single GETs:
   with what this process's own writes answered in place of their pages; after a write of ours
   failed (it may have landed), or without a complete scan, it is its own name-filtered listall.
 
-Used by the fronts through :func:`batched_engine` (one line in each); the CLI already reads the
-org with one scan of its own.
+Used by the Terraform and Pulumi providers as their engine's client (``Engine(settings,
+client=BatchedClient.from_settings(settings), ...)``); the CLI already reads the org with one scan
+of its own.
 """
 
 from __future__ import annotations
@@ -38,10 +39,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from .engine import Engine
-from .model import KIND
-from .settings import Settings
-from .stackguardian import MAX_PAGE, StackGuardianClient, record_kind
+from .stackguardian import MAX_PAGE, StackGuardianClient
+from .wire import KIND, record_kind
 
 READS_PER_PAGE = 4
 FRESH_SECONDS = 60.0
@@ -225,11 +224,11 @@ class BatchedClient(StackGuardianClient):
                 return iter([record for record in named if record_kind(record) == kind])
         return super().list_all(kind=kind, resource_names=resource_names, limit=limit)
 
-    def create(self, payload: Mapping[str, Any]) -> Record:
+    def create(self, payload: Mapping[str, Any], *, conflict_hint: str | None = None) -> Record:
         connector_id = str(payload.get("Id") or "")
         self.reader.forget(connector_id)
         try:
-            record = super().create(payload)
+            record = super().create(payload, conflict_hint=conflict_hint)
         except BaseException:
             self.reader.write_failed(connector_id)
             raise
@@ -258,15 +257,3 @@ class BatchedClient(StackGuardianClient):
         self.reader.wrote(connector_id, None)
         return deleted
 
-
-def batched_engine(settings: Settings, **kwargs: Any) -> Engine:
-    """What ``Engine.from_settings`` builds, with batched reads (Terraform and Pulumi providers);
-    ``kwargs`` go to the Engine (the front's ``owner``)."""
-    return Engine(
-        BatchedClient.from_settings(settings),
-        bitbucket_api_url=settings.bitbucket_api_url,
-        preflight=settings.preflight,
-        clock=settings.clock,
-        bitbucket_timeout=settings.request_timeout,
-        **kwargs,
-    )

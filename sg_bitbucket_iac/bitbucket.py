@@ -5,7 +5,6 @@ Secrets appear only in the Authorization header, which is never logged; redirect
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,13 +16,11 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from .http import HeaderAuth, new_session
-from .model import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth
+from .errors import RequestTimeoutError, TransportError
+from .http import HeaderAuth, new_session, transport_failure
 from .settings import checked_base_url
 
 logger = logging.getLogger(__name__)
-
-AnyAuth = ApiTokenAuth | AccessTokenAuth | AppPasswordAuth
 
 MAX_REQUESTS = 6  # per credential (Preflight algorithm, "General rules")
 MAX_RETRIES = 3  # 1 s, 2 s, 4 s
@@ -33,7 +30,7 @@ ACCEPT_JSON = {"Accept": "application/json"}
 
 
 class BitbucketRetry(Retry):
-    """urllib3's Retry with the reference's 1 s, 2 s, 4 s schedule for ``backoff_factor`` 1.
+    """urllib3's Retry with the 1 s, 2 s, 4 s schedule for ``backoff_factor`` 1 (docs/evidence.md#preflight-algorithm).
 
     urllib3 2 sleeps 0 before the first retry; Bitbucket's 429 carries no Retry-After, so the first
     retry must wait too. A Retry-After, if one ever comes, is still honoured by ``Retry.sleep``.
@@ -46,16 +43,6 @@ class BitbucketRetry(Retry):
         return float(min(self.backoff_max, self.backoff_factor * 2 ** (consecutive - 1)))
 
 
-def authorization_header(auth: AnyAuth) -> str:
-    """How Bitbucket wants each auth type (reference section 1): Basic email:token,
-    Basic username:app_password, Bearer access token."""
-    if isinstance(auth, AccessTokenAuth):
-        return "Bearer " + auth.access_token.reveal()
-    user = auth.email if isinstance(auth, ApiTokenAuth) else auth.username
-    pair = f"{user}:{auth.secret.reveal()}".encode()
-    return "Basic " + base64.b64encode(pair).decode("ascii")
-
-
 @dataclass(frozen=True)
 class ProbeResponse:
     """What preflight keeps of one answer; ``status`` None means no HTTP answer at all."""
@@ -65,7 +52,8 @@ class ProbeResponse:
     body: Any = None
     credential_type: str | None = None
     granted: tuple[str, ...] | None = None  # x-oauth-scopes, else a 403 body's detail.granted
-    transport_error: str | None = None
+    transport_error: str | None = None  # in words: "cannot reach api.bitbucket.org: connection refused"
+    transport_failure: type[TransportError] | None = None  # which failure, by the exception's type
 
     @property
     def error_detail(self) -> Mapping[str, Any]:
@@ -119,6 +107,9 @@ class BitbucketClient:
         self.api_url = checked_base_url(api_url, "bitbucket_api_url")
         parts = urlsplit(self.api_url)
         self._origin = f"{parts.scheme}://{parts.netloc}"
+        host = parts.hostname or ""
+        # How failures name the API: host and port, never a user:password@ the URL may carry.
+        self._host = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
         self._auth = HeaderAuth(authorization)
         self.budget = budget
         self.retry_backoff = retry_backoff
@@ -173,9 +164,13 @@ class BitbucketClient:
             )
         except requests.RequestException as exc:
             self.requests_made += 1 + retries
-            reason = type(exc).__name__
+            failure = transport_failure(exc)
+            if issubclass(failure.error, RequestTimeoutError):
+                reason = f"no answer from {self._host} within {self.timeout:g} s"
+            else:
+                reason = f"cannot reach {self._host}: {failure.reason}"
             logger.debug("Bitbucket GET %s failed: %s", endpoint, reason)
-            return ProbeResponse(endpoint, None, transport_error=reason)
+            return ProbeResponse(endpoint, None, transport_error=reason, transport_failure=failure.error)
         history = getattr(getattr(response.raw, "retries", None), "history", ()) or ()
         self.requests_made += 1 + len(history)
         logger.debug("Bitbucket GET %s -> %s (%d retries)", endpoint, response.status_code, len(history))
@@ -201,4 +196,4 @@ class BitbucketClient:
 
 
 
-__all__ = ["MAX_REQUESTS", "AnyAuth", "BitbucketClient", "BitbucketRetry", "ProbeResponse", "authorization_header"]
+__all__ = ["MAX_REQUESTS", "BitbucketClient", "BitbucketRetry", "ProbeResponse"]

@@ -27,7 +27,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .ownership import LAST_WRITE_TAG
+from .tags import last_write_of
+from .wording import FrontWording
 
 # Local clock vs StackGuardian's clock, plus the write's own round trip (CLI only).
 CLOCK_SKEW_TOLERANCE = timedelta(seconds=120)
@@ -37,22 +38,6 @@ RESEND_NOTE = "re-sent: the credential may have been replaced outside this tool"
 def wall_clock() -> datetime:
     """The real time: the last write is compared with StackGuardian's clock, never the rehearsal clock."""
     return datetime.now(UTC)
-
-
-def last_write_tag(at: datetime | None = None) -> dict[str, str]:
-    """The ContextTag the CLI writes with every write (epoch milliseconds, like ModifiedAt)."""
-    moment = at or wall_clock()
-    return {LAST_WRITE_TAG: str(int(moment.timestamp() * 1000))}
-
-
-def last_write_from_tags(context_tags: Mapping[str, str]) -> datetime | None:
-    text = context_tags.get(LAST_WRITE_TAG)
-    if not text:
-        return None
-    try:
-        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
-    except (ValueError, OverflowError, OSError):
-        return None
 
 
 def parse_state_time(value: Any) -> datetime | None:
@@ -84,7 +69,7 @@ def changed_outside_message(modified_at: datetime, last_write: datetime, *, how_
 
 def cli_changed_outside(context_tags: Mapping[str, str], modified_at: datetime | None) -> datetime | None:
     """The CLI's last write when StackGuardian's ModifiedAt is later than it (beyond the skew tolerance)."""
-    last_write = last_write_from_tags(context_tags)
+    last_write = last_write_of(context_tags)
     if modified_after(modified_at, last_write, tolerance=CLOCK_SKEW_TOLERANCE):
         return last_write
     return None
@@ -96,7 +81,7 @@ def refresh_changed_outside(state_modified_at: Any, observed_modified_at: dateti
 
 
 def refresh_note(connector_id: str, state_modified_at: Any, observed_modified_at: datetime | None,
-                 front: str) -> str | None:
+                 front: FrontWording) -> str | None:
     """What a Terraform/Pulumi refresh says when it finds an edit made outside (None: there was none).
 
     The front then forgets the credential's fingerprint (Terraform also the secret attribute, so its
@@ -107,7 +92,7 @@ def refresh_note(connector_id: str, state_modified_at: Any, observed_modified_at
         return None
     assert last_write is not None
     return f"connector {connector_id}: " + changed_outside_message(
-        observed_modified_at, last_write, how_to_resend=f"the next {front} re-sends the declared one")
+        observed_modified_at, last_write, how_to_resend=front.how_to_resend(connector_id))
 
 
 def _iso(moment: datetime) -> str:

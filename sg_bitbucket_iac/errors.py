@@ -1,14 +1,59 @@
-"""Errors a person can act on.
+"""Errors a person can act on: one root, :class:`SGBitbucketError`, and every error under it.
 
 Every error says what happened, which service said so, and what to do. None carries a secret:
-texts that come back from a server are scrubbed of the secrets the request carried.
+texts that come back from a server are scrubbed of the secrets the request carried (by the client
+that sent them) and have their control characters escaped (here, through :mod:`.redact`).
+
+The class tree::
+
+    SGBitbucketError
+    ├── ConfigurationError            a setting is missing or unsafe
+    │   └── UnsafeValueError          ... holds control characters
+    ├── StackGuardianError            StackGuardian answered with an error, or could not be reached
+    │   ├── BadRequestError           400
+    │   │   └── DuplicateError        400/409 "already exists"
+    │   │       └── CreateConflictError   ... and it is not the connector declared
+    │   ├── AuthenticationError       401
+    │   ├── PermissionDeniedError     403
+    │   ├── NotFoundError             404
+    │   ├── RateLimitedError          429, after retries
+    │   ├── ServerError               5xx, after retries
+    │   └── TransportError            no HTTP answer at all (by the exception's type, never its text)
+    │       ├── RequestTimeoutError   no answer in time
+    │       ├── ConnectionRefused     nothing listens there: the request never reached a server
+    │       ├── NameNotResolved       the host name does not resolve
+    │       ├── ConnectionDropped     the connection was reset or closed before an answer
+    │       ├── TLSHandshakeFailed    the certificate is not trusted, or the server speaks no TLS
+    │       ├── ProxyFailed           the proxy refused or failed the connection
+    │       └── InvalidHeaderValue    a header value the HTTP library refuses to send
+    ├── ConnectorValidationError      invalid input (also a ValueError); ``.problems``
+    ├── ProblemsError                 several problems, nothing sent; ``.problems``
+    │   └── DefinitionsError          ... in a definitions file
+    ├── OddRecordError                a StackGuardian record this tool cannot read; ``.problems``
+    ├── PreflightFailed               Bitbucket rejected the credentials; nothing written
+    ├── ConnectorExistsError          the Id exists and is not managed here
+    ├── ForeignOwnerError             another front owns the connector
+    ├── NameClashError                the name is taken by another Id
+    ├── AdoptError                    nothing to adopt
+    ├── StalePlanError                a saved plan no longer matches
+    ├── SecretReferenceError          a `${...}` reference that cannot be resolved (also a ValueError)
+    ├── UsageError                    the command line is wrong
+    ├── BitbucketConnectorError       what the Pulumi provider raises
+    ├── DemoFailed                    a step of `sg-bitbucket demo`
+    └── MissingExtraError             an optional dependency group is not installed
+
+``.problems`` is a list of :class:`Problem` (where, which rule, what to do) wherever it appears.
+This module imports nothing from the package but :mod:`.redact`, itself a leaf: any module may
+raise these errors without an import loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from .redact import escape_control
 
 if TYPE_CHECKING:
     from .preflight import PreflightResult
@@ -30,6 +75,11 @@ class ConfigurationError(SGBitbucketError):
     """A setting is missing or unsafe (no API key, plain http:// to a remote host, ...)."""
 
 
+class UnsafeValueError(ConfigurationError):
+    """A key or credential holds control characters; the text names the setting, never the value."""
+
+
+# --------------------------------------------------------------------------- StackGuardian answers
 class StackGuardianError(SGBitbucketError):
     """StackGuardian answered with an error, or could not be reached."""
 
@@ -50,8 +100,6 @@ class StackGuardianError(SGBitbucketError):
         self.operation = operation
         text = f"StackGuardian {operation}: {message}" if operation else f"StackGuardian: {message}"
         if server_message:
-            from .text import escape_control
-
             # The server's words may echo names set outside this tool: never a raw escape sequence.
             server_message = self.server_message = escape_control(server_message, keep="")
             text += f" (server said: {server_message})"
@@ -67,6 +115,14 @@ class BadRequestError(StackGuardianError):
 class DuplicateError(BadRequestError):
     category = "duplicate"
     hint = "a connector with this Id exists already; pick another Id, or adopt/import the existing one"
+
+
+class CreateConflictError(DuplicateError):
+    """A create met a connector with the same Id that is not the one declared (another owner, or other values)."""
+
+    category = "conflict"
+    hint = ("another connector already holds this Id; compare it with `sg-bitbucket import ID --to-yaml`, then "
+            "adopt it explicitly (CLI `adopt: true`, Pulumi adopt=True, `terraform import`) or give yours another Id")
 
 
 class AuthenticationError(StackGuardianError):
@@ -99,14 +155,67 @@ class ServerError(StackGuardianError):
 
 
 class TransportError(StackGuardianError):
+    """No HTTP answer. The subclass is chosen by the type of the HTTP library's exception (see
+    :func:`sg_bitbucket_iac.http.transport_failure`), and ``reason`` says it in words. The Bitbucket
+    client, which records a failed probe instead of raising, keeps the same class on its answer."""
+
     category = "unreachable"
+    reason = "no answer"
     hint = "check the API URL (SG_BASE_URL) and your network; retried with backoff and gave up"
 
 
 class RequestTimeoutError(TransportError):
     category = "timeout"
+    reason = "no answer in time"
 
 
+class ConnectionRefused(TransportError):
+    """Nothing accepted the connection: the request provably never reached a server."""
+
+    category = "connection_refused"
+    reason = "connection refused"
+    hint = ("nothing accepts connections there: check the host and port of the API URL (SG_BASE_URL) and that "
+            "the service is up; retried with backoff and gave up")
+
+
+class NameNotResolved(TransportError):
+    category = "name_not_resolved"
+    reason = "host name does not resolve"
+    hint = ("check the host name of the API URL (SG_BASE_URL) for a typo, and your DNS or network; retried with "
+            "backoff and gave up")
+
+
+class ConnectionDropped(TransportError):
+    """The connection was reset or closed before a whole answer came: the request may have arrived."""
+
+    category = "connection_dropped"
+    reason = "connection dropped"
+    hint = ("the connection closed before an answer (a proxy, a load balancer or an outage in between?); retried "
+            "with backoff and gave up: try again")
+
+
+class TLSHandshakeFailed(TransportError):
+    category = "tls_failed"
+    reason = "TLS handshake failed (certificate not trusted?)"
+    hint = ("check the API URL (SG_BASE_URL) is the HTTPS address of the API; a company CA can be trusted with "
+            "REQUESTS_CA_BUNDLE=/path/to/ca-bundle.pem")
+
+
+class ProxyFailed(TransportError):
+    category = "proxy_failed"
+    reason = "the proxy refused or failed the connection"
+    hint = "check the proxy settings (HTTPS_PROXY, NO_PROXY) and that the proxy is up"
+
+
+class InvalidHeaderValue(TransportError):
+    """The HTTP library refused a header value before sending anything."""
+
+    category = "invalid_header"
+    reason = "a header value is invalid (a key or credential with a line break or control character?)"
+    hint = "copy the key or credential again (e.g. `printf %s KEY`, not `echo`), without line breaks or escape codes"
+
+
+# --------------------------------------------------------------------------- invalid input, unreadable records
 @dataclass(frozen=True)
 class Problem:
     """One broken rule: where, which rule, and what to do."""
@@ -123,10 +232,41 @@ class ConnectorValidationError(SGBitbucketError, ValueError):
     """Invalid input. Its text lists every problem; it never contains an input value that is secret."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = list(problems)
+        self.problems: list[Problem] = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+class ProblemsError(SGBitbucketError):
+    """Several problems, each printed on its own line as `path: message`; nothing was sent."""
+
+    def __init__(self, problems: Iterable[Problem], summary: str = "") -> None:
+        self.problems: list[Problem] = list(problems)
+        super().__init__(summary or f"{len(self.problems)} problem(s)")
+
+
+class DefinitionsError(ProblemsError):
+    """The definitions file is invalid; ``problems`` lists every one of them."""
+
+
+class OddRecordError(SGBitbucketError):
+    """A StackGuardian record this tool cannot read (a field of the wrong type or out of range)."""
+
+    hint = ("fix the connector in StackGuardian (or re-create it with this tool); the other connectors are not "
+            "affected")
+
+    def __init__(self, connector_id: str, problems: Iterable[Problem], *, kind: str = "") -> None:
+        self.connector_id = connector_id
+        self.problems: list[Problem] = list(problems)
+        self.kind = kind
+        super().__init__(f"connector {connector_id or '(no Id)'}: unreadable record: {'; '.join(self.findings)}")
+
+    @property
+    def findings(self) -> list[str]:
+        """Each problem as reports print it: the field, then what is odd (`Tags is a string, not a list`)."""
+        return [f"{p.path} {p.message}" if p.path else p.message for p in self.problems]
+
+
+# --------------------------------------------------------------------------- refused writes
 class PreflightFailed(SGBitbucketError):
     """Bitbucket rejected the credentials; nothing was written."""
 
@@ -137,76 +277,12 @@ class PreflightFailed(SGBitbucketError):
 
 
 class ConnectorExistsError(SGBitbucketError):
-    def __init__(self, connector_id: str, org: str) -> None:
-        super().__init__(
-            f"connector {connector_id} already exists in org {org} and is not managed here",
-            hint="take it over explicitly (Pulumi: adopt=True; Terraform: `terraform import`; CLI: `adopt: true` "
-            "on the connector, or `sg-bitbucket import ID --to-yaml`), or choose another Id",
-        )
+    """A create met a connector with the declared Id that is not managed here; ``hint`` is in the front's words."""
+
+    def __init__(self, connector_id: str, org: str, *, hint: str) -> None:
+        super().__init__(f"connector {connector_id} already exists in org {org} and is not managed here", hint=hint)
 
 
-class UsageError(SGBitbucketError):
-    """The command line or its inputs are wrong; nothing was sent."""
-
-
-class ProblemsError(SGBitbucketError):
-    """Several problems, each printed on its own line as `path: message`; nothing was sent."""
-
-    def __init__(self, problems: Sequence[Problem], summary: str = "") -> None:
-        self.problems = list(problems)
-        super().__init__(summary or f"{len(self.problems)} problem(s)")
-
-
-class DefinitionsError(ProblemsError):
-    """The definitions file is invalid; ``problems`` lists every one of them."""
-
-
-class SecretReferenceError(SGBitbucketError, ValueError):
-    """A `${...}` reference that cannot be resolved. Its text names the reference, never a value."""
-
-
-class BitbucketConnectorError(SGBitbucketError):
-    """What the Pulumi provider raises: a person-readable text that never contains a secret."""
-
-
-class DemoFailed(SGBitbucketError):
-    """A step of `sg-bitbucket demo` did not end as expected."""
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Remove every form of each secret from text: raw, the secret half of `user:secret`, base64 (as in a
-    Basic header), repr/JSON-escaped and URL-encoded (see :func:`sg_bitbucket_iac.secrets.scrub_text`)."""
-    from .secrets import scrub_text  # lazy: secrets may import errors
-
-    return scrub_text(text, secrets)
-
-
-class CreateConflictError(DuplicateError):
-    """A create met a connector with the same Id that is not the one declared (another owner, or other values)."""
-
-    category = "conflict"
-    hint = ("another connector already holds this Id; compare it with `sg-bitbucket import ID --to-yaml`, then "
-            "adopt it explicitly (CLI `adopt: true`, Pulumi adopt=True, `terraform import`) or give yours another Id")
-
-
-class UnsafeValueError(ConfigurationError):
-    """A key or credential holds control characters; the text names the setting, never the value."""
-
-
-class OddRecordError(SGBitbucketError):
-    """A StackGuardian record this tool cannot read (a field of the wrong type or out of range)."""
-
-    hint = ("fix the connector in StackGuardian (or re-create it with this tool); the other connectors are not "
-            "affected")
-
-    def __init__(self, connector_id: str, problems: list[str], *, kind: str = "") -> None:
-        self.connector_id = connector_id
-        self.problems = list(problems)
-        self.kind = kind
-        super().__init__(f"connector {connector_id or '(no Id)'}: unreadable record: {'; '.join(self.problems)}")
-
-
-# --------------------------------------------------------------------------- ownership and round trips
 class ForeignOwnerError(SGBitbucketError):
     """Another front owns the connector; nothing was written."""
 
@@ -240,6 +316,23 @@ class StalePlanError(SGBitbucketError):
     """A saved plan no longer matches the definitions or StackGuardian; nothing was written."""
 
     hint = "run `sg-bitbucket plan -f FILE --out PLAN.json` again, review it, and apply the new plan"
+
+
+# --------------------------------------------------------------------------- inputs and the tool
+class SecretReferenceError(SGBitbucketError, ValueError):
+    """A `${...}` reference that cannot be resolved. Its text names the reference, never a value."""
+
+
+class UsageError(SGBitbucketError):
+    """The command line or its inputs are wrong; nothing was sent."""
+
+
+class BitbucketConnectorError(SGBitbucketError):
+    """What the Pulumi provider raises: a person-readable text that never contains a secret."""
+
+
+class DemoFailed(SGBitbucketError):
+    """A step of `sg-bitbucket demo` did not end as expected."""
 
 
 class MissingExtraError(SGBitbucketError):

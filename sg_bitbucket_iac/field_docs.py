@@ -57,9 +57,8 @@ RESOURCE: dict[str, str] = {
     "authenticated": "Whether StackGuardian reports the credentials as working.",
     "created_at": "When StackGuardian created the connector (RFC 3339, UTC).",
     "modified_at": "When StackGuardian last saw a write (RFC 3339, UTC).",
-    "credentials_fingerprint": "Fingerprint of the credential set last applied: HMAC-SHA256 for generated "
-                               "credentials, salted scrypt otherwise (not reversible; the same value the CLI keeps "
-                               "in ContextTags).",
+    "credentials_fingerprint": "Fingerprint of the credential set last applied: HMAC for generated tokens, "
+                               "scrypt otherwise (not reversible; the same value the CLI keeps in ContextTags).",
 }
 
 # An existing connector looked up by Id or name (Terraform data source, Pulumi function).

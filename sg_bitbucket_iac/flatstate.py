@@ -1,11 +1,12 @@
 """Flat front state, shared by the Pulumi provider and the Terraform resource.
 
 Both fronts speak the same flat snake_case keys (`auth_type`, `username`, `access_token_scope`,
-...); the backend takes the nested declaration that :func:`~sg_bitbucket_iac.model.parse_connector`
-validates and reports problems by path (`auth.email`). Every translation between the two lives
-here: flat <-> declaration, state -> applied snapshot, observed record -> refreshed state,
-problem path -> key, the timestamp format. No Pulumi or `tf` import: unknown values,
-diagnostics and SDK types stay in the fronts.
+...): the backend's field names, renamed where :data:`~sg_bitbucket_iac.wording.FLAT_FIELD_NAMES`
+says (the one renaming). The backend takes the nested declaration that
+:func:`~sg_bitbucket_iac.model.parse_connector` validates and reports problems by path
+(`auth.email`). Every translation between the two lives here: flat <-> declaration, state ->
+applied snapshot, observed record -> refreshed state, problem path -> key, the timestamp format.
+No Pulumi or `tf` import: unknown values, diagnostics and SDK types stay in the fronts.
 """
 
 from __future__ import annotations
@@ -13,62 +14,74 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from .engine.snapshot import AppliedSnapshot
-from .model import (
-    ACCESS_SCOPE_TAG,
-    CREDENTIAL_FIELDS,
-    PROJECT_TAG,
-    REPOSITORY_TAG,
-    SECRET_FIELDS,
-    AuthType,
-    Connector,
-    ObservedConnector,
-)
+from .model import AUTH_CLASSES, SECRET_FIELDS, Connector
 from .secrets import Secret
+from .wire import ObservedConnector
+from .wording import FLAT_FIELD_NAMES
 
-# Flat key -> top-level Connector field.
-TOP_KEYS: dict[str, str] = {
-    "name": "name",
-    "connector_id": "id",
-    "description": "description",
-    "tags": "tags",
-    "workspace": "workspace",
-}
-# Flat key -> auth field of the backend model (`auth.<field>`), in the model's field order.
-AUTH_KEYS: dict[str, str] = {
-    ("access_token_scope" if name == "scope" else name): name
-    for name in dict.fromkeys(f for fields in CREDENTIAL_FIELDS.values() for f in fields)
-}
-KEY_OF_FIELD: dict[str, str] = {
-    **{f: k for k, f in TOP_KEYS.items()},
-    **{f: k for k, f in AUTH_KEYS.items()},
-    "type": "auth_type",
-    "auth": "auth_type",
-}
-DESCRIPTIVE_KEYS: tuple[str, ...] = tuple(TOP_KEYS)
-CREDENTIAL_KEYS: tuple[str, ...] = ("auth_type", *AUTH_KEYS)
-SECRET_KEYS: tuple[str, ...] = tuple(k for k, f in AUTH_KEYS.items() if f in SECRET_FIELDS)
-# Keys each auth type owns (the model's CREDENTIAL_FIELDS, renamed).
-KEYS_OF_TYPE: dict[AuthType, tuple[str, ...]] = {
-    t: tuple(KEY_OF_FIELD[f] for f in CREDENTIAL_FIELDS[t]) for t in AuthType
-}
-# ContextTags where the backend keeps the access-token facts StackGuardian does not model.
-_TAG_OF_KEY = {"access_token_scope": ACCESS_SCOPE_TAG, "repository": REPOSITORY_TAG, "project": PROJECT_TAG}
+
+class FlatConnector(TypedDict, total=False):
+    """A connector as flat keys: what a Terraform resource or a Pulumi resource declares."""
+
+    name: str | None
+    connector_id: str | None
+    description: str | None
+    tags: list[str] | None
+    workspace: str | None
+    auth_type: str | None
+    username: str | None
+    email: str | None
+    api_token: str | None
+    access_token: str | None
+    access_token_scope: str | None
+    repository: str | None
+    project: str | None
+    app_password: str | None
+
+
+class FlatState(FlatConnector, total=False):
+    """What a front keeps in its state: the declaration plus what StackGuardian reports."""
+
+    authenticated: bool | None
+    created_at: str | None
+    modified_at: str | None
+    credentials_fingerprint: str | None
+
+
+def flat_key(field: str) -> str:
+    """A backend field (`scope`, `id`, `email`) as its flat key."""
+    return FLAT_FIELD_NAMES.get(field, field)
+
+
+_TOP_FIELDS = ("name", "id", "description", "tags", "workspace")
+_AUTH_FIELDS = tuple(dict.fromkeys(f for auth_class in AUTH_CLASSES for f in auth_class.credential_fields))
+DESCRIPTIVE_KEYS: tuple[str, ...] = tuple(flat_key(f) for f in _TOP_FIELDS)
+CREDENTIAL_KEYS: tuple[str, ...] = (flat_key("type"), *(flat_key(f) for f in _AUTH_FIELDS))
+SECRET_KEYS: tuple[str, ...] = tuple(flat_key(f) for f in _AUTH_FIELDS if f in SECRET_FIELDS)
+_FIELD_OF_KEY = {flat_key(f): f for f in (*_TOP_FIELDS, *_AUTH_FIELDS, "type")}
 _INDEX_RE = re.compile(r"\[(\d+)\]")
 
 
-def key_of_path(problem_path: str) -> tuple[str, int | None]:
-    """A backend problem path as (flat key, list index): `auth.email` -> ("email", None),
-    `id` -> ("connector_id", None), `tags[1]` -> ("tags", 1), `auth` -> ("auth_type", None)."""
+def field_of_path(problem_path: str) -> tuple[str, int | None]:
+    """A backend problem path as (backend field, list index): `auth.email` -> ("email", None),
+    `id` -> ("id", None), `tags[1]` -> ("tags", 1), `auth` -> ("type", None); a front names the
+    field through its wording table (``FrontWording.field``)."""
     if not problem_path:
         return "", None
     head, _, rest = problem_path.partition(".")
     name = (rest.split(".", 1)[0] or "type") if head == "auth" else head
     index = _INDEX_RE.search(name)
-    base = _INDEX_RE.sub("", name)
-    return KEY_OF_FIELD.get(base, base), int(index.group(1)) if index else None
+    return _INDEX_RE.sub("", name), int(index.group(1)) if index else None
+
+
+def key_of_path(problem_path: str) -> tuple[str, int | None]:
+    """A backend problem path as (flat key, list index): `auth.email` -> ("email", None),
+    `id` -> ("connector_id", None), `tags[1]` -> ("tags", 1), `auth` -> ("auth_type", None)."""
+    field, index = field_of_path(problem_path)
+    return (flat_key(field) if field else ""), index
 
 
 def declaration(
@@ -80,7 +93,8 @@ def declaration(
     ``secret_placeholder`` when one is given, so the rest can still be checked.
     """
     data: dict[str, Any] = {}
-    for key, field in TOP_KEYS.items():
+    for field in _TOP_FIELDS:
+        key = flat_key(field)
         value = values.get(key)
         if value is not None and key not in unknown:
             # A set or tuple of tags becomes a list; anything else goes on as given, for the model to
@@ -89,19 +103,17 @@ def declaration(
     auth: dict[str, Any] = {}
     for key in CREDENTIAL_KEYS:
         value = values.get(key)
-        field = "type" if key == "auth_type" else AUTH_KEYS[key]
         if key in unknown:
             if key in SECRET_KEYS and secret_placeholder is not None:
-                auth[field] = secret_placeholder
+                auth[_FIELD_OF_KEY[key]] = secret_placeholder
         elif value is not None:
-            auth[field] = value
+            auth[_FIELD_OF_KEY[key]] = value
     data["auth"] = auth
     return data
 
 
-def flat_of(connector: Connector) -> dict[str, Any]:
+def flat_of(connector: Connector) -> FlatConnector:
     """A parsed Connector as flat values (secret revealed: fronts echo it under its own key)."""
-    auth = connector.auth
     values: dict[str, Any] = {
         "name": connector.name,
         "connector_id": connector.connector_id,
@@ -111,9 +123,9 @@ def flat_of(connector: Connector) -> dict[str, Any]:
         "auth_type": connector.auth_type.value,
     }
     for field in connector.auth_type.credential_fields:
-        value = getattr(auth, field, None)
-        values[KEY_OF_FIELD[field]] = value.reveal() if isinstance(value, Secret) else value
-    return values
+        value = getattr(connector.auth, field, None)
+        values[flat_key(field)] = value.reveal() if isinstance(value, Secret) else value
+    return cast(FlatConnector, values)
 
 
 def secret_values(values: Mapping[str, Any]) -> list[str]:
@@ -126,9 +138,9 @@ def snapshot_of(state: Mapping[str, Any], org: str | None) -> AppliedSnapshot | 
     return AppliedSnapshot.from_dict({
         "connector_id": state.get("connector_id") or state.get("id"),
         "org": org,
-        **{field: state.get(key) for key, field in TOP_KEYS.items() if key != "connector_id"},
+        **{field: state.get(flat_key(field)) for field in _TOP_FIELDS if field != "id"},
         "auth_type": state.get("auth_type"),
-        **{field: state.get(key) for key, field in AUTH_KEYS.items() if field not in SECRET_FIELDS},
+        **{field: state.get(flat_key(field)) for field in _AUTH_FIELDS if field not in SECRET_FIELDS},
         "fingerprint": state.get("credentials_fingerprint"),
     })
 
@@ -151,7 +163,7 @@ def _empty_like(prior: Any, observed: Any) -> Any:
     return prior if prior in ("", []) else None
 
 
-def refreshed(observed: ObservedConnector, prior: Mapping[str, Any]) -> dict[str, Any]:
+def refreshed(observed: ObservedConnector, prior: Mapping[str, Any]) -> FlatState:
     """What StackGuardian shows, filled in with what only we know, from ``prior`` (state or the
     declaration just written): secrets, the workspace, an access token's scope.
 
@@ -172,17 +184,16 @@ def refreshed(observed: ObservedConnector, prior: Mapping[str, Any]) -> dict[str
         "modified_at": timestamp(observed.modified_at),
         "credentials_fingerprint": prior.get("credentials_fingerprint") if same_type else None,
     }
-    owned = KEYS_OF_TYPE.get(auth_type, ()) if auth_type else ()
-    for key in AUTH_KEYS:
+    owned = auth_type.credential_fields if auth_type else ()
+    shown = observed.shown_credential()
+    for field in _AUTH_FIELDS:
+        key = flat_key(field)
         kept = prior.get(key) if same_type else None
-        if key not in owned:
+        if field not in owned:
             values[key] = None
-        elif key == "email":
-            values[key] = observed.email if observed.email is not None else kept
-        elif key == "username":
-            values[key] = observed.username or kept
-        elif key in SECRET_KEYS:
+        elif field in SECRET_FIELDS:
             values[key] = kept  # masked by the API: only we know what we sent
         else:
-            values[key] = observed.context_tags.get(_TAG_OF_KEY[key]) or kept
-    return values
+            shown_value = shown.get(field)
+            values[key] = shown_value if shown_value is not None else kept
+    return cast(FlatState, values)

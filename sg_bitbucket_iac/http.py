@@ -7,20 +7,37 @@
 * **Proxies**: a loopback URL never goes through a proxy (an `HTTP_PROXY` would otherwise see the
   emulator's API key in clear); any other URL honours the proxy settings of the environment
   (`HTTPS_PROXY`, `NO_PROXY`, ...) as `requests` users expect.
-* **Error texts**: a transport library's message can quote a header value (`Invalid header value
-  b'apikey KEY\\n'`) or a URL; :func:`transport_error_text` gives a short reason scrubbed of every
-  secret the request carried.
+* **Failures below HTTP** map to an error class by the *type* of what the library raised, found by
+  walking the exception chain (requests -> urllib3's ``MaxRetryError``/``NewConnectionError``/
+  ``ProtocolError`` -> ``ConnectionRefusedError``, ``socket.gaierror``, ``ConnectionResetError``,
+  ``ssl.SSLError`` ...), never by searching its message: that text changes between library versions
+  and can quote a header value (`Invalid header value b'apikey KEY\\n'`) or a URL with a credential,
+  so it is never shown either. :func:`transport_failure` gives the class and a reason in words.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import http.client
+import socket
+import ssl
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3.exceptions
 
-from .secrets import scrub_text
+from .errors import (
+    ConnectionDropped,
+    ConnectionRefused,
+    InvalidHeaderValue,
+    NameNotResolved,
+    ProxyFailed,
+    RequestTimeoutError,
+    TLSHandshakeFailed,
+    TransportError,
+)
 from .settings import is_loopback
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -121,20 +138,70 @@ def new_session() -> PolicySession:
     return PolicySession()
 
 
-def transport_error_text(exc: BaseException, secrets: Iterable[str]) -> str:
-    """A short, scrubbed reason for a failure below HTTP (no answer, bad header, TLS, ...)."""
-    text = str(exc).lower()
-    if isinstance(exc, requests.exceptions.InvalidHeader):
-        return "a header value is invalid (a key or credential with a line break or control character?)"
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS handshake failed (certificate not trusted?)"
-    if isinstance(exc, requests.exceptions.ProxyError):
-        return "the proxy refused or failed the connection"
-    if "refused" in text:
-        return "connection refused"
-    if "name or service not known" in text or "nodename nor servname" in text or "resolve" in text:
-        return "host name does not resolve"
-    if "reset" in text or "aborted" in text or "remote end closed" in text or "remotedisconnected" in text:
-        return "connection dropped"
-    return scrub_text(f"{type(exc).__name__}", secrets)
+@dataclass(frozen=True)
+class TransportFailure:
+    """What failed below HTTP: the error class a client raises, and the reason in words."""
 
+    error: type[TransportError]
+    reason: str
+
+
+def _types(*kinds: type[BaseException]) -> Callable[[BaseException], bool]:
+    return lambda exc: isinstance(exc, kinds)
+
+
+def _timed_out(exc: BaseException) -> bool:
+    # urllib3 2 keeps NewConnectionError (any failed connect: refused, unreachable) under its
+    # ConnectTimeoutError for backwards compatibility; only the other timeouts mean "no answer in time".
+    timeouts = (TimeoutError, urllib3.exceptions.TimeoutError, requests.exceptions.Timeout)
+    return isinstance(exc, timeouts) and not isinstance(exc, urllib3.exceptions.NewConnectionError)
+
+
+# The first rule that matches any exception of the chain decides: a proxy or TLS failure may wrap a
+# refused or reset connection (to the proxy, during the handshake), so those come first.
+_RULES: tuple[tuple[type[TransportError], Callable[[BaseException], bool]], ...] = (
+    (InvalidHeaderValue, _types(requests.exceptions.InvalidHeader)),
+    (ProxyFailed, _types(requests.exceptions.ProxyError, urllib3.exceptions.ProxyError)),
+    (TLSHandshakeFailed, _types(ssl.SSLError, urllib3.exceptions.SSLError, requests.exceptions.SSLError)),
+    (NameNotResolved, _types(socket.gaierror, urllib3.exceptions.NameResolutionError)),
+    (ConnectionRefused, _types(ConnectionRefusedError)),
+    (RequestTimeoutError, _timed_out),
+    # ConnectionResetError, ConnectionAbortedError, BrokenPipeError and http.client.RemoteDisconnected
+    # are all the built-in ConnectionError (not requests'); a refused connect was matched above.
+    (ConnectionDropped, _types(ConnectionError, urllib3.exceptions.ProtocolError, http.client.IncompleteRead,
+                               requests.exceptions.ChunkedEncodingError)),
+)
+
+
+def _exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception it wraps, outermost first.
+
+    Links: ``__cause__`` (``raise ... from``), else ``__context__`` unless suppressed (as a traceback
+    shows them), urllib3's ``MaxRetryError.reason``, and exceptions passed as arguments (requests'
+    ``ConnectionError(MaxRetryError(...))``, urllib3's ``ProtocolError("Connection aborted.", err)``).
+    """
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        context = None if current.__suppress_context__ else current.__context__
+        linked = [current.__cause__ or context, getattr(current, "reason", None), *current.args]
+        pending.extend(link for link in linked if isinstance(link, BaseException))
+
+
+def transport_failure(exc: BaseException) -> TransportFailure:
+    """The error class for a failure below HTTP (no answer, bad header, TLS, ...), by exception type."""
+    chain = list(_exception_chain(exc))
+    for error, matches in _RULES:
+        if any(matches(link) for link in chain):
+            return TransportFailure(error, error.reason)
+    # Anything else (no route to host, ...): the operating system's words for its errno, never the
+    # library's message; without one, the exception's type.
+    for link in chain:
+        if isinstance(link, OSError) and link.errno is not None and link.strerror:
+            return TransportFailure(TransportError, link.strerror[:1].lower() + link.strerror[1:])
+    return TransportFailure(TransportError, type(exc).__name__)

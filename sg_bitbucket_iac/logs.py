@@ -2,18 +2,19 @@
 
 What a person reads when a run is slow or odd (like ``TF_LOG``): each request's method, path and
 status (debug), each preflight's verdict, the CLI's phases with their durations (info). Every line
-is scrubbed of the secrets the run has seen and has its control characters escaped, at the moment
-it is written, so a line can never carry a credential, whatever a message was given.
+is scrubbed of the secrets the run has seen (in every form :mod:`.redact` knows) and has its control
+characters escaped, at the moment it is written, so a line can never carry a credential, whatever a
+message was given.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Collection, Mapping
 
 from .errors import ConfigurationError
-from .text import escape_control
+from .redact import escape_control, scrub_text
 
 LOG_ENV = "SG_BITBUCKET_IAC_LOG"
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
@@ -21,16 +22,20 @@ _HANDLER_NAME = "sg-bitbucket-iac"
 
 
 class _Scrubbed(logging.Formatter):
-    def __init__(self, scrub: Callable[[str], str]) -> None:
+    def __init__(self, secrets: Collection[str]) -> None:
         super().__init__("sg-bitbucket-iac %(levelname)s %(name)s: %(message)s")
-        self._scrub = scrub
+        self._secrets = secrets
 
     def format(self, record: logging.LogRecord) -> str:
-        return escape_control(self._scrub(super().format(record)), keep="")
+        return escape_control(scrub_text(super().format(record), self._secrets), keep="")
 
 
-def configure(environ: Mapping[str, str], scrub: Callable[[str], str] = lambda text: text) -> None:
-    """Log to stderr at the level ``SG_BITBUCKET_IAC_LOG`` names; nothing when it is unset."""
+def configure(environ: Mapping[str, str], secrets: Collection[str] = ()) -> None:
+    """Log to stderr at the level ``SG_BITBUCKET_IAC_LOG`` names; nothing when it is unset.
+
+    ``secrets`` is read at each line, so a live collection (the CLI's secrets seen so far) also
+    scrubs the secrets a run learns after this call.
+    """
     wanted = environ.get(LOG_ENV, "").strip().lower()
     unconfigure()
     if not wanted:
@@ -40,7 +45,7 @@ def configure(environ: Mapping[str, str], scrub: Callable[[str], str] = lambda t
                                  hint=f"use one of {', '.join(LEVELS)}")
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name(_HANDLER_NAME)
-    handler.setFormatter(_Scrubbed(scrub))
+    handler.setFormatter(_Scrubbed(secrets))
     package = logging.getLogger("sg_bitbucket_iac")
     package.addHandler(handler)
     package.setLevel(LEVELS[wanted])

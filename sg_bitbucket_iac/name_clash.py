@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .errors import NameClashError
-from .model import Connector, ObservedConnector
-from .ownership import Front, manage_existing
+from .model import Connector
+from .wire import ObservedConnector
+from .wording import CLI_WORDING, FrontWording
 
 
 def same_name_elsewhere(desired: Connector, candidates: Iterable[ObservedConnector]) -> ObservedConnector | None:
@@ -24,10 +25,15 @@ def same_name_elsewhere(desired: Connector, candidates: Iterable[ObservedConnect
 
 
 def check_name_free(desired: Connector, candidates: Iterable[ObservedConnector], org: str,
-                    front: Front | None = None) -> None:
+                    front: FrontWording = CLI_WORDING) -> None:
     """Raise :class:`NameClashError` when creating ``desired`` would duplicate a name; its hint is
-    worded for ``front`` (the CLI's words when None)."""
+    worded for ``front``."""
     clash = same_name_elsewhere(desired, candidates)
     if clash is not None:
-        raise NameClashError(desired.name, desired.connector_id, clash.id, org,
-                             manage_existing=manage_existing(front, clash.id))
+        raise name_clash(desired, clash.id, org, front)
+
+
+def name_clash(desired: Connector, holder_id: str, org: str, front: FrontWording) -> NameClashError:
+    """The error for a create of ``desired`` while connector ``holder_id`` holds its name."""
+    return NameClashError(desired.name, desired.connector_id, holder_id, org,
+                          manage_existing=front.declare_existing.format(id=holder_id))

@@ -1,7 +1,7 @@
 """One owner per connector: which front may prune it, report it as undeclared, or write to it.
 
-Every front that creates, adopts or imports a connector writes ``sg-bitbucket-iac/owner`` (``cli``,
-``terraform`` or ``pulumi``) into its ContextTags. The rules, in one place:
+Every front that creates, adopts or imports a connector writes the owner tag (``cli``, ``terraform``
+or ``pulumi``; :mod:`sg_bitbucket_iac.tags` reads and writes it). The rules, in one place:
 
 * only the owner deletes a connector it no longer declares (CLI prune) or reports it as undeclared
   (``drift``);
@@ -15,67 +15,17 @@ Every front that creates, adopts or imports a connector writes ``sg-bitbucket-ia
   snapshot it no longer keeps true.
 
 Commands that belong to no front (``migrate``, ``audit``) pass ``None`` as the front: they never
-move the owner.
+move the owner. How each front words a take-over is :mod:`sg_bitbucket_iac.wording`'s.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .errors import ForeignOwnerError
-from .model import CONTEXT_TAG_PREFIX, FINGERPRINT_TAG, MANAGED_TAG
-
-OWNER_TAG = CONTEXT_TAG_PREFIX + "owner"
-# The CLI's own bookkeeping; dropped when another front takes the connector over.
-CLI_APPLIED_TAG = CONTEXT_TAG_PREFIX + "applied"
-LAST_WRITE_TAG = CONTEXT_TAG_PREFIX + "last-write"
-CLI_MARKER_TAGS = (MANAGED_TAG, CLI_APPLIED_TAG, FINGERPRINT_TAG, LAST_WRITE_TAG)
-
-
-class Front(enum.StrEnum):
-    """The fronts that can own a connector (the owner tag's values)."""
-
-    CLI = "cli"
-    TERRAFORM = "terraform"
-    PULUMI = "pulumi"
-
-    @property
-    def takeover(self) -> str:
-        """How a person takes a connector over with this front."""
-        return {
-            "cli": "`adopt: true` on its entry in the definitions file",
-            "terraform": "`terraform import <address> <Id>`",
-            "pulumi": "`adopt=True` on the BitbucketConnector",
-        }[self.value]
-
-
-def manage_existing(front: Front | None, existing_id: str) -> str:
-    """How a person declares, with this front, a connector that already exists under ``existing_id``."""
-    if front is Front.TERRAFORM:
-        return f"import it: `terraform import <address> {existing_id}` (or an `import {{}}` block with that id)"
-    if front is Front.PULUMI:
-        return f"set `connector_id=\"{existing_id}\"` and `adopt=True` on the BitbucketConnector"
-    return f"set `id: {existing_id}` on its entry (and `adopt: true` to take it over)"
-
-
-def owner_of(context_tags: Mapping[str, str]) -> Front | None:
-    """The owner a connector's ContextTags name; the CLI's managed marker alone means the CLI."""
-    value = context_tags.get(OWNER_TAG)
-    if value:
-        try:
-            return Front(value)
-        except ValueError:
-            return None  # an owner this version does not know: nobody we can act for
-    if context_tags.get(MANAGED_TAG) == "true":
-        return Front.CLI
-    return None
-
-
-def owned_by(context_tags: Mapping[str, str], front: Front) -> bool:
-    """Whether ``front`` may prune this connector or report it as undeclared."""
-    return owner_of(context_tags) is front
+from .tags import Front, owner_of, with_owner, without_cli_bookkeeping
+from .wording import for_owner
 
 
 @dataclass(frozen=True)
@@ -103,10 +53,13 @@ def check_write(
     front: Front | None,
     *,
     adopt: bool,
+    takeover: str | None = None,
 ) -> OwnerChange | None:
     """May ``front`` write to this existing connector? The owner change the write makes, if any.
 
-    Raises :class:`ForeignOwnerError` when another front owns it and ``adopt`` was not asked for.
+    Raises :class:`ForeignOwnerError` when another front owns it and ``adopt`` was not asked for;
+    it says how to take the connector over in ``takeover`` (the writing front's words; by default
+    those of ``front``'s table).
     A connector that nobody owns yet gets ``front`` as its owner on the write (no take-over needed:
     the caller has already decided it may write, by state or by ``adopt``).
     """
@@ -116,20 +69,17 @@ def check_write(
     if current is front:
         return None
     if current is not None and not adopt:
-        raise ForeignOwnerError(connector_id, current.value, front.value, takeover=front.takeover)
+        raise ForeignOwnerError(connector_id, current.value, front.value,
+                                takeover=takeover or for_owner(front).takeover)
     return OwnerChange(connector_id, current, front)
 
 
 def owner_tags(context_tags: Mapping[str, str], front: Front | None) -> dict[str, str]:
     """The ContextTags after ``front`` writes: the owner set, and the CLI's markers gone if it is not the CLI."""
-    tags = dict(context_tags)
     if front is None:
-        return tags
-    if front is not Front.CLI:
-        for key in CLI_MARKER_TAGS:
-            tags.pop(key, None)
-    tags[OWNER_TAG] = front.value
-    return tags
+        return dict(context_tags)
+    kept = context_tags if front is Front.CLI else without_cli_bookkeeping(context_tags)
+    return with_owner(kept, front)
 
 
 def check_foreign_tool(connector_id: str, context_tags: Mapping[str, str], command: str) -> None:
@@ -139,20 +89,6 @@ def check_foreign_tool(connector_id: str, context_tags: Mapping[str, str], comma
     CLI-owned connector is fine: the command keeps the CLI's bookkeeping true.
     """
     current = owner_of(context_tags)
-    if current in (Front.TERRAFORM, Front.PULUMI):
-        assert current is not None
-        raise ForeignOwnerError(
-            connector_id, current.value, command,
-            takeover=f"change it in the {current.value} configuration and apply there",
-        )
+    if current is not None and current is not Front.CLI:
+        raise ForeignOwnerError(connector_id, current.value, command, takeover=for_owner(current).change_credential)
 
-
-def remediation(owner: Front | None, connector_id: str) -> str:
-    """Where a connector's credential is changed: in its owner's code, or with `migrate` when nobody owns it."""
-    if owner is Front.CLI:
-        return "edit its entry in the definitions file and run `sg-bitbucket apply -f FILE`"
-    if owner is Front.TERRAFORM:
-        return "change it in the Terraform configuration and run `terraform apply`"
-    if owner is Front.PULUMI:
-        return "change it in the Pulumi program and run `pulumi up`"
-    return f"`sg-bitbucket migrate --connector {connector_id} --to api_token|access_token ...`"

@@ -1,4 +1,4 @@
-"""Settings from explicit configuration, else the environment (names fixed by DESIGN.md)."""
+"""Settings from explicit configuration, else the environment (names fixed by the README's Configuration)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError, UnsafeValueError
-from .secrets import Secret, control_characters
+from .redact import control_characters
+from .secrets import Secret
 
 DEFAULT_API_URL = "https://api.app.stackguardian.io"
 DEFAULT_BITBUCKET_API_URL = "https://api.bitbucket.org/2.0"

@@ -1,12 +1,13 @@
 """StackGuardian connector ("integration") API client.
 
-Wire format: reference/stackguardian-api.md section 1 and 2 (sg-sdk-go's `connectors/client.go`).
+Wire format: docs/evidence.md#stackguardian-wire-format (sg-sdk-go's `connectors/client.go`).
 Retries are urllib3's `Retry` (backoff with jitter, `Retry-After` honoured), mounted per method
 class so that a non-idempotent create is never blindly re-sent. A create is idempotent end to end:
 after any failed or retried POST (429, 5xx, timeout, dropped connection, "already exists" because an
 earlier attempt or a concurrent apply stored it) the connector is looked up, and accepted when it is
-ours and as declared (see :func:`create_differences`); only a connector that is not gets an error.
-Transport rules (redirects, proxies, scrubbed error texts) are :mod:`sg_bitbucket_iac.http`'s.
+ours and as declared (see :func:`~sg_bitbucket_iac.wire.create_differences`); only a connector that is
+not gets an error.
+Transport rules (redirects, proxies, failures by exception type) are :mod:`sg_bitbucket_iac.http`'s.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from . import __version__
 from .errors import (
     AuthenticationError,
     BadRequestError,
+    ConnectionRefused,
     CreateConflictError,
     DuplicateError,
     NotFoundError,
@@ -36,13 +38,13 @@ from .errors import (
     ServerError,
     StackGuardianError,
     TransportError,
-    scrub,
 )
-from .http import HeaderAuth, new_session, transport_error_text
-from .model import FINGERPRINT_TAG, KIND, WIRE_SECRET_KEYS, wire_json_default
-from .ownership import LAST_WRITE_TAG
+from .http import HeaderAuth, new_session, transport_failure
+from .redact import scrub_text
 from .secrets import Secret
 from .settings import Settings, checked_api_key, checked_base_url
+from .tags import FINGERPRINT_TAG
+from .wire import KIND, answer_shows_write, create_differences, unwrap_list_item, wire_json_default
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +91,6 @@ def _session(retry: Retry) -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
-
-
-def _unwrap_item(item: Any) -> dict[str, Any]:
-    """listall items are flat records, or `{"msg": record}` as sg-sdk-go types them; accept both."""
-    if isinstance(item, dict) and isinstance(item.get("msg"), dict) and "Id" not in item:
-        return item["msg"]
-    return item if isinstance(item, dict) else {}
 
 
 class StackGuardianClient:
@@ -163,18 +158,17 @@ class StackGuardianClient:
                 method, url, data=data, params=params, headers=headers, timeout=self.timeout,
                 auth=HeaderAuth(f"apikey {self._api_key.reveal()}"),
             )
-        except requests.exceptions.Timeout:
-            raise RequestTimeoutError(
-                f"no answer within {self.timeout[1]:g} s", operation=operation
-            ) from None
         except requests.exceptions.RetryError as exc:
             # Retries exhausted on a status: urllib3 raises only when raise_on_status=True; kept for safety.
-            raise ServerError(scrub(str(exc.args[0]) if exc.args else "retries exhausted", secrets_sent),
+            raise ServerError(scrub_text(str(exc.args[0]) if exc.args else "retries exhausted", secrets_sent),
                               operation=operation) from None
         except requests.exceptions.RequestException as exc:
-            # Never the library's own text: it may quote a header value or a URL with a credential.
-            reason = transport_error_text(exc, secrets_sent)
-            raise TransportError(f"cannot reach {self.api_url} ({reason})", operation=operation) from None
+            # The class by the exception's type; never the library's own text (it may quote a header value
+            # or a URL with a credential).
+            failure = transport_failure(exc)
+            if issubclass(failure.error, RequestTimeoutError):
+                raise RequestTimeoutError(f"no answer within {self.timeout[1]:g} s", operation=operation) from None
+            raise failure.error(f"cannot reach {self.api_url} ({failure.reason})", operation=operation) from None
         log.debug("%s %s -> %s", method, _path_only(url), response.status_code)
         return self._decode(response, operation, secrets_sent)
 
@@ -189,7 +183,7 @@ class StackGuardianClient:
         if 200 <= status < 300:
             return payload
         server_message = payload.get("msg") or payload.get("message") or payload.get("error")
-        text = scrub(str(server_message), secrets_sent)[:500] if server_message else None
+        text = scrub_text(str(server_message), secrets_sent)[:500] if server_message else None
         kwargs: dict[str, Any] = {"status": status, "server_message": text, "operation": operation}
         if status == 400 or status == 409:
             if status == 409 or (text and "already exist" in text.lower()):
@@ -226,8 +220,11 @@ class StackGuardianClient:
         except NotFoundError:
             return None
 
-    def create(self, payload: Mapping[str, Any]) -> dict[str, Any]:
-        """POST a new connector, idempotently (see module doc): one connector, whatever the faults."""
+    def create(self, payload: Mapping[str, Any], *, conflict_hint: str | None = None) -> dict[str, Any]:
+        """POST a new connector, idempotently (see module doc): one connector, whatever the faults.
+
+        ``conflict_hint``: what to do when another connector holds the Id, in the caller's front's words.
+        """
         connector_id = str(payload.get("Id") or "")
         operation = f"create connector {connector_id or payload.get('ResourceName')}"
         if not connector_id:  # no Id to look up: a retry could duplicate, so one attempt only
@@ -242,9 +239,9 @@ class StackGuardianClient:
             except DuplicateError as exc:
                 # Stored by an earlier attempt of ours (its answer lost), or by a concurrent apply.
                 last_error = exc
+            except ConnectionRefused:
+                raise  # never reached the server, and urllib3 already retried the connect
             except (ServerError, TransportError, RateLimitedError) as exc:
-                if isinstance(exc, TransportError) and "connection refused" in exc.message:
-                    raise  # never reached the server, and urllib3 already retried the connect
                 last_error = exc
             else:
                 return self._created(response, connector_id)
@@ -260,7 +257,7 @@ class StackGuardianClient:
                 raise CreateConflictError(
                     f"connector {connector_id} already exists and is not the one declared "
                     f"({', '.join(differences)} differ)", status=getattr(last_error, "status", None),
-                    operation=operation)
+                    operation=operation, hint=conflict_hint)
             log.info("create of %s: %s, but the connector is stored as declared; using it",
                      connector_id, last_error.category if last_error else "retried")
             return self._reassert_secret(existing, payload)
@@ -306,7 +303,7 @@ class StackGuardianClient:
             "PATCH", self._url(connector_id), f"update connector {connector_id}", body=patch
         )
         record = payload.get("data")
-        if isinstance(record, dict) and _answer_shows_write(record, patch, not_modified_since):
+        if isinstance(record, dict) and answer_shows_write(record, patch, not_modified_since):
             return record
         return self.get(connector_id)
 
@@ -343,85 +340,13 @@ class StackGuardianClient:
                 page_params["lastevaluatedkey"] = cursor
             payload = self._request("GET", self._url("listall"), "list connectors", params=page_params)
             for item in payload.get("msg") or []:
-                yield _unwrap_item(item)
+                yield unwrap_list_item(item)
             cursor = payload.get("lastevaluatedkey") or None
             if not cursor:
                 return
             if cursor in seen_cursors:
                 raise StackGuardianError("listall returned the same cursor twice", operation="list connectors")
             seen_cursors.add(cursor)
-
-
-def record_kind(record: Mapping[str, Any]) -> str | None:
-    """The connector kind a record's Settings name (what listall's ``kind`` filter matches)."""
-    settings = record.get("Settings")
-    kind = settings.get("kind") if isinstance(settings, Mapping) else None
-    return kind if isinstance(kind, str) else None
-
-
-def _config_of(record: Mapping[str, Any]) -> Mapping[str, Any]:
-    settings = record.get("Settings")
-    config = settings.get("config") if isinstance(settings, Mapping) else None
-    first = config[0] if isinstance(config, list) and config else None
-    return first if isinstance(first, Mapping) else {}
-
-
-def create_differences(record: Mapping[str, Any], payload: Mapping[str, Any]) -> list[str]:
-    """What makes a stored connector other than the one a create sent; empty means "ours, as declared".
-
-    Ours: every ContextTag we sent (our ownership and applied markers) is there with our value. As
-    declared: name, description, tags, kind, auth type and email are ours. Secrets are masked on read:
-    :meth:`StackGuardianClient._reassert_secret` deals with them.
-    """
-    differences: list[str] = []
-    if str(record.get("ResourceName") or "") != str(payload.get("ResourceName") or ""):
-        differences.append("ResourceName")
-    if str(record.get("Description") or "") != str(payload.get("Description") or ""):
-        differences.append("Description")
-    if list(record.get("Tags") or []) != list(payload.get("Tags") or []):
-        differences.append("Tags")
-    stored_tags = record.get("ContextTags")
-    if not isinstance(stored_tags, Mapping):
-        stored_tags = {}
-    sent_tags = payload.get("ContextTags") or {}
-    # The last-write time says when, not what: two applies of the same definitions differ only there.
-    if any(stored_tags.get(key) != value for key, value in sent_tags.items() if key != LAST_WRITE_TAG):
-        differences.append("ContextTags")
-    stored_settings, sent_settings = record.get("Settings"), payload.get("Settings")
-    stored_kind = stored_settings.get("kind") if isinstance(stored_settings, Mapping) else None
-    sent_kind = sent_settings.get("kind") if isinstance(sent_settings, Mapping) else None
-    if stored_kind != sent_kind:
-        differences.append("Settings.kind")
-    stored, sent = _config_of(record), _config_of(payload)
-    for key in ("bitbucketAuthType", "bitbucketEmail"):
-        if (stored.get(key) or None) != (sent.get(key) or None):
-            differences.append(f"Settings.config[0].{key}")
-    return differences
-
-
-def _answer_shows_write(record: Mapping[str, Any], patch: Mapping[str, Any], since: datetime | None) -> bool:
-    """Whether a PATCH answer's record carries what was sent (secrets aside: they read back masked)."""
-    if since is not None:
-        modified = record.get("ModifiedAt")
-        if not isinstance(modified, int | float) or modified <= round(since.timestamp() * 1000):
-            return False
-    cleared: dict[str, Any] = {"Description": "", "Tags": [], "ContextTags": {}}
-    for key in ("ResourceName", "Description", "Tags", "ContextTags"):
-        if key in patch and (record.get(key) or cleared.get(key)) != (patch[key] or cleared.get(key)):
-            return False
-    sent_settings = patch.get("Settings")
-    if isinstance(sent_settings, Mapping):
-        shown_settings = record.get("Settings")
-        shown: Mapping[str, Any] = shown_settings if isinstance(shown_settings, Mapping) else {}
-        if shown.get("kind") != sent_settings.get("kind"):
-            return False
-        sent = (sent_settings.get("config") or [{}])[0]
-        shown_configs = shown.get("config") or [{}]
-        shown_config = shown_configs[0] if isinstance(shown_configs[0], Mapping) else {}
-        for key, value in sent.items():
-            if key not in WIRE_SECRET_KEYS and shown_config.get(key) != value:
-                return False
-    return True
 
 
 def _secret_values(body: Any) -> list[str]:

@@ -1,6 +1,6 @@
 """The app-password timeline as data, and the product clock.
 
-Dates (reference/bitbucket-api.md section 4, and DESIGN.md):
+Dates (Bitbucket's and StackGuardian's, with sources: docs/evidence.md#app-password-timeline):
 * 2025-09-09: Bitbucket stops issuing new app passwords; existing ones keep working.
 * 2026-06-09: StackGuardian ends support for app-password connectors; Bitbucket brownouts start
   (00:00, 06:00, 12:00, 18:00 UTC windows).
@@ -21,33 +21,13 @@ STACKGUARDIAN_END_OF_SUPPORT = date(2026, 6, 9)
 BITBUCKET_BROWNOUTS_START = date(2026, 6, 9)
 BITBUCKET_REMOVAL = date(2026, 7, 28)
 
-MIGRATE_HINT = (
-    "switch it to an API token or an access token with "
-    "`sg-bitbucket migrate --connector <ID> --to api_token|access_token ...`"
-)
-MIGRATE_COMMAND = "sg-bitbucket migrate --connector <ID> --to api_token"
-# Said by preflight when an app password is declared for a connector that does not exist yet.
+# What every front's migration advice starts with (each front says how: see wording.py).
+SWITCH_OFF_APP_PASSWORDS = "switch it to an API token or an access token"
+# Said when an app password is declared for a connector that does not exist yet.
 NEW_APP_PASSWORD_WARNING = (
     f"App passwords can no longer be created and stop working on {BITBUCKET_REMOVAL} (brownouts from "
     f"{BITBUCKET_BROWNOUTS_START}): use this only with an existing password; prefer an API token."
 )
-
-
-def for_connector(message: str, connector_id: str | None) -> str:
-    """A timeline message naming the connector, or, with none to name, one without a `<ID>` placeholder."""
-    if connector_id:
-        return message.replace("<ID>", connector_id)
-    return message.replace("`sg-bitbucket migrate --connector <ID> --to api_token|access_token ...`",
-                           "`sg-bitbucket migrate --to api_token|access_token` on the connector that uses it")
-
-
-def with_remedy(message: str, connector_id: str, remedy: str | None) -> str:
-    """A timeline message for a connector, its `migrate` hint replaced by ``remedy`` when one is given
-    (a connector a definitions file, Terraform or Pulumi owns is changed in that code instead)."""
-    if remedy is None:
-        return for_connector(message, connector_id)
-    return message.replace("with `sg-bitbucket migrate --connector <ID> --to api_token|access_token ...`",
-                           f"in the code that owns it: {remedy}")
 
 
 def parse_instant(text: str) -> datetime:
@@ -85,8 +65,10 @@ class AppPasswordPhase(enum.StrEnum):
 
 @dataclass(frozen=True)
 class AppPasswordStatus:
+    """An app password's phase on a date, and the dates that apply (what to do is the caller's to word)."""
+
     phase: AppPasswordPhase
-    message: str
+    situation: str
 
     @property
     def allowed(self) -> bool:
@@ -96,26 +78,31 @@ class AppPasswordStatus:
     def needs_action(self) -> bool:
         return self.phase is not AppPasswordPhase.ALLOWED
 
+    def message(self, how_to_migrate: str) -> str:
+        """The situation and what to do about it; ``how_to_migrate`` is a front's migration advice."""
+        if self.allowed:
+            return f"{self.situation}; plan to {how_to_migrate}"
+        return f"{self.situation}; {how_to_migrate}"
+
 
 def app_password_status(at: datetime) -> AppPasswordStatus:
     today = at.astimezone(UTC).date()
     if today >= BITBUCKET_REMOVAL:
         return AppPasswordStatus(
             AppPasswordPhase.REMOVED,
-            "Bitbucket removed app passwords on 2026-07-28 and StackGuardian ended support on 2026-06-09; "
-            + MIGRATE_HINT,
+            "Bitbucket removed app passwords on 2026-07-28 and StackGuardian ended support on 2026-06-09",
         )
     if today >= STACKGUARDIAN_END_OF_SUPPORT:
         return AppPasswordStatus(
             AppPasswordPhase.UNSUPPORTED,
             "StackGuardian ended support for app passwords on 2026-06-09 (Bitbucket browns them out until it "
-            "removes them on 2026-07-28); " + MIGRATE_HINT,
+            "removes them on 2026-07-28)",
         )
     if today >= NO_NEW_APP_PASSWORDS:
         return AppPasswordStatus(
             AppPasswordPhase.DEPRECATED,
             "app passwords are deprecated: Bitbucket stopped issuing them on 2025-09-09 and StackGuardian "
-            "ends support on 2026-06-09; plan to " + MIGRATE_HINT,
+            "ends support on 2026-06-09",
         )
     return AppPasswordStatus(AppPasswordPhase.ALLOWED, "app passwords are supported until 2026-06-09")
 

@@ -1,13 +1,13 @@
-"""Checks emulated Bitbucket responses against Atlassian's published spec (the subset in reference/).
+"""Checks emulated Bitbucket responses against Atlassian's published spec (the subset beside this file).
 
 ``SpecCheck`` wraps a running emulator's Bitbucket service: every answer it gives is validated on
 the way out, schema and status code, and kept for the coverage check. ``tests/conftest.py``
 attaches one to every emulator the tests start, so the whole suite's Bitbucket traffic is held to
 the spec. The subset (Atlassian's published spec, cut for the operations the emulator serves)
-travels as ``bitbucket-openapi-subset.json`` beside this file, a copy of the reference notes' one.
+travels as ``bitbucket-openapi-subset.json`` beside this file (its ``source`` names the public copies).
 
 Where the real service answers differently from the spec and the emulator follows the real
-service, the difference is listed here with its source (reference/bitbucket-api.md, "ref §N"),
+service, the difference is listed here with its source (docs/evidence.md#the-emulated-bitbucket),
 never silently allowed.
 """
 
@@ -39,16 +39,16 @@ EXTRA_OPERATIONS: dict[str, dict[str, Any]] = {
     # atlassian-python-api's PullRequests.each() reads each pull request by id (SPEC `pullrequest`).
     "/repositories/{workspace}/{repo_slug}/pullrequests/{pull_request_id}": {"200": "pullrequest",
                                                                             "errors": ["401", "404"]},
-    # The cross-workspace list removed by CHANGE-2770 (ref §1a); only its 410 is served.
+    # The cross-workspace list CHANGE-2770 removed: only its 410 is served (see the evidence page).
     "/workspaces": {"errors": ["410"]},
 }
 # Statuses the real service sends beyond an operation's listed ones, each with its source.
 BEYOND_SPEC_STATUSES: dict[int, str] = {
-    401: "bad or missing credentials on any authenticated operation (ref §1 'Bad credentials'; KB-401)",
-    403: "missing privilege scope, a token outside its workspace, a non-member (ref §1 'Missing scope', §1b)",
+    401: "bad or missing credentials on any authenticated operation (Atlassian's KB on 401 errors)",
+    403: "missing privilege scope (third-party captures), a token outside its workspace (Atlassian KB), a non-member",
     400: "an invalid query parameter (pagelen outside 1..100, an unknown role or state; the SPEC's "
          "'Standardized error responses')",
-    410: "the CHANGE-2770 endpoints (ref §1a), which the SPEC still lists as deprecated",
+    410: "the CHANGE-2770 endpoints, which the SPEC still lists as deprecated",
 }
 # Operations whose subset entry lists no errors at all: 404 for an absent path resource is HTTP's.
 NOT_FOUND_WITHOUT_LISTING = frozenset({"/workspaces/{workspace}"})
@@ -70,7 +70,7 @@ def _schema_ref(name: str) -> dict[str, Any]:
 
 
 def _privilege_scope_error_schema() -> dict[str, Any]:
-    """SPEC `error` with `detail` as the object real 403 scope errors carry (ref §1: backstage #22383,
+    """SPEC `error` with `detail` as the object real 403 scope errors carry (backstage/backstage #22383,
     DrFaust92/terraform-provider-bitbucket `error.go`; atlassian-python-api #1260 crashed on it)."""
     schema = copy.deepcopy(SPEC["components"]["schemas"]["error_error"])
     schema["properties"]["detail"] = {

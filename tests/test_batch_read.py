@@ -193,8 +193,8 @@ def test_after_a_failed_write_a_name_lookup_asks_the_server(emulator: Emulator,
     assert named_ids(batched, "fresh") == []
     real_create = StackGuardianClient.create
 
-    def lands_then_fails(self: StackGuardianClient, payload: Any) -> Any:
-        real_create(self, payload)
+    def lands_then_fails(self: StackGuardianClient, payload: Any, **options: Any) -> Any:
+        real_create(self, payload, **options)
         raise TransportError("connection dropped", operation="create connector")
 
     monkeypatch.setattr(StackGuardianClient, "create", lands_then_fails)

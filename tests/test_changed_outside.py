@@ -7,20 +7,14 @@ from datetime import UTC, datetime, timedelta
 from sg_bitbucket_iac.changed_outside import (
     CLOCK_SKEW_TOLERANCE,
     cli_changed_outside,
-    last_write_from_tags,
-    last_write_tag,
     modified_after,
     refresh_changed_outside,
     refresh_note,
 )
+from sg_bitbucket_iac.tags import last_write_tag
+from sg_bitbucket_iac.wording import PULUMI_WORDING, TERRAFORM_WORDING
 
 WRITE = datetime(2026, 3, 2, 9, 0, 0, 123000, tzinfo=UTC)
-
-
-def test_the_last_write_tag_round_trips_in_milliseconds() -> None:
-    assert last_write_from_tags(last_write_tag(WRITE)) == WRITE
-    assert last_write_from_tags({}) is None
-    assert last_write_from_tags({"sg-bitbucket-iac/last-write": "not a number"}) is None
 
 
 def test_the_cli_allows_clock_skew_then_sees_the_edit() -> None:
@@ -37,6 +31,8 @@ def test_fronts_compare_stackguardians_clock_with_itself() -> None:
     assert refresh_changed_outside(state, WRITE + timedelta(milliseconds=1))
     assert not refresh_changed_outside(None, WRITE)  # imported or older state: unknown
     assert not modified_after(None, WRITE)
-    note = refresh_note("c1", state, WRITE + timedelta(minutes=5), "terraform apply")
+    note = refresh_note("c1", state, WRITE + timedelta(minutes=5), TERRAFORM_WORDING)
     assert note is not None and "credential may have been replaced" in note and "terraform apply" in note
-    assert refresh_note("c1", state, WRITE, "terraform apply") is None
+    assert refresh_note("c1", state, WRITE, TERRAFORM_WORDING) is None
+    pulumi_note = refresh_note("c1", state, WRITE + timedelta(minutes=5), PULUMI_WORDING)
+    assert pulumi_note is not None and "the next `pulumi up` re-sends the declared one" in pulumi_note

@@ -35,4 +35,5 @@ def test_the_terraform_plugin_without_tf(monkeypatch: pytest.MonkeyPatch, capsys
     with pytest.raises(SystemExit) as stopped:
         main.main([])
     assert stopped.value.code == 1
-    assert "pip install 'sg-bitbucket-iac[terraform]'" in capsys.readouterr().err
+    # On stdout, before the handshake: Terraform shows that line ("Unrecognized remote plugin message").
+    assert "pip install 'sg-bitbucket-iac[terraform]'" in capsys.readouterr().out

@@ -25,6 +25,7 @@ _rng = random.Random(15)
 GENERATED = "ATATT3xFfGF0" + "".join(_rng.choice(string.ascii_letters + string.digits + "-_")
                                      for _ in range(180)) + "=4A1B2C3D"
 TYPED = "hunter2-typed-by-hand"
+TYPED_SENTINEL = "SENTINEL-secrets-9f8e7d6c5b4a3210"  # a hand-made value: the slow scheme
 # Written by the scrypt-only scheme of the first release (every existing stack holds these).
 LEGACY_GENERATED = "scrypt1:mPhJAphnUFiZfhzBxEL9tZRJ"
 LEGACY_TYPED = "scrypt1:isjhzdxV3TYGp8oF4TFDMZZO"
@@ -99,3 +100,13 @@ def test_a_stack_holding_a_legacy_fingerprint_plans_and_drifts_clean() -> None:
         update={"api_token": Secret(GENERATED[:-1] + "E")})})
     plan = plan_connector(rotated, org="acme", applied=legacy, observed=observed)
     assert plan.action is Action.UPDATE and [c.note for c in plan.changes] == ["rotated"]
+
+
+def test_fingerprint_is_deterministic_salted_and_not_a_bare_hash() -> None:
+    first = fingerprint("acme/main/API_TOKEN", "alice", TYPED_SENTINEL)
+    assert first == fingerprint("acme/main/API_TOKEN", "alice", TYPED_SENTINEL)
+    assert first.startswith("scrypt1:")
+    assert first != fingerprint("acme/other/API_TOKEN", "alice", TYPED_SENTINEL)  # salted per connector
+    assert first != fingerprint("acme/main/API_TOKEN", "alice", TYPED_SENTINEL + "x")
+    assert hashlib.sha256(TYPED_SENTINEL.encode()).hexdigest()[:16] not in first
+    assert TYPED_SENTINEL not in first

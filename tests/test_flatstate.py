@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from sg_bitbucket_iac import flatstate
-from sg_bitbucket_iac.model import SECRET_FIELDS, observed_from_record, parse_connector
+from sg_bitbucket_iac.model import SECRET_FIELDS, parse_connector
+from sg_bitbucket_iac.wire import observed_from_record
 
 
 def test_secret_keys_are_the_models_secret_fields() -> None:
@@ -25,6 +26,14 @@ def test_secret_keys_are_the_models_secret_fields() -> None:
 ])
 def test_problem_path_to_key(path: str, key: tuple[str, int | None]) -> None:
     assert flatstate.key_of_path(path) == key
+
+
+@pytest.mark.parametrize(("path", "field"), [
+    ("auth.scope", ("scope", None)), ("auth", ("type", None)), ("id", ("id", None)), ("tags[1]", ("tags", 1)),
+])
+def test_problem_path_to_backend_field(path: str, field: tuple[str, int | None]) -> None:
+    """The field a front names through its wording table (the native provider: `accessTokenScope`)."""
+    assert flatstate.field_of_path(path) == field
 
 
 def test_declaration_round_trips_through_the_model() -> None:

@@ -1,21 +1,38 @@
-"""The one transport policy (sg_bitbucket_iac.http): redirects, proxies, scrubbed transport errors."""
+"""The one transport policy (sg_bitbucket_iac.http): redirects, proxies, and failures below HTTP typed by
+exception, each met on a real loopback socket."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import socket
+import struct
 import threading
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import requests
 
+from sg_bitbucket_iac import stackguardian
 from sg_bitbucket_iac.bitbucket import BitbucketClient
 from sg_bitbucket_iac.emulator import Emulator
-from sg_bitbucket_iac.errors import StackGuardianError, TransportError
-from sg_bitbucket_iac.http import PolicySession, redirect_allowed, transport_error_text
-from sg_bitbucket_iac.model import parse_connector, to_create_payload
+from sg_bitbucket_iac.errors import (
+    ConnectionDropped,
+    ConnectionRefused,
+    InvalidHeaderValue,
+    NameNotResolved,
+    ProxyFailed,
+    RequestTimeoutError,
+    StackGuardianError,
+    TLSHandshakeFailed,
+    TransportError,
+)
+from sg_bitbucket_iac.http import PolicySession, TransportFailure, redirect_allowed, transport_failure
+from sg_bitbucket_iac.model import parse_connector
 from sg_bitbucket_iac.stackguardian import StackGuardianClient
+from sg_bitbucket_iac.wire import to_create_payload
 
 ORG = "acme"
 KEY = "sgo_test_key"
@@ -152,28 +169,182 @@ def test_a_session_reads_the_proxy_environment_once_per_origin(monkeypatch: pyte
     assert explicit["proxies"]["https"] == "http://other:1"  # a request's own proxies are never cached over
 
 
-def test_transport_errors_never_quote_the_library_text(sentinel: str) -> None:
-    error = requests.exceptions.InvalidHeader(f"Invalid header value b'apikey {sentinel}\\n'")
-    assert sentinel not in transport_error_text(error, [sentinel])
-    assert "header value is invalid" in transport_error_text(error, [sentinel])
-    odd = requests.exceptions.InvalidURL(f"http://user:{sentinel}@host")
-    assert sentinel not in transport_error_text(odd, [sentinel])
+# --------------------------------------------------------------------------- failures below HTTP, by exception type
+PROXY_ENV = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY",
+             "no_proxy")
+UNRESOLVABLE = "https://sg-bitbucket-iac-test.invalid"  # RFC 2606: .invalid never resolves
 
 
-def test_a_refused_connection_is_a_transport_error(sentinel: str) -> None:
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    client = StackGuardianClient(f"http://127.0.0.1:{port}", KEY, ORG, retries=0, backoff=0)
-    with pytest.raises(TransportError, match="connection refused") as caught:
-        client.create(payload(sentinel))
-    assert sentinel not in str(caught.value) and KEY not in str(caught.value)
+        return int(probe.getsockname()[1])
+
+
+class Misbehaving:
+    """A loopback listener that reads each request and then fails it one way: ``reset`` (TCP RST),
+    ``close`` (closes without an answer), ``silent`` (never answers) or ``plain-http`` (answers a TLS
+    handshake in plain HTTP). It keeps each request's first line."""
+
+    def __init__(self, behaviour: str) -> None:
+        self.behaviour = behaviour
+        self.request_lines: list[bytes] = []
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.settimeout(0.05)
+        self._held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.behaviour == "plain-http" else "http"
+        return f"{scheme}://127.0.0.1:{self._server.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except OSError:  # the accept timeout: look at the stop flag again
+                continue
+            conn.settimeout(5.0)
+            with contextlib.suppress(OSError):
+                self.request_lines.append(conn.recv(65536).split(b"\r\n", 1)[0])
+            if self.behaviour == "silent":
+                self._held.append(conn)
+                continue
+            if self.behaviour == "reset":
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            elif self.behaviour == "plain-http":
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._server.close()
+        for conn in self._held:
+            conn.close()
+
+
+@pytest.fixture
+def misbehaving() -> Iterator[Callable[[str], Misbehaving]]:
+    started: list[Misbehaving] = []
+
+    def start(behaviour: str) -> Misbehaving:
+        started.append(Misbehaving(behaviour))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.close()
+
+
+@pytest.fixture
+def failing_url(misbehaving: Callable[[str], Misbehaving], monkeypatch: pytest.MonkeyPatch) -> Callable[[str], str]:
+    """The base URL of a place that fails the named way; no proxy unless the way is ``proxy``."""
+    for name in PROXY_ENV:
+        monkeypatch.delenv(name, raising=False)
+
+    def url(kind: str) -> str:
+        if kind == "refused":
+            return f"http://127.0.0.1:{closed_port()}"
+        if kind == "unresolvable":
+            return UNRESOLVABLE
+        if kind == "proxy":  # the proxy refuses: the target's name is never looked up
+            monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{closed_port()}")
+            return UNRESOLVABLE
+        return misbehaving(kind).url
+
+    return url
+
+
+FAILURES = [("refused", ConnectionRefused), ("unresolvable", NameNotResolved), ("reset", ConnectionDropped),
+            ("close", ConnectionDropped), ("silent", RequestTimeoutError), ("plain-http", TLSHandshakeFailed),
+            ("proxy", ProxyFailed)]
+
+
+def in_words(error: type[TransportError], seconds: float) -> str:
+    return f"within {seconds:g} s" if error is RequestTimeoutError else error.reason
+
+
+@pytest.mark.parametrize(("kind", "error"), FAILURES, ids=[kind for kind, _ in FAILURES])
+def test_stackguardian_failures_below_http_are_typed_by_exception(
+    kind: str, error: type[TransportError], failing_url: Callable[[str], str], sentinel: str
+) -> None:
+    client = StackGuardianClient(failing_url(kind), "sgo_" + sentinel, ORG, retries=0, backoff=0, timeout=(2.0, 0.3))
+    with pytest.raises(TransportError) as caught:
+        client.get("main")
+    assert type(caught.value) is error, caught.value
+    assert in_words(error, 0.3) in str(caught.value) and error.hint in str(caught.value)
+    assert sentinel not in str(caught.value)
+
+
+@pytest.mark.parametrize(("kind", "error"), FAILURES, ids=[kind for kind, _ in FAILURES])
+def test_bitbucket_failures_below_http_are_typed_and_said_in_words(
+    kind: str, error: type[TransportError], failing_url: Callable[[str], str], sentinel: str
+) -> None:
+    url = failing_url(kind)
+    answer = BitbucketClient(url + "/2.0", "Bearer " + sentinel, retry_backoff=0, timeout=0.3).get("/user")
+    assert answer.status is None and answer.transport_failure is error
+    host = url.partition("://")[2]
+    assert answer.transport_error is not None and host in answer.transport_error
+    assert in_words(error, 0.3) in answer.transport_error and sentinel not in answer.transport_error
+
+
+def test_a_bitbucket_that_cannot_be_reached_says_so_in_the_preflight(failing_url: Callable[[str], str]) -> None:
+    from sg_bitbucket_iac.preflight import PreflightStatus, run_preflight
+
+    url = failing_url("refused")
+    auth = parse_connector({"name": "x", "workspace": "acme", "auth": {
+        "type": "access_token", "access_token": "t" * 24}}).auth
+    result = run_preflight(auth, "acme", api_url=url + "/2.0", cache=None, retry_backoff=0)
+    assert result.status is PreflightStatus.INCONCLUSIVE
+    text = result.summary() + " ".join(check.message for check in result.checks)
+    assert f"cannot reach {url.partition('://')[2]}: connection refused" in text
+    assert "ConnectionError" not in text
+
+
+def test_create_gives_up_at_once_only_when_the_connection_was_refused(
+    failing_url: Callable[[str], str], misbehaving: Callable[[str], Misbehaving], monkeypatch: pytest.MonkeyPatch,
+    sentinel: str,
+) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(stackguardian, "time", SimpleNamespace(sleep=slept.append))
+    refused = StackGuardianClient(failing_url("refused"), KEY, ORG, retries=2, backoff=0.01)
+    with pytest.raises(ConnectionRefused):
+        refused.create(payload(sentinel))
+    assert slept == []  # it never reached a server: nothing to look up, nothing to send again
+    server = misbehaving("reset")
+    dropped = StackGuardianClient(server.url, KEY, ORG, retries=2, backoff=0.01)
+    with pytest.raises(ConnectionDropped):
+        dropped.create(payload(sentinel))
+    # The create may have arrived: after each attempt it was looked up, then sent again.
+    assert len(slept) == 2
+    assert sum(line.startswith(b"POST ") for line in server.request_lines) == 3
+    assert any(line.startswith(b"GET ") for line in server.request_lines)
+
+
+def test_an_invalid_header_value_is_typed_and_never_quoted(sentinel: str) -> None:
+    with pytest.raises(requests.exceptions.InvalidHeader) as raised:  # refused before any connection
+        PolicySession().get(f"http://127.0.0.1:{closed_port()}/", headers={"Authorization": f"apikey {sentinel}\n"})
+    failure = transport_failure(raised.value)
+    assert failure.error is InvalidHeaderValue and sentinel not in failure.reason
+
+
+def test_any_other_failure_is_a_transport_error_in_the_systems_words() -> None:
+    """No route to the host (no loopback socket can fail so): the operating system's words for the errno."""
+    unreachable = requests.exceptions.ConnectionError(OSError(errno.ENETUNREACH, "Network is unreachable"))
+    assert transport_failure(unreachable) == TransportFailure(TransportError, "network is unreachable")
+    with pytest.raises(requests.exceptions.InvalidURL) as raised:
+        PolicySession().get("http://")
+    assert transport_failure(raised.value) == TransportFailure(TransportError, "InvalidURL")  # never its message
 
 
 def test_bitbucket_error_bodies_echoing_the_credential_are_scrubbed(emulator: Emulator, sentinel: str) -> None:
     import base64
     import json
-    from datetime import UTC, datetime
     from urllib.parse import quote
 
     from sg_bitbucket_iac.model import ApiTokenAuth
@@ -190,8 +361,7 @@ def test_bitbucket_error_bodies_echoing_the_credential_are_scrubbed(emulator: Em
     emulator.admin("POST", "/faults", {"api": "bitbucket", "path_regex": "/user", "status": 403,
                                        "body": {"type": "error", "error": {"message": echo}}})
     auth = ApiTokenAuth(username="alice", email="alice@acme.io", api_token=Secret(token))
-    result = run_preflight(auth, "acme", api_url=emulator.bitbucket_url, now=datetime(2026, 1, 15, tzinfo=UTC),
-                           cache=None, retry_backoff=0)
+    result = run_preflight(auth, "acme", api_url=emulator.bitbucket_url, cache=None, retry_backoff=0)
     text = json.dumps(result.to_dict()) + result.summary()
     assert "denied" in text
     for form in (sentinel, basic[:24], quote(token, safe="")):

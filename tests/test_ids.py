@@ -1,19 +1,15 @@
-"""Ids StackGuardian can hold vs Ids we derive (model.py), and the name-clash rule (name_clash.py)."""
+"""Ids StackGuardian can hold vs Ids we derive (field_rules.py), and the name-clash rule (name_clash.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from sg_bitbucket_iac.errors import NameClashError
-from sg_bitbucket_iac.model import (
-    DERIVED_ID_RE,
-    ObservedConnector,
-    derive_id,
-    is_held_id,
-    observed_from_record,
-    parse_connector,
-)
+from sg_bitbucket_iac.field_rules import DERIVED_ID_RE, derive_id, is_held_id
+from sg_bitbucket_iac.model import parse_connector
 from sg_bitbucket_iac.name_clash import check_name_free, same_name_elsewhere
+from sg_bitbucket_iac.wire import ObservedConnector, observed_from_record
+from sg_bitbucket_iac.wording import PULUMI_WORDING, TERRAFORM_WORDING, FrontWording
 
 AUTH = {"type": "access_token", "access_token": "SENTINEL-ids-0123456789", "repository": "infra"}
 
@@ -47,3 +43,14 @@ def test_a_name_used_under_another_id_is_a_clash_naming_both_ways_out() -> None:
         check_name_free(desired, others, "acme")
     assert "`id: bitbucket-main`" in str(caught.value) and "`adopt: true`" in str(caught.value)
     check_name_free(desired, [_observed("bitbucket_main", "bitbucket-main")], "acme")  # the same connector
+
+
+@pytest.mark.parametrize(("front", "says"), [
+    (TERRAFORM_WORDING, "`terraform import <address> bitbucket-main`"),
+    (PULUMI_WORDING, '`connector_id="bitbucket-main"` and `adopt=True`'),
+])
+def test_the_clash_says_how_to_declare_the_holder_in_the_fronts_words(front: FrontWording, says: str) -> None:
+    desired = parse_connector({"name": "bitbucket-main", "workspace": "acme", "auth": AUTH})
+    with pytest.raises(NameClashError) as caught:
+        check_name_free(desired, [_observed("bitbucket-main", "bitbucket-main")], "acme", front)
+    assert says in str(caught.value) and "`id:" not in str(caught.value)

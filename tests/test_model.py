@@ -1,4 +1,4 @@
-"""Connector model: validation messages, secret wrapping and the StackGuardian wire mapping."""
+"""Connector model: validation messages, secret wrapping, and what each auth type is and does."""
 
 from __future__ import annotations
 
@@ -9,18 +9,18 @@ import pickle
 from typing import Any
 
 import pytest
+from declarations import api_token_declaration, with_auth
 
+from sg_bitbucket_iac.field_rules import derive_id
 from sg_bitbucket_iac.model import (
+    AUTH_CLASSES,
     AccessTokenAuth,
     ApiTokenAuth,
+    AppPasswordAuth,
     AuthType,
     ConnectorValidationError,
-    credential_config,
-    derive_id,
-    observed_from_record,
+    credentials_from,
     parse_connector,
-    to_create_payload,
-    wire_json_default,
 )
 from sg_bitbucket_iac.secrets import Secret, mask
 
@@ -28,17 +28,7 @@ SENTINEL = "SENTINEL-model-0123456789abcdef"
 
 
 def api_token_connector(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "name": "bitbucket-main",
-        "workspace": "acme",
-        "auth": {"type": "api_token", "username": "alice", "email": "alice@acme.io", "api_token": SENTINEL},
-    }
-    data.update(overrides)
-    return data
-
-
-def with_auth(**auth: Any) -> dict[str, Any]:
-    return {"name": "c", "workspace": "acme", "auth": auth}
+    return api_token_declaration(SENTINEL, **overrides)
 
 
 # Each case: definition, expected error path, a fragment of the fix that must be in the message.
@@ -166,145 +156,77 @@ def test_access_token_scope_is_inferred() -> None:
                            ).auth.scope == "workspace"  # type: ignore[union-attr]
 
 
-def _wire(payload: dict[str, Any]) -> dict[str, Any]:
-    decoded: dict[str, Any] = json.loads(json.dumps(payload, default=wire_json_default))
-    return decoded
-
-
-def test_wire_mapping_for_each_auth_type() -> None:
-    api = parse_connector(api_token_connector(description="Main", tags=["platform"]))
-    payload = _wire(to_create_payload(api, {"k": "v"}))
-    assert payload == {
-        "Id": "bitbucket_main",
-        "ResourceName": "bitbucket-main",
-        "Description": "Main",
-        "Tags": ["platform"],
-        "ContextTags": {"k": "v"},
-        "Settings": {"kind": "BITBUCKET_ORG", "config": [{
-            "bitbucketAuthType": "API_TOKEN", "bitbucketCreds": f"alice:{SENTINEL}",
-            "bitbucketEmail": "alice@acme.io"}]},
-    }
-    access = parse_connector(with_auth(type="access_token", access_token=SENTINEL, repository="infra"))
-    assert _wire(credential_config(access.auth)) == {"bitbucketAuthType": "ACCESS_TOKEN",
-                                                     "bitbucketAccessToken": SENTINEL}
-    app = parse_connector(with_auth(type="app_password", username="bob", app_password=SENTINEL))
-    assert _wire(credential_config(app.auth)) == {"bitbucketAuthType": "APP_PASSWORD",
-                                                  "bitbucketCreds": f"bob:{SENTINEL}"}
-    # Unencoded, the payload holds only wrapped secrets.
-    assert SENTINEL not in repr(to_create_payload(api))
-
-
-def test_read_back_with_masked_secrets() -> None:
-    record = {
-        "Id": "bitbucket_main", "ResourceName": "bitbucket-main", "Description": "",
-        "Settings": {"kind": "BITBUCKET_ORG", "config": [{"bitbucketAuthType": "API_TOKEN",
-                                                          "bitbucketCreds": "********",
-                                                          "bitbucketEmail": "alice@acme.io"}]},
-        "Tags": [], "ContextTags": {"sg-bitbucket-iac/workspace": "acme"},
-        "CreatedAt": 1735689600000, "ModifiedAt": 1735689700000,
-        "Authentication": {"authenticated": True, "authenticatedAt": 1735689700000},
-    }
-    observed = observed_from_record(record)
-    assert observed.auth_type is AuthType.API_TOKEN
-    assert observed.username is None and observed.email == "alice@acme.io" and observed.has_secret
-    assert observed.workspace == "acme" and observed.authenticated is True
-    assert observed.modified_at is not None and observed.modified_at.year == 2025
-    # Echo mode shows the username; the secret part is never kept.
-    record["Settings"]["config"][0]["bitbucketCreds"] = f"alice:{SENTINEL}"
-    echoed = observed_from_record(record)
-    assert echoed.username == "alice" and SENTINEL not in repr(echoed)
-    # Omit mode: no secret key at all.
-    del record["Settings"]["config"][0]["bitbucketCreds"]
-    assert observed_from_record(record).has_secret is False
-
-
-def test_auth_type_inferred_from_fields_when_absent() -> None:
-    base = {"Id": "x", "ResourceName": "x", "Settings": {"kind": "BITBUCKET_ORG", "config": [{}]}}
-    base["Settings"]["config"][0] = {"bitbucketAccessToken": "********"}
-    assert observed_from_record(base).auth_type is AuthType.ACCESS_TOKEN
-    base["Settings"]["config"][0] = {"bitbucketEmail": "a@b.io", "bitbucketCreds": "********"}
-    assert observed_from_record(base).auth_type is AuthType.API_TOKEN
-    base["Settings"]["config"][0] = {"bitbucketCreds": "********"}
-    assert observed_from_record(base).auth_type is AuthType.APP_PASSWORD
-
-
 def test_auth_models_are_exported_types() -> None:
     assert isinstance(parse_connector(api_token_connector()).auth, ApiTokenAuth)
     assert isinstance(parse_connector(with_auth(type="access_token", access_token=SENTINEL)).auth,
                       AccessTokenAuth)
 
 
-# --------------------------------------------------------------------------- issue 11: odd records
-def _record(**overrides: object) -> dict[str, object]:
-    record: dict[str, object] = {"Id": "odd", "ResourceName": "odd", "Settings": {"kind": "BITBUCKET_ORG", "config": [
-        {"bitbucketAuthType": "API_TOKEN", "bitbucketCreds": "********", "bitbucketEmail": "a@b.io"}]}}
-    record.update(overrides)
-    return record
+# --------------------------------------------------------------------------- each auth type is one object
+def _auths() -> dict[AuthType, Any]:
+    return {
+        AuthType.API_TOKEN: ApiTokenAuth(username="alice", email="alice@acme.io", api_token=Secret(SENTINEL)),
+        AuthType.ACCESS_TOKEN: AccessTokenAuth(access_token=Secret(SENTINEL), scope="repository", repository="infra"),
+        AuthType.APP_PASSWORD: AppPasswordAuth(username="bob", app_password=Secret(SENTINEL)),
+    }
 
 
-@pytest.mark.parametrize(("overrides", "what"), [
-    ({"Authentication": {"authenticatedAt": 1e20}}, "Authentication.authenticatedAt is 1e+20"),
-    ({"Authentication": {"authenticatedAt": -1e18}}, "Authentication.authenticatedAt is -1e+18"),
-    ({"Authentication": {"authenticatedAt": float("nan")}}, "Authentication.authenticatedAt is nan"),
-    ({"ModifiedAt": "yesterday"}, "ModifiedAt is a string"),
-    ({"Settings": {"kind": "BITBUCKET_ORG", "config": {"bitbucketAuthType": "API_TOKEN"}}},
-     "Settings.config is a mapping, not a list"),
-    ({"Settings": {"kind": "BITBUCKET_ORG", "config": ["x"]}}, "Settings.config[0] is a string, not a mapping"),
-    ({"Settings": "BITBUCKET_ORG"}, "Settings is a string, not a mapping"),
-    ({"Tags": "platform"}, "Tags is a string, not a list"),
-    ({"Tags": [{"k": "v"}]}, "Tags[0] is a mapping, not a string"),
-    ({"ContextTags": ["a"]}, "ContextTags is a list, not a mapping"),
-    ({"Authentication": True}, "Authentication is a boolean, not a mapping"),
-    ({"Settings": {"kind": "BITBUCKET_ORG", "config": [{"bitbucketEmail": ["SECRET-ish"]}]}},
-     "Settings.config[0].bitbucketEmail is a list, not a string"),
-])
-def test_odd_records_raise_one_typed_error_naming_the_connector_and_the_field(
-    overrides: dict[str, object], what: str
-) -> None:
-    from sg_bitbucket_iac.errors import OddRecordError, SGBitbucketError
+def test_each_auth_type_says_what_bitbucket_and_stackguardian_get() -> None:
+    import base64
 
-    with pytest.raises(OddRecordError) as caught:
-        observed_from_record(_record(**overrides))
-    assert isinstance(caught.value, SGBitbucketError)
-    assert caught.value.connector_id == "odd" and what in str(caught.value)
-    assert "SECRET-ish" not in str(caught.value)
+    auths = _auths()
+    basic = "Basic " + base64.b64encode(f"alice@acme.io:{SENTINEL}".encode()).decode()
+    assert auths[AuthType.API_TOKEN].authorization_header() == basic  # the email, not the username, for REST
+    assert auths[AuthType.ACCESS_TOKEN].authorization_header() == f"Bearer {SENTINEL}"
+    assert auths[AuthType.APP_PASSWORD].authorization_header() == (
+        "Basic " + base64.b64encode(f"bob:{SENTINEL}".encode()).decode())
+    assert auths[AuthType.API_TOKEN].credential_parts() == ("alice", "alice@acme.io", SENTINEL)
+    assert auths[AuthType.ACCESS_TOKEN].credential_parts() == (SENTINEL,)  # scope and repository are not stored
+    assert auths[AuthType.APP_PASSWORD].credential_parts() == ("bob", SENTINEL)
+    for auth_type, auth in auths.items():
+        assert auth.auth_type is auth_type and type(auth) is auth_type.auth_class
+        assert auth.secret.reveal() == SENTINEL and auth_type.secret_field == auth_type.value
+        config = auth.wire_config()
+        assert config["bitbucketAuthType"] == auth_type.wire
+        assert set(config) - {"bitbucketAuthType"} == set(auth.wire_keys)
+        assert auth.wire_secret_key in auth.wire_keys
+        assert set(auth.stored_fields) <= set(auth.credential_fields)
+        assert SENTINEL not in repr(config) and SENTINEL not in "".join(auth.identity())
 
 
-def test_a_record_that_is_not_a_mapping_is_odd_too() -> None:
-    from sg_bitbucket_iac.errors import OddRecordError
+def test_each_auth_type_names_its_preflight() -> None:
+    from sg_bitbucket_iac.preflight.algorithms import ALGORITHMS
 
-    with pytest.raises(OddRecordError, match="the record is a list"):
-        observed_from_record(["x"])  # type: ignore[arg-type]
-    assert observed_from_record(_record(Authentication={"authenticatedAt": 1_700_000_000_000})).authenticated_at
+    for auth_class in AUTH_CLASSES:
+        profile = auth_class.preflight
+        assert profile.algorithm in ALGORITHMS
+        assert {"repository", "pullrequest"} <= set(profile.needs)
+    assert ApiTokenAuth.preflight.classic_scopes is False and AppPasswordAuth.preflight.classic_scopes is True
+    assert _auths()[AuthType.API_TOKEN].account == "alice@acme.io"
+    assert _auths()[AuthType.ACCESS_TOKEN].account == ""
 
 
-def test_any_record_parses_or_raises_the_typed_per_record_error() -> None:
-    """Property: whatever JSON a server returns, parsing gives a connector or OddRecordError, nothing else."""
-    from hypothesis import given, settings
-    from hypothesis import strategies as st
+def test_messages_name_fields_in_the_asking_fronts_words() -> None:
+    from sg_bitbucket_iac.wording import TERRAFORM_WORDING
 
-    from sg_bitbucket_iac.errors import OddRecordError
+    names = TERRAFORM_WORDING.field_names
+    with pytest.raises(ConnectorValidationError) as caught:
+        parse_connector(with_auth(type="access_token", access_token=SENTINEL, scope="repository"), names=names)
+    assert "access_token_scope 'repository' needs `repository`" in str(caught.value)
+    with pytest.raises(ConnectorValidationError) as caught:
+        parse_connector(with_auth(type="access_token", access_token=SENTINEL, email="a@acme.io"), names=names)
+    assert "takes access_token, access_token_scope, repository, project" in str(caught.value)
+    with pytest.raises(ConnectorValidationError) as caught:
+        parse_connector(api_token_connector(id="has space"), names=names)
+    assert "leave `connector_id` out" in str(caught.value)
+    with pytest.raises(ConnectorValidationError) as caught:  # the YAML's own words by default
+        parse_connector(with_auth(type="access_token", access_token=SENTINEL, scope="repository"))
+    assert "scope 'repository' needs `repository`" in str(caught.value)
 
-    json_values = st.recursive(
-        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
-        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-        max_leaves=10)
-    keys = st.sampled_from(["Id", "ResourceName", "Description", "Tags", "ContextTags", "Settings", "Authentication",
-                            "CreatedAt", "ModifiedAt"])
-    settings_blocks = st.fixed_dictionaries({}, optional={"kind": json_values, "config": json_values | st.lists(
-        st.dictionaries(st.sampled_from(["bitbucketAuthType", "bitbucketCreds", "bitbucketEmail",
-                                         "bitbucketAccessToken"]), json_values), max_size=2)})
-    records = st.dictionaries(keys, json_values, max_size=9).flatmap(
-        lambda r: st.just(r) | settings_blocks.map(lambda s: {**r, "Settings": s}))
 
-    @settings(max_examples=150, deadline=None, database=None)
-    @given(record=records | json_values)
-    def parse(record: Any) -> None:
-        try:
-            observed = observed_from_record(record)
-        except OddRecordError as error:
-            assert error.problems and str(error)
-            return
-        assert isinstance(observed.id, str) and isinstance(observed.tags, tuple)
-
-    parse()
+def test_credentials_from_loose_values_keeps_the_models_rules() -> None:
+    auth = credentials_from("access_token", {"access_token": SENTINEL, "repository": "infra", "username": None})
+    assert isinstance(auth, AccessTokenAuth) and auth.scope == "repository"
+    with pytest.raises(ConnectorValidationError) as caught:
+        credentials_from("access_token", {"access_token": SENTINEL, "email": "a@acme.io"})
+    assert caught.value.problems[0].path == "auth.email" and "belongs to auth type api_token" in str(caught.value)

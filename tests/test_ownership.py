@@ -5,33 +5,19 @@ from __future__ import annotations
 import pytest
 
 from sg_bitbucket_iac.errors import ForeignOwnerError
-from sg_bitbucket_iac.model import FINGERPRINT_TAG, MANAGED_TAG, WORKSPACE_TAG
-from sg_bitbucket_iac.ownership import (
-    CLI_APPLIED_TAG,
+from sg_bitbucket_iac.ownership import check_foreign_tool, check_write, owner_tags
+from sg_bitbucket_iac.tags import (
+    APPLIED_TAG,
+    FINGERPRINT_TAG,
     LAST_WRITE_TAG,
+    MANAGED_TAG,
     OWNER_TAG,
+    WORKSPACE_TAG,
     Front,
-    check_foreign_tool,
-    check_write,
-    owned_by,
-    owner_of,
-    owner_tags,
 )
 
-CLI_TAGS = {OWNER_TAG: "cli", MANAGED_TAG: "true", CLI_APPLIED_TAG: "{}", FINGERPRINT_TAG: "f",
+CLI_TAGS = {OWNER_TAG: "cli", MANAGED_TAG: "true", APPLIED_TAG: "{}", FINGERPRINT_TAG: "f",
             LAST_WRITE_TAG: "1", WORKSPACE_TAG: "acme", "team": "x"}
-
-
-@pytest.mark.parametrize(("tags", "owner"), [
-    ({}, None),
-    ({MANAGED_TAG: "true"}, Front.CLI),  # written before owner tags: the CLI's marker means the CLI
-    ({OWNER_TAG: "terraform", MANAGED_TAG: "true"}, Front.TERRAFORM),  # the owner tag wins
-    ({OWNER_TAG: "pulumi"}, Front.PULUMI),
-    ({OWNER_TAG: "ansible"}, None),  # an owner this version does not know acts for nobody
-])
-def test_owner_of(tags: dict[str, str], owner: Front | None) -> None:
-    assert owner_of(tags) is owner
-    assert owned_by(tags, Front.CLI) is (owner is Front.CLI)
 
 
 def test_another_fronts_connector_needs_adopt_and_adopt_moves_it() -> None:
@@ -46,6 +32,16 @@ def test_another_fronts_connector_needs_adopt_and_adopt_moves_it() -> None:
     assert unowned is not None and unowned.previous is None
 
 
+def test_the_refusal_says_how_to_take_over_in_the_writing_fronts_words() -> None:
+    """Two fronts share the owner `pulumi` (dynamic and native): the writer's own table words the take-over."""
+    from sg_bitbucket_iac.wording import NATIVE_PULUMI_WORDING
+
+    with pytest.raises(ForeignOwnerError, match=r"owned by cli.*`adopt=True` on the BitbucketConnector"):
+        check_write("c1", CLI_TAGS, Front.PULUMI, adopt=False)
+    with pytest.raises(ForeignOwnerError, match=r"owned by cli.*`adopt: true` on the sgbitbucket Connector"):
+        check_write("c1", CLI_TAGS, Front.PULUMI, adopt=False, takeover=NATIVE_PULUMI_WORDING.takeover)
+
+
 def test_a_take_over_drops_the_clis_bookkeeping_and_keeps_the_rest() -> None:
     assert owner_tags(CLI_TAGS, Front.TERRAFORM) == {OWNER_TAG: "terraform", WORKSPACE_TAG: "acme", "team": "x"}
     assert owner_tags(CLI_TAGS, Front.CLI) == CLI_TAGS
@@ -55,6 +51,6 @@ def test_a_take_over_drops_the_clis_bookkeeping_and_keeps_the_rest() -> None:
 def test_migrate_refuses_terraform_and_pulumi_connectors_only() -> None:
     check_foreign_tool("c1", CLI_TAGS, "migrate")
     check_foreign_tool("c1", {}, "migrate")
-    for owner in ("terraform", "pulumi"):
-        with pytest.raises(ForeignOwnerError, match=f"owned by {owner}"):
+    for owner, where in (("terraform", "Terraform configuration"), ("pulumi", "Pulumi program")):
+        with pytest.raises(ForeignOwnerError, match=f"owned by {owner}.*{where}"):
             check_foreign_tool("c1", {OWNER_TAG: owner}, "migrate")

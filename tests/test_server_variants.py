@@ -17,6 +17,7 @@ import pytest
 from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.engine import Action, AppliedSnapshot, DriftStatus, Engine
 from sg_bitbucket_iac.model import Connector, parse_connector
+from sg_bitbucket_iac.settings import Settings
 from sg_bitbucket_iac.stackguardian import StackGuardianClient
 
 Factory = Callable[..., Emulator]
@@ -37,7 +38,7 @@ def started(factory: Factory, sentinel: str, **switches: Any) -> tuple[Emulator,
         "kind": "access_token", "secret": sentinel + "-at", "scopes": ["repository", "pullrequest", "project"],
         "resource": "acme"})
     client = StackGuardianClient(emulator.stackguardian_url, KEY, ORG, backoff=0.01)
-    engine = Engine(client, bitbucket_api_url=emulator.bitbucket_url, clock="2026-01-15T00:00:00Z",
+    engine = Engine(Settings(bitbucket_api_url=emulator.bitbucket_url, clock="2026-01-15T00:00:00Z"), client=client,
                     preflight_backoff=0.01)
     return emulator, engine
 

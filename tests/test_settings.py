@@ -57,6 +57,6 @@ def test_a_request_timeout_that_is_not_a_sensible_number_of_seconds_is_refused(r
 def test_both_clients_wait_as_long_as_the_timeout_says() -> None:
     settings = Settings.resolve(api_key="sgo_k", org="acme", request_timeout=3, environ={})
     assert StackGuardianClient.from_settings(settings).timeout == (3.0, 3.0)
-    assert Engine.from_settings(settings).bitbucket_timeout == 3.0
+    assert Engine(settings).client.timeout == (3.0, 3.0)  # the engine's own client, built from the settings
     assert StackGuardianClient.from_settings(Settings.resolve(api_key="sgo_k", org="a", environ={})).timeout == (
         5.0, 30.0)

@@ -19,15 +19,10 @@ from sg_bitbucket_iac.errors import (
     ServerError,
     TransportError,
 )
-from sg_bitbucket_iac.model import (
-    observed_from_record,
-    parse_connector,
-    patch_settings_payload,
-    settings_payload,
-    to_create_payload,
-)
+from sg_bitbucket_iac.model import parse_connector
 from sg_bitbucket_iac.settings import Settings
 from sg_bitbucket_iac.stackguardian import StackGuardianClient
+from sg_bitbucket_iac.wire import observed_from_record, patch_settings_payload, settings_payload, to_create_payload
 
 ORG = "acme"
 KEY = "sgo_test_key"

@@ -20,7 +20,9 @@ from sg_bitbucket_iac.cli.commands.common import run_bounded
 from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.engine import Action, Engine
 from sg_bitbucket_iac.model import Connector, parse_connector
+from sg_bitbucket_iac.settings import Settings
 from sg_bitbucket_iac.stackguardian import StackGuardianClient
+from sg_bitbucket_iac.wording import CLI_WORDING
 
 ORG = "acme"
 KEY = "sgo_test_key"
@@ -37,8 +39,8 @@ def connector(name: str, description: str, secret: str) -> Connector:
 def make_engine(emulator: Emulator, *, retries: int = 4) -> Engine:
     client = StackGuardianClient(emulator.stackguardian_url, KEY, ORG, timeout=(2.0, READ_TIMEOUT),
                                  retries=retries, backoff=0.01)
-    return Engine(client, bitbucket_api_url=emulator.bitbucket_url, preflight=False, mark_managed=True,
-                  clock="2026-01-15T00:00:00Z")
+    settings = Settings(bitbucket_api_url=emulator.bitbucket_url, preflight=False, clock="2026-01-15T00:00:00Z")
+    return Engine(settings, front=CLI_WORDING, client=client)
 
 
 def apply_once(engine: Engine, desired: Sequence[Connector], prune: Sequence[str], *,
@@ -214,7 +216,7 @@ def test_two_concurrent_applies_of_the_same_definitions_both_succeed(emulator: E
 def test_create_after_a_batched_scan_still_finds_what_a_lost_answer_stored(emulator: Emulator, sentinel: str) -> None:
     """The lookup after a failed create is a fresh GET: a batched reader's earlier scan does not answer it."""
     from sg_bitbucket_iac.batch_read import BatchedClient
-    from sg_bitbucket_iac.model import to_create_payload
+    from sg_bitbucket_iac.wire import to_create_payload
 
     client = BatchedClient(emulator.stackguardian_url, KEY, ORG, timeout=(2.0, READ_TIMEOUT), retries=4,
                            backoff=0.01)

@@ -80,7 +80,7 @@ export class Connector extends pulumi.CustomResource {
      */
     declare public /*out*/ readonly createdAt: pulumi.Output<string | undefined>;
     /**
-     * Fingerprint of the credential set last applied: HMAC-SHA256 for generated credentials, salted scrypt otherwise (not reversible; the same value the CLI keeps in ContextTags).
+     * Fingerprint of the credential set last applied: HMAC for generated tokens, scrypt otherwise (not reversible; the same value the CLI keeps in ContextTags).
      */
     declare public /*out*/ readonly credentialsFingerprint: pulumi.Output<string | undefined>;
     /**

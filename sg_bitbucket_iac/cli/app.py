@@ -190,7 +190,10 @@ def _add_commands(subparsers: argparse._SubParsersAction[_Parser], parents: list
 
     sub = command("terraform-mirror", "write this installation's Terraform provider into DIR as a filesystem "
                                       "mirror for `terraform init` / `tofu init`")
-    sub.add_argument("directory", metavar="DIR", help="the mirror folder (created if missing)")
+    sub.add_argument("directory", metavar="DIR", help="the mirror folder (created private if missing)")
+    sub.add_argument("--allow-writable-by-others", action="store_true",
+                     help="write into DIR even if other users can change it or a folder above it (they could "
+                          "replace the executable Terraform runs)")
 
     sub = command("pulumi-plugin", "write the native Pulumi provider as a plugin tarball into DIR, for "
                                    "`pulumi plugin install resource sgbitbucket VERSION --file TARBALL`")
@@ -266,7 +269,7 @@ def _report_error(error: Exception, ctx: Context) -> int:
     lines = [f"error: {e['path']}: {e['message']}" if e["path"] else f"error: {e['message']}" for e in entries]
     if summary:
         lines.append(summary)
-    from ..text import escape_control
+    from ..redact import escape_control
 
     sys.stderr.write(escape_control(ctx.scrub("\n".join(lines))) + "\n")
     return EXIT_ERROR
@@ -315,7 +318,7 @@ def main(
     from .. import logs
 
     try:
-        logs.configure(ctx.environ, ctx.scrub)
+        logs.configure(ctx.environ, ctx.secrets_seen)
         return _handler(spec)(ctx)
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

@@ -186,8 +186,8 @@ class Demo:
                   "two creates, per field; secrets only ever show as (sensitive); exit 2 = changes pending")
         self.step("apply", ["apply", "-f", definitions, "--auto-approve"], EXIT_OK,
                   "preflight, then one write per connector; ContextTags now say they are owned by the CLI "
-                  "(sg-bitbucket-iac/owner: cli), with a fingerprint (scrypt) of the credential, never the "
-                  "credential")
+                  "(sg-bitbucket-iac/owner: cli), with a fingerprint of the credential (HMAC for a generated token, "
+                  "scrypt otherwise), never the credential")
         self.step("plan again", ["plan", "-f", definitions, "--detailed-exitcode"], EXIT_OK,
                   "nothing to do: StackGuardian is the state, and it matches the file")
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from ..text import escape_control
+from ..redact import escape_control
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType

@@ -19,7 +19,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..text import escape_control
+from ..redact import escape_control
 from .output import plan_summary
 
 NONE = "—"

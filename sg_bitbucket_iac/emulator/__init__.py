@@ -5,6 +5,6 @@
 """
 
 from .server import Emulator, EmulatorAdminError
-from .stackguardian import StackGuardianOptions
+from .switches import StackGuardianOptions
 
 __all__ = ["Emulator", "EmulatorAdminError", "StackGuardianOptions"]

@@ -1,10 +1,10 @@
 """Admin API of the emulator: seed data, edit behind the tool's back, inject faults, read stats.
 
 JSON in and out, no authentication (it listens on loopback only, like the emulated APIs). Every
-scenario can be driven from another process with it. Routes (DESIGN.md "Emulator", plus the
-additions marked +):
+scenario can be driven from another process with it. Routes (the README's "The emulator", plus
+the additions marked +):
 
-* ``GET /health`` (+) -> ``{"status": "ok", "bitbucket": <emulated Bitbucket available>}``
+* ``GET /health`` (+) -> ``{"status": "ok", "bitbucket": true}`` (the emulated Bitbucket is always served)
 * ``POST /orgs`` ``{"org", "api_keys": [...]}``: creates the org or adds the keys; ``GET /orgs`` (+)
 * ``POST /bitbucket/workspaces``, ``POST /bitbucket/credentials``, ``PATCH /bitbucket/credentials/{key}``
 * ``GET|PATCH|DELETE /stackguardian/orgs/{org}/integrations/{id}``: raw record (secrets unmasked),
@@ -27,8 +27,9 @@ from typing import Any
 from ..timeline import parse_instant
 from .core import EmulatedClock, Request, Response, Router
 from .faults import FaultInjector, RequestStats
-from .stackguardian import ApiError, StackGuardianApi
-from .state import BitbucketStateLike, EmulatorState
+from .records import ApiError
+from .stackguardian import StackGuardianApi
+from .state import EmulatorState
 
 SG_RECORD = "/stackguardian/orgs/{org}/integrations/{integration}"
 
@@ -103,7 +104,7 @@ class AdminApi:
 
     # ------------------------------------------------------------------ orgs
     def _health(self, request: Request) -> Response:
-        return Response.json(200, {"status": "ok", "bitbucket": self.state.bitbucket is not None})
+        return Response.json(200, {"status": "ok", "bitbucket": True})
 
     def _list_orgs(self, request: Request) -> Response:
         return Response.json(200, {"orgs": sorted(self.state.org_keys)})
@@ -120,20 +121,15 @@ class AdminApi:
         return Response.json(200, {"msg": f"org {org} saved", "org": org})
 
     # ------------------------------------------------------------------ Bitbucket (delegated)
-    def _bitbucket(self) -> BitbucketStateLike:
-        if self.state.bitbucket is None:
-            raise ApiError(400, "the emulated Bitbucket is not available in this build")
-        return self.state.bitbucket
-
     def _add_workspace(self, request: Request) -> Response:
-        return Response.json(200, self._bitbucket().add_workspace(_body(request)))
+        return Response.json(200, self.state.bitbucket.add_workspace(_body(request)))
 
     def _add_credential(self, request: Request) -> Response:
-        return Response.json(200, self._bitbucket().add_credential(_body(request)))
+        return Response.json(200, self.state.bitbucket.add_credential(_body(request)))
 
     def _patch_credential(self, request: Request, key: str) -> Response:
         try:
-            return Response.json(200, self._bitbucket().patch_credential(key, _body(request)))
+            return Response.json(200, self.state.bitbucket.patch_credential(key, _body(request)))
         except KeyError:
             raise ApiError(404, "no such Bitbucket credential") from None
 

@@ -57,10 +57,15 @@ def _phrase(status: int) -> str:
 
 
 def default_fault_response(api: str, status: int) -> Response:
-    """What each real service sends for an error it generates itself (see the API references)."""
+    """What each real service sends for an error it generates itself.
+
+    Bitbucket: docs/evidence.md#bitbucket-error-and-status-shapes; StackGuardian:
+    docs/evidence.md#stackguardian-wire-format.
+    """
     if api == "bitbucket":
         if status == 429:
-            # Bitbucket's 429 is plain text and carries no Retry-After (bitbucket-api.md, section 3).
+            # Bitbucket's 429 is plain text and carries no Retry-After
+            # (docs/evidence.md#bitbucket-rate-limits-pagination-and-expiry).
             return Response.text(429, BITBUCKET_RATE_LIMIT_TEXT)
         return Response.json(status, {"type": "error", "error": {"message": _phrase(status)}})
     return Response.json(status, {"msg": _phrase(status)})

@@ -34,10 +34,12 @@ from typing import Any, Protocol
 
 from .. import timeline
 from .admin import AdminApi
+from .bitbucket import BitbucketApi
 from .core import Request, Response, Router
 from .faults import FaultInjector, RequestStats
-from .stackguardian import StackGuardianApi, StackGuardianOptions
-from .state import EmulatorState, StateFile, bitbucket_module, load_state_file
+from .stackguardian import StackGuardianApi
+from .state import EmulatorState, StateFile, load_state_file
+from .switches import StackGuardianOptions
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SWITCHES_ENV = "SG_BITBUCKET_IAC_EMULATOR_SWITCHES"  # e.g. "list_item_wrap=true,patch_answer=stale"
@@ -76,15 +78,6 @@ def _route_finder(service: EmulatedApi) -> Callable[[Request], str]:
 
         return from_router
     return lambda request: f"{request.method} {request.path}"
-
-
-class _BitbucketUnavailable:
-    """Stands in when ``emulator/bitbucket.py`` is not installed, so the StackGuardian side still runs."""
-
-    def handle(self, request: Request) -> tuple[str, Response]:
-        return f"{request.method} (unavailable)", Response.json(
-            501, {"type": "error", "error": {"message": "the emulated Bitbucket API is not available"}}
-        )
 
 
 def is_loopback(host: str) -> bool:
@@ -237,7 +230,7 @@ class Emulator:
         self.faults = FaultInjector(random_seed)
         self.stats = RequestStats()
         self.stackguardian = StackGuardianApi(self.state, self.options)
-        self.bitbucket = self._bitbucket_api()
+        self.bitbucket = BitbucketApi(self.state.bitbucket, self.state.clock, self.state.lock)
         self.admin_api = AdminApi(self.state, self.stackguardian, self.faults, self.stats)
         self._store = StateFile(state_file, self.state) if state_file is not None else None
         self._closed = False
@@ -308,13 +301,6 @@ class Emulator:
             self._store.flush()
 
     # ------------------------------------------------------------------ plumbing
-    def _bitbucket_api(self) -> EmulatedApi:
-        module = bitbucket_module()
-        if module is None or self.state.bitbucket is None:
-            return _BitbucketUnavailable()
-        api: EmulatedApi = module.BitbucketApi(self.state.bitbucket, self.state.clock, self.state.lock)
-        return api
-
     def _listen(self, host: str, port: int, dispatch: Dispatch) -> None:
         listener_class = _Listener6 if ":" in host else _Listener
         listener = listener_class((host, port), dispatch)

@@ -1,67 +1,25 @@
 """Emulated StackGuardian connector ("integrations") API.
 
-Follows reference/stackguardian-api.md, "Suggested fake-server contract": routes under
-``/api/v1/orgs/{org}/integrations/`` (trailing slash optional), ``Authorization: apikey <key>``
-per org, ``{"msg": ...}`` bodies, the SDK's ``ConnectorRecord`` shape, Bitbucket credential rules.
+Routes under ``/api/v1/orgs/{org}/integrations/`` (trailing slash optional), ``Authorization:
+apikey <key>`` per org, ``{"msg": ...}`` bodies, sg-sdk-go's ``ConnectorRecord`` shape and the
+Bitbucket credential rules (``records.py``). The wire format, and which parts of it are
+confirmed, inferred or assumed: docs/evidence.md#stackguardian-wire-format. What no source
+confirms is a switch (``switches.py``).
 
-Behaviour that no source confirms ([assumed] in the reference) is a switch on
-:class:`StackGuardianOptions`, which ``Emulator(**switches)`` forwards (also from the environment:
-``SG_BITBUCKET_IAC_EMULATOR_SWITCHES="name=value,..."``). The README's emulator section lists every
-switch with its default and evidence in one table. Defaults:
+Fixed behaviours:
 
-* ``secret_read_mode="mask"``: secret config keys read back as ``********`` on GET, listall and
-  in the ``data`` of create/update answers. ``"mask_user"`` keeps the user part of ``user:secret``
-  credentials (``alice:********``), ``"omit"`` drops secret keys, ``"echo"`` returns them as sent.
-* ``list_item_wrap=False``: listall items are flat records; ``True`` wraps each as
-  ``{"msg": record}``. Evidence both ways: sg-sdk-go (Fern-generated from StackGuardian's API
-  definition) types each element of ``GeneratedConnectorListAllResponseMsg.msg`` as
-  ``GeneratedConnectorReadResponse`` = ``{"msg": record}`` (``connectors.go``), while every other
-  list in the SDK is flat (``workflow_groups.go``, ``stacks.go``, ``secrets.go``) and
-  StackGuardian's own script reads flat records (StackGuardian/stackguardian-migrator
-  ``scripts/lib/sg_api.sh``, ``sg_list_integrations``: ``.msg[] | .ResourceName // .Id``). Flat
-  is the default; CI runs the integration tests on both.
-* ``create_status=200`` (201 allowed).
-* ``derived_id_keeps_hyphens=True``: without a body ``Id``, the Id is ``ResourceName`` with every
-  character outside ``[A-Za-z0-9_-]`` replaced by ``_``; ``False`` replaces hyphens too.
-* ``infer_bitbucket_auth_type=True``: an absent ``bitbucketAuthType`` is inferred (access token ->
-  ACCESS_TOKEN, else email -> API_TOKEN, else APP_PASSWORD); ``False`` makes it required.
-* ``store_resolved_auth_type=True``: the resolved ``bitbucketAuthType`` is stored and read back.
-* ``unknown_org_status=403``: an org that does not exist, asked with a key valid elsewhere (404
-  allowed, answered ``Organization <org> not found``).
-* PATCH ``null`` clears: Description -> ``""``, Tags -> ``[]``, ContextTags -> ``{}``,
-  DiscoverySettings -> ``null`` (the record keeps the key, as in the reference's record example),
-  Scope -> ``["*"]`` (the create default); ResourceName and Settings cannot be cleared.
-* ``masked_secret_on_patch="reject"``: a secret sent as the read-back mask is a 400 (it catches
-  clients that write back what they read); ``"keep"`` keeps the stored secret when the auth type
-  does not change, as the UI does; a change of auth type always needs every field again.
-* ``patch_answer="fresh"``: the PATCH answer's ``data`` is the record after the write; ``"stale"``
-  returns it as it was before. The only public hint is the official provider's ``Update``, which
-  overwrites the returned ``ResourceName`` with the planned one and the returned config with the
-  payload (terraform-provider-stackguardian ``internal/resource/connector/resource.go``); the SDK
-  types the answer as a full record (``IntegrationUpdateResponse``). The product must be right
-  under both, so CI runs on both.
-* ``settings_patch="replace"``: ``Settings`` in a PATCH replaces the stored one whole (the
-  reference's contract, [assumed]); ``"merge"`` lays the sent ``config[0]`` keys over the stored
-  ones, ``null`` deleting a key, and keeps keys of another auth type that were not cleared. No
-  source says which; ``PatchedIntegration`` fields take ``null`` to clear (sg-sdk-go
-  ``core/optional.go``, the provider sends explicit nulls for Description/Tags).
-* ``name_lookup=False``: ``{integration}`` in a path is the Id only; ``True`` also finds a
-  connector by an exact, unique ``ResourceName``. Known: the provider's import writes the import
-  ID into ``resource_name`` and older ``Read``/``Update``/``Delete`` put ``ResourceName`` in the
-  URL (``resource.go`` @0a5ebae), newer ones the ``id`` falling back to ``resource_name``;
-  StackGuardian's script checks ``GET .../integrations/<name>/`` (``sg_api.sh``,
-  ``sg_integration_exists``); the SDK's live test uses a name equal to the Id. Nothing shows the
-  server resolving a name that differs from the Id, so the default is Id only.
-* ``ContextTags`` values may be ``null`` (issue 13: sg-sdk-go's types make them nullable; not
-  re-read here, the SDK's 235 kB ``types.go`` is past the search index's reach): stored and read
-  back as ``null``.
+* PATCH: an absent key is unchanged; ``null`` clears: Description -> ``""``, Tags -> ``[]``,
+  ContextTags -> ``{}``, DiscoverySettings -> ``null`` (the record keeps the key), Scope ->
+  ``["*"]`` (the create default); ResourceName and Settings cannot be cleared; Id is immutable.
+* ``ContextTags`` values may be ``null`` (sg-sdk-go's types make them nullable, [inferred]): stored
+  and read back as ``null``.
 * Error texts: 401 ``Invalid or expired API key``, 403 ``Forbidden``, 404 ``Connector <id> not
   found``, duplicate 400 ``Connector <Id> already exists``. No error text ever repeats a secret.
 
-``Authentication.authenticated`` is computed against the emulated Bitbucket when its state offers
-``credential_authenticates(auth_type, config, now)`` (else True), at every write and every read;
-``authenticatedAt`` is when it was last computed. An Authentication block set through the admin
-API is pinned and wins until cleared.
+``Authentication.authenticated`` is computed against the emulated Bitbucket
+(``BitbucketState.credential_authenticates``) at every write and every read; ``authenticatedAt`` is
+when it was last computed. An Authentication block set through the admin API is pinned and wins
+until cleared.
 """
 
 from __future__ import annotations
@@ -70,227 +28,36 @@ import base64
 import binascii
 import bisect
 import copy
-import dataclasses
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from .core import Request, Response, Router
+from .records import (
+    ADMIN_EXTRA_FIELDS,
+    BITBUCKET_CREDENTIAL_KEYS,
+    BITBUCKET_FIELDS,
+    BITBUCKET_KIND,
+    ID_RE,
+    KINDS,
+    MASK,
+    MAX_NAME,
+    PLAIN_FIELDS,
+    SECRET_KEYS,
+    USER_SECRET_KEYS,
+    USER_SECRET_RE,
+    ApiError,
+    config_of,
+    infer_bitbucket_auth_type,
+    is_mask,
+    merged,
+    plain_field_values,
+)
 from .state import EmulatorState
+from .switches import StackGuardianOptions
 
-KINDS = (
-    "GITHUB_COM",
-    "GITHUB_APP_CUSTOM",
-    "BITBUCKET_ORG",
-    "GITLAB_COM",
-    "AZURE_DEVOPS",
-    "AWS_STATIC",
-    "AWS_RBAC",
-    "AWS_OIDC",
-    "AZURE_STATIC",
-    "AZURE_OIDC",
-    "AZURE_MANAGED_ID_OIDC",
-    "GCP_STATIC",
-    "GCP_OIDC",
-)
-BITBUCKET_KIND = "BITBUCKET_ORG"
-SECRET_KEYS = frozenset(
-    {
-        "bitbucketCreds",
-        "bitbucketAccessToken",
-        "gitlabCreds",
-        "azureCreds",
-        "githubAppClientSecret",
-        "githubAppPemFileContent",
-        "githubAppWebhookSecret",
-        "awsSecretAccessKey",
-        "armClientSecret",
-        "gcpConfigFileContent",
-    }
-)
-USER_SECRET_KEYS = frozenset({"bitbucketCreds", "gitlabCreds"})  # "user:secret": the user part may show
-MASK = "********"
-BITBUCKET_FIELDS: dict[str, tuple[str, ...]] = {
-    "API_TOKEN": ("bitbucketCreds", "bitbucketEmail"),
-    "ACCESS_TOKEN": ("bitbucketAccessToken",),
-    "APP_PASSWORD": ("bitbucketCreds",),
-}
-BITBUCKET_CREDENTIAL_KEYS = frozenset({"bitbucketCreds", "bitbucketEmail", "bitbucketAccessToken"})
-ID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
-USER_SECRET_RE = re.compile(r"^[^:]+:.+$")
-MAX_NAME = 100  # exclusive, as the provider docs say "< 100 characters"
-MAX_DESCRIPTION = 256
-MAX_TAGS = 10
 MAX_LIST_LIMIT = 500
 DEFAULT_LIST_LIMIT = 50
 BASE = "/api/v1/orgs/{org}/integrations/"
-
-SecretReadMode = Literal["mask", "mask_user", "omit", "echo"]
-SECRET_READ_MODES: tuple[SecretReadMode, ...] = ("mask", "mask_user", "omit", "echo")
-
-
-@dataclass(frozen=True)
-class StackGuardianOptions:
-    """The [assumed] behaviours, switchable; the module docstring gives the reasons for the defaults."""
-
-    secret_read_mode: SecretReadMode = "mask"
-    list_item_wrap: bool = False
-    create_status: int = 200
-    derived_id_keeps_hyphens: bool = True
-    infer_bitbucket_auth_type: bool = True
-    store_resolved_auth_type: bool = True
-    unknown_org_status: int = 403
-    masked_secret_on_patch: Literal["reject", "keep"] = "reject"
-    patch_answer: Literal["fresh", "stale"] = "fresh"
-    settings_patch: Literal["replace", "merge"] = "replace"
-    name_lookup: bool = False
-
-    def __post_init__(self) -> None:
-        if self.secret_read_mode not in SECRET_READ_MODES:
-            raise ValueError(f"secret_read_mode must be one of {', '.join(SECRET_READ_MODES)}")
-        if self.create_status not in (200, 201):
-            raise ValueError("create_status must be 200 or 201")
-        if self.unknown_org_status not in (403, 404):
-            raise ValueError("unknown_org_status must be 403 or 404")
-        if self.masked_secret_on_patch not in ("reject", "keep"):
-            raise ValueError("masked_secret_on_patch must be 'reject' or 'keep'")
-        if self.patch_answer not in ("fresh", "stale"):
-            raise ValueError("patch_answer must be 'fresh' or 'stale'")
-        if self.settings_patch not in ("replace", "merge"):
-            raise ValueError("settings_patch must be 'replace' or 'merge'")
-
-    @classmethod
-    def from_text(cls, text: str) -> dict[str, Any]:
-        """Switches from ``name=value,name=value`` (the ``SG_BITBUCKET_IAC_EMULATOR_SWITCHES`` form).
-
-        Values are typed like the field defaults: ``true``/``false``, integers, or text.
-        """
-        known = {f.name: f for f in dataclasses.fields(cls)}
-        switches: dict[str, Any] = {}
-        for item in filter(None, (part.strip() for part in text.split(","))):
-            name, sep, value = item.partition("=")
-            name = name.strip()
-            if not sep or name not in known:
-                raise ValueError(f"emulator switch {item!r}: expected NAME=VALUE with NAME one of {', '.join(known)}")
-            default = known[name].default
-            value = value.strip()
-            if isinstance(default, bool):
-                if value.lower() not in ("true", "false", "1", "0"):
-                    raise ValueError(f"emulator switch {name} takes true or false, not {value!r}")
-                switches[name] = value.lower() in ("true", "1")
-            elif isinstance(default, int):
-                switches[name] = int(value)
-            else:
-                switches[name] = value
-        return switches
-
-
-class ApiError(Exception):
-    """An error answer, ``{"msg": ...}``; the message never contains a secret."""
-
-    def __init__(self, status: int, msg: str) -> None:
-        super().__init__(msg)
-        self.status = status
-        self.msg = msg
-
-    def response(self) -> Response:
-        return Response.json(self.status, {"msg": self.msg})
-
-
-# --------------------------------------------------------------------------- plain field rules
-def _check_name(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ApiError(400, "ResourceName is required and must be a non-empty string")
-    if len(value) >= MAX_NAME:
-        raise ApiError(400, f"ResourceName must be shorter than {MAX_NAME} characters")
-    return value
-
-
-def _check_description(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ApiError(400, "Description must be a string")
-    if len(value) >= MAX_DESCRIPTION:
-        raise ApiError(400, f"Description must be shorter than {MAX_DESCRIPTION} characters")
-    return value
-
-
-def _check_string_list(name: str, value: Any) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise ApiError(400, f"{name} must be a list of strings")
-    return list(value)
-
-
-def _check_tags(value: Any) -> list[str]:
-    tags = _check_string_list("Tags", value)
-    if len(tags) > MAX_TAGS:
-        raise ApiError(400, f"Tags can have at most {MAX_TAGS} entries")
-    return tags
-
-
-def _check_context_tags(value: Any) -> dict[str, str | None]:
-    """sg-sdk-go types ContextTags values as nullable; null values are stored and read back as null."""
-    if not isinstance(value, dict) or not all(v is None or isinstance(v, str) for v in value.values()):
-        raise ApiError(400, "ContextTags must be an object of strings (or nulls)")
-    return dict(value)
-
-
-def _check_discovery(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ApiError(400, "DiscoverySettings must be an object")
-    return copy.deepcopy(value)
-
-
-# Each top-level field: its check, and the value that an absent (create) or null (PATCH) gives.
-_PLAIN_FIELDS: dict[str, tuple[Callable[[Any], Any], Any]] = {
-    "ResourceName": (_check_name, None),
-    "Description": (_check_description, ""),
-    "Tags": (_check_tags, []),
-    "ContextTags": (_check_context_tags, {}),
-    "Scope": (lambda value: _check_string_list("Scope", value), ["*"]),
-    "DiscoverySettings": (_check_discovery, None),
-}
-# Keys the admin API may also set behind the tool's back.
-_ADMIN_EXTRA_FIELDS = frozenset({"IsActive", "IsArchive", "DocVersion", "Authors", "SubResourceId"})
-
-
-def _plain_field_values(body: dict[str, Any], *, present_only: bool) -> dict[str, Any]:
-    """Validated top-level values; ``null`` (or, on create, absence) gives the cleared value."""
-    values: dict[str, Any] = {}
-    for key, (check, cleared) in _PLAIN_FIELDS.items():
-        if key not in body and present_only:
-            continue
-        value = body.get(key)
-        if value is None:
-            if key == "ResourceName":
-                raise ApiError(400, "ResourceName is required and cannot be cleared")
-            values[key] = copy.deepcopy(cleared)
-        else:
-            values[key] = check(value)
-    return values
-
-
-def _infer_bitbucket_auth_type(config: dict[str, Any]) -> str:
-    if config.get("bitbucketAccessToken"):
-        return "ACCESS_TOKEN"
-    if config.get("bitbucketEmail"):
-        return "API_TOKEN"
-    return "APP_PASSWORD"
-
-
-def _merged(stored: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
-    """``sent`` laid over ``stored`` key by key; a ``null`` deletes the key."""
-    merged = copy.deepcopy(stored)
-    for key, value in sent.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
-def _is_mask(value: Any) -> bool:
-    return isinstance(value, str) and (value == MASK or value.endswith(":" + MASK))
 
 
 def _cursor(connector_id: str) -> str:
@@ -312,17 +79,6 @@ def _parse_body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object")
     return body
-
-
-def _config_of(record: dict[str, Any]) -> dict[str, Any] | None:
-    """``Settings.config[0]`` if the record has a sane one (admin edits may break it on purpose)."""
-    settings = record.get("Settings")
-    if not isinstance(settings, dict):
-        return None
-    configs = settings.get("config")
-    if isinstance(configs, list) and configs and isinstance(configs[0], dict):
-        return configs[0]
-    return None
 
 
 class StackGuardianApi:
@@ -407,7 +163,7 @@ class StackGuardianApi:
     def create_connector(self, org: str, body: dict[str, Any]) -> dict[str, Any]:
         """Validate and store a new connector; returns the raw stored record."""
         with self.state.lock:
-            fields = _plain_field_values(body, present_only=False)
+            fields = plain_field_values(body, present_only=False)
             settings = self._check_settings(body.get("Settings"), stored=None)
             connector_id = self._connector_id(body.get("Id"), fields["ResourceName"])
             connectors = self.state.org_connectors(org)
@@ -452,7 +208,7 @@ class StackGuardianApi:
         with self.state.lock:
             record = self.raw_record(org, connector_id)
             self._check_same_id(body, record["Id"])
-            fields = _plain_field_values(body, present_only=True)
+            fields = plain_field_values(body, present_only=True)
             settings = self._check_settings(body["Settings"], stored=record["Settings"]) if "Settings" in body else None
             self._apply(record, fields, settings)
             self._authenticate(org, record)
@@ -465,13 +221,13 @@ class StackGuardianApi:
         """
         with self.state.lock:
             record = self.raw_record(org, connector_id)
-            allowed = set(_PLAIN_FIELDS) | _ADMIN_EXTRA_FIELDS | {"Id", "Settings", "Authentication"}
+            allowed = set(PLAIN_FIELDS) | ADMIN_EXTRA_FIELDS | {"Id", "Settings", "Authentication"}
             unknown = sorted(set(body) - allowed)
             if unknown:
                 raise ApiError(400, f"keys that cannot be edited: {', '.join(unknown)}")
             self._check_same_id(body, connector_id)
-            fields = _plain_field_values(body, present_only=True)
-            fields.update({key: body[key] for key in _ADMIN_EXTRA_FIELDS if key in body})
+            fields = plain_field_values(body, present_only=True)
+            fields.update({key: body[key] for key in ADMIN_EXTRA_FIELDS if key in body})
             settings = None
             if "Settings" in body:
                 if not isinstance(body["Settings"], dict):
@@ -531,7 +287,7 @@ class StackGuardianApi:
         """The stored record itself, secrets included (for the admin API and the handlers).
 
         With ``name_lookup`` a path segment that is no Id but exactly one connector's ResourceName
-        finds that connector (see the module docstring for what is known about it).
+        finds that connector (what is known of it: docs/evidence.md#emulator-switches).
         """
         connectors = self.state.org_connectors(org)
         record = connectors.get(connector_id)
@@ -545,7 +301,7 @@ class StackGuardianApi:
     def public_view(self, record: dict[str, Any]) -> dict[str, Any]:
         """A copy of the record with secret config keys masked, omitted or echoed."""
         view = copy.deepcopy(record)
-        config = _config_of(view)
+        config = config_of(view)
         if config is not None:
             view["Settings"]["config"][0] = self._mask_config(config)
         return view
@@ -601,12 +357,12 @@ class StackGuardianApi:
         config = copy.deepcopy(configs[0])
         same_kind_config = None
         if isinstance(stored, dict) and stored.get("kind") == kind:
-            same_kind_config = _config_of({"Settings": stored})
+            same_kind_config = config_of({"Settings": stored})
         merging = self.options.settings_patch == "merge" and same_kind_config is not None
         if kind == BITBUCKET_KIND:
             config = self._check_bitbucket_config(config, same_kind_config, merge=merging)
         elif merging and same_kind_config is not None:
-            config = _merged(same_kind_config, config)
+            config = merged(same_kind_config, config)
         return {"kind": kind, "config": [config]}
 
     def _check_bitbucket_config(
@@ -620,7 +376,7 @@ class StackGuardianApi:
         """
         keys = BITBUCKET_CREDENTIAL_KEYS | {"bitbucketAuthType"}
         if merge and stored is not None:
-            config = _merged(stored, config)
+            config = merged(stored, config)
         config = {k: v for k, v in config.items() if not (k in keys and v in (None, ""))}
         for key in keys & set(config):
             if not isinstance(config[key], str):
@@ -629,15 +385,15 @@ class StackGuardianApi:
         if auth_type is None:
             if not self.options.infer_bitbucket_auth_type:
                 raise ApiError(400, "bitbucketAuthType is required: API_TOKEN, ACCESS_TOKEN or APP_PASSWORD")
-            auth_type = _infer_bitbucket_auth_type(config)
+            auth_type = infer_bitbucket_auth_type(config)
         elif auth_type not in BITBUCKET_FIELDS:
             raise ApiError(400, "bitbucketAuthType must be one of API_TOKEN, ACCESS_TOKEN, APP_PASSWORD")
         stored_type = None
         if stored is not None:
-            stored_type = stored.get("bitbucketAuthType") or _infer_bitbucket_auth_type(stored)
+            stored_type = stored.get("bitbucketAuthType") or infer_bitbucket_auth_type(stored)
         switching = stored_type is not None and stored_type != auth_type
         for key in SECRET_KEYS & set(config):
-            if not _is_mask(config[key]):
+            if not is_mask(config[key]):
                 continue
             if self.options.masked_secret_on_patch == "keep" and not switching and stored and key in stored:
                 config[key] = stored[key]
@@ -710,11 +466,8 @@ class StackGuardianApi:
         settings = record.get("Settings")
         if not isinstance(settings, dict) or settings.get("kind") != BITBUCKET_KIND:
             return True
-        check = getattr(self.state.bitbucket, "credential_authenticates", None)
-        if check is None:
-            return True
-        config = _config_of(record)
+        config = config_of(record)
         if config is None:
             return False
-        auth_type = config.get("bitbucketAuthType") or _infer_bitbucket_auth_type(config)
-        return bool(check(auth_type, config, self.state.clock.now()))
+        auth_type = config.get("bitbucketAuthType") or infer_bitbucket_auth_type(config)
+        return self.state.bitbucket.credential_authenticates(auth_type, config, self.state.clock.now())

@@ -1,12 +1,9 @@
 """Everything the emulator remembers, one lock over all of it, and its persistence to a JSON file.
 
-One ``threading.RLock`` guards the orgs, keys, connectors and the Bitbucket state, because a
-StackGuardian read consults the Bitbucket state (is the stored credential still good?) and the
-admin API edits both; one lock makes every request atomic without lock-ordering rules.
-
-The Bitbucket side is another module (``bitbucket.py``), loaded when it exists. Without it the
-emulator still runs the StackGuardian API, and Bitbucket data found in a state file is kept as raw
-JSON so that a round trip never loses it.
+One ``threading.RLock`` guards the orgs, keys, connectors and the Bitbucket state (the
+``bitbucket`` package's ``BitbucketState``), because a StackGuardian read consults the Bitbucket
+state (is the stored credential still good?) and the admin API edits both; one lock makes every
+request atomic without lock-ordering rules.
 
 Persistence (``--state FILE``): loaded at start; after every mutating request a writer thread saves
 the whole state (debounced, so a burst of writes costs one save) to a temporary file in the same
@@ -16,38 +13,19 @@ flushes.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import os
 import tempfile
 import threading
 import time
 from pathlib import Path
-from types import ModuleType
-from typing import Any, Protocol
+from typing import Any
 
 from ..timeline import parse_instant
+from .bitbucket import BitbucketState
 from .core import EmulatedClock
 
 STATE_FORMAT_VERSION = 1
-BITBUCKET_MODULE = "sg_bitbucket_iac.emulator.bitbucket"
-
-
-class BitbucketStateLike(Protocol):
-    """What the emulator needs from ``bitbucket.BitbucketState`` (implemented in that module)."""
-
-    def to_json(self) -> dict[str, Any]: ...
-    def add_workspace(self, body: dict[str, Any]) -> dict[str, Any]: ...
-    def add_credential(self, body: dict[str, Any]) -> dict[str, Any]: ...
-    def patch_credential(self, key: str, body: dict[str, Any]) -> dict[str, Any]: ...
-
-
-def bitbucket_module() -> ModuleType | None:
-    """The emulated Bitbucket module if it is installed; errors inside it are not hidden."""
-    if importlib.util.find_spec(BITBUCKET_MODULE) is None:
-        return None
-    return importlib.import_module(BITBUCKET_MODULE)
 
 
 class EmulatorState:
@@ -60,9 +38,7 @@ class EmulatorState:
         self.connectors: dict[str, dict[str, dict[str, Any]]] = {}
         # Authentication blocks set through the admin API; they win over the computed value.
         self.pinned_authentication: dict[str, dict[str, dict[str, Any]]] = {}
-        module = bitbucket_module()
-        self.bitbucket: BitbucketStateLike | None = module.BitbucketState() if module else None
-        self._bitbucket_raw: dict[str, Any] | None = None
+        self.bitbucket = BitbucketState()
 
     # ------------------------------------------------------------------ orgs and keys
     def add_org(self, org: str, api_keys: list[str]) -> None:
@@ -84,14 +60,13 @@ class EmulatorState:
     def to_json(self) -> dict[str, Any]:
         with self.lock:
             fixed = self.clock.fixed
-            bitbucket = self.bitbucket.to_json() if self.bitbucket is not None else self._bitbucket_raw
             return {
                 "version": STATE_FORMAT_VERSION,
                 "clock": fixed.isoformat() if fixed is not None else None,
                 "orgs": {org: list(keys) for org, keys in self.org_keys.items()},
                 "connectors": self.connectors,
                 "pinned_authentication": self.pinned_authentication,
-                "bitbucket": bitbucket,
+                "bitbucket": self.bitbucket.to_json(),
             }
 
     def load_json(self, data: dict[str, Any]) -> None:
@@ -108,12 +83,7 @@ class EmulatorState:
                 self.connectors.setdefault(org, {})
             self.pinned_authentication = data.get("pinned_authentication") or {}
             raw = data.get("bitbucket")
-            module = bitbucket_module()
-            if module is not None:
-                self.bitbucket = module.BitbucketState.from_json(raw) if raw else module.BitbucketState()
-                self._bitbucket_raw = None
-            else:
-                self._bitbucket_raw = raw
+            self.bitbucket = BitbucketState.from_json(raw) if raw else BitbucketState()
 
 
 def load_state_file(path: str | os.PathLike[str], state: EmulatorState) -> bool:

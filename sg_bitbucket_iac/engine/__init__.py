@@ -2,7 +2,7 @@
 
 Three views of a connector meet here: **desired** (the :class:`~sg_bitbucket_iac.model.Connector`
 a user declared), **applied** (:class:`AppliedSnapshot`, what this tool last wrote) and
-**observed** (the :class:`~sg_bitbucket_iac.model.ObservedConnector` StackGuardian reports now).
+**observed** (the :class:`~sg_bitbucket_iac.wire.ObservedConnector` StackGuardian reports now).
 desired vs observed/applied gives the plan (plan.py); observed vs applied gives drift ("changed
 outside"), desired vs applied pending changes (drift.py); precheck.py decides what may be
 written; engine.py does the I/O.
@@ -12,11 +12,10 @@ from ..errors import ConnectorExistsError, PreflightFailed
 from .drift import AuditFinding, DriftReport, DriftStatus, audit_connector, classify_drift
 from .engine import ApplyResult, Engine
 from .plan import SENSITIVE, Action, ConnectorPlan, FieldChange, keep_identity, plan_connector
-from .precheck import PolicyFindings, check_policy
-from .snapshot import APPLIED_TAG, AppliedSnapshot
+from .precheck import check_policy
+from .snapshot import AppliedSnapshot
 
 __all__ = [
-    "APPLIED_TAG",
     "SENSITIVE",
     "Action",
     "AppliedSnapshot",
@@ -28,7 +27,6 @@ __all__ = [
     "DriftStatus",
     "Engine",
     "FieldChange",
-    "PolicyFindings",
     "PreflightFailed",
     "audit_connector",
     "check_policy",

@@ -7,14 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .. import ownership, timeline
-from ..model import (
-    AuthType,
-    Connector,
-    ObservedConnector,
-)
-from ..preflight.result import PreflightResult, PreflightStatus
-from .plan import SENSITIVE, FieldChange
+from .. import timeline
+from ..model import Connector
+from ..preflight.result import PreflightResult
+from ..tags import owner_of
+from ..timeline import SWITCH_OFF_APP_PASSWORDS
+from ..wire import ObservedConnector
+from ..wording import CLI_WORDING, FrontWording, credential_remedy
+from .plan import SENSITIVE, FieldChange, Rotation, rotation
+from .precheck import app_password_verdict
 from .snapshot import AppliedSnapshot
 
 
@@ -103,6 +104,7 @@ def classify_drift(
     observed: ObservedConnector | None,
     at: datetime,
     preflight: PreflightResult | None = None,
+    wording: FrontWording = CLI_WORDING,
 ) -> DriftReport:
     """Three-way comparison: changed outside (observed vs applied) apart from not yet applied."""
     connector_id = (desired.connector_id if desired else None) or (observed.id if observed else "") or (
@@ -149,11 +151,7 @@ def classify_drift(
                 continue
             if before != after:
                 report.not_yet_applied.append(FieldChange(key, before, after))
-        known_fp = applied.fingerprint if applied is not None else observed.fingerprint
-        rotated = known_fp is not None and not desired.credential_fingerprint_matches(org, known_fp)
-        if rotated and desired.auth_type.value == (
-            applied.auth_type.value if applied else (observed.auth_type.value if observed.auth_type else None)
-        ):
+        if rotation(desired, org=org, applied=applied, observed=observed) is Rotation.ROTATED:
             key = f"auth.{desired.auth_type.secret_field}"
             report.not_yet_applied.append(FieldChange(key, SENSITIVE, SENSITIVE, sensitive=True, note="rotated"))
     if report.changed_outside:
@@ -163,14 +161,14 @@ def classify_drift(
     failing: list[str] = []
     if observed.authenticated is False:
         failing.append("StackGuardian reports the credentials as not authenticated")
-    if preflight is not None and preflight.status is PreflightStatus.FAIL:
+    if preflight is not None and preflight.failed:
         failing.append(f"preflight against Bitbucket failed: {preflight.summary()}")
-    if observed.auth_type is AuthType.APP_PASSWORD:
-        status = timeline.app_password_status(at)
-        if not status.allowed:
-            failing.append(status.message.replace("<ID>", observed.id))
-        elif status.needs_action:
-            report.messages.append(status.message.replace("<ID>", observed.id))
+    verdict = app_password_verdict(observed.auth_type, at, creating=False,
+                                   how_to_migrate=wording.how_to_migrate(observed.id))
+    if verdict is not None and verdict.refused:
+        failing.append(verdict.message)
+    elif verdict is not None and verdict.needs_action:
+        report.messages.append(verdict.message)
     if failing:
         report.statuses.append(DriftStatus.CREDENTIALS_FAILING)
         report.messages.extend(failing)
@@ -198,22 +196,17 @@ def audit_connector(observed: ObservedConnector, *, at: datetime) -> AuditFindin
     connector (its next apply would undo a `migrate`), `sg-bitbucket migrate` otherwise.
     """
     actions: list[str] = []
-    phase: timeline.AppPasswordPhase | None = None
-    owner = ownership.owner_of(observed.context_tags)
-    remedy = ownership.remediation(owner, observed.id)
-    if observed.auth_type is AuthType.APP_PASSWORD:
-        status = timeline.app_password_status(at)
-        phase = status.phase
-        if status.needs_action:
-            actions.append(timeline.with_remedy(status.message, observed.id, None if owner is None else remedy))
+    owner = owner_of(observed.context_tags)
+    remedy = credential_remedy(owner, observed.id)
+    # A connector nobody owns moves with `sg-bitbucket migrate`; an owned one in its owner's code.
+    how_to_migrate = (CLI_WORDING.how_to_migrate(observed.id) if owner is None
+                      else f"{SWITCH_OFF_APP_PASSWORDS} in the code that owns it: {remedy}")
+    verdict = app_password_verdict(observed.auth_type, at, creating=False, how_to_migrate=how_to_migrate)
+    if verdict is not None and verdict.needs_action:
+        actions.append(verdict.message)
     if observed.authenticated is False:
-        actions.append(f"StackGuardian reports these credentials do not authenticate: replace them ({remedy})"
-                       if owner is not None else
-                       "StackGuardian reports these credentials do not authenticate: replace them (update the "
-                       f"definition and apply, or `sg-bitbucket migrate --connector {observed.id} ...`)")
+        actions.append(f"StackGuardian reports these credentials do not authenticate: replace them ({remedy})")
     if observed.auth_type is None:
-        actions.append("no recognisable Bitbucket credential: set one with "
-                       f"`sg-bitbucket migrate --connector {observed.id} --to api_token ...`")
+        actions.append(f"no recognisable Bitbucket credential: set one with {credential_remedy(None, observed.id)}")
+    phase = verdict.status.phase if verdict is not None else None
     return AuditFinding(observed.id, bool(actions), tuple(actions), phase)
-
-

@@ -8,48 +8,46 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .. import changed_outside, name_clash, ownership, timeline
+from .. import changed_outside, name_clash, ownership, tags, timeline
 from ..errors import (
-    ConfigurationError,
     ConnectorExistsError,
     ConnectorValidationError,
-    NameClashError,
     NotFoundError,
     OddRecordError,
     PreflightFailed,
 )
-from ..model import (
-    CONTEXT_TAG_PREFIX,
-    FINGERPRINT_TAG,
-    KIND,
-    MANAGED_TAG,
-    Connector,
-    ObservedConnector,
-    descriptive_context_tags,
-    observed_from_record,
-    patch_settings_payload,
-    to_create_payload,
-)
+from ..model import AnyAuth, Connector
 from ..settings import Settings
+from ..wire import KIND, ObservedConnector, observed_from_record, to_create_payload, to_update_payload
+from ..wording import CLI_WORDING, FrontWording
 from .drift import DriftReport, DriftStatus, classify_drift
 from .plan import SENSITIVE, Action, ConnectorPlan, FieldChange, plan_connector
-from .precheck import Notice, Precheck, check_policy, judge_preflight, same_credential
-from .snapshot import APPLIED_TAG, AppliedSnapshot
+from .precheck import (
+    AppPasswordVerdict,
+    Notice,
+    Precheck,
+    app_password_verdict,
+    check_policy,
+    judge_preflight,
+    refused_preflight,
+    same_credential,
+    timeline_checks,
+)
+from .snapshot import AppliedSnapshot
 
 if TYPE_CHECKING:
     from ..preflight import PreflightResult
     from ..stackguardian import StackGuardianClient
 
 log = logging.getLogger(__name__)
-# The app-password timeline is the date policy's to say; the preflight keeps its copy in its checks.
-_TIMELINE_CHECKS = frozenset({"app_password_timeline", "app_password_new_connector"})
 OWNER_NOTE = "owner_moved"
+
 
 @dataclass
 class ApplyResult:
@@ -65,59 +63,42 @@ class Engine:
 
     def __init__(
         self,
-        client: StackGuardianClient | None,
+        settings: Settings,
         *,
-        bitbucket_api_url: str,
-        preflight: bool = True,
-        clock: str | datetime | None = None,
-        mark_managed: bool = False,
+        front: FrontWording | None = None,
+        client: StackGuardianClient | None = None,
         preflight_backoff: float = 1.0,
-        owner: ownership.Front | None = None,
-        bitbucket_timeout: float | None = None,
     ) -> None:
-        self._client = client
-        self.org = client.org if client is not None else ""
-        self.bitbucket_api_url = bitbucket_api_url
-        self.preflight_enabled = preflight
-        self._clock = clock
-        self.mark_managed = mark_managed
+        """``front``: the front this engine works for, which it names as the owner of what it writes
+        and in whose words it speaks; None for a command that belongs to no front (``migrate``,
+        ``audit``, ``import``: they never move the owner, and speak the CLI's words).
+        ``client``: the StackGuardian client (the fronts' batched one, a test's); by default one is
+        built from ``settings`` when first needed, so an engine that only checks credentials and
+        dates needs no API key or org. ``preflight_backoff``: the Bitbucket retry backoff factor.
+        """
+        self.settings = settings
+        self.wording = front or CLI_WORDING
+        self.owner = front.owner if front is not None else None  # the owner tag this engine writes
+        self.mark_managed = self.owner is tags.Front.CLI  # the CLI keeps its bookkeeping in ContextTags
         self.preflight_backoff = preflight_backoff
-        self.bitbucket_timeout = bitbucket_timeout  # seconds per preflight answer (None: the client's default)
+        self.org = client.org if client is not None else (settings.org or "")
+        self._client = client
+        self._client_lock = threading.Lock()
         self.odd_records: list[OddRecordError] = []  # of the last list_observed scan
-        # The front this engine writes for (the owner tag); the CLI's is implied by mark_managed.
-        self.owner = owner or (ownership.Front.CLI if mark_managed else None)
         self._creating_names: dict[str, str] = {}  # name -> the Id this engine created it under
         self._creating_lock = threading.Lock()
 
-    @classmethod
-    def from_settings(cls, settings: Settings, **kwargs: Any) -> Engine:
-        from ..stackguardian import StackGuardianClient
-
-        client = StackGuardianClient.from_settings(settings)
-        kwargs.setdefault("preflight", settings.preflight)
-        kwargs.setdefault("clock", settings.clock)
-        kwargs.setdefault("bitbucket_timeout", settings.request_timeout)
-        return cls(client, bitbucket_api_url=settings.bitbucket_api_url, **kwargs)
-
-    @classmethod
-    def for_preflight(cls, settings: Settings, **kwargs: Any) -> Engine:
-        """An engine that only checks credentials and dates: no StackGuardian key or org needed."""
-        kwargs.setdefault("preflight", settings.preflight)
-        kwargs.setdefault("clock", settings.clock)
-        kwargs.setdefault("bitbucket_timeout", settings.request_timeout)
-        return cls(None, bitbucket_api_url=settings.bitbucket_api_url, **kwargs)
-
     @property
     def client(self) -> StackGuardianClient:
-        if self._client is None:
-            raise ConfigurationError(
-                "this operation needs StackGuardian, but the engine was built for preflight only",
-                hint="configure an API key and org",
-            )
-        return self._client
+        with self._client_lock:
+            if self._client is None:
+                from ..stackguardian import StackGuardianClient
+
+                self._client = StackGuardianClient.from_settings(self.settings)
+            return self._client
 
     def now(self) -> datetime:
-        return timeline.now(self._clock)
+        return timeline.now(self.settings.clock)
 
     # ------------------------------------------------------------------ reading
     def read(self, connector_id: str) -> ObservedConnector | None:
@@ -157,7 +138,7 @@ class Engine:
     # ------------------------------------------------------------------ validation
     def validate(self, connector: Connector, *, path: str = "", creating: bool = True) -> list[Notice]:
         """Date-dependent rules; raises ConnectorValidationError, returns warnings."""
-        findings = check_policy(connector, at=self.now(), path=path, creating=creating)
+        findings = check_policy(connector, at=self.now(), path=path, creating=creating, wording=self.wording)
         if findings.problems:
             raise ConnectorValidationError(findings.problems)
         return findings.warnings
@@ -178,7 +159,7 @@ class Engine:
         differs from ``previous`` (what the front last checked) and preflight is on (``preflight``
         None: the engine's default). Problems mean: write nothing.
         """
-        policy = check_policy(connector, at=self.now(), path=path, creating=creating)
+        policy = check_policy(connector, at=self.now(), path=path, creating=creating, wording=self.wording)
         if policy.problems or not sends_credentials or (
             previous is not None and same_credential(previous, connector)
         ):
@@ -195,27 +176,37 @@ class Engine:
         enabled: bool | None = None,
         repositories: tuple[str, ...] = (),
     ) -> PreflightResult | None:
-        """Check the credential against Bitbucket (cached per credential per process)."""
-        if not (self.preflight_enabled if enabled is None else enabled):
+        """Check the credential against Bitbucket (cached per credential per process); None when off.
+
+        An app password the date refuses fails without a request. The date's warnings are the
+        policy's to say (:meth:`validate`, :meth:`precheck`), so they are not repeated here.
+        """
+        if not (self.settings.preflight if enabled is None else enabled):
             return None
+        verdict = self._app_password_verdict(connector.auth, connector.connector_id, new_connector)
+        if verdict is not None and verdict.refused:
+            return refused_preflight(connector.auth_type, connector.workspace, verdict)
+        return self._probe(connector.auth, connector.workspace, repositories)
+
+    def check_credential(self, auth: AnyAuth, workspace: str, *, repositories: Sequence[str] = ()) -> PreflightResult:
+        """A credential on its own (`sg-bitbucket preflight`): what the date means for it comes first
+        among its checks, and an app password the date refuses sends nothing."""
+        verdict = self._app_password_verdict(auth, None, True)
+        if verdict is not None and verdict.refused:
+            return refused_preflight(auth.auth_type, workspace, verdict)
+        result = self._probe(auth, workspace, repositories)
+        return result.with_checks_first(timeline_checks(verdict), verdict.warnings if verdict else ())
+
+    def _app_password_verdict(self, auth: AnyAuth, connector_id: str | None,
+                              creating: bool) -> AppPasswordVerdict | None:
+        return app_password_verdict(auth.auth_type, self.now(), creating=creating,
+                                    how_to_migrate=self.wording.how_to_migrate(connector_id))
+
+    def _probe(self, auth: AnyAuth, workspace: str, repositories: Sequence[str]) -> PreflightResult:
         from ..preflight import run_preflight
 
-        result = run_preflight(
-            connector.auth,
-            connector.workspace,
-            api_url=self.bitbucket_api_url,
-            now=self.now(),
-            new_connector=new_connector,
-            repositories=repositories,
-            retry_backoff=self.preflight_backoff,
-            timeout=self.bitbucket_timeout,
-        )
-        # The app-password timeline is the date policy's to say (check_policy names the connector):
-        # the preflight's own copy stays in its checks table but is not said a second time.
-        timeline_texts = {c.message for c in result.checks if c.name in _TIMELINE_CHECKS}
-        if timeline_texts & set(result.warnings):
-            result = replace(result, warnings=tuple(w for w in result.warnings if w not in timeline_texts))
-        return result
+        return run_preflight(auth, workspace, api_url=self.settings.bitbucket_api_url, repositories=repositories,
+                             retry_backoff=self.preflight_backoff, timeout=self.settings.request_timeout)
 
     # ------------------------------------------------------------------ planning
     def plan(
@@ -237,15 +228,17 @@ class Engine:
             observed = self.read(connector_id)
         if self.mark_managed and applied is None and observed is not None and observed.managed:
             applied = AppliedSnapshot.from_tags(observed.context_tags)
-        change = ownership.check_write(desired.connector_id, observed.context_tags, self.owner, adopt=adopt) if (
+        change = ownership.check_write(desired.connector_id, observed.context_tags, self.owner, adopt=adopt,
+                                       takeover=self.wording.takeover) if (
             desired is not None and observed is not None) else None
         adopting_unmanaged = applied is None and not adopt and not (self.mark_managed and observed and observed.managed)
         if desired is not None and observed is not None and adopting_unmanaged:
-            raise ConnectorExistsError(desired.connector_id, self.org)
+            raise ConnectorExistsError(desired.connector_id, self.org,
+                                       hint=self.wording.exists.format(id=desired.connector_id))
         plan = plan_connector(desired, org=self.org, applied=applied, observed=observed, adopt=adopt)
         if desired is not None and plan.action is Action.CREATE:
             name_clash.check_name_free(desired, self.named(desired.name) if same_name is None else same_name,
-                                       self.org, self.owner)
+                                       self.org, self.wording)
         if desired is not None:
             plan.warnings.extend(self.validate(desired, creating=plan.action in (Action.CREATE, Action.REPLACE)))
             self._reassert(desired, plan, observed, resend_credentials or self._cli_changed_outside(observed))
@@ -278,20 +271,15 @@ class Engine:
 
     # ------------------------------------------------------------------ applying
     def _context_tags(self, connector: Connector, observed: ObservedConnector | None) -> dict[str, str]:
-        tags = {k: v for k, v in (observed.context_tags if observed else {}).items()
-                if not k.startswith(CONTEXT_TAG_PREFIX)}
-        tags.update(descriptive_context_tags(connector))
+        context = {k: v for k, v in (observed.context_tags if observed else {}).items() if not tags.is_ours(k)}
+        context.update(tags.descriptive_tags(connector))
         if self.mark_managed or (self.owner is None and observed is not None and observed.managed):
             # The CLI's bookkeeping, also kept true by front-less writes (migrate) to a CLI-owned connector.
-            snapshot = AppliedSnapshot.of(connector, self.org)
-            tags[MANAGED_TAG] = "true"
-            tags[APPLIED_TAG] = snapshot.to_tag()
-            if snapshot.fingerprint:
-                tags[FINGERPRINT_TAG] = snapshot.fingerprint
-            tags.update(changed_outside.last_write_tag())
+            context.update(tags.cli_bookkeeping(AppliedSnapshot.of(connector, self.org).to_dict(),
+                                                changed_outside.wall_clock()))
         if observed is not None and self.owner is None:
-            tags.update({k: v for k, v in observed.context_tags.items() if k == ownership.OWNER_TAG})
-        return ownership.owner_tags(tags, self.owner)
+            context.update({k: v for k, v in observed.context_tags.items() if k == tags.OWNER_TAG})
+        return ownership.owner_tags(context, self.owner)
 
     def apply(
         self,
@@ -318,21 +306,16 @@ class Engine:
         result = ApplyResult(plan, None, None, check.preflight, [w for w in check.warnings if w.from_preflight])
         if plan.action in (Action.CREATE, Action.REPLACE):
             with self._name_reserved(desired):
-                record = self.client.create(to_create_payload(desired, self._context_tags(desired, None)))
+                record = self.client.create(to_create_payload(desired, self._context_tags(desired, None)),
+                                            conflict_hint=self.wording.conflict(desired.connector_id))
         else:
             if observed is None:
                 observed = self.read(desired.connector_id)
                 if observed is None:
                     raise NotFoundError("connector vanished between plan and apply",
                                         operation=f"update connector {desired.connector_id}")
-            patch: dict[str, Any] = {
-                "ResourceName": desired.name,
-                "Description": desired.description,
-                "Tags": list(desired.tags),
-                "ContextTags": self._context_tags(desired, observed),
-            }
-            if plan.sends_credentials:
-                patch["Settings"] = patch_settings_payload(desired.auth)
+            patch = to_update_payload(desired, self._context_tags(desired, observed),
+                                      send_credentials=plan.sends_credentials)
             record = self.client.update(desired.connector_id, patch, not_modified_since=observed.modified_at)
         result.observed = observed_from_record(record)
         result.snapshot = AppliedSnapshot.of(desired, self.org)
@@ -348,8 +331,7 @@ class Engine:
         with self._creating_lock:
             holder = self._creating_names.get(desired.name)
             if holder is not None and holder != desired.connector_id:
-                raise NameClashError(desired.name, desired.connector_id, holder, self.org,
-                                     manage_existing=ownership.manage_existing(self.owner, holder))
+                raise name_clash.name_clash(desired, holder, self.org, self.wording)
             self._creating_names[desired.name] = desired.connector_id
         try:
             yield
@@ -392,7 +374,7 @@ class Engine:
         if verify_credentials and desired is not None and observed is not None:
             check = self.preflight(desired, new_connector=False, enabled=True)
         report = classify_drift(desired, org=self.org, applied=applied, observed=observed, at=self.now(),
-                                preflight=check)
+                                preflight=check, wording=self.wording)
         last_write = changed_outside.cli_changed_outside(observed.context_tags, observed.modified_at) if (
             observed is not None and observed.managed) else None
         if last_write is not None and observed is not None and observed.modified_at is not None:
@@ -400,9 +382,7 @@ class Engine:
             if DriftStatus.CHANGED_OUTSIDE not in report.statuses:
                 report.statuses.insert(0, DriftStatus.CHANGED_OUTSIDE)
             report.messages.append(changed_outside.changed_outside_message(
-                observed.modified_at, last_write,
-                how_to_resend=f"`sg-bitbucket apply -f FILE {report.name} --resend-credentials` re-sends the "
-                "declared one (a plain apply re-sends it too)"))
+                observed.modified_at, last_write, how_to_resend=self.wording.how_to_resend(report.name)))
         return report
 
 

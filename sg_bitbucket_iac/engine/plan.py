@@ -9,15 +9,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..model import (
-    ACCESS_SCOPE_TAG,
-    CREDENTIAL_FIELDS,
-    PROJECT_TAG,
-    REPOSITORY_TAG,
-    SECRET_FIELDS,
-    Connector,
-    ObservedConnector,
-)
+from ..model import SECRET_FIELDS, AuthType, Connector
+from ..wire import ObservedConnector
 from .precheck import PLAN_NOTE, Notice
 from .snapshot import AppliedSnapshot
 
@@ -30,6 +23,35 @@ class Action(enum.StrEnum):
     REPLACE = "replace"
     DELETE = "delete"
     NOOP = "no-op"
+
+
+class Rotation(enum.Enum):
+    """The declared credential against the one last applied (compared by fingerprint: secrets are masked)."""
+
+    SAME = "same"
+    ROTATED = "rotated"
+    UNKNOWN = "unknown"  # no fingerprint of a credential of the declared type is known
+
+
+def rotation(desired: Connector, *, org: str, applied: AppliedSnapshot | None,
+             observed: ObservedConnector | None) -> Rotation:
+    """Was the credential rotated since it was last applied? Decided here for plan and drift alike.
+
+    The fingerprint is the last-applied snapshot's (Pulumi/Terraform state, the CLI's ContextTags
+    through ``applied``), else the CLI's fingerprint tag on the connector; it counts only when the
+    credential it fingerprints was of the declared auth type (the snapshot's type, else the
+    connector's): after an auth-type change every credential field is sent anyway.
+    """
+    known_type: AuthType | None
+    if applied is not None:
+        known_type, known = applied.auth_type, applied.fingerprint
+    elif observed is not None:
+        known_type, known = observed.auth_type, observed.fingerprint
+    else:
+        return Rotation.UNKNOWN
+    if known is None or known_type is not desired.auth_type:
+        return Rotation.UNKNOWN
+    return Rotation.SAME if desired.credential_fingerprint_matches(org, known) else Rotation.ROTATED
 
 
 
@@ -88,35 +110,25 @@ class ConnectorPlan:
 
 def _credential_view(connector: Connector | None, snapshot: AppliedSnapshot | None) -> dict[str, Any]:
     """User-facing credential fields with secrets as a presence marker (`(sensitive)`)."""
-    if connector is not None:
-        auth = connector.auth
-        view: dict[str, Any] = {"auth.type": auth.auth_type.value}
-        for name in CREDENTIAL_FIELDS[auth.auth_type]:
-            value = getattr(auth, name, None)
-            view[f"auth.{name}"] = SENSITIVE if name in SECRET_FIELDS else value
-        return view
-    if snapshot is not None:
-        view = {"auth.type": snapshot.auth_type.value}
-        for name in CREDENTIAL_FIELDS[snapshot.auth_type]:
-            view[f"auth.{name}"] = SENSITIVE if name in SECRET_FIELDS else getattr(snapshot, name, None)
-        return view
-    return {}
+    source: Any = connector.auth if connector is not None else snapshot
+    if source is None:
+        return {}
+    view: dict[str, Any] = {"auth.type": source.auth_type.value}
+    for name in source.auth_type.credential_fields:
+        view[f"auth.{name}"] = SENSITIVE if name in SECRET_FIELDS else getattr(source, name, None)
+    return view
 
 
 def _observed_credential_view(observed: ObservedConnector) -> dict[str, Any]:
     view: dict[str, Any] = {"auth.type": observed.auth_type.value if observed.auth_type else None}
     if observed.auth_type is None:
         return view
-    for name in CREDENTIAL_FIELDS[observed.auth_type]:
+    shown = observed.shown_credential()
+    for name in observed.auth_type.credential_fields:
         if name in SECRET_FIELDS:
             view[f"auth.{name}"] = SENSITIVE if observed.has_secret else None
-        elif name == "email":
-            view["auth.email"] = observed.email
-        elif name == "username":
-            view["auth.username"] = observed.username
-        else:  # access-token scope/repository/project: known only from our own ContextTags
-            tag = {"scope": ACCESS_SCOPE_TAG, "repository": REPOSITORY_TAG, "project": PROJECT_TAG}[name]
-            view[f"auth.{name}"] = observed.context_tags.get(tag)
+        else:
+            view[f"auth.{name}"] = shown.get(name)
     return view
 
 
@@ -221,7 +233,6 @@ def plan_connector(
             elif before is not None or after is not None:
                 changes.append(FieldChange(key, before, after, sensitive=SENSITIVE in (before, after)))
     else:
-        known_fp = applied.fingerprint if applied else observed.fingerprint
         old_view = _known_credential_view(observed, applied)
         new_view = _credential_view(desired, None)
         secret_key = f"auth.{new_auth.secret_field}"
@@ -231,15 +242,14 @@ def plan_connector(
             before = old_view.get(key)
             if before != after:
                 changes.append(FieldChange(key, before, after))
-        if known_fp is None:
+        rotated = rotation(desired, org=org, applied=applied, observed=observed)
+        if rotated is Rotation.UNKNOWN:
             changes.append(FieldChange(secret_key, SENSITIVE if observed.has_secret else None, SENSITIVE,
                                        sensitive=True, note="last applied value unknown; the credential is re-sent"))
-        elif not desired.credential_fingerprint_matches(org, known_fp):
+        elif rotated is Rotation.ROTATED:
             changes.append(FieldChange(secret_key, SENSITIVE, SENSITIVE, sensitive=True, note="rotated"))
-        credential_keys = {f"auth.{n}" for n in CREDENTIAL_FIELDS[new_auth]} - {
-            "auth.scope", "auth.repository", "auth.project"
-        }
-        plan.sends_credentials = any(c.field in credential_keys for c in changes)
+        sent_keys = {f"auth.{n}" for n in new_auth.auth_class.stored_fields}
+        plan.sends_credentials = any(c.field in sent_keys for c in changes)
     plan.changes = changes
     if plan.adopt:
         text = f"adopting existing connector {connector_id}; its credentials are replaced"

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..model import (
-    CONTEXT_TAG_PREFIX,
-    FINGERPRINT_TAG,
-    KIND,
-    AuthType,
-    Connector,
-    ObservedConnector,
-)
-
-APPLIED_TAG = CONTEXT_TAG_PREFIX + "applied"
+from ..model import AuthType, Connector
+from ..tags import applied_of
+from ..wire import KIND, ObservedConnector
 
 
 @dataclass(frozen=True)
@@ -107,24 +99,11 @@ class AppliedSnapshot:
             modified_at=None,
         )
 
-    def to_tag(self) -> str:
-        data = self.to_dict()
-        data.pop("fingerprint")  # kept in its own tag
-        return json.dumps(data, separators=(",", ":"), sort_keys=True)
-
     @classmethod
     def from_tags(cls, context_tags: Mapping[str, str]) -> AppliedSnapshot | None:
-        raw = context_tags.get(APPLIED_TAG)
-        if not raw:
-            return None
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            return None
-        if not isinstance(data, dict):
-            return None
-        data["fingerprint"] = context_tags.get(FINGERPRINT_TAG)
-        return cls.from_dict(data)
+        """The CLI's snapshot, kept in the connector's ContextTags (None when absent or unreadable)."""
+        data = applied_of(context_tags)
+        return cls.from_dict(data) if data is not None else None
 
 
 def _required_text(data: Mapping[str, Any], key: str) -> str:

@@ -1,41 +1,30 @@
-"""The three probe algorithms (reference/bitbucket-api.md, "Preflight algorithm"), one per auth type,
-and the profile that words each auth type's failures."""
+"""The three probe algorithms (docs/evidence.md#preflight-algorithm), one per auth type.
+
+Each auth class names its algorithm in its preflight profile (model.py); :data:`ALGORITHMS` maps
+the name to the code. What the date means for an app password is not a probe: it is decided
+before any is sent (engine/precheck.py).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
 
 from ..bitbucket import ProbeResponse
-from ..model import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth, AuthType
-from ..timeline import (
-    MIGRATE_COMMAND,
-    NEW_APP_PASSWORD_WARNING,
-    AppPasswordPhase,
-    app_password_status,
-    for_connector,
-)
+from ..model import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth
 from .result import Identity, Outcome, unique
 from .run import ProbeRun, Wording
-from .scopes import (
-    ACCESS_TOKEN_NEEDS,
-    API_TOKEN_NEEDS,
-    APP_PASSWORD_NEEDS,
-    LEVEL_ORDER,
-    PLATFORM_SCOPES,
-    TOKEN_LEVELS,
-    ScopeNeed,
-)
+from .scopes import LEVEL_ORDER, PLATFORM_SCOPES, TOKEN_LEVELS
 
 WORKSPACE_PAGES = 3  # "following next, at most 3 pages"
 
 
-# --------------------------------------------------------------------------- (a) API tokens and (c) app passwords
+# --------------------------------------------------------------------------- API tokens and app passwords
 def _probe_user_credential(
     run: ProbeRun, username: str, repositories: Sequence[str], who: str, expected_type: str
 ) -> None:
-    """Steps 2-6 of algorithm (a); app passwords (algorithm (c) step 3) run them with classic names."""
+    """Steps 2-6 of docs/evidence.md#preflight-of-an-api-token; app passwords run them with classic names."""
     ws = run.workspace
     workspace_wording = Wording(f"workspace {ws} not found or not accessible (check the slug).")
     response = run.scope_probe(
@@ -94,7 +83,7 @@ def _probe_user_credential(
 
 
 def _check_membership(run: ProbeRun, who: str, reserve: int) -> None:
-    """Step (a)3: the target workspace is among /user/workspaces (at most 3 pages, within the budget)."""
+    """API-token step 3: the target workspace is among /user/workspaces (at most 3 pages, within the budget)."""
     ws = run.workspace
     name = "workspace_membership"
     wording = Wording("GET /user/workspaces answered 404: the Bitbucket API URL must end in /2.0.")
@@ -125,7 +114,7 @@ def _check_membership(run: ProbeRun, who: str, reserve: int) -> None:
 
 
 def _platform_scopes_check(run: ProbeRun) -> None:
-    """Step (a)7: read:account / read:me are Atlassian platform scopes no Bitbucket answer can prove."""
+    """API-token step 7: read:account / read:me are Atlassian platform scopes no Bitbucket answer can prove."""
     absent = [s for s in PLATFORM_SCOPES if run.granted is not None and s not in run.granted]
     text = "read:account and read:me (StackGuardian's Account: Read and Me: Read) are Atlassian platform scopes"
     if absent:
@@ -142,48 +131,31 @@ def _platform_scopes_check(run: ProbeRun) -> None:
 
 
 def api_token_preflight(run: ProbeRun, auth: ApiTokenAuth, repositories: Sequence[str]) -> None:
-    """Algorithm (a): Basic email:token; five scopes, each probed on its own endpoint.
+    """docs/evidence.md#preflight-of-an-api-token: Basic email:token; five scopes, each probed on its own endpoint.
 
     The email and username formats are the model's rules, checked before preflight can run.
     """
     _probe_user_credential(run, auth.username, repositories, auth.email, "api_token")
-    run.infer_missing(API_TOKEN_NEEDS)
+    run.infer_missing(run.needs)
     if not run.halted:
         _platform_scopes_check(run)
 
 
-def app_password_preflight(
-    run: ProbeRun, auth: AppPasswordAuth, repositories: Sequence[str], now: datetime, new_connector: bool
-) -> None:
-    """Algorithm (c): the timeline gate first, then (a)'s probes with classic scope names."""
-    status = app_password_status(now)
-    if not status.allowed:  # names `sg-bitbucket migrate`, without a placeholder for the connector
-        run.add("app_password_timeline", Outcome.UNSUPPORTED, for_connector(status.message, None))
-    elif status.phase is AppPasswordPhase.DEPRECATED:
-        run.warn("app_password_timeline", for_connector(status.message, None))
-        if new_connector:
-            run.warn(
-                "app_password_new_connector",
-                NEW_APP_PASSWORD_WARNING,
-            )
-    else:
-        run.add(
-            "app_password_timeline", Outcome.OK, f"{status.message}; plan the move to API tokens (`{MIGRATE_COMMAND}`)."
+def app_password_preflight(run: ProbeRun, auth: AppPasswordAuth, repositories: Sequence[str]) -> None:
+    """The app-password probes: the API token's, with classic scope names (the timeline gate is the date policy's)."""
+    _probe_user_credential(run, auth.username, repositories, auth.username, "app_password")
+    run.infer_missing(run.needs)
+    if not run.halted and run.granted is not None and "team" not in run.granted:
+        run.warn(
+            "team_scope",
+            "StackGuardian lists Workspace membership: Read (team) for app passwords; it "
+            "is not among the granted scopes (no probe needs it).",
         )
-    if not run.failed:
-        _probe_user_credential(run, auth.username, repositories, auth.username, "app_password")
-        run.infer_missing(APP_PASSWORD_NEEDS)
-        if not run.halted and run.granted is not None and "team" not in run.granted:
-            run.warn(
-                "team_scope",
-                "StackGuardian lists Workspace membership: Read (team) for app passwords; it "
-                "is not among the granted scopes (no probe needs it).",
-            )
 
 
-# --------------------------------------------------------------------------- (b) access tokens
+# --------------------------------------------------------------------------- access tokens
 def access_token_preflight(run: ProbeRun, auth: AccessTokenAuth, repositories: Sequence[str]) -> None:
-    """Algorithm (b): Bearer; confined to one repository, project or workspace; not a user."""
+    """docs/evidence.md#preflight-of-an-access-token: Bearer; confined to one repository, project or workspace."""
     ws = run.workspace
     configured = unique([r for r in (auth.repository, *repositories) if r])
     outside = (
@@ -220,7 +192,7 @@ def access_token_preflight(run: ProbeRun, auth: AccessTokenAuth, repositories: S
         )
     if auth.scope == "workspace":
         run.scope_probe("project_read", "project", f"/workspaces/{ws}/projects", {"pagelen": "10"}, wording)
-    # A repository token's first call is its own repository (step (b)2), checked like any configured one.
+    # A repository token's first call is its own repository (access-token step 2), checked like any configured one.
     confirmed = run.repositories(configured, listing, replace(wording, not_found=outside), reserve=1)
     _check_token_level(run, auth.scope)
     discovered = [str(v.get("slug")) for v in listing.values()] if listing else []
@@ -235,7 +207,7 @@ def access_token_preflight(run: ProbeRun, auth: AccessTokenAuth, repositories: S
 
 
 def _check_token_level(run: ProbeRun, declared: str) -> None:
-    """Step (b)4: the token covers what the connector declares (narrower fails, wider warns)."""
+    """Access-token step 4: the token covers what the connector declares (narrower fails, wider warns)."""
     detected = TOKEN_LEVELS.get(run.credential_type or "")
     if detected is None or detected == declared:
         return
@@ -254,43 +226,9 @@ def _check_token_level(run: ProbeRun, declared: str) -> None:
         run.warn("token_type", f"{text}; it can see more than declared: set scope: {detected} to describe it.")
 
 
-@dataclass(frozen=True)
-class Profile:
-    """What differs between auth types: scope vocabulary, who is speaking, the 401 text, the fix."""
-
-    needs: Mapping[str, ScopeNeed]
-    subject: str
-    auth_failed: str  # {who}: the email or username
-    fix: str  # what to do about missing scopes
-
-
-PROFILES = {
-    AuthType.API_TOKEN: Profile(
-        API_TOKEN_NEEDS,
-        "Token",
-        "Bitbucket rejected the API token for {who}. Check that: the email is your Atlassian account email; the "
-        "token was created with 'Create API token with scopes' for the Bitbucket app (unscoped or Jira-only "
-        "tokens fail); it is not expired or revoked (API tokens expire within 1 year).",
-        "create a new API token with all of them (Atlassian API tokens cannot be edited: 'Create API token with "
-        "scopes', app Bitbucket) and update the connector",
-    ),
-    AuthType.ACCESS_TOKEN: Profile(
-        ACCESS_TOKEN_NEEDS,
-        "Access token",
-        "Bitbucket rejected the access token. It may be revoked, or the resource it belonged to was deleted or "
-        "transferred (repository tokens are revoked on transfer). Access tokens are sent as Bearer. If this is "
-        "an Atlassian API token, choose the 'API token' type and supply your email.",
-        "create a new access token with all of them (access-token scopes cannot be changed after creation) and "
-        "update the connector",
-    ),
-    # Algorithm (c) step 2 also words a brownout 401 (2026-06-09..07-27); preflight refuses app
-    # passwords from 2026-06-09 before sending anything, so only the plain message remains.
-    AuthType.APP_PASSWORD: Profile(
-        APP_PASSWORD_NEEDS,
-        "App password",
-        "Invalid username or app password for {who} (app passwords authenticate with the Bitbucket username, "
-        "not the email).",
-        f"app passwords can no longer be created or changed; migrate the connector with `{MIGRATE_COMMAND}` to "
-        "an API token with the scopes it needs",
-    ),
+# The probe sequence each auth class names in its preflight profile.
+ALGORITHMS: dict[str, Callable[[ProbeRun, Any, Sequence[str]], None]] = {
+    "api_token": api_token_preflight,
+    "access_token": access_token_preflight,
+    "app_password": app_password_preflight,
 }

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from ..bitbucket import AnyAuth
+from ..model import AnyAuth
 from ..secrets import cache_key
 from .result import PreflightResult, PreflightStatus
 
@@ -47,25 +47,15 @@ class PreflightCache:
 DEFAULT_CACHE = PreflightCache()
 
 
-def preflight_cache_key(
-    auth: AnyAuth, workspace: str, api_url: str, repositories: Sequence[str], context: Iterable[str] = ()
-) -> str:
-    """What makes two preflights the same: credential, identity, target and API URL (plus context)."""
-    identity = [
-        getattr(auth, "email", "") or "",
-        getattr(auth, "username", "") or "",
-        getattr(auth, "scope", "") or "",
-        getattr(auth, "repository", "") or "",
-        getattr(auth, "project", "") or "",
-    ]
+def preflight_cache_key(auth: AnyAuth, workspace: str, api_url: str, repositories: Sequence[str]) -> str:
+    """What makes two preflights the same: credential, identity, target and API URL."""
     return cache_key(
-        "preflight/v1",
+        "preflight/v2",
         auth.auth_type.value,
         auth.secret.reveal(),
-        *identity,
+        *auth.identity(),
         workspace,
         api_url,
         "\x1f".join(repositories),
-        *context,
     )
 

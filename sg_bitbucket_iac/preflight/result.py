@@ -7,8 +7,8 @@ means "Bitbucket could not be asked"; PASS may still carry warnings.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..model import AuthType
@@ -19,11 +19,6 @@ class PreflightStatus(enum.StrEnum):
     PASS = "PASS"
     FAIL = "FAIL"
     INCONCLUSIVE = "INCONCLUSIVE"
-
-    @property
-    def exit_code(self) -> int:
-        """The CLI's exit code for this status (DESIGN.md: 0 pass, 1 fail, 3 inconclusive)."""
-        return {"PASS": 0, "FAIL": 1, "INCONCLUSIVE": 3}[self.value]
 
 
 class Outcome(enum.StrEnum):
@@ -56,6 +51,16 @@ FAILING_OUTCOMES = frozenset(
     }
 )
 INCONCLUSIVE_OUTCOMES = frozenset({Outcome.RATE_LIMITED, Outcome.OUTAGE, Outcome.ENDPOINT_GONE, Outcome.UNEXPECTED})
+
+
+def status_of(checks: Iterable[PreflightCheck]) -> PreflightStatus:
+    """The verdict over the checks: any failing outcome fails, else any unanswered one is inconclusive."""
+    outcomes = {c.outcome for c in checks}
+    if outcomes & FAILING_OUTCOMES:
+        return PreflightStatus.FAIL
+    if outcomes & INCONCLUSIVE_OUTCOMES:
+        return PreflightStatus.INCONCLUSIVE
+    return PreflightStatus.PASS
 
 
 # --------------------------------------------------------------------------- results
@@ -108,6 +113,22 @@ class PreflightResult:
     @property
     def ok(self) -> bool:
         return self.status is PreflightStatus.PASS
+
+    @property
+    def failed(self) -> bool:
+        """Bitbucket refused the credential: do not send it."""
+        return self.status is PreflightStatus.FAIL
+
+    @property
+    def inconclusive(self) -> bool:
+        """Bitbucket could not be asked (rate limit, outage): the credential was not verified."""
+        return self.status is PreflightStatus.INCONCLUSIVE
+
+    def with_checks_first(self, checks: Sequence[PreflightCheck], warnings: Sequence[str]) -> PreflightResult:
+        """This result with rules decided before any probe (the date, for an app password) in front."""
+        every = (*checks, *self.checks)
+        return replace(self, status=status_of(every), checks=every,
+                       warnings=tuple(unique([*warnings, *self.warnings])))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe; holds no secret (messages are built from names, never from credentials)."""

@@ -4,26 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
-from ..bitbucket import MAX_REQUESTS, AnyAuth, BitbucketClient, ProbeResponse
-from ..errors import scrub
-from ..model import ApiTokenAuth
-from ..text import escape_control
+from ..bitbucket import MAX_REQUESTS, BitbucketClient, ProbeResponse
+from ..model import AnyAuth, ScopeNeed
+from ..redact import escape_control
+from ..redact import scrub_text as scrub
 from .result import (
     FAILING_OUTCOMES,
-    INCONCLUSIVE_OUTCOMES,
     Identity,
     Outcome,
     PreflightCheck,
     PreflightResult,
-    PreflightStatus,
+    status_of,
     unique,
 )
-from .scopes import ScopeNeed, describe, implied_scopes
-
-if TYPE_CHECKING:
-    from .algorithms import Profile
+from .scopes import describe, implied_scopes
 
 INCONCLUSIVE_MESSAGE = "Bitbucket is rate-limiting or unavailable; credentials not verified — retry or skip preflight"
 
@@ -62,16 +57,15 @@ class Wording:
 class ProbeRun:
     """The checks of one preflight, the facts learnt so far, and the shared handling of answers."""
 
-    def __init__(self, auth: AnyAuth, workspace: str, client: BitbucketClient, profile: Profile) -> None:
+    def __init__(self, auth: AnyAuth, workspace: str, client: BitbucketClient) -> None:
         self.auth_type = auth.auth_type
         self.workspace = workspace
         self.client = client
-        self.profile = profile
-        self.needs = profile.needs
-        self.subject = profile.subject  # "Token", "App password", "Access token"
-        who = auth.email if isinstance(auth, ApiTokenAuth) else getattr(auth, "username", "")
-        self.auth_failed = profile.auth_failed.format(who=who)
-        self.classic = not isinstance(auth, ApiTokenAuth)
+        self.profile = auth.preflight
+        self.needs = self.profile.needs
+        self.subject = self.profile.subject  # "Token", "App password", "Access token"
+        self.auth_failed = self.profile.auth_failed.format(who=auth.account)
+        self.classic = self.profile.classic_scopes
         self.secret = auth.secret.reveal()
         self.checks: list[PreflightCheck] = []
         self.warnings: list[str] = []
@@ -201,7 +195,7 @@ class ProbeRun:
     def repositories(
         self, configured: Sequence[str], listing: ProbeResponse | None, wording: Wording, reserve: int
     ) -> list[str]:
-        """Step (a)4 / (b)4: each configured repository is readable; a listing hit saves its request."""
+        """Step 4 of both token preflights: each configured repository is readable; a listing hit saves its request."""
         visible = {str(v.get("slug")) for v in listing.values()} if listing else set()
         confirmed: list[str] = []
         for slug in configured:
@@ -226,7 +220,7 @@ class ProbeRun:
         return confirmed
 
     def pullrequests(self, repository: str | None, why_none: str) -> None:
-        """Step (a)6 / (b)3: pull requests readable, probed on a repository, else judged from the scopes."""
+        """API-token step 6 / access-token step 3: pull requests readable, probed on a repository, else by scopes."""
         need = self.needs["pullrequest"]
         if repository is None:
             if self.satisfied(need) is True:
@@ -255,15 +249,8 @@ class ProbeRun:
             self.add(f"{key}_scope", Outcome.MISSING_SCOPE, message, missing=[need.scope])
 
     def result(self) -> PreflightResult:
-        outcomes = {c.outcome for c in self.checks}
-        if outcomes & FAILING_OUTCOMES:
-            status = PreflightStatus.FAIL
-        elif outcomes & INCONCLUSIVE_OUTCOMES:
-            status = PreflightStatus.INCONCLUSIVE
-        else:
-            status = PreflightStatus.PASS
         return PreflightResult(
-            status=status,
+            status=status_of(self.checks),
             auth_type=self.auth_type,
             workspace=self.workspace,
             credential_type_detected=self.credential_type,

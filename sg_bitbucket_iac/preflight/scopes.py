@@ -1,55 +1,20 @@
-"""The scope vocabulary: what each auth type needs, in Bitbucket's own names, and what implies what."""
+"""The scope vocabulary: Bitbucket's scope names, their labels, and what implies what.
+
+What each auth type needs is its own (``preflight.needs`` on the auth class in model.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+
+from ..model import AUTH_CLASSES
 
 PLATFORM_SCOPES = ("read:account", "read:me")
 
-@dataclass(frozen=True)
-class ScopeNeed:
-    """A read permission the connector needs, in one auth type's vocabulary."""
-
-    key: str  # user | workspace | repository | project | pullrequest
-    scope: str
-    label: str  # as Bitbucket's token and app-password pages call it
-
-    @property
-    def described(self) -> str:
-        return f"{self.label} ({self.scope})"
-
-
-def _needs(*needs: ScopeNeed) -> dict[str, ScopeNeed]:
-    return {need.key: need for need in needs}
-
-
-# Preflight algorithm (a) and reference section 2: API-token names, which do not imply one another.
-API_TOKEN_NEEDS = _needs(
-    ScopeNeed("user", "read:user:bitbucket", "User: Read"),
-    ScopeNeed("workspace", "read:workspace:bitbucket", "Workspace: Read"),
-    ScopeNeed("repository", "read:repository:bitbucket", "Repository: Read"),
-    ScopeNeed("project", "read:project:bitbucket", "Project: Read"),
-    ScopeNeed("pullrequest", "read:pullrequest:bitbucket", "Pullrequest: Read"),
-)
-# Preflight algorithm (c): classic names; /user and /user/workspaces both need `account`.
-APP_PASSWORD_NEEDS = _needs(
-    ScopeNeed("user", "account", "Account: Read"),
-    ScopeNeed("workspace", "account", "Account: Read"),
-    ScopeNeed("repository", "repository", "Repositories: Read"),
-    ScopeNeed("project", "project", "Projects: Read"),
-    ScopeNeed("pullrequest", "pullrequest", "Pull requests: Read"),
-)
-# Preflight algorithm (b): access tokens are not users, so only resource scopes apply.
-ACCESS_TOKEN_NEEDS = _needs(
-    ScopeNeed("repository", "repository", "Repositories: Read"),
-    ScopeNeed("project", "project", "Projects: Read"),
-    ScopeNeed("pullrequest", "pullrequest", "Pull requests: Read"),
-)
 SCOPE_LABELS = {
-    n.scope: n.label for needs in (API_TOKEN_NEEDS, APP_PASSWORD_NEEDS, ACCESS_TOKEN_NEEDS) for n in needs.values()
+    need.scope: need.label for auth_class in AUTH_CLASSES for need in auth_class.preflight.needs.values()
 }
-# Reference section 1(b), "Implication rules" for classic scopes; repository:admin implies nothing.
+# docs/evidence.md#bitbucket-scopes, the implication rules of classic scopes; repository:admin implies nothing.
 CLASSIC_IMPLIES: Mapping[str, tuple[str, ...]] = {
     "project": ("repository",),
     "pullrequest": ("repository",),

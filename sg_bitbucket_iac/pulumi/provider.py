@@ -4,188 +4,58 @@ Pulumi pickles the provider instance with dill into every resource's ``__provide
 the dotted path ``sg_bitbucket_iac.pulumi.provider`` and the class name ``BitbucketConnectorProvider``
 are part of every stack's state, so never rename them, and the pickled instance holds nothing.
 
-Property keys are :mod:`sg_bitbucket_iac.flatstate`'s flat keys; secrets are returned only under
-their own input keys (the engine's ``annotateSecrets`` keeps them secret), and the derived
-``credentials_fingerprint`` is in ``additional_secret_outputs``. Exceptions leave only as
-:class:`BitbucketConnectorError` raised ``from None`` with a scrubbed text; the SDK's
-dynamic-provider server would send a whole traceback to the CLI, so :mod:`.error_reports` makes it
-send that text alone.
+Which properties exist and how they map is :mod:`.properties`; what the Pulumi CLI is shown
+(check failures, warnings, scrubbed error texts) is :mod:`.diagnostics`.
 """
 
 from __future__ import annotations
 
-import sys
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pulumi import dynamic
-from pulumi.output import Unknown
 
 from ..changed_outside import refresh_note
 from ..engine import (
     Action,
-    AppliedSnapshot,
     ConnectorExistsError,
     ConnectorPlan,
     Engine,
     keep_identity,
     plan_connector,
 )
-from ..errors import BitbucketConnectorError, ForeignOwnerError, NameClashError, SGBitbucketError, scrub
-from ..flatstate import (
-    CREDENTIAL_KEYS,
-    DESCRIPTIVE_KEYS,
-    SECRET_KEYS,
-    declaration,
-    flat_of,
-    key_of_path,
-    refreshed,
-    secret_values,
-    snapshot_of,
-)
-from ..model import (
-    Connector,
-    ConnectorValidationError,
-    ObservedConnector,
-    Problem,
-    parse_connector,
-)
-from ..ownership import Front, owner_of
+from ..errors import BitbucketConnectorError, ConfigurationError, ForeignOwnerError, NameClashError
+from ..flatstate import secret_values
+from ..model import Connector, ConnectorValidationError
 from ..secrets import Secret
 from ..settings import Settings
-from ..text import escape_control
+from ..tags import Front, owner_of
+from ..wire import ObservedConnector
+from ..wording import PULUMI_WORDING
 from . import error_reports
+from .diagnostics import check_failures, clean_errors, shown, warn_once
+from .properties import (
+    ADDITIONAL_SECRET_OUTPUTS,
+    INPUT_KEYS,
+    OUTPUT_KEYS,
+    SECRET_KEYS,
+    connector_data,
+    inputs_from_outputs,
+    is_unknown,
+    parse,
+    preflight_flag,
+    property_of,
+    snapshot_from_state,
+    state_outputs,
+)
 
 TYPE_TOKEN = "pulumi-python:dynamic/stackguardian:BitbucketConnector"
 CONFIG_NAMESPACE = "stackguardian"
-# The wire form of an unknown value; the SDK turns it into pulumi.output.Unknown during Check/Diff.
-UNKNOWN_WIRE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
-# Inputs that steer a write but describe nothing on the server: not stored as outputs.
-DIRECTIVE_KEYS: tuple[str, ...] = ("preflight", "adopt")
-INPUT_KEYS: tuple[str, ...] = (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, *DIRECTIVE_KEYS)
-COMPUTED_KEYS: tuple[str, ...] = (
-    "org",
-    "authenticated",
-    "created_at",
-    "modified_at",
-    "credentials_fingerprint",
-)
-OUTPUT_KEYS: tuple[str, ...] = (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, *COMPUTED_KEYS)
-# Derived from the secrets, so secret too; the engine only re-marks same-key outputs by itself.
-ADDITIONAL_SECRET_OUTPUTS: tuple[str, ...] = ("credentials_fingerprint",)
-
-
-# --------------------------------------------------------------------------- mapping helpers
-def is_unknown(value: Any) -> bool:
-    """An unknown (preview) value anywhere inside ``value``."""
-    if isinstance(value, Unknown) or value == UNKNOWN_WIRE:
-        return True
-    if isinstance(value, list | tuple):
-        return any(is_unknown(v) for v in value)
-    if isinstance(value, Mapping):
-        return any(is_unknown(v) for v in value.values())
-    return False
-
-
-def property_of(path: str) -> str:
-    """The property key for a backend problem path: ``auth.email`` -> ``email``, ``id`` -> ``connector_id``."""
-    return key_of_path(path)[0]
-
-
-def connector_data(props: Mapping[str, Any]) -> dict[str, Any]:
-    """Flat Pulumi properties -> the backend's declarative shape (the same one YAML definitions use)."""
-    return declaration(props)
-
-
-def snapshot_from_state(outs: Mapping[str, Any]) -> AppliedSnapshot | None:
-    """The AppliedSnapshot that Pulumi state (the previous outputs) holds; None if it is incomplete."""
-    return snapshot_of(outs, outs.get("org"))
-
-
-def state_outputs(
-    observed: ObservedConnector,
-    *,
-    org: str,
-    declared: Connector | None = None,
-    previous: Mapping[str, Any] | None = None,
-    fingerprint: str | None = None,
-) -> dict[str, Any]:
-    """The full output set: what StackGuardian reports, completed from the declared connector
-    (after a write) or from the previous outputs (on read); see :func:`flatstate.refreshed`."""
-    if declared is not None:
-        prior: Mapping[str, Any] = {**flat_of(declared), "credentials_fingerprint": fingerprint}
-    else:
-        prior = previous or {}
-    values = refreshed(observed, prior)
-    outs: dict[str, Any] = {key: values.get(key) for key in OUTPUT_KEYS}
-    outs["org"] = org
-    return outs
-
-
-def inputs_from_outputs(outs: Mapping[str, Any]) -> dict[str, Any]:
-    """Inputs that reproduce ``outs`` (ReadResult.inputs), so a refresh leaves no phantom diff."""
-    return {k: outs[k] for k in (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS) if outs.get(k) is not None}
-
-
-def _failures(problems: list[Problem], skip: set[str], secrets: list[str]) -> list[dynamic.CheckFailure]:
-    failures = []
-    for problem in problems:
-        key = property_of(problem.path)
-        if key in skip:
-            continue  # about a value that is not known yet (preview): checked again at `up`
-        failures.append(dynamic.CheckFailure(key, shown(problem.message, secrets)))
-    return failures
-
-
-_WARNED: set[str] = set()
-_WARNED_LOCK = threading.Lock()
-
-
-def _warn(text: str) -> None:
-    """Once per process: provider stderr is passed through to the Pulumi CLI (warnings hold no secret).
-
-    A credential's preflight warnings come back from the backend's cache on the write after Check,
-    so without this every warning would be printed twice.
-    """
-    with _WARNED_LOCK:
-        if text in _WARNED:
-            return
-        _WARNED.add(text)
-    print(f"warning: BitbucketConnector: {escape_control(text)}", file=sys.stderr, flush=True)
-
-
-def shown(text: str, secrets: list[str]) -> str:
-    """What reaches the Pulumi CLI: scrubbed of every secret, control characters made visible.
-
-    A server's error text or a name set in the StackGuardian UI can carry terminal escapes, and
-    the CLI prints provider messages as they come.
-    """
-    return escape_control(scrub(text, secrets))
-
-
-@contextmanager
-def clean_errors(operation: str, *secret_sources: Mapping[str, Any], extra: tuple[str, ...] = ()) -> Iterator[None]:
-    """Re-raise anything as BitbucketConnectorError with a scrubbed text and no chained cause."""
-    secrets = [*extra]
-    for source in secret_sources:
-        secrets.extend(secret_values(source))
-    try:
-        yield
-    except BitbucketConnectorError as exc:
-        raise BitbucketConnectorError(shown(str(exc), secrets)) from None
-    except ConnectorValidationError as exc:
-        problems = "; ".join(f"{property_of(p.path) or 'connector'}: {p.message}" for p in exc.problems)
-        raise BitbucketConnectorError(f"{operation}: invalid connector: {shown(problems, secrets)}") from None
-    except SGBitbucketError as exc:
-        raise BitbucketConnectorError(f"{operation}: {shown(str(exc), secrets)}") from None
-    except Exception as exc:
-        raise BitbucketConnectorError(
-            f"{operation}: unexpected {type(exc).__name__}: {shown(str(exc), secrets)[:500]}"
-        ) from None
+# Importable from here as before the split (tests and callers use these names from this module).
+_warn = warn_once
 
 
 # --------------------------------------------------------------------------- runtime (per process)
@@ -257,9 +127,10 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
         with runtime.lock:
             engine = runtime.engines.get(wanted)
             if engine is None:
-                from ..batch_read import batched_engine  # concurrent reads (refresh) share one listall scan
+                from ..batch_read import BatchedClient  # concurrent reads (refresh) share one listall scan
 
-                engine = batched_engine(replace(settings, org=wanted), owner=Front.PULUMI)
+                settings = replace(settings, org=wanted)
+                engine = Engine(settings, front=PULUMI_WORDING, client=BatchedClient.from_settings(settings))
                 runtime.engines[wanted] = engine
             return engine
 
@@ -284,18 +155,23 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
         with clean_errors("check", news, extra=self._api_key()):
             unknown = {k for k in INPUT_KEYS if k in news and is_unknown(news[k])}
             known = {k: v for k, v in news.items() if k not in unknown}
+            flag_failures: list[dynamic.CheckFailure] = []
             try:
-                connector = parse_connector(connector_data(known))
+                preflight = preflight_flag(known.get("preflight"))
+            except ConfigurationError as exc:  # a typo must not turn the check off: refused, with the words
+                preflight, flag_failures = None, [dynamic.CheckFailure("preflight", shown(str(exc), secrets))]
+            try:
+                connector = parse(known)
             except ConnectorValidationError as exc:
-                return dynamic.CheckResult(news, _failures(exc.problems, unknown, secrets))
-            if unknown:
-                return dynamic.CheckResult(news, [])
+                return dynamic.CheckResult(news, [*check_failures(exc.problems, unknown, secrets), *flag_failures])
+            if unknown or flag_failures:
+                return dynamic.CheckResult(news, flag_failures)
             creating = not any(olds.get(k) is not None for k in INPUT_KEYS)  # olds are {} on create/replace
-            check = self._engine().precheck(connector, creating=creating, preflight=_flag(news.get("preflight")),
+            check = self._engine().precheck(connector, creating=creating, preflight=preflight,
                                             previous=None if creating else self._declared(olds))
             for warning in check.warnings:
-                _warn(f"{connector.connector_id}: {warning}")
-            failures = _failures(check.problems, set(), secrets)
+                warn_once(f"{connector.connector_id}: {warning}")
+            failures = check_failures(check.problems, (), secrets)
             if creating and not failures:
                 failures = self._create_refusals(connector, adopt=bool(news.get("adopt")), secrets=secrets)
             return dynamic.CheckResult(news, failures)
@@ -306,8 +182,8 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
         engine = self._engine()
         try:
             engine.plan(connector, observed=engine.read(connector.connector_id), adopt=adopt, refresh=False)
-        except ConnectorExistsError:
-            return [dynamic.CheckFailure("connector_id", _exists_message(connector.connector_id, engine.org))]
+        except ConnectorExistsError as exc:
+            return [dynamic.CheckFailure("connector_id", shown(str(exc), secrets))]
         except ForeignOwnerError as exc:
             return [dynamic.CheckFailure("adopt", shown(str(exc), secrets))]
         except NameClashError as exc:
@@ -323,7 +199,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
     def _declared(olds: Mapping[str, Any]) -> Connector | None:
         """The connector the previous inputs declared (None when they do not parse)."""
         try:
-            return parse_connector(connector_data(olds))
+            return parse(olds)
         except ConnectorValidationError:
             return None
 
@@ -333,7 +209,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             if any(is_unknown(news.get(k)) for k in INPUT_KEYS):
                 return dynamic.DiffResult(changes=True, replaces=[], delete_before_replace=False)
             applied = snapshot_from_state({**olds, "connector_id": olds.get("connector_id") or id_})
-            desired = keep_identity(parse_connector(connector_data(news)), applied)
+            desired = keep_identity(parse(news), applied)
             if applied is None:
                 # State without a usable snapshot (hand-edited or foreign): re-apply everything.
                 return dynamic.DiffResult(changes=True, replaces=[], delete_before_replace=False)
@@ -349,14 +225,15 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
         """Create, or adopt an existing connector with the same Id when ``adopt=True``."""
         with clean_errors("create", props, extra=self._api_key()):
-            desired = parse_connector(connector_data(props))
+            desired = parse(props)
+            preflight = preflight_flag(props.get("preflight"))
             engine = self._engine()
             observed = engine.read(desired.connector_id)
             try:
                 plan = engine.plan(desired, observed=observed, adopt=bool(props.get("adopt")), refresh=False)
-            except ConnectorExistsError:
-                raise BitbucketConnectorError(_exists_message(desired.connector_id, engine.org)) from None
-            outs = _apply(engine, desired, plan, observed, _flag(props.get("preflight")))
+            except ConnectorExistsError as exc:
+                raise BitbucketConnectorError(str(exc)) from None
+            outs = _apply(engine, desired, plan, observed, preflight)
             return dynamic.CreateResult(desired.connector_id, outs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
@@ -364,14 +241,15 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
         with clean_errors("update", olds, news, extra=self._api_key()):
             engine = self._engine()
             applied = snapshot_from_state({**olds, "connector_id": olds.get("connector_id") or id_})
-            desired = keep_identity(parse_connector(connector_data(news)), applied)
+            desired = keep_identity(parse(news), applied)
+            preflight = preflight_flag(news.get("preflight"))
             observed = engine.read(id_)
             plan = engine.plan(desired, applied=applied, observed=observed, adopt=applied is None, refresh=False)
             if plan.action is Action.REPLACE:
                 raise BitbucketConnectorError(
                     f"connector {id_}: {plan.replace_reason}; this needs a replacement, not an update"
                 )
-            outs = _apply(engine, desired, plan, observed, _flag(news.get("preflight")))
+            outs = _apply(engine, desired, plan, observed, preflight)
             return dynamic.UpdateResult(outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
@@ -394,10 +272,10 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
                     "not a Bitbucket one"
                 )
             outs = state_outputs(observed, org=engine.org, previous=props)
-            note = refresh_note(id_, props.get("modified_at"), observed.modified_at, "`pulumi up`")
+            note = refresh_note(id_, props.get("modified_at"), observed.modified_at, PULUMI_WORDING)
             if note is not None:
                 outs["credentials_fingerprint"] = None  # the next `up` re-sends the declared credential
-                _warn(note)
+                warn_once(note)
             return dynamic.ReadResult(id_, outs, inputs_from_outputs(outs))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
@@ -416,27 +294,12 @@ def _apply(
     """Carry out the engine's plan and return the FULL outputs (an UpdateResult without them wipes state)."""
     result = engine.apply(desired, plan, observed=observed, preflight=preflight)
     for warning in [*plan.warnings, *result.warnings]:
-        _warn(f"{desired.connector_id}: {warning}")
+        warn_once(f"{desired.connector_id}: {warning}")
     observed_after = result.observed or engine.read(desired.connector_id)
     if observed_after is None:
         raise BitbucketConnectorError(f"connector {desired.connector_id} was not found after the write")
     fingerprint = result.snapshot.fingerprint if result.snapshot else None
     return state_outputs(observed_after, org=engine.org, declared=desired, fingerprint=fingerprint)
-
-
-def _exists_message(connector_id: str, org: str) -> str:
-    return (f"connector {connector_id} already exists in StackGuardian org {org}; set adopt=True to manage it "
-            "from this stack (its credentials are replaced by the declared ones), read it without managing it "
-            f'with BitbucketConnector.get(name, "{connector_id}"), or choose another connector_id')
-
-
-def _flag(value: Any) -> bool | None:
-    """A per-resource boolean input (None: use the provider default)."""
-    if value is None or isinstance(value, Unknown):
-        return None
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
 
 
 __all__ = [
@@ -447,4 +310,6 @@ __all__ = [
     "TYPE_TOKEN",
     "BitbucketConnectorError",
     "BitbucketConnectorProvider",
+    "connector_data",
+    "property_of",
 ]

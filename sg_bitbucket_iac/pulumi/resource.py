@@ -15,7 +15,8 @@ from typing import Any
 import pulumi
 from pulumi import dynamic
 
-from .provider import ADDITIONAL_SECRET_OUTPUTS, OUTPUT_KEYS, BitbucketConnectorProvider
+from .properties import ADDITIONAL_SECRET_OUTPUTS, OUTPUT_KEYS
+from .provider import BitbucketConnectorProvider
 
 
 def _secret(value: pulumi.Input[str]) -> pulumi.Output[str]:

@@ -1,13 +1,13 @@
-"""Terraform's side of the flat state: unknown values, diagnostics and message wording.
+"""Terraform's side of the flat state: unknown values and diagnostics.
 
 The mapping itself (flat keys <-> declaration, snapshot, refreshed state, problem paths) is
 :mod:`sg_bitbucket_iac.flatstate`, shared with Pulumi. No rule is decided here: problems and
-warnings are the backend's verdicts, re-addressed to the attribute the user wrote.
+warnings are the backend's verdicts, already worded for Terraform (its table in wording.py),
+re-addressed to the attribute the user wrote.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +15,6 @@ from typing import Any
 from tf.types import Unknown
 from tf.utils import Diagnostics
 
-from ..engine import AppliedSnapshot
 from ..engine.precheck import (
     APP_PASSWORD_DEPRECATED,
     PREFLIGHT_FAILED,
@@ -23,39 +22,25 @@ from ..engine.precheck import (
     PREFLIGHT_WARNING,
     Notice,
 )
-from ..errors import SGBitbucketError, scrub
+from ..errors import ConnectorValidationError, Problem, SGBitbucketError
 from ..flatstate import (
-    AUTH_KEYS,
-    KEY_OF_FIELD,
+    CREDENTIAL_KEYS,
+    DESCRIPTIVE_KEYS,
     SECRET_KEYS,
-    TOP_KEYS,
     declaration,
     key_of_path,
     refreshed,
-    snapshot_of,
-    timestamp,
 )
-from ..model import (
-    AuthType,
-    Connector,
-    ConnectorValidationError,
-    ObservedConnector,
-    Problem,
-    parse_connector,
-)
+from ..model import AuthType, Connector, parse_connector
+from ..redact import scrub_text
+from ..wire import ObservedConnector
+from ..wording import TERRAFORM_WORDING
 
 State = dict[str, Any]
 AttributePath = list[Any]  # tf.utils.AttributePath: attribute names, (index,) steps
 
-# The flat keys are flatstate's; these names are the Terraform side's view of them.
-TOP_ATTRIBUTES = TOP_KEYS
-CREDENTIAL_ATTRIBUTES = AUTH_KEYS
-FIELD_TO_ATTRIBUTE = KEY_OF_FIELD
-SECRET_ATTRIBUTES = frozenset(SECRET_KEYS)
-
 RESOURCE_ATTRIBUTES = (
-    "id", "connector_id", "name", "workspace", "description", "tags", "auth_type",
-    *CREDENTIAL_ATTRIBUTES, "preflight", "authenticated", "modified_at", "credentials_fingerprint",
+    "id", *DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, "preflight", "authenticated", "modified_at", "credentials_fingerprint",
 )
 
 
@@ -67,31 +52,12 @@ def is_unknown(value: Any) -> bool:
 
 
 # --------------------------------------------------------------------------- problems -> diagnostics
-_AUTH_FIELD_RE = re.compile(r"\bauth\.(\w+)")
-_BACKTICK_RE = re.compile(r"`(\w+)`")
-_TAKES_RE = re.compile(r"(takes )([\w, ]+)(\))")
-
-
 def attribute_path(problem_path: str) -> AttributePath:
     """Problem path -> attribute path: `auth.email` -> ["email"], `tags[1]` -> ["tags", (1,)]."""
     key, index = key_of_path(problem_path)
     if not key:
         return []
     return [key, (index,)] if index is not None else [key]
-
-
-def _attribute_word(word: str) -> str:
-    return FIELD_TO_ATTRIBUTE.get(word, word)
-
-
-def translate_message(message: str) -> str:
-    """The backend speaks YAML paths (`auth.email`, `scope`); say the Terraform attribute instead."""
-    text = _AUTH_FIELD_RE.sub(lambda m: _attribute_word(m.group(1)), message)
-    text = _BACKTICK_RE.sub(lambda m: f"`{_attribute_word(m.group(1))}`", text)
-    return _TAKES_RE.sub(
-        lambda m: m.group(1) + ", ".join(_attribute_word(w.strip()) for w in m.group(2).split(",")) + m.group(3),
-        text,
-    )
 
 
 def report_problems(diags: Diagnostics, problems: Iterable[Problem], skip: Iterable[str] = ()) -> int:
@@ -103,10 +69,7 @@ def report_problems(diags: Diagnostics, problems: Iterable[Problem], skip: Itera
         if path and path[0] in skipped:
             continue
         where = path[0] if path else "connector"
-        detail = translate_message(problem.message)
-        if problem.rule == "app_password_unsupported":
-            detail += "\n\n" + TERRAFORM_MIGRATION_HINT
-        diags.add_error(_PROBLEM_SUMMARIES.get(problem.rule, f"Invalid {where}"), detail, path=path or None)
+        diags.add_error(_PROBLEM_SUMMARIES.get(problem.rule, f"Invalid {where}"), problem.message, path=path or None)
         count += 1
     return count
 
@@ -117,32 +80,23 @@ _WARNING_SUMMARIES = {
     PREFLIGHT_WARNING: "Credential preflight",
 }
 _PROBLEM_SUMMARIES = {PREFLIGHT_FAILED: "Credential preflight failed"}
-# Said to Terraform users next to the backend's (CLI-worded) app-password messages.
-TERRAFORM_MIGRATION_HINT = (
-    "In Terraform, migrate in place: set auth_type = \"api_token\" (username, email, api_token) or "
-    "\"access_token\" (access_token and repository/project), drop app_password, and apply; the connector "
-    "keeps its Id."
-)
 
 
 def report_warning(diags: Diagnostics, warning: Notice) -> None:
-    """A backend warning at its attribute, titled by its rule; app-password ones get the Terraform hint."""
-    detail = translate_message(warning.text)
-    if warning.rule == APP_PASSWORD_DEPRECATED:
-        detail += "\n\n" + TERRAFORM_MIGRATION_HINT
+    """A backend warning at its attribute, titled by its rule."""
     summary = _WARNING_SUMMARIES.get(warning.rule, "StackGuardian connector")
-    diags.add_warning(summary, detail, path=attribute_path(warning.path) or None)
+    diags.add_warning(summary, warning.text, path=attribute_path(warning.path) or None)
 
 
 def report_error(diags: Diagnostics, summary: str, exc: BaseException, secrets: Iterable[Any] = ()) -> None:
     """A backend failure as one diagnostic; the text is scrubbed of every secret we hold, to be sure."""
     # Anything else is a bug or an unexpected library error: say what it was.
     detail = str(exc) if isinstance(exc, SGBitbucketError) else f"{type(exc).__name__}: {exc}"
-    diags.add_error(summary, scrub(detail, [s for s in secrets if isinstance(s, str)]))
+    diags.add_error(summary, scrub_text(detail, [s for s in secrets if isinstance(s, str)]))
 
 
 def secrets_of(values: Mapping[str, Any]) -> list[str]:
-    return [v for a in SECRET_ATTRIBUTES if isinstance(v := values.get(a), str) and v]
+    return [v for a in SECRET_KEYS if isinstance(v := values.get(a), str) and v]
 
 
 # --------------------------------------------------------------------------- attributes -> backend
@@ -178,12 +132,12 @@ def parse(values: Mapping[str, Any], diags: Diagnostics) -> Parsed:
     """Validate attributes through the backend; problems become diagnostics at their attribute."""
     data, unknown = connector_input(values)
     try:
-        connector = parse_connector(data)
+        connector = parse_connector(data, names=TERRAFORM_WORDING.field_names)
     except ConnectorValidationError as exc:
         report_problems(diags, exc.problems, skip=unknown)
         return Parsed(None, False)
-    relevant = unknown & {*TOP_ATTRIBUTES, *CREDENTIAL_ATTRIBUTES, "auth_type"}
-    if relevant - SECRET_ATTRIBUTES:
+    relevant = unknown & {*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS}
+    if relevant - set(SECRET_KEYS):
         return Parsed(None, False)
     return Parsed(connector, not relevant)
 
@@ -193,15 +147,7 @@ def effective_scope(connector: Connector) -> str | None:
     return getattr(connector.auth, "scope", None)
 
 
-def snapshot_from_state(state: Mapping[str, Any], org: str) -> AppliedSnapshot | None:
-    """The backend's "what was last applied", rebuilt from Terraform state (which is where we keep it)."""
-    return snapshot_of(state, org)
-
-
 # --------------------------------------------------------------------------- backend -> attributes
-iso = timestamp
-
-
 def refreshed_state(current: Mapping[str, Any], observed: ObservedConnector) -> State:
     """State after a refresh: what StackGuardian shows, plus what it cannot show (secrets) from state."""
     state: State = {name: current.get(name) for name in RESOURCE_ATTRIBUTES}
@@ -218,7 +164,7 @@ def imported_state(observed: ObservedConnector) -> State:
 def data_source_state(observed: ObservedConnector) -> State:
     """Non-secret attributes only: the data source never holds a credential."""
     state = imported_state(observed)
-    for attribute in (*SECRET_ATTRIBUTES, "preflight", "credentials_fingerprint"):
+    for attribute in (*SECRET_KEYS, "preflight", "credentials_fingerprint"):
         state.pop(attribute, None)
     return state
 

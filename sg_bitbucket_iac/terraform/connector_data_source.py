@@ -9,7 +9,7 @@ from tf.iface import Config, DataSource, ReadDataContext
 from tf.utils import Diagnostics
 
 from .. import field_docs
-from ..model import ObservedConnector, observed_from_record
+from ..wire import ObservedConnector, observed_from_record
 from . import attributes as attrs
 
 if TYPE_CHECKING:

@@ -33,8 +33,11 @@ from .. import field_docs
 from ..changed_outside import refresh_note
 from ..engine import Action, ApplyResult, check_policy
 from ..engine.precheck import Notice
-from ..errors import ConnectorExistsError, ForeignOwnerError, NameClashError, PreflightFailed
-from ..model import Connector, ConnectorValidationError, derive_id
+from ..errors import ConnectorExistsError, ConnectorValidationError, ForeignOwnerError, NameClashError, PreflightFailed
+from ..field_rules import derive_id
+from ..flatstate import CREDENTIAL_KEYS, SECRET_KEYS, snapshot_of, timestamp
+from ..model import Connector
+from ..wording import TERRAFORM_WORDING
 from . import attributes as attrs
 
 if TYPE_CHECKING:
@@ -44,7 +47,7 @@ State = attrs.State
 # Attributes whose change alone writes nothing to StackGuardian.
 _LOCAL_ONLY = frozenset({"preflight"})
 # What a credential preflight reads: the credential itself and the workspace it must reach.
-_PREFLIGHT_INPUTS = ("workspace", "auth_type", *attrs.CREDENTIAL_ATTRIBUTES)
+_PREFLIGHT_INPUTS = ("workspace", *CREDENTIAL_KEYS)
 # Optional + computed attributes the backend derives when the config leaves them unset.
 _DERIVED_AT_APPLY = frozenset({"connector_id", "access_token_scope"})
 
@@ -105,7 +108,8 @@ class ConnectorResource(Resource):
             return
         parsed = attrs.parse(config, diags)
         if parsed.connector is not None:
-            attrs.report_problems(diags, check_policy(parsed.connector, at=self.provider.now()).problems)
+            attrs.report_problems(diags, check_policy(parsed.connector, at=self.provider.now(),
+                                                      wording=TERRAFORM_WORDING).problems)
 
     # ------------------------------------------------------------------ plan
     def plan(self, ctx: PlanContext, current: State | None, planned: State) -> State:
@@ -178,10 +182,10 @@ class ConnectorResource(Resource):
         secrets = attrs.secrets_of(planned)
         creating = current is None
         try:
-            applied = None if creating else attrs.snapshot_from_state(current or {}, engine.org)
+            applied = None if creating else snapshot_of(current or {}, engine.org)
             plan = engine.plan(connector, applied=applied)
-        except ConnectorExistsError:
-            self._exists_error(diags, connector.connector_id, engine.org)
+        except ConnectorExistsError as exc:
+            self._exists_error(diags, connector.connector_id, exc)
             return
         except (ForeignOwnerError, NameClashError) as exc:
             diags.add_error(f"Connector {connector.connector_id} cannot be written", str(exc), path=["connector_id"])
@@ -211,14 +215,8 @@ class ConnectorResource(Resource):
             attrs.report_warning(diags, warning)
 
     @staticmethod
-    def _exists_error(diags: Diagnostics, connector_id: str, org: str) -> None:
-        diags.add_error(
-            f"Connector {connector_id} already exists",
-            f"StackGuardian org {org} already has a connector with Id {connector_id}, and it is not in this "
-            f"Terraform state. Import it instead of creating it: "
-            f"`terraform import <resource address> {connector_id}`; or set another `connector_id`.",
-            path=["connector_id"],
-        )
+    def _exists_error(diags: Diagnostics, connector_id: str, exc: ConnectorExistsError) -> None:
+        diags.add_error(f"Connector {connector_id} already exists", str(exc), path=["connector_id"])
 
     # ------------------------------------------------------------------ apply
     def _connector_for_apply(self, diags: Diagnostics, planned: State) -> Connector | None:
@@ -238,7 +236,7 @@ class ConnectorResource(Resource):
         state["access_token_scope"] = attrs.effective_scope(connector)
         observed = result.observed
         state["authenticated"] = observed.authenticated if observed else None
-        state["modified_at"] = attrs.iso(observed.modified_at) if observed else None
+        state["modified_at"] = timestamp(observed.modified_at) if observed else None
         state["credentials_fingerprint"] = result.snapshot.fingerprint if result.snapshot else None
         return state
 
@@ -266,8 +264,8 @@ class ConnectorResource(Resource):
         try:
             plan = engine.plan(connector)
             result = engine.apply(connector, plan, preflight=planned.get("preflight"))
-        except ConnectorExistsError:
-            self._exists_error(ctx.diagnostics, connector.connector_id, engine.org)
+        except ConnectorExistsError as exc:
+            self._exists_error(ctx.diagnostics, connector.connector_id, exc)
             return None
         except Exception as exc:
             self._report_apply_error(ctx.diagnostics, "create", exc, connector, planned)
@@ -282,7 +280,7 @@ class ConnectorResource(Resource):
         if engine is None or connector is None:
             return current
         try:
-            applied = attrs.snapshot_from_state(current, engine.org)
+            applied = snapshot_of(current, engine.org)
             observed = engine.read(connector.connector_id)
             plan = engine.plan(connector, applied=applied, observed=observed, refresh=False)
             result = engine.apply(connector, plan, observed=observed, preflight=planned.get("preflight"))
@@ -321,9 +319,9 @@ class ConnectorResource(Resource):
         if observed is None:
             return None
         state = attrs.refreshed_state(current, observed)
-        note = refresh_note(str(connector_id), current.get("modified_at"), observed.modified_at, "terraform apply")
+        note = refresh_note(str(connector_id), current.get("modified_at"), observed.modified_at, TERRAFORM_WORDING)
         if note is not None:  # forget the secret: the next plan shows it and re-sends the declared one
-            for attribute in (*attrs.SECRET_ATTRIBUTES, "credentials_fingerprint"):
+            for attribute in (*SECRET_KEYS, "credentials_fingerprint"):
                 state[attribute] = None
             ctx.diagnostics.add_warning(f"Connector {connector_id} was modified outside Terraform", note)
         return state

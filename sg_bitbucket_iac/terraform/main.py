@@ -11,6 +11,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+# Said when the mirror's launcher (sg_bitbucket_iac/terraform/mirror.py) selected another version than ours.
+VERSION_REMEDY = ("run `sg-bitbucket terraform-mirror DIR` with the installation you mean and then `terraform init "
+                  "-upgrade` (OpenTofu: `tofu init -upgrade`), or install the version the lock file selects")
+
 
 def _ensure_cert_cache_dir() -> None:
     """tf caches its TLS certificate in $HOME/.cache/tf-python-provider and does not survive a HOME
@@ -23,13 +27,20 @@ def _ensure_cert_cache_dir() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from .. import __version__
     from ..errors import MissingExtraError
     from ..extras import require_extra
+    from ..launcher import version_mismatch
 
+    # One line on stdout before the handshake: Terraform shows it ("Unrecognized remote plugin message").
+    mismatch = version_mismatch(__version__, "terraform-provider-sgbitbucket", VERSION_REMEDY)
+    if mismatch:
+        print(mismatch, flush=True)
+        raise SystemExit(1)
     try:
         require_extra("terraform")
-    except MissingExtraError as error:  # a clear line for Terraform's log, not a traceback
-        print(f"terraform-provider-sgbitbucket: {error}", file=sys.stderr)
+    except MissingExtraError as error:
+        print(f"terraform-provider-sgbitbucket: {error}", flush=True)
         raise SystemExit(1) from None
     import tf.provider
     from tf.runner import run_provider

@@ -92,10 +92,11 @@ class SGBitbucketProvider(Provider):
         if diags.has_errors():
             return
         try:
-            from ..batch_read import batched_engine  # concurrent ReadResource calls share one listall scan
-            from ..ownership import Front
+            from ..batch_read import BatchedClient  # concurrent ReadResource calls share one listall scan
+            from ..engine import Engine
+            from ..wording import TERRAFORM_WORDING
 
-            self.engine = batched_engine(settings, owner=Front.TERRAFORM)
+            self.engine = Engine(settings, front=TERRAFORM_WORDING, client=BatchedClient.from_settings(settings))
         except ConfigurationError as exc:
             diags.add_error("Invalid provider configuration", str(exc))
 

@@ -30,7 +30,7 @@ from tf.provider import ProviderServicer
 from tf.types import Unknown
 from tf.utils import Diagnostics, read_dynamic_value, to_dynamic_value
 
-from ..text import escape_control
+from ..redact import escape_control
 from .unknowns import normalize_request
 
 # Every tfplugin6 call whose response carries diagnostics.

@@ -5,7 +5,7 @@ for a plain unknown and, since Terraform 1.6, type 12 for a *refined* unknown wh
 what is already known (not null, a string prefix, a number range, a collection length). tf 1.2.0
 turns only ``ExtType(0, b"\\x00")`` into :data:`tf.types.Unknown`; any other extension reaches
 the resource as a raw ``ExtType``, so ``name = "n-${count.index}"`` failed `terraform validate`
-with "must be a string" (see reference/terraform-refined-unknowns.md).
+with "must be a string" (see docs/evidence.md#terraform-refined-unknowns).
 
 The protocol always allows a provider to drop refinements, and cty itself reads every extension
 that is not a known value as unknown, so this adapter does the same: it rewrites the request's

@@ -13,7 +13,8 @@ from typing import Any
 from cli_helpers import DEPRECATED_PHASE, WORKSPACE, InProcess
 from seeding import API_TOKEN_SCOPES
 
-from sg_bitbucket_iac.ownership import OWNER_TAG, Front, owner_tags
+from sg_bitbucket_iac.ownership import owner_tags
+from sg_bitbucket_iac.tags import OWNER_TAG, Front
 
 ORG = "acme"
 RECORDS = f"/stackguardian/orgs/{ORG}/integrations"

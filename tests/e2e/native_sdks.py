@@ -4,9 +4,11 @@ The Node.js and Go language hosts cannot be built here, so the programs in `prog
 Automation API inline programs; this module compiles them once per test session:
 
 * Node.js: a workspace holding `programs/nodejs` (its package-lock.json pins `@pulumi/pulumi` and
-  `typescript`), `npm ci` (the npm cache under HOME makes it an offline copy after the first run),
-  `tsc -p sdk` on a copy of `sdk/nodejs`, then `tsc` on the program, which imports the SDK as
-  `@stackguardian/sgbitbucket` (one `@pulumi/pulumi` for both, as in a user's project);
+  `typescript`), its packages from one `npm ci` per package-lock.json kept under the user's cache
+  folder (never changed once written, so runs and engineers share it; the first run fills it from
+  the npm cache under HOME), `tsc -p sdk` on a copy of `sdk/nodejs`, then `tsc` on the program,
+  which imports the SDK as `@stackguardian/sgbitbucket` (one `@pulumi/pulumi` for both, as in a
+  user's project);
 * Go: `go build` of `programs/go` (its go.mod replaces the SDK module with `sdk/go`), and `go vet`
   of the program and the SDK, against `github.com/pulumi/pulumi/sdk/v3` from the module proxy;
 * Python: `pip install --target` of `sdk/python` (its dependencies are this venv's; the build backend,
@@ -15,14 +17,18 @@ Automation API inline programs; this module compiles them once per test session:
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from engines import engines_required
+from traffic_guard import registry_env
 
 REPO = Path(__file__).resolve().parents[2]
 SDK = REPO / "sdk"
@@ -48,13 +54,42 @@ def _run(argv: list[str], cwd: Path, *, env: dict[str, str] | None = None, timeo
     return done.stdout
 
 
+def installed_node_modules(npm: str) -> Path:
+    """`npm ci` of programs/nodejs, once per package-lock.json (and Node.js version): its node_modules.
+
+    Written into a fresh folder and renamed into place, never changed afterwards: concurrent runs each
+    read a complete copy, and the one that loses the rename drops its own.
+    """
+    node = _run([require_tool("node", "the programs run on Node.js"), "--version"], PROGRAMS / "nodejs").strip()
+    lock = b"".join((PROGRAMS / "nodejs" / name).read_bytes() for name in ("package.json", "package-lock.json"))
+    key = hashlib.sha256(lock + node.encode()).hexdigest()[:16]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sg-bitbucket-iac" / "node"
+    done = cache / key
+    if not (done / "node_modules" / ".bin" / "tsc").exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=cache, prefix=f".{key}-"))
+        try:
+            for name in ("package.json", "package-lock.json"):
+                shutil.copy2(PROGRAMS / "nodejs" / name, staging / name)
+            _run([npm, "ci", *NPM_FLAGS], staging, env=registry_env())
+            with contextlib.suppress(OSError):  # another run got there first: its copy is as good
+                staging.rename(done)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return done / "node_modules"
+
+
 def build_node(workspace: Path) -> Path:
     """The compiled TypeScript program (bin/index.js) on the SDK compiled by tsc; the workspace folder."""
     npm = require_tool("npm", "the Node.js SDK is compiled with tsc from npm")
     for name in ("package.json", "package-lock.json", "tsconfig.json", "index.ts"):
         shutil.copy2(PROGRAMS / "nodejs" / name, workspace / name)
     shutil.copytree(SDK / "nodejs", workspace / "sdk")
-    _run([npm, "ci", *NPM_FLAGS], workspace)
+    shared = installed_node_modules(npm)
+    modules = workspace / "node_modules"  # the shared packages by link; the SDK's link is this workspace's own
+    modules.mkdir()
+    for entry in shared.iterdir():
+        (modules / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
     tsc = str(workspace / "node_modules" / ".bin" / "tsc")
     _run([tsc, "-p", "sdk"], workspace)  # the SDK's own tsconfig.json, as `npm run build` in it would
     shutil.copy2(workspace / "sdk" / "package.json", workspace / "sdk" / "bin" / "package.json")
@@ -66,7 +101,8 @@ def build_node(workspace: Path) -> Path:
 
 
 def go_env() -> dict[str, str]:
-    return {**os.environ, "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
+    """The module proxy is a registry: the session's own proxy settings, not the traffic guard's."""
+    return {**registry_env(), "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
 
 
 def build_go(out: Path) -> Path:
@@ -84,5 +120,5 @@ def install_python_sdk(target: Path) -> Path:
     source = target.parent / "python-sdk-source"
     shutil.copytree(SDK / "python", source)  # the build writes egg-info next to the sources: not in the repo
     _run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-          "--target", str(target), str(source)], target.parent)
+          "--target", str(target), str(source)], target.parent, env=registry_env())
     return target

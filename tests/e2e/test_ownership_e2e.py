@@ -21,7 +21,7 @@ from tf_harness import PROVIDER_SCRIPT, Terraform, find_terraform, terraform_ver
 
 from sg_bitbucket_iac.cli import app
 from sg_bitbucket_iac.emulator import Emulator
-from sg_bitbucket_iac.ownership import OWNER_TAG
+from sg_bitbucket_iac.tags import OWNER_TAG
 
 ORG = "acme"
 API_KEY = "sgo_ownership_e2e"
@@ -45,7 +45,7 @@ ENTRY = """\
 def terraform_binary() -> Path:
     binary = SYSTEM_TERRAFORM if SYSTEM_TERRAFORM.is_file() else find_terraform()
     if binary is None:
-        pytest.skip("no terraform binary (/usr/local/bin/terraform, PATH, TF_BINARY or the venv shim)")
+        pytest.skip("no terraform binary (/usr/local/bin/terraform, PATH, TF_BINARY or install-engines' 1.0.3)")
     if not (venv_bin() / PROVIDER_SCRIPT).exists():
         pytest.skip(f"{PROVIDER_SCRIPT} is not installed next to {venv_bin()}; run `pip install -e .`")
     print(f"terraform {binary}: {terraform_version(binary)}")

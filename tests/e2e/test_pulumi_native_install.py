@@ -4,7 +4,8 @@
 * `pulumi plugin install resource sgbitbucket VERSION --file TARBALL` from the tarball
   `sg-bitbucket pulumi-plugin` writes, with `PULUMI_IGNORE_AMBIENT_PLUGINS=true` so that the CLI
   uses only installed plugins. The tarball is the same bytes wherever it is written; its launcher
-  finds the installation at run time, and says in one line what to do when it cannot.
+  (sg_bitbucket_iac/launcher.py, the Terraform mirror's) finds the installation at run time, and
+  says in one line what to do when it cannot.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from native_harness import VENV_BIN, NativeProject, provider_config, seed
 from sg_bitbucket_iac import __version__
 from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.pulumi.native.docs import EXAMPLES
-from sg_bitbucket_iac.pulumi.native.plugin_archive import archive_name, write_archive
+from sg_bitbucket_iac.pulumi.native.plugin_archive import EXECUTABLE, archive_name, write_archive
 
 pytestmark = pytest.mark.e2e
 
@@ -71,53 +72,43 @@ def test_the_tarball_is_the_same_wherever_it_is_written(tmp_path: Path) -> None:
         assert local.encode() not in unpacked, f"the tarball names this machine: {local}"
 
 
-def _installed_project(pulumi_cli: Path, root: Path, emu: Emulator, tarball: Path, *, on_path: bool,
-                       extra_env: dict[str, str] | None = None) -> NativeProject:
-    project = NativeProject.create(pulumi_cli, root, ambient=False,
-                                   extra_path=(VENV_BIN,) if on_path else (), extra_env=extra_env)
-    project.program(PROGRAM)
-    project.init(provider_config(emu, ORG), {"sgbitbucket:apiKey": API_KEY, "bbApiToken": TOKEN})
-    project.run("plugin", "install", "resource", "sgbitbucket", __version__, "--file", str(tarball))
-    return project
-
-
 def test_plugin_install_from_the_tarball_with_ambient_plugins_ignored(
     pulumi_cli: Path, tmp_path: Path, emu: Emulator
 ) -> None:
-    tarball = write_archive(tmp_path / "dist")
+    """One stack, the environment changed between runs (each new stack costs three CLI starts)."""
+    project = NativeProject.create(pulumi_cli, tmp_path / "p", ambient=False)
+    project.program(PROGRAM)
+    project.init(provider_config(emu, ORG), {"sgbitbucket:apiKey": API_KEY, "bbApiToken": TOKEN})
+    project.run("plugin", "install", "resource", "sgbitbucket", __version__, "--file",
+                str(write_archive(tmp_path / "dist")))
+    assert (project.root / "home" / "plugins" / f"resource-sgbitbucket-v{__version__}" / EXECUTABLE).is_file()
+    path = project.env["PATH"]
 
     # no installation the launcher can find: one line that says what to do
-    lost = _installed_project(pulumi_cli, tmp_path / "lost", emu, tarball, on_path=False)
-    failed = lost.fails("preview")
-    assert f"pulumi-resource-sgbitbucket {__version__}: no sg-bitbucket-iac {__version__} installation found" \
+    failed = project.fails("preview")
+    assert f"sgbitbucket Pulumi provider {__version__}: cannot find pulumi-resource-sgbitbucket on PATH" \
         in failed.output
-    assert "SG_BITBUCKET_IAC_PYTHON" in failed.output
+    assert "SG_BITBUCKET_IAC_PULUMI_PROVIDER to its path" in failed.output
 
-    # nothing on PATH, the Python named explicitly
-    named = _installed_project(pulumi_cli, tmp_path / "named", emu, tarball, on_path=False,
-                               extra_env={"SG_BITBUCKET_IAC_PYTHON": sys.executable})
-    named.run("preview")
+    # nothing on PATH, the console script named explicitly
+    project.env["SG_BITBUCKET_IAC_PULUMI_PROVIDER"] = str(VENV_BIN / EXECUTABLE)
+    project.run("preview")
+    del project.env["SG_BITBUCKET_IAC_PULUMI_PROVIDER"]
 
     # the venv's bin on PATH, ambient plugins ignored: the installed launcher runs, and finds the venv
-    found = _installed_project(pulumi_cli, tmp_path / "found", emu, tarball, on_path=True)
-    preview = found.run("preview")
+    project.env["PATH"] = f"{VENV_BIN}:{path}"
+    preview = project.run("preview")
     assert "using pulumi-resource-sgbitbucket from $PATH" not in preview.output
-    assert (found.root / "home" / "plugins" / f"resource-sgbitbucket-v{__version__}" /
-            "pulumi-resource-sgbitbucket").is_file()
-    found.run("up", "--yes")
+    project.run("up", "--yes")
     assert emu.admin("GET", f"/stackguardian/orgs/{ORG}/integrations/bitbucket_main")["Id"] == "bitbucket_main"
-    assert found.outputs() == {"connectorId": "bitbucket_main"}
+    assert project.outputs() == {"connectorId": "bitbucket_main"}
 
-
-
-def test_the_launcher_refuses_an_installation_of_another_version(pulumi_cli: Path, tmp_path: Path,
-                                                                 emu: Emulator) -> None:
-    tarball = write_archive(tmp_path / "dist", version="9.9.9")
-    project = NativeProject.create(pulumi_cli, tmp_path / "p", ambient=False, extra_path=(VENV_BIN,))
+    # a program that asks for another version: that tarball's launcher finds this installation, which refuses
+    project.run("plugin", "install", "resource", "sgbitbucket", "9.9.9", "--file",
+                str(write_archive(tmp_path / "dist", version="9.9.9")))
     project.program(PROGRAM.replace("      apiToken: ${bbApiToken}\n",
                                     "      apiToken: ${bbApiToken}\n    options:\n      version: 9.9.9\n"))
-    project.init(provider_config(emu, ORG), {"sgbitbucket:apiKey": API_KEY, "bbApiToken": TOKEN})
-    project.run("plugin", "install", "resource", "sgbitbucket", "9.9.9", "--file", str(tarball))
     failed = project.fails("preview")
-    assert "no sg-bitbucket-iac 9.9.9 installation found" in failed.output
-    assert f"({__version__})" in failed.output  # what it found instead
+    assert "pulumi-resource-sgbitbucket: the engine selected version 9.9.9, but the installation it found" \
+        in failed.output
+    assert f"is {__version__};" in failed.output  # what it found instead

@@ -9,10 +9,7 @@ imported state has no fingerprint of it), and the next preview is clean.
 
 from __future__ import annotations
 
-import importlib
 import secrets
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +20,12 @@ pytest.importorskip("pulumi")
 import pulumi
 from engines import require_engine
 from native_harness import assert_no_leak, provider_config, seed, writes
-from native_sdks import install_python_sdk
 from pulumi import automation as auto
 from pulumi_harness import SHIM, TYPE, PulumiProject, raw_record
 
 from sg_bitbucket_iac.emulator import Emulator
-from sg_bitbucket_iac.ownership import OWNER_TAG
 from sg_bitbucket_iac.pulumi import ApiTokenAuth, BitbucketConnector
+from sg_bitbucket_iac.tags import OWNER_TAG
 
 pytestmark = pytest.mark.e2e
 
@@ -42,19 +38,10 @@ def pulumi_cli() -> Path:
     return require_engine("pulumi", "the move runs on the real CLI")
 
 
-@pytest.fixture(scope="module")
-def sgbitbucket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    site = install_python_sdk(tmp_path_factory.mktemp("python") / "site")
-    sys.path.insert(0, str(site))
-    try:
-        yield importlib.import_module("pulumi_sgbitbucket")
-    finally:
-        sys.path.remove(str(site))
-
-
 def test_dynamic_to_native_without_touching_the_connector(
-    pulumi_cli: Path, sgbitbucket: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pulumi_cli: Path, python_sdk: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    sgbitbucket = python_sdk  # the generated SDK, installed once per session (tests/e2e/conftest.py)
     sentinel = "SENTINEL-" + secrets.token_hex(8)
     token, api_key = f"{sentinel}-token-0123456789abcdef", f"sgo_{sentinel}"
     monkeypatch.setenv("SG_BITBUCKET_IAC_NOW", "2026-01-15T00:00:00Z")

@@ -10,12 +10,10 @@ the emulator's record is checked after each step, and a sentinel secret must app
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import secrets
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +26,12 @@ pytest.importorskip("pulumi")
 import pulumi
 from engines import require_engine
 from native_harness import SYSTEM_PATH, VENV_BIN, assert_no_leak, provider_config, secret_outputs_encrypted, seed
-from native_sdks import build_go, build_node, install_python_sdk
+from native_sdks import build_go, build_node
 from pulumi import automation as auto
 from pulumi_harness import PASSPHRASE, PulumiProject, cli_root, raw_record
 
 from sg_bitbucket_iac.emulator import Emulator
-from sg_bitbucket_iac.ownership import OWNER_TAG
+from sg_bitbucket_iac.tags import OWNER_TAG
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]  # a cold Go build downloads and compiles the SDK
 
@@ -78,18 +76,13 @@ def emu(api_key: str, tokens: dict[str, str]) -> Iterator[Emulator]:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
-    """Each language's program, compiled once (the Python SDK installed on sys.path)."""
-    python_sdk = install_python_sdk(tmp_path_factory.mktemp("python") / "site")
-    sys.path.insert(0, str(python_sdk))
-    try:
-        yield {
-            "python": python_sdk,
-            "nodejs": build_node(tmp_path_factory.mktemp("nodejs")),
-            "go": build_go(tmp_path_factory.mktemp("go")),
-        }
-    finally:
-        sys.path.remove(str(python_sdk))
+def built(python_sdk: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Each language's program, compiled once (the Python SDK installed once per session)."""
+    return {
+        "python": python_sdk,
+        "nodejs": build_node(tmp_path_factory.mktemp("nodejs")),
+        "go": build_go(tmp_path_factory.mktemp("go")),
+    }
 
 
 @dataclass
@@ -110,9 +103,8 @@ def _config(emu: Emulator, api_key: str, tokens: dict[str, str]) -> dict[str, di
     return values
 
 
-def python_program(pulumi_cli: Path, root: Path, config: dict[str, dict[str, Any]]) -> Program:
+def python_program(sgbitbucket: Any, pulumi_cli: Path, root: Path, config: dict[str, dict[str, Any]]) -> Program:
     """The same program as programs/nodejs and programs/go, in Python, run in this process."""
-    sgbitbucket: Any = importlib.import_module("pulumi_sgbitbucket")
 
     def program(access: bool) -> Callable[[], None]:
         def run() -> None:
@@ -184,12 +176,12 @@ def subprocess_program(language: str, command: list[str], pulumi_cli: Path, root
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_program_on_the_generated_sdk_creates_switches_refreshes_and_destroys(
-    language: str, pulumi_cli: Path, built: dict[str, Path], tmp_path: Path, emu: Emulator, api_key: str,
+    language: str, pulumi_cli: Path, built: dict[str, Any], tmp_path: Path, emu: Emulator, api_key: str,
     tokens: dict[str, str],
 ) -> None:
     config = _config(emu, api_key, tokens)
     if language == "python":
-        program = python_program(pulumi_cli, tmp_path, config)
+        program = python_program(built["python"], pulumi_cli, tmp_path, config)
     elif language == "nodejs":
         program = subprocess_program(language, ["node", str(built["nodejs"] / "bin" / "index.js")], pulumi_cli,
                                      tmp_path, config)

@@ -31,9 +31,10 @@ from native_harness import (
 from pulumi_harness import raw_record
 
 from sg_bitbucket_iac.emulator import Emulator
-from sg_bitbucket_iac.model import parse_connector, to_create_payload
-from sg_bitbucket_iac.ownership import OWNER_TAG
+from sg_bitbucket_iac.model import parse_connector
 from sg_bitbucket_iac.stackguardian import StackGuardianClient
+from sg_bitbucket_iac.tags import OWNER_TAG
+from sg_bitbucket_iac.wire import to_create_payload
 
 pytestmark = pytest.mark.e2e
 
@@ -190,16 +191,19 @@ def test_yaml_program_preview_up_auth_switch_refresh_destroy(
 
 
 def _changed_lines(diff: str, resource: str) -> list[str]:
-    """The property lines of one resource's block in `pulumi preview --diff`."""
-    block = diff[diff.index(f"Connector::{resource}]"):]
-    lines = []
-    for line in block.splitlines()[1:]:
+    """The property lines (+, -, ~) of one resource in `pulumi preview --diff`, over all of its blocks (an
+    import's block lists the imported values without a sign: none of them is a change)."""
+    lines: list[str] = []
+    inside = False
+    for line in diff.splitlines():
         stripped = line.strip()
-        if stripped.startswith("[") or not stripped:
-            continue
-        if stripped[:1] not in "+-~" or ":" not in stripped or "sgbitbucket:index" in stripped:
-            break
-        lines.append(" ".join(stripped.split()))
+        if stripped.startswith("[urn="):
+            inside = stripped.endswith(f"Connector::{resource}]")
+        elif "sgbitbucket:index:Connector:" in stripped or "pulumi:pulumi:Stack:" in stripped or \
+                stripped.startswith("Resources:"):
+            inside = False  # the next resource's (or the summary's) header
+        elif inside and stripped[:1] in "+-~" and ":" in stripped:
+            lines.append(" ".join(stripped.split()).replace(" :", ":"))  # no column alignment
     return lines
 
 
@@ -215,8 +219,8 @@ def _made_outside(emu: Emulator, api_key: str, connector_id: str, token: str) ->
         client.close()
 
 
-def _applied_by_cli(emu: Emulator, api_key: str, tmp_path: Path, token: str) -> None:
-    """A connector the CLI manages (owner `cli`, its workspace and username in ContextTags)."""
+def _applied_by_cli(emu: Emulator, api_key: str, tmp_path: Path, tokens: dict[str, str]) -> None:
+    """Two connectors the CLI manages (owner `cli`; workspace, username, scope and repository in ContextTags)."""
     definitions = tmp_path / "connectors.yaml"
     definitions.write_text(f"""org: {ORG}
 connectors:
@@ -227,9 +231,16 @@ connectors:
       scope: repository
       repository: infra
       access_token: ${{env:BB_TOKEN}}
+  - name: cli-api
+    workspace: acme
+    auth:
+      type: api_token
+      username: alice
+      email: alice@acme.io
+      api_token: ${{env:BB_API_TOKEN}}
 """, encoding="utf-8")
     env = {**os.environ, "SG_API_TOKEN": api_key, "SG_BASE_URL": emu.stackguardian_url,
-           "BITBUCKET_API_URL": emu.bitbucket_url, "BB_TOKEN": token}
+           "BITBUCKET_API_URL": emu.bitbucket_url, "BB_TOKEN": tokens["access"], "BB_API_TOKEN": tokens["api"]}
     subprocess.run([str(VENV_BIN / "sg-bitbucket"), "apply", "-f", str(definitions), "--auto-approve"],
                    env=env, check=True, capture_output=True, timeout=120)
 
@@ -237,33 +248,36 @@ connectors:
 def test_pulumi_import_round_trip_and_the_import_option(
     pulumi_cli: Path, tmp_path: Path, emu: Emulator, api_key: str, tokens: dict[str, str]
 ) -> None:
-    _applied_by_cli(emu, api_key, tmp_path, tokens["access"])
+    _applied_by_cli(emu, api_key, tmp_path, tokens)
     _made_outside(emu, api_key, "clicked", tokens["api2"])
     project = project_for(pulumi_cli, tmp_path / "project", emu, api_key, tokens, CONFIG + "resources: {}\n")
 
-    # `pulumi import`: reads only, writes the state and the program's code
+    # `pulumi import`: reads only, writes the state and the program's code (the username from its tag)
     before = writes(emu)
-    run = project.run("import", "sgbitbucket:index:Connector", "imported", "cli_owned", "--yes", "--out", "gen.yaml")
+    run = project.run("import", "sgbitbucket:index:Connector", "imported", "cli_api", "--yes", "--out", "gen.yaml")
     assert writes(emu) == before
-    assert "owned by cli" in run.output and "set the credential (accessToken)" in run.output
+    assert "owned by cli" in run.output and "set the credential (apiToken)" in run.output
     generated = (project.work / "gen.yaml").read_text(encoding="utf-8")
-    for line in ("type: sgbitbucket:Connector", "connectorId: cli_owned", "workspace: acme", "repository: infra",
-                 "accessTokenScope: repository", "authType: access_token", "adopt: true", "protect: true"):
+    for line in ("type: sgbitbucket:Connector", "connectorId: cli_api", "workspace: acme", "username: alice",
+                 "email: alice@acme.io", "authType: api_token", "adopt: true", "protect: true"):
         assert line in generated, (line, generated)
 
-    # the generated code, with the secret set: the next preview only sets the secret
-    program = CONFIG + generated.replace("properties:\n", "properties:\n      accessToken: ${token_access}\n", 1)
-    project.program(program)
-    diff = project.run("preview", "--diff").stdout
-    assert _changed_lines(diff, "imported") == ["+ accessToken: [secret]"], diff
-    project.run("up", "--yes")
-    record = raw_record(emu, ORG, "cli_owned")
-    assert record is not None and record["ContextTags"][OWNER_TAG] == "pulumi"  # the take-over, said at import
-    assert project.run("preview", "--expect-no-changes").returncode == 0
-
-    # the `import` resource option on a connector made in the UI: import, then one update setting the
-    # secret and what StackGuardian does not show (workspace, username)
-    with_option = program + """\
+    # The generated code with the secret set, and the `import` resource option on a connector the CLI
+    # manages (an access token: its scope and repository from its tags) and on one made in the UI.
+    program = CONFIG + generated.replace("properties:\n", "properties:\n      apiToken: ${token_api}\n", 1) + """\
+  option_owned:
+    type: sgbitbucket:Connector
+    properties:
+      name: cli-owned
+      connectorId: cli_owned
+      workspace: acme
+      authType: access_token
+      accessTokenScope: repository
+      repository: infra
+      accessToken: ${token_access}
+      adopt: true
+    options:
+      import: cli_owned
   clicked:
     type: sgbitbucket:Connector
     properties:
@@ -277,20 +291,25 @@ def test_pulumi_import_round_trip_and_the_import_option(
     options:
       import: clicked
 """
-    project.program(with_option)
+    project.program(program)
     diff = project.run("preview", "--diff").stdout
-    # StackGuardian shows neither an API token nor the username inside it, nor (for a connector this
-    # tool did not write) the workspace: the one update after the import sets them.
-    assert set(_changed_lines(diff, "clicked")) <= {"+ apiToken: [secret]", "+ username: \"alice\"",
-                                                    "+ workspace: \"acme\""}, diff
+    # What this tool wrote is read back whole (the username from its ContextTag): only the secret is set.
+    assert _changed_lines(diff, "imported") == ["+ apiToken: [secret]"], diff
+    assert _changed_lines(diff, "option_owned") == ["+ accessToken: [secret]"], diff
+    # A connector made in the UI carries no tag of ours, and StackGuardian masks `user:secret` whole: its
+    # username and workspace are unknowable until the one update after the import sets them.
+    assert sorted(_changed_lines(diff, "clicked")) == ["+ apiToken: [secret]", "+ username: \"alice\"",
+                                                       "+ workspace: \"acme\""], diff
     up = project.run("up", "--yes")
     assert "imported" in up.stdout
-    assert raw_record(emu, ORG, "clicked")["ContextTags"][OWNER_TAG] == "pulumi"  # type: ignore[index]
+    for connector_id in ("cli_api", "cli_owned", "clicked"):  # the take-overs, said at import
+        assert raw_record(emu, ORG, connector_id)["ContextTags"][OWNER_TAG] == "pulumi"  # type: ignore[index]
     assert project.run("preview", "--expect-no-changes").returncode == 0
 
     project.run("state", "unprotect", "--all", "--yes")
     project.run("destroy", "--yes")
-    assert raw_record(emu, ORG, "cli_owned") is None and raw_record(emu, ORG, "clicked") is None
+    for connector_id in ("cli_api", "cli_owned", "clicked"):
+        assert raw_record(emu, ORG, connector_id) is None
     assert_no_leak([*project.printed(), generated], api_key, *tokens.values())
 
 

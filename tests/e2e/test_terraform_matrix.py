@@ -9,10 +9,17 @@ every scenario, so that the whole set costs one plan, one apply and a few checks
 * an access token known only after another resource applies (preflight then runs at apply);
 * moving off the official provider (Terraform >= 1.5 / OpenTofu): a connector of each Bitbucket
   auth type, written to StackGuardian with the official `stackguardian_connector`'s request body,
-  taken over with an `import {}` block; the plan only sets the secrets; the connector is untouched;
+  taken over with an `import {}` block; the plan only sets the secrets (the app-password one is
+  imported straight as an API token after the 2026-06-09 cut-off, as the README's migration says);
+  the connector keeps its Id;
 * `plan -generate-config-out` for an existing connector;
 * a clean state: `plan -detailed-exitcode` and `plan -refresh-only -detailed-exitcode` exit 0
-  (see Engine.refresh_only_exit_code_reliable for Terraform's own exception).
+  (see Engine.refresh_only_exit_code_reliable for Terraform's own exception);
+* the README's drift recipe, run as written, in sync, with drift and on an error, never printing the
+  sentinel secret (which `terraform show -json` of a saved plan does print);
+* the registry docs' examples (examples/terraform/registry) pass `validate` and `fmt -check`.
+
+The installation runs with only `TF_CLI_CONFIG_FILE` set, as the README says for both engines.
 
 One emulator for the module; the engines use distinct connector names on it.
 """
@@ -22,6 +29,8 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import shlex
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,13 +40,23 @@ import pytest
 import requests
 import tf_harness
 from engines import engines_required
-from tf_harness import PROVIDER_SCRIPT, Engine, Terraform, discover_engines, unmasked_secrets, venv_bin, write_mirror
+from tf_harness import (
+    PROVIDER_SCRIPT,
+    REPOSITORY,
+    Engine,
+    Result,
+    Terraform,
+    discover_engines,
+    unmasked_secrets,
+    venv_bin,
+    write_mirror,
+)
 
 from sg_bitbucket_iac.emulator import Emulator, EmulatorAdminError
 
 ORG = "acme"
 API_KEY = "sgo_matrix_key"
-CLOCK = "2026-01-15T00:00:00Z"  # app passwords still allowed (with a warning)
+CLOCK = "2026-06-10T00:00:00Z"  # app passwords refused: the official provider's one is imported as an API token
 API_SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket",
               "read:project:bitbucket", "read:pullrequest:bitbucket"]
 ENGINES = discover_engines()
@@ -94,7 +113,7 @@ def emu(token: str) -> Iterator[Emulator]:
     token and an app password Bitbucket accepts."""
     with Emulator() as emulator:
         emulator.admin("POST", "/orgs", {"org": ORG, "api_keys": [API_KEY]})
-        emulator.admin("POST", "/clock", {"now": CLOCK})  # Bitbucket still accepts app passwords
+        emulator.admin("POST", "/clock", {"now": CLOCK})
         emulator.admin("POST", "/bitbucket/workspaces", {"slug": "acme", "projects": [{"key": "PLAT"}],
                                                          "repositories": [{"slug": "infra", "project": "PLAT"}]})
         emulator.admin("POST", "/bitbucket/credentials", {
@@ -103,9 +122,6 @@ def emu(token: str) -> Iterator[Emulator]:
         emulator.admin("POST", "/bitbucket/credentials", {
             "kind": "access_token", "secret": token + "-access", "scopes": ["repository", "pullrequest"],
             "workspaces": ["acme"], "resource": "acme/infra"})
-        emulator.admin("POST", "/bitbucket/credentials", {
-            "kind": "app_password", "secret": token + "-app", "username": "alice",
-            "scopes": ["account", "repository", "pullrequest", "project"], "workspaces": ["acme"]})
         yield emulator
 
 
@@ -140,11 +156,6 @@ def create_as_the_official_provider(emu: Emulator, name: str, config: dict[str, 
 def provider_block(emu: Emulator) -> str:
     return tf_harness.provider_block(ORG, emu.bitbucket_url) + '''
 variable "access_token" {
-  type      = string
-  sensitive = true
-}
-
-variable "app_password" {
   type      = string
   sensitive = true
 }
@@ -244,15 +255,13 @@ import {{
   id = "{ids["app_password"]}"
 }}
 
+# An app-password connector, imported straight as an API token (app passwords are refused from
+# 2026-06-09): the first apply replaces its whole credential set and keeps its Id.
 resource "sgbitbucket_connector" "moved_app_password" {{
-  name         = "{prefix}_official_app"
-  description  = "managed by stackguardian_connector"
-  tags         = ["official"]
-  workspace    = "acme"
-  auth_type    = "app_password"
-  username     = "alice"
-  app_password = var.app_password
-}}
+  name        = "{prefix}_official_app"
+  description = "managed by stackguardian_connector"
+  tags        = ["official"]
+{API_TOKEN_AUTH}}}
 
 import {{
   to = sgbitbucket_connector.generated
@@ -297,6 +306,26 @@ def fill_in_generated(text: str) -> str:
     return re.sub(r'(?m)^(\s*username\s*=\s*)null.*$', r'\1"alice"', text)
 
 
+def drift_recipe(engine: Engine) -> str:
+    """The README's drift recipe as written there, for this engine's binary."""
+    blocks = re.findall(r"```sh\n(.*?)```", (REPOSITORY / "README.md").read_text(), re.S)
+    (recipe,) = [block for block in blocks if "plan -refresh-only -json | jq" in block]
+    assert engine.binary is not None
+    return recipe.replace("terraform plan", f"{shlex.quote(str(engine.binary))} plan")
+
+
+def run_drift_recipe(tf: Terraform, engine: Engine, env: dict[str, str], expect: int) -> tuple[list[Any], bool]:
+    """What the recipe prints: the findings and the verdict."""
+    if shutil.which("jq") is None:
+        message = "the README's drift recipe needs `jq` on PATH"
+        if engines_required():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    result: Result = tf.shell(drift_recipe(engine), env=env, expect=expect)
+    findings, verdict = result.stdout.splitlines()
+    return json.loads(findings), json.loads(verdict)
+
+
 # --------------------------------------------------------------------------- the scenario run
 @pytest.mark.e2e
 def test_every_scenario_on_the_engine(engine: Engine, emu: Emulator, token: str, mirror_config: str,
@@ -308,7 +337,7 @@ def test_every_scenario_on_the_engine(engine: Engine, emu: Emulator, token: str,
         "STACKGUARDIAN_API_KEY": API_KEY, "STACKGUARDIAN_API_URI": emu.stackguardian_url,
         "SG_BITBUCKET_IAC_NOW": CLOCK,
     }, mirror_config=mirror_config)
-    env = {"TF_VAR_token": token, "TF_VAR_access_token": token + "-access", "TF_VAR_app_password": token + "-app"}
+    env = {"TF_VAR_token": token, "TF_VAR_access_token": token + "-access"}
     documents: list[dict[str, Any]] = []
     config = provider_block(emu) + scenarios(engine, prefix)
     ids: dict[str, str] = {}
@@ -356,19 +385,23 @@ def test_every_scenario_on_the_engine(engine: Engine, emu: Emulator, token: str,
     assert team["after"]["tags"][1] == f"{prefix}_count_1"  # another resource's attribute, known
     late = changes["sgbitbucket_connector.late"]["change"]
     assert late["after_unknown"].get("access_token") is True and late["after_unknown"].get("credentials_fingerprint")
-    for name in ("api_token", "access_token", "app_password"):
-        moved = changes.get(f"sgbitbucket_connector.moved_{name}")
+    for held, declared in (("api_token", "api_token"), ("access_token", "access_token"),
+                           ("app_password", "api_token")):
+        moved = changes.get(f"sgbitbucket_connector.moved_{held}")
         if not engine.import_blocks:
             assert moved is None
             continue
         assert moved is not None and moved["change"]["actions"] == ["update"], moved
-        assert moved["change"]["importing"]["id"] == ids[name]
-        assert moved["change"]["before"]["id"] == moved["change"]["after"]["id"] == ids[name]
+        assert moved["change"]["importing"]["id"] == ids[held]
+        assert moved["change"]["before"]["id"] == moved["change"]["after"]["id"] == ids[held]
         # Only the secret is set, and what StackGuardian cannot show of a connector another tool
         # wrote: the username (masked inside bitbucketCreds), the workspace and an access token's
-        # scope and repository (this provider keeps those in ContextTags once it manages it).
-        assert changed_attributes(moved["change"]) - COMPUTED <= {name, *NOT_RECORDED}, moved["change"]
-        assert name in changed_attributes(moved["change"])
+        # scope and repository (this provider keeps those in ContextTags once it manages it). An
+        # app password imported as an API token: the auth type and the email change too.
+        allowed = {declared, *NOT_RECORDED} | ({"auth_type", "email", held} if held != declared else set())
+        assert changed_attributes(moved["change"]) - COMPUTED <= allowed, moved["change"]
+        assert declared in changed_attributes(moved["change"])
+        assert (moved["change"]["before"]["auth_type"], moved["change"]["after"]["auth_type"]) == (held, declared)
     tf.run("apply", "plan.bin", env=env)
 
     # What StackGuardian holds now.
@@ -391,13 +424,15 @@ def test_every_scenario_on_the_engine(engine: Engine, emu: Emulator, token: str,
             assert after is not None and before[kind] is not None
             assert after["CreatedAt"] == before[kind]["CreatedAt"]  # the same connector, never re-created
             assert after["ResourceName"] == before[kind]["ResourceName"]
-        assert record(emu, ids["app_password"])["Settings"]["config"][0]["bitbucketCreds"] == (  # type: ignore[index]
-            f"alice:{token}-app")
+        assert record(emu, ids["app_password"])["Settings"]["config"] == [  # type: ignore[index]
+            {"bitbucketAuthType": "API_TOKEN", "bitbucketCreds": f"alice:{token}", "bitbucketEmail": "alice@acme.io"}]
 
     # A clean state plans clean, in both modes.
     clean = tf.run("plan", "-detailed-exitcode", env=env, expect=0)
     assert not DEV_OVERRIDES_WARNING.search(clean.output)
     assert_refresh_only_clean(tf, engine, env)
+
+    assert run_drift_recipe(tf, engine, env, expect=0) == ([], True)  # exact where the exit code is not
 
     # Changed outside Terraform: one connector edited in the UI, one deleted; refresh-only says so.
     emu.admin("PATCH", f"/stackguardian/orgs/{ORG}/integrations/{prefix}_team_alpha", {"Description": "edited"})
@@ -407,6 +442,14 @@ def test_every_scenario_on_the_engine(engine: Engine, emu: Emulator, token: str,
              for m in json_messages(result.stdout) if m.get("type") == "resource_drift"}
     assert drift == {'sgbitbucket_connector.team["alpha"]': "update", 'sgbitbucket_connector.team["beta"]': "delete"}
     assert result.returncode == 2  # on every engine (OpenTofu 1.10 exited 0 here: opentofu/opentofu#3107)
+    findings, in_sync = run_drift_recipe(tf, engine, env, expect=1)
+    assert not in_sync and {f["drift"]: f["action"] for f in findings} == drift
+    findings, in_sync = run_drift_recipe(tf, engine, {**env, "STACKGUARDIAN_API_KEY": "sgo_wrong"}, expect=1)
+    assert not in_sync and findings and all(set(f) == {"error"} for f in findings), findings
+    # The recipe it replaced printed `terraform show -json` of a saved plan: every sensitive variable in clear.
+    tf.run("plan", "-refresh-only", "-out=drift.tfplan", env=env)
+    assert token in tf.run("show", "-json", "drift.tfplan").stdout
+    (tf.workdir / "drift.tfplan").unlink()
 
     # One apply: the counted connectors switch api_token -> access_token in place (same Id, only the
     # new type's fields on the server), the edit is reverted and the deleted one is created again.
@@ -443,3 +486,21 @@ def test_every_scenario_on_the_engine(engine: Engine, emu: Emulator, token: str,
 def _report_duration(engine: Engine, seconds: float) -> None:
     """Printed, never asserted (no wall-clock assertions): the e2e time per engine for the log."""
     print(f"{engine.id}: scenario run took {seconds:.1f}s")
+
+
+@pytest.mark.e2e
+def test_the_registry_docs_examples_validate(engine: Engine, mirror_config: str, tmp_path: Path) -> None:
+    """Every example of docs/ (examples/terraform/registry) in one configuration: init, validate, fmt.
+
+    The clock is before the app-password cut-off, where every auth type's example is valid."""
+    assert engine.binary is not None
+    tf = Terraform.create(engine.binary, tmp_path, {"SG_BITBUCKET_IAC_NOW": "2026-01-15T00:00:00Z"},
+                          mirror_config=mirror_config)
+    examples = REPOSITORY / "examples" / "terraform" / "registry"
+    for example in sorted(examples.rglob("*.tf")):
+        if example.name == "import.tf" and not engine.import_blocks:
+            continue
+        tf.write(f"{example.parent.name}-{example.name}", example.read_text())
+    tf.run("init")
+    tf.run("validate")
+    tf.run("fmt", "-check", "-recursive", "-diff", str(examples))

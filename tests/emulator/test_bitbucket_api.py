@@ -1,6 +1,6 @@
 """The emulated Bitbucket API, called directly through ``handle()`` (no HTTP, no product code).
 
-Each test names the section of reference/bitbucket-api.md whose behaviour it pins down.
+Each group of tests names the section of docs/evidence.md whose facts it pins down.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def bb() -> Bitbucket:
     return Bitbucket()
 
 
-# --------------------------------------------------------------------------- API tokens (ref §1a)
+# ------------------------ API tokens: docs/evidence.md#bitbucket-authentication-per-credential-kind
 def test_api_token_as_basic_email_reads_the_user_with_credential_headers(bb: Bitbucket) -> None:
     bb.credential("api_token", "tok", API_TOKEN_READ_SCOPES, email="alice@acme.io", username="alice")
     route, response = bb.call("/2.0/user", basic("alice@acme.io", "tok"))
@@ -100,7 +100,7 @@ def test_api_token_as_basic_email_reads_the_user_with_credential_headers(bb: Bit
     assert response.status == 200
     assert body(response)["username"] == "alice"
     assert body(response)["uuid"].startswith("{")
-    # ref §2: granted as granted, comma + space; the endpoint's scope in its classic name (as a
+    # Credential headers: granted as granted, comma + space; the endpoint's scope in its classic name (as a
     # public capture shows for API tokens); the credential type.
     assert response.headers["x-oauth-scopes"] == ", ".join(API_TOKEN_READ_SCOPES)
     assert response.headers["x-accepted-oauth-scopes"] == "account"
@@ -166,7 +166,7 @@ def test_missing_scope_403_has_detail_object_and_headers(bb: Bitbucket) -> None:
 
 
 def test_api_token_scopes_do_not_imply_each_other(bb: Bitbucket) -> None:
-    """ref §2: write:repository:bitbucket does not give read:repository:bitbucket."""
+    """write:repository:bitbucket does not give read:repository:bitbucket (docs/evidence.md#bitbucket-scopes)."""
     bb.credential("api_token", "tok", ["write:repository:bitbucket", "read:user:bitbucket"], email="a@acme.io")
     response = bb.get("/2.0/repositories/acme", basic("a@acme.io", "tok"))
     assert response.status == 403
@@ -189,7 +189,7 @@ def test_user_workspaces_lists_workspace_access_items(bb: Bitbucket) -> None:
         ("workspace_access", "acme", False),
         ("workspace_access", "other", True),
     ]
-    # A `workspace_base` as the SPEC and third-party fixtures show it: no name.
+    # A `workspace_base` as the spec and third-party fixtures show it: no name.
     assert set(values[0]["workspace"]) == {"type", "slug", "uuid", "links"}
     assert values[0]["workspace"]["type"] == "workspace_base"
 
@@ -245,7 +245,7 @@ def test_pullrequests_list_and_scope(bb: Bitbucket) -> None:
     assert [pr["title"] for pr in body(response)["values"]] == ["Bump provider"]
 
 
-# --------------------------------------------------------------------------- pagination (ref §3)
+# ------------------------ pagination: docs/evidence.md#bitbucket-rate-limits-pagination-and-expiry
 def test_pagination_values_next_page_size(bb: Bitbucket) -> None:
     bb.state.add_workspace({"slug": "big", "repositories": [{"slug": f"repo-{i:02d}"} for i in range(25)]})
     bb.credential("api_token", "tok", API_TOKEN_READ_SCOPES, email="a@acme.io", workspaces=["big"])
@@ -257,14 +257,14 @@ def test_pagination_values_next_page_size(bb: Bitbucket) -> None:
     assert [v["slug"] for v in last["values"]] == [f"repo-{i}" for i in range(20, 25)]
     assert "next" not in last
     assert body(bb.get("/2.0/repositories/big?pagelen=100", auth))["pagelen"] == 100
-    # The SPEC's envelopes: pagelen has a minimum of 1 (no floor of 10).
+    # The spec's envelopes: pagelen has a minimum of 1 (no floor of 10).
     assert body(bb.get("/2.0/repositories/big?pagelen=1", auth))["pagelen"] == 1
     assert bb.get("/2.0/repositories/big?pagelen=0", auth).status == 400
     assert bb.get("/2.0/repositories/big?pagelen=101", auth).status == 400
     assert bb.get("/2.0/repositories/big?pagelen=ten", auth).status == 400
 
 
-# --------------------------------------------------------------------------- CHANGE-2770 (ref §1a)
+# ------------------------ CHANGE-2770: docs/evidence.md#bitbucket-error-and-status-shapes
 @pytest.mark.parametrize("path", ["/2.0/repositories", "/2.0/workspaces", "/2.0/user/permissions/repositories"])
 def test_cross_workspace_endpoints_are_gone(bb: Bitbucket, path: str) -> None:
     bb.credential("api_token", "tok", API_TOKEN_READ_SCOPES, email="a@acme.io")
@@ -281,7 +281,7 @@ def test_unknown_path_and_anonymous(bb: Bitbucket) -> None:
     assert bb.get("/2.0/user").status == 401
 
 
-# --------------------------------------------------------------------------- access tokens (ref §1b)
+# ------------------------ access tokens: docs/evidence.md#bitbucket-authentication-per-credential-kind
 def test_repository_access_token_is_confined_to_its_repository(bb: Bitbucket) -> None:
     bb.credential("access_token", "rat", ["repository", "pullrequest"], resource="acme/infra")
     auth = bearer("rat")
@@ -345,7 +345,7 @@ def test_access_token_only_as_bearer(bb: Bitbucket) -> None:
     ],
 )
 def test_classic_scope_implications(bb: Bitbucket, granted: list[str], path: str, status: int) -> None:
-    """ref §1b "Implication rules", for a workspace access token."""
+    """Classic implication rules (docs/evidence.md#bitbucket-scopes), for a workspace access token."""
     bb.credential("access_token", "wat", granted, resource="acme")
     response = bb.get(path, bearer("wat"))
     assert response.status == status
@@ -362,7 +362,7 @@ def test_classic_closure() -> None:
     assert classic_closure(["repository:admin"]) == {"repository:admin"}
 
 
-# --------------------------------------------------------------------------- app passwords (ref §1c, §4)
+# ------------------------ app passwords: docs/evidence.md#app-password-timeline
 def test_app_password_as_basic_username(bb: Bitbucket) -> None:
     bb.credential("app_password", "pw", ["account", "repository"], username="alice", email="alice@acme.io")
     ok = bb.get("/2.0/user", basic("Alice", "pw"))

@@ -1,11 +1,13 @@
-"""The StackGuardian emulator's switches for behaviours no public source settles (README table).
+"""The StackGuardian emulator's switches for behaviours no public source settles (README, evidence page).
 
 Each test shows both positions of one switch over loopback HTTP, with raw `requests` calls.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,6 +46,11 @@ def test_patch_answer_is_fresh_or_the_record_before_the_write(emulator_factory: 
         assert (data["ResourceName"], data["ModifiedAt"]) == ("new-name", stored["ModifiedAt"])
     else:
         assert (data["ResourceName"], data["ModifiedAt"]) == ("old-name", stored["CreatedAt"])
+
+
+def test_the_patch_answer_is_fresh_by_default() -> None:
+    """The official provider builds its state from the answer's `data` after an update (README: switches)."""
+    assert StackGuardianOptions().patch_answer == "fresh"
 
 
 # --------------------------------------------------------------------------- settings_patch
@@ -133,3 +140,33 @@ def test_switches_from_the_environment_and_explicit_ones_win(
 def test_bad_switch_text_is_refused(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         StackGuardianOptions(**StackGuardianOptions.from_text(text))
+
+
+# --------------------------------------------------------------------------- documented
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _table_rows(markdown: str, heading: str) -> dict[str, str]:
+    """The rows of the first table under ``heading``, by the switch in their first cell."""
+    section = markdown.split(heading, 1)[1]
+    rows: dict[str, str] = {}
+    for line in section.splitlines()[1:]:
+        if line.startswith("#"):
+            break
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = cells[1]
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("page", "heading"), [("README.md", "### Emulator switches"), ("docs/evidence.md", "## Emulator switches")]
+)
+def test_every_switch_is_documented_with_its_default(page: str, heading: str) -> None:
+    rows = _table_rows((ROOT / page).read_text(encoding="utf-8"), heading)
+    defaults = StackGuardianOptions()
+    assert set(rows) == {f.name for f in dataclasses.fields(StackGuardianOptions)}
+    for name, default_cell in rows.items():
+        default = getattr(defaults, name)
+        shown = str(default).lower() if isinstance(default, bool) else str(default)
+        assert default_cell.startswith(f"`{shown}`"), (page, name, default_cell)

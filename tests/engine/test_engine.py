@@ -17,7 +17,9 @@ from sg_bitbucket_iac.engine import (
     PreflightFailed,
 )
 from sg_bitbucket_iac.model import Connector, ConnectorValidationError, parse_connector
+from sg_bitbucket_iac.settings import Settings
 from sg_bitbucket_iac.stackguardian import StackGuardianClient
+from sg_bitbucket_iac.wording import CLI_WORDING
 
 ORG = "acme"
 KEY = "sgo_test_key"
@@ -38,7 +40,7 @@ def bitbucket(emulator: Emulator, sentinel: str) -> dict[str, str]:
 @pytest.fixture
 def engine(emulator: Emulator) -> Engine:
     client = StackGuardianClient(emulator.stackguardian_url, KEY, ORG, backoff=0.01)
-    return Engine(client, bitbucket_api_url=emulator.bitbucket_url, clock="2026-01-15T00:00:00Z",
+    return Engine(Settings(bitbucket_api_url=emulator.bitbucket_url, clock="2026-01-15T00:00:00Z"), client=client,
                   preflight_backoff=0.01)
 
 
@@ -149,8 +151,8 @@ def test_managed_marker_and_fingerprint_live_in_context_tags(
     emulator: Emulator, bitbucket: dict[str, str]
 ) -> None:
     client = StackGuardianClient(emulator.stackguardian_url, KEY, ORG, backoff=0.01)
-    engine = Engine(client, bitbucket_api_url=emulator.bitbucket_url, mark_managed=True, preflight=False,
-                    clock="2026-01-15T00:00:00Z")
+    engine = Engine(Settings(bitbucket_api_url=emulator.bitbucket_url, preflight=False, clock="2026-01-15T00:00:00Z"),
+                    front=CLI_WORDING, client=client)
     desired = api_token(bitbucket["api"])
     engine.apply(desired, engine.plan(desired))
     tags = emulator.admin("GET", f"/stackguardian/orgs/{ORG}/integrations/bitbucket_main")["ContextTags"]

@@ -11,11 +11,11 @@ from sg_bitbucket_iac.engine import (
     Action,
     AppliedSnapshot,
     DriftStatus,
-    check_policy,
     classify_drift,
     plan_connector,
 )
-from sg_bitbucket_iac.model import Connector, ObservedConnector, observed_from_record, parse_connector
+from sg_bitbucket_iac.model import Connector, parse_connector
+from sg_bitbucket_iac.wire import ObservedConnector, observed_from_record
 
 SENTINEL = "SENTINEL-plan-00112233445566778899"
 ORG = "acme"
@@ -130,17 +130,6 @@ def test_unknown_fingerprint_resends_the_secret() -> None:
     assert plan.action is Action.UPDATE and plan.adopt and plan.sends_credentials
 
 
-def test_app_password_timeline_policy() -> None:
-    app = parse_connector({"name": "legacy", "workspace": "acme",
-                           "auth": {"type": "app_password", "username": "bob", "app_password": SENTINEL}})
-    assert check_policy(app, at=datetime(2025, 1, 1, tzinfo=UTC)).warnings == []
-    deprecated = check_policy(app, at=datetime(2026, 1, 1, tzinfo=UTC))
-    assert not deprecated.problems and "deprecated" in deprecated.warnings[0]
-    refused = check_policy(app, at=datetime(2026, 6, 9, tzinfo=UTC), path="connectors[0]")
-    assert refused.problems[0].path == "connectors[0].auth.type"
-    assert "sg-bitbucket migrate" in refused.problems[0].message
-
-
 def test_drift_changed_outside_apart_from_not_yet_applied() -> None:
     applied_conn = api_token()
     observed = observed_of(applied_conn, Description="edited in the UI")
@@ -187,10 +176,12 @@ def test_snapshot_from_tags_is_lenient(tags: dict[str, str]) -> None:
 
 
 def test_snapshot_round_trips_through_tags() -> None:
+    from sg_bitbucket_iac.tags import cli_bookkeeping
+
     snapshot = AppliedSnapshot.of(access_token(), ORG)
-    tags = {"sg-bitbucket-iac/applied": snapshot.to_tag(), "sg-bitbucket-iac/fingerprint": snapshot.fingerprint or ""}
+    tags = cli_bookkeeping(snapshot.to_dict(), NOW)
     assert AppliedSnapshot.from_tags(tags) == snapshot
-    assert SENTINEL not in snapshot.to_tag()
+    assert SENTINEL not in repr(tags)
 
 
 def test_plan_against_the_last_applied_snapshot_needs_no_request() -> None:
@@ -237,9 +228,9 @@ def test_preflight_only_engine_needs_no_stackguardian() -> None:
     from sg_bitbucket_iac.errors import ConfigurationError
     from sg_bitbucket_iac.settings import Settings
 
-    engine = Engine.for_preflight(Settings.resolve(environ={}), preflight=False)
+    engine = Engine(Settings.resolve(preflight=False, environ={}))
     assert engine.preflight(api_token()) is None
-    with pytest.raises(ConfigurationError, match="preflight only"):
+    with pytest.raises(ConfigurationError, match="no StackGuardian API key"):
         engine.read("x")
 
 

@@ -10,14 +10,13 @@ from seeding import API_TOKEN_SCOPES
 
 from sg_bitbucket_iac.bitbucket import MAX_REQUESTS
 from sg_bitbucket_iac.emulator import Emulator
-from sg_bitbucket_iac.model import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth
+from sg_bitbucket_iac.model import AnyAuth, ApiTokenAuth
 from sg_bitbucket_iac.preflight import Outcome, PreflightResult, run_preflight
 from sg_bitbucket_iac.secrets import Secret
 
-NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)  # product clock: app passwords deprecated, still working
+NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)  # Bitbucket's date: app passwords deprecated, still working
 ALL_READ = API_TOKEN_SCOPES
 PLATFORM = ["read:account", "read:me"]
-Auth = ApiTokenAuth | AccessTokenAuth | AppPasswordAuth
 
 
 class PreflightBench:
@@ -58,9 +57,8 @@ class PreflightBench:
     def bitbucket_requests(self) -> int:
         return int(self.emulator.admin("GET", "/stats")["bitbucket"]["total"])
 
-    def run(self, auth: Auth, workspace: str = "acme", **options: Any) -> PreflightResult:
+    def run(self, auth: AnyAuth, workspace: str = "acme", **options: Any) -> PreflightResult:
         """One preflight (no cache unless given, tiny backoff); asserts the request budget."""
-        options.setdefault("now", NOW)
         options.setdefault("cache", None)
         options.setdefault("retry_backoff", 0.001)
         self.emulator.admin("DELETE", "/stats")

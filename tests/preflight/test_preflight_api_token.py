@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import requests
-from preflight_bench import ALL_READ, NOW, PLATFORM, PreflightBench, outcomes
+from preflight_bench import ALL_READ, PLATFORM, PreflightBench, outcomes
 
 from sg_bitbucket_iac.bitbucket import MAX_REQUESTS, BitbucketClient, BitbucketRetry
 from sg_bitbucket_iac.engine import PreflightFailed
@@ -286,9 +286,9 @@ def test_same_credential_is_checked_once(bench: PreflightBench) -> None:
 def test_default_cache_is_used_without_keeping_the_secret(bench: PreflightBench, clean_default_cache: None) -> None:
     secret = "tok-default-cache-secret"
     auth = bench.api_token(secret)
-    run_preflight(auth, "acme", api_url=bench.emulator.bitbucket_url, now=NOW)
+    run_preflight(auth, "acme", api_url=bench.emulator.bitbucket_url)
     bench.emulator.admin("DELETE", "/stats")
-    again = run_preflight(auth, "acme", api_url=bench.emulator.bitbucket_url, now=NOW)
+    again = run_preflight(auth, "acme", api_url=bench.emulator.bitbucket_url)
     assert again.from_cache and bench.bitbucket_requests() == 0
     assert secret not in repr(DEFAULT_CACHE.__dict__)
 
@@ -352,7 +352,7 @@ def test_preflight_error_carries_the_result(bench: PreflightBench) -> None:
 def test_plain_http_to_a_remote_host_is_refused_before_any_request() -> None:
     auth = ApiTokenAuth(username="alice", email="alice@acme.io", api_token=Secret("tok"))
     with pytest.raises(ConfigurationError):
-        run_preflight(auth, "acme", api_url="http://bitbucket.example.com/2.0", now=NOW, cache=None)
+        run_preflight(auth, "acme", api_url="http://bitbucket.example.com/2.0", cache=None)
 
 
 def test_to_dict_is_json_and_complete(bench: PreflightBench) -> None:
@@ -400,7 +400,7 @@ def test_concurrent_preflights_of_one_credential_run_once(bench: PreflightBench)
     bench.emulator.admin("DELETE", "/stats")
 
     def check(_: int) -> PreflightResult:
-        return run_preflight(auth, "acme", api_url=bench.emulator.bitbucket_url, now=NOW, cache=cache)
+        return run_preflight(auth, "acme", api_url=bench.emulator.bitbucket_url, cache=cache)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(check, range(4)))

@@ -6,10 +6,10 @@ wire-level checks (the pickled ``__provider`` blob, unknowns reaching Check, exa
 concurrent calls into one provider process, and properties the engine would never send. It also
 keeps those checks on a laptop without the engines, where the e2e tier is skipped.
 
-Adapted from the project's reference harness ``reference/pulumi_grpc_harness.py`` (checked there
-with pulumi 3.272.0), which follows ``pulumi/dynamic/__main__.py`` of the Pulumi Python SDK and the
-Go engine's ``provider_plugin.go`` (Apache-2.0, Pulumi Corporation). Copied, not imported, so the
-suite does not depend on files outside the repository.
+Adapted from a harness written for this project's research notes (checked with pulumi 3.272.0),
+which follows ``pulumi/dynamic/__main__.py`` of the Pulumi Python SDK and the Go engine's
+``provider_plugin.go`` (Apache-2.0, Pulumi Corporation). The whole driver lives here, so the suite
+depends on no file outside the repository.
 
 What it reproduces of the engine:
 

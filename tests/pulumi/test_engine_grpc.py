@@ -172,6 +172,21 @@ def test_concurrent_calls_share_one_configured_provider(
     assert stats(emulator)["stackguardian"]["by_method"]["POST"] == 8
 
 
+
+def test_an_unrecognised_preflight_value_fails_check_on_the_wire(
+    engine: EngineLikeClient, emulator: Emulator, tokens: dict[str, str]
+) -> None:
+    """As the engine sends it: a string, or a number (every number reaches the provider as a float)."""
+    emulator.admin("DELETE", "/stats")
+    for value, shown in (("maybe", "'maybe'"), (0, "'0.0'")):
+        _, failures = engine.check(NAME, {}, program(tokens["weak"], preflight=value))
+        assert failures == [("preflight", f"preflight={shown} is not a boolean; use true or false")]
+    counts = stats(emulator)
+    assert counts["stackguardian"]["total"] == 0 and counts["bitbucket"]["total"] == 0
+    _, failures = engine.check(NAME, {}, program(tokens["weak"], preflight="off"))
+    assert failures == []  # the settings' word for off: no preflight, so the weak token passes Check
+
+
 # --------------------------------------------------------------------------- errors
 def test_error_tracebacks_carry_no_secret(
     engine: EngineLikeClient,

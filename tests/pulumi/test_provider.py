@@ -146,6 +146,7 @@ def test_app_password_is_refused_from_2026_06_09_with_the_migrate_command(
     }
     found = failures(provider, {}, props)
     assert list(found) == ["auth_type"] and "sg-bitbucket migrate" in found["auth_type"]
+    assert "auth=ApiTokenAuth(" in found["auth_type"]  # first the way a Pulumi program migrates in place
     assert sentinel not in found["auth_type"]
 
 

@@ -11,10 +11,9 @@ import pytest
 from pulumi_helpers import ORG, api_props, configured, raw_record
 
 from sg_bitbucket_iac.emulator import Emulator
-from sg_bitbucket_iac.model import FINGERPRINT_TAG, MANAGED_TAG
-from sg_bitbucket_iac.ownership import OWNER_TAG
 from sg_bitbucket_iac.pulumi import BitbucketConnectorError
 from sg_bitbucket_iac.pulumi.provider import BitbucketConnectorProvider
+from sg_bitbucket_iac.tags import FINGERPRINT_TAG, MANAGED_TAG, OWNER_TAG
 
 RECORD = f"/stackguardian/orgs/{ORG}/integrations/bitbucket_main"
 

@@ -9,9 +9,12 @@ from tf.types import Unknown
 from tf.utils import Diagnostics
 from tf_helpers import access_token_config, api_token_config, config
 
-from sg_bitbucket_iac.engine.precheck import APP_PASSWORD_DEPRECATED, Notice
-from sg_bitbucket_iac.model import AuthType, observed_from_record
+from sg_bitbucket_iac.engine.precheck import APP_PASSWORD_DEPRECATED, check_policy
+from sg_bitbucket_iac.flatstate import SECRET_KEYS, snapshot_of
+from sg_bitbucket_iac.model import AuthType, parse_connector
 from sg_bitbucket_iac.terraform import attributes as attrs
+from sg_bitbucket_iac.wire import observed_from_record
+from sg_bitbucket_iac.wording import TERRAFORM_WORDING
 
 SENTINEL = "SENTINEL-attr-00112233445566778899"
 
@@ -86,8 +89,10 @@ def test_messages_speak_terraform_attribute_names() -> None:
     errors = _errors(access_token_config(SENTINEL, email="alice@acme.io"))
     detail = errors[0][2]
     assert "access_token_scope" in detail and "auth." not in detail
-    assert attrs.translate_message("put the email in auth.email; `id` or `scope`") == (
-        "put the email in email; `connector_id` or `access_token_scope`")
+    (_, _, detail), = _errors(api_token_config(SENTINEL, connector_id="has space"))
+    assert "leave `connector_id` out" in detail
+    (_, _, detail), = _errors(access_token_config(SENTINEL, repository=None, access_token_scope="repository"))
+    assert "access_token_scope 'repository' needs `repository`" in detail
 
 
 def test_secret_with_whitespace_is_reported_without_its_value() -> None:
@@ -112,14 +117,19 @@ def test_an_unknown_secret_alone_still_yields_a_connector_for_policy_checks_but_
     assert parsed.connector is not None and parsed.connector.auth_type is AuthType.API_TOKEN
 
 
-def test_backend_warning_lands_on_its_attribute_with_the_terraform_hint() -> None:
+def test_backend_warning_lands_on_its_attribute_in_terraform_words() -> None:
+    from datetime import UTC, datetime
+
+    app = parse_connector({"name": "legacy", "workspace": "acme",
+                           "auth": {"type": "app_password", "username": "bob", "app_password": SENTINEL}})
     diags = Diagnostics()
-    attrs.report_warning(diags, Notice(APP_PASSWORD_DEPRECATED, "app passwords are deprecated: Bitbucket stopped "
-                                       "issuing them; plan to switch it with `sg-bitbucket migrate --connector X`",
-                                       path="auth.type"))
+    for warning in check_policy(app, at=datetime(2026, 1, 15, tzinfo=UTC), creating=False,
+                                wording=TERRAFORM_WORDING).warnings:
+        attrs.report_warning(diags, warning)
     (warning,) = diags.diagnostics
     assert warning.path == ["auth_type"] and warning.summary == "App passwords are deprecated"
     assert "auth_type = \"api_token\"" in warning.detail
+    assert APP_PASSWORD_DEPRECATED == "app_password_deprecated"
 
 
 def test_report_error_scrubs_secrets_even_from_unexpected_errors() -> None:
@@ -196,12 +206,12 @@ def test_import_state_has_no_secrets_and_reads_workspace_and_scope_from_context_
 
 def test_data_source_state_has_no_secret_attribute() -> None:
     state = attrs.data_source_state(observed_from_record(_record()))
-    assert not attrs.SECRET_ATTRIBUTES & set(state) and "credentials_fingerprint" not in state
+    assert not set(SECRET_KEYS) & set(state) and "credentials_fingerprint" not in state
     assert state["email"] == "alice@acme.io" and state["auth_type"] == "api_token"
 
 
 def test_snapshot_from_state_is_what_the_backend_needs_to_plan_an_update() -> None:
-    snapshot = attrs.snapshot_from_state(_applied(description=None, tags=None), "acme")
+    snapshot = snapshot_of(_applied(description=None, tags=None), "acme")
     assert snapshot is not None
     assert (snapshot.connector_id, snapshot.org, snapshot.auth_type) == ("bitbucket_main", "acme", AuthType.API_TOKEN)
     assert (snapshot.username, snapshot.email, snapshot.fingerprint) == ("alice", "alice@acme.io", "scrypt1:abc")

@@ -7,8 +7,7 @@ from typing import Any
 from tf_helpers import ORG, TerraformSim, api_token_config
 
 from sg_bitbucket_iac.emulator import Emulator
-from sg_bitbucket_iac.model import FINGERPRINT_TAG, MANAGED_TAG
-from sg_bitbucket_iac.ownership import OWNER_TAG
+from sg_bitbucket_iac.tags import FINGERPRINT_TAG, MANAGED_TAG, OWNER_TAG
 
 RECORDS = f"/stackguardian/orgs/{ORG}/integrations"
 

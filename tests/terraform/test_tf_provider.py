@@ -54,14 +54,14 @@ def test_configure_falls_back_to_the_environment(emulator: Emulator) -> None:
     provider.configure_provider(diags, dict.fromkeys(["api_key", "api_uri", "org_name", "bitbucket_api_url",
                                                       "preflight"]))
     assert not diags.diagnostics and provider.engine is not None
-    assert provider.engine.org == ORG and provider.engine.preflight_enabled is True
-    assert provider.engine.bitbucket_api_url == emulator.bitbucket_url
+    assert provider.engine.org == ORG and provider.engine.settings.preflight is True
+    assert provider.engine.settings.bitbucket_api_url == emulator.bitbucket_url
     # Explicit values win over the environment; SG_* names come first among env names (Settings' rule).
     provider = SGBitbucketProvider(environ={"SG_ORG": "first", "STACKGUARDIAN_ORG_NAME": "second",
                                             "SG_API_TOKEN": "k"})
     provider.configure_provider(diags, {"preflight": False})
     assert provider.engine is not None and provider.engine.org == "first"
-    assert provider.engine.preflight_enabled is False
+    assert provider.engine.settings.preflight is False
     provider.configure_provider(diags, {"org_name": "explicit"})
     assert provider.engine.org == "explicit"
 

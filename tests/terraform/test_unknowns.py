@@ -1,7 +1,7 @@
 """Unknown values of every kind, through the servicer as Terraform sends them (tfplugin6, msgpack).
 
 The two payloads are `ValidateResourceConfig` configs captured from Terraform 1.11.4
-(reference/terraform-refined-unknowns.md): refined unknowns (extension type 12) in `name`,
+(docs/evidence.md#terraform-refined-unknowns): refined unknowns (extension type 12) in `name`,
 `description`, `access_token` and inside the `tags` list, and a plain unknown secret.
 """
 

@@ -32,7 +32,7 @@ type Connector struct {
 	ConnectorId pulumi.StringOutput `pulumi:"connectorId"`
 	// When StackGuardian created the connector (RFC 3339, UTC).
 	CreatedAt pulumi.StringPtrOutput `pulumi:"createdAt"`
-	// Fingerprint of the credential set last applied: HMAC-SHA256 for generated credentials, salted scrypt otherwise (not reversible; the same value the CLI keeps in ContextTags).
+	// Fingerprint of the credential set last applied: HMAC for generated tokens, scrypt otherwise (not reversible; the same value the CLI keeps in ContextTags).
 	CredentialsFingerprint pulumi.StringPtrOutput `pulumi:"credentialsFingerprint"`
 	// Description; unset and empty are the same.
 	Description pulumi.StringPtrOutput `pulumi:"description"`
@@ -321,7 +321,7 @@ func (o ConnectorOutput) CreatedAt() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *Connector) pulumi.StringPtrOutput { return v.CreatedAt }).(pulumi.StringPtrOutput)
 }
 
-// Fingerprint of the credential set last applied: HMAC-SHA256 for generated credentials, salted scrypt otherwise (not reversible; the same value the CLI keeps in ContextTags).
+// Fingerprint of the credential set last applied: HMAC for generated tokens, scrypt otherwise (not reversible; the same value the CLI keeps in ContextTags).
 func (o ConnectorOutput) CredentialsFingerprint() pulumi.StringPtrOutput {
 	return o.ApplyT(func(v *Connector) pulumi.StringPtrOutput { return v.CredentialsFingerprint }).(pulumi.StringPtrOutput)
 }

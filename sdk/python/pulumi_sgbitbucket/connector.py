@@ -518,7 +518,7 @@ class Connector(pulumi.CustomResource):
     @pulumi.getter(name="credentialsFingerprint")
     def credentials_fingerprint(self) -> pulumi.Output[Optional[_builtins.str]]:
         """
-        Fingerprint of the credential set last applied: HMAC-SHA256 for generated credentials, salted scrypt otherwise (not reversible; the same value the CLI keeps in ContextTags).
+        Fingerprint of the credential set last applied: HMAC for generated tokens, scrypt otherwise (not reversible; the same value the CLI keeps in ContextTags).
         """
         return pulumi.get(self, "credentials_fingerprint")
 

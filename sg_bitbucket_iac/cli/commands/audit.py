@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from ...engine import audit_connector
-from ...model import AuthType, ObservedConnector
-from ...ownership import owner_of
+from ...model import AuthType
+from ...tags import Front
+from ...wire import ObservedConnector
 from ..exit_codes import EXIT_CHANGES, EXIT_OK
 from .common import Context, unreadable_records
 
@@ -21,7 +22,7 @@ from .common import Context, unreadable_records
 def audit_entry(observed: ObservedConnector, at: datetime) -> dict[str, Any]:
     """One connector's row: facts StackGuardian reports plus the engine's verdict, and the next step."""
     finding = audit_connector(observed, at=at)
-    owner = owner_of(observed.context_tags)
+    owner = observed.owner
     if finding.actions:
         next_step = "; ".join(finding.actions)
     elif owner is not None:
@@ -74,7 +75,7 @@ def run(ctx: Context) -> int:
         "app_passwords": sum(1 for e in entries if e["auth_type"] == AuthType.APP_PASSWORD.value),
         "not_authenticated": sum(1 for e in entries if e["authenticated"] is False),
         "managed": sum(1 for e in entries if e["managed"]),
-        "by_owner": {front: sum(1 for e in entries if e["owner"] == front) for front in ("cli", "terraform", "pulumi")},
+        "by_owner": {front.value: sum(1 for e in entries if e["owner"] == front.value) for front in Front},
     }
     if ctx.json:
         ctx.out.json({"summary": summary, "connectors": entries})

@@ -22,9 +22,10 @@ from ...errors import UsageError
 
 if TYPE_CHECKING:
     from ...engine import Engine
-    from ...model import Connector, ObservedConnector, Problem
+    from ...model import Connector, Problem
     from ...secrets import Secret
     from ...settings import Settings
+    from ...wire import ObservedConnector
     from ..definitions import Definitions
     from ..output import Output
 
@@ -56,7 +57,7 @@ _FLAG_FOR_PATH = {
 
 def problems_as_flags(problems: Iterable[Problem]) -> list[Problem]:
     """Rename YAML paths (auth.email) to the flags a flag-driven command took (--email)."""
-    from ...model import Problem
+    from ...errors import Problem
 
     return [Problem(_FLAG_FOR_PATH.get(p.path, p.path), p.message, p.rule) for p in problems]
 
@@ -92,7 +93,7 @@ def run_bounded(
 
 def unreadable_records(engine: Engine) -> list[dict[str, Any]]:
     """The records the engine's last org scan could not read: Id and what is wrong, for reports."""
-    return [{"connector_id": odd.connector_id, "problems": list(odd.problems), "message": str(odd)}
+    return [{"connector_id": odd.connector_id, "problems": odd.findings, "message": str(odd)}
             for odd in engine.odd_records]
 
 
@@ -118,10 +119,9 @@ def warm_fingerprints(connectors: Sequence[Connector], org: str, on_done: Callab
 
 def slow_to_fingerprint(connectors: Sequence[Connector]) -> list[Connector]:
     """The connectors whose fingerprint is scrypt; the keyed fast scheme costs microseconds, no thread."""
-    from ...model import credential_parts
     from ...secrets import SLOW_SCHEME, fingerprint_scheme
 
-    return [c for c in connectors if fingerprint_scheme(*credential_parts(c.auth)) == SLOW_SCHEME]
+    return [c for c in connectors if fingerprint_scheme(*c.auth.credential_parts()) == SLOW_SCHEME]
 
 
 class Context:
@@ -203,17 +203,20 @@ class Context:
         return str(org)
 
     def engine(self, *, org: str | None = None, mark_managed: bool) -> Engine:
-        """An engine on StackGuardian for ``org``; ``mark_managed`` makes it keep its state in ContextTags."""
+        """An engine on StackGuardian for ``org``; ``mark_managed``: it writes as the CLI, the owner of
+        what a definitions file declares (and keeps its bookkeeping in ContextTags); without it the
+        engine belongs to no front (migrate, audit, import never move the owner)."""
         from ...engine import Engine
+        from ...wording import CLI_WORDING
 
         settings = replace(self.settings, org=org or self.org_for(None))
-        return Engine.from_settings(settings, mark_managed=mark_managed, preflight_backoff=self.preflight_backoff)
+        return Engine(settings, front=CLI_WORDING if mark_managed else None, preflight_backoff=self.preflight_backoff)
 
     def preflight_engine(self) -> Engine:
         """An engine used only for Bitbucket preflight and date rules: no StackGuardian key or org needed."""
         from ...engine import Engine
 
-        return Engine.for_preflight(self.settings, preflight_backoff=self.preflight_backoff)
+        return Engine(self.settings, preflight_backoff=self.preflight_backoff)
 
     # ------------------------------------------------------------------ definitions and secrets
     def load_definitions(self, path: str, *, check_timeline: bool = True) -> Definitions:
@@ -279,9 +282,9 @@ class Context:
             self.secrets_seen.add(value)
 
     def scrub(self, text: str) -> str:
-        from ...errors import scrub
+        from ...redact import scrub_text
 
-        return scrub(text, self.secrets_seen) if self.secrets_seen else text
+        return scrub_text(text, self.secrets_seen) if self.secrets_seen else text
 
     def read_secret(self, what: str) -> Secret:
         """The credential from --secret-env VAR, else stdin (a prompt on a terminal); never from argv."""

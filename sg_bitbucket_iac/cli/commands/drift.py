@@ -18,7 +18,8 @@ from typing import Any
 
 from ...engine import DriftReport
 from ...errors import UsageError
-from ...model import Connector, ObservedConnector
+from ...model import Connector
+from ...wire import ObservedConnector
 from ..exit_codes import EXIT_CHANGES, EXIT_OK
 from .common import Context, note_unreadable, run_bounded, unreadable_records
 

@@ -15,18 +15,17 @@ from typing import Any
 
 from ...engine import AppliedSnapshot
 from ...errors import UsageError
-from ...model import (
-    ACCESS_SCOPE_TAG,
-    PROJECT_TAG,
-    REPOSITORY_TAG,
-    USERNAME_TAG,
-    AuthType,
-    Connector,
-    ObservedConnector,
-)
-from ...ownership import owner_of
+from ...model import AuthType, Connector
+from ...wire import ObservedConnector
 from ..exit_codes import EXIT_OK
 from .common import Context
+
+# What to add when StackGuardian cannot tell a credential field (the secret is a reference anyway).
+_MISSING = {
+    "username": "add `auth.username` (your Bitbucket username); StackGuardian masks it",
+    "email": "add `auth.email` (the Atlassian account email)",
+    "scope": "check `auth.scope` (repository | project | workspace) and add `repository:`/`project:`",
+}
 
 
 def secret_env_name(observed: ObservedConnector, auth_type: AuthType) -> str:
@@ -49,7 +48,7 @@ def definition_of(observed: ObservedConnector) -> tuple[dict[str, Any], list[str
         todos.append("add `workspace:` (the Bitbucket workspace slug); StackGuardian does not record it")
     if not observed.managed:
         entry["adopt"] = True
-        owner = owner_of(observed.context_tags)
+        owner = observed.owner
         if owner is not None:
             todos.append(f"it is owned by {owner.value} now; `adopt: true` moves it to the CLI on the next apply "
                          f"({owner.value} will then refuse to write to it)")
@@ -58,24 +57,13 @@ def definition_of(observed: ObservedConnector) -> tuple[dict[str, Any], list[str
         todos.append("add an `auth:` block; the connector has no recognisable Bitbucket credential")
         return entry, todos
     auth: dict[str, Any] = {"type": auth_type.value}
-    if auth_type in (AuthType.API_TOKEN, AuthType.APP_PASSWORD):
-        username = observed.username or (applied.username if applied else None) or observed.context_tags.get(
-            USERNAME_TAG)
-        if username:
-            auth["username"] = username
-        else:
-            todos.append("add `auth.username` (your Bitbucket username); StackGuardian masks it")
-    if auth_type is AuthType.API_TOKEN:
-        if observed.email:
-            auth["email"] = observed.email
-        else:
-            todos.append("add `auth.email` (the Atlassian account email)")
-    if auth_type is AuthType.ACCESS_TOKEN:
-        for key, tag in (("scope", ACCESS_SCOPE_TAG), ("repository", REPOSITORY_TAG), ("project", PROJECT_TAG)):
-            if observed.context_tags.get(tag):
-                auth[key] = observed.context_tags[tag]
-        if "scope" not in auth:
-            todos.append("check `auth.scope` (repository | project | workspace) and add `repository:`/`project:`")
+    shown = observed.shown_credential()
+    for name in auth_type.credential_fields:
+        value = shown.get(name) or (getattr(applied, name, None) if applied and applied.auth_type is auth_type
+                                    else None)
+        if value:
+            auth[name] = value
+    todos += [_MISSING[name] for name in auth_type.credential_fields if name in _MISSING and name not in auth]
     variable = secret_env_name(observed, auth_type)
     auth[auth_type.secret_field] = "${env:" + variable + "}"
     todos.append(f"export {variable} with the secret (or use ${{file:...}}, ${{aws-sm:...}}, ${{aws-ssm:...}})")
@@ -131,7 +119,7 @@ def run(ctx: Context) -> int:
         ctx.out.markdown(f"# sg-bitbucket import {observed.id} ({ctx.now().date()})\n"
                          + comments + document)
         return EXIT_OK
-    owner = owner_of(observed.context_tags)
+    owner = observed.owner
     # Every line but the entry is a comment, so the whole output pastes under `connectors:` as it stands.
     ctx.out.markdown(
         f"# Connector {observed.id} ({observed.name}) in org {engine.org}: "

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from ...engine import Engine
-from ...errors import ProblemsError, UsageError
-from ...model import AuthType, Connector, ConnectorValidationError, ObservedConnector, Problem, parse_connector
+from ...errors import ConnectorValidationError, Problem, ProblemsError, UsageError
+from ...model import AuthType, Connector, parse_connector
 from ...ownership import check_foreign_tool
 from ...secrets import Secret
+from ...wire import ObservedConnector
 from ..definitions import load_migration_mapping
 from ..exit_codes import EXIT_ERROR, EXIT_OK
 from .common import Context, note_unreadable, problems_as_flags, run_bounded, unreadable_records

@@ -22,8 +22,17 @@ from typing import Any
 
 from ...engine import ConnectorExistsError, ConnectorPlan, Engine
 from ...engine.precheck import PLAN_NOTE, Notice
-from ...errors import AdoptError, ForeignOwnerError, NameClashError, ProblemsError, UsageError
-from ...model import Connector, ConnectorValidationError, ObservedConnector, Problem
+from ...errors import (
+    AdoptError,
+    ConnectorValidationError,
+    ForeignOwnerError,
+    NameClashError,
+    Problem,
+    ProblemsError,
+    UsageError,
+)
+from ...model import Connector
+from ...wire import ObservedConnector
 from ..definitions import Declared, Definitions
 from ..exit_codes import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from . import plan_file
@@ -123,8 +132,7 @@ def make_plans(ctx: Context, engine: Engine, definitions: Definitions, scanned: 
                                resend_credentials=bool({connector.name, connector.connector_id} & set(resend)),
                                same_name=by_name.get(connector.name, []))
         except ConnectorExistsError as error:
-            problems.append(Problem(declared.path, f"{error}; or set `adopt: true` on this entry to take it over "
-                                                   "(see `sg-bitbucket import`)", "exists"))
+            problems.append(Problem(declared.path, str(error), "exists"))
             continue
         except (ForeignOwnerError, NameClashError, AdoptError) as error:
             problems.append(Problem(declared.path, str(error), type(error).__name__))

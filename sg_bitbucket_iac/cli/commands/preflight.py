@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ...errors import ProblemsError, UsageError
-from ...model import ConnectorValidationError, credentials_from
-from ...preflight import run_preflight
+from ...errors import ConnectorValidationError, ProblemsError, UsageError
+from ...model import credentials_from
+from ..exit_codes import exit_for_checks
 from .common import Context, problems_as_flags
 
 
@@ -31,19 +31,12 @@ def run(ctx: Context) -> int:
         auth = credentials_from(args.auth_type, values)
     except ConnectorValidationError as error:
         raise ProblemsError(problems_as_flags(error.problems)) from None
-    result = run_preflight(
-        auth,
-        args.workspace,
-        api_url=ctx.settings.bitbucket_api_url,
-        now=ctx.now(),
-        repositories=repositories if args.auth_type != "access_token" else (),
-        retry_backoff=ctx.preflight_backoff,
-        timeout=ctx.settings.request_timeout,
-    )
+    result = ctx.preflight_engine().check_credential(
+        auth, args.workspace, repositories=repositories if args.auth_type != "access_token" else ())
     if ctx.json:
         ctx.out.json(result.to_dict())
     else:
         from ..render import preflight_view
 
         ctx.out.render(*preflight_view(result.to_dict()))
-    return result.status.exit_code
+    return exit_for_checks(failed=result.failed, inconclusive=result.inconclusive)

@@ -12,7 +12,7 @@ from typing import Any
 
 from ...engine.precheck import Precheck
 from ..definitions import Declared
-from ..exit_codes import EXIT_ERROR, EXIT_INCONCLUSIVE, EXIT_OK
+from ..exit_codes import exit_for_checks
 from .common import Context, run_bounded
 
 PARALLELISM = 4
@@ -51,8 +51,7 @@ def run(ctx: Context) -> int:
         elif outcome is not None:
             entry["preflight"] = outcome.preflight.to_dict() if outcome.preflight is not None else None
             failed = failed or bool(outcome.problems)
-            inconclusive = inconclusive or (outcome.preflight is not None
-                                            and outcome.preflight.status.value == "INCONCLUSIVE")
+            inconclusive = inconclusive or outcome.preflight_inconclusive
         entries.append(entry)
     if ctx.json:
         ctx.out.json({"file": str(definitions.source), "valid": not failed, "inconclusive": inconclusive and not failed,
@@ -64,6 +63,4 @@ def run(ctx: Context) -> int:
         if inconclusive and not failed:
             ctx.out.line("Some credentials could not be checked (Bitbucket rate-limited or unavailable): exit 3.",
                          "bold yellow")
-    if failed:
-        return EXIT_ERROR
-    return EXIT_INCONCLUSIVE if inconclusive else EXIT_OK
+    return exit_for_checks(failed=failed, inconclusive=inconclusive)

@@ -1,11 +1,14 @@
 """The native provider's one door into the backend: flat snake_case values in, the engine's answers out.
 
-Every call of the backend the native front makes is in this module (``flatstate``, the
-``Engine`` from ``batch_read.batched_engine``, ``ownership``, ``settings``), so the rest of the
-front is Pulumi plumbing: property values, the schema, the gRPC server. Nothing here decides a
-rule: validation, the app-password policy, preflight, plans, ownership and drift are the
-engine's; this module translates them to what Pulumi's Check/Diff/Create/Update/Read/Delete and
-Invoke answer, and renders the engine's errors as one line without a secret.
+Every call of the backend the native front makes is in this module (``flatstate``, one
+``Engine(settings, front=NATIVE_PULUMI_WORDING, client=BatchedClient...)`` per org, ``tags``,
+``settings``), so the rest of the front is Pulumi plumbing: property values, the schema, the
+gRPC server. Nothing here decides a rule: validation, the app-password policy, preflight, plans,
+ownership and drift are the engine's, worded by the native provider's table in
+:mod:`sg_bitbucket_iac.wording` (camelCase property names, `pulumi import`, `adopt: true`); this
+module translates them to what Pulumi's Check/Diff/Create/Update/Read/Delete and Invoke answer.
+The state's keys and their mapping are the dynamic resource's (:mod:`..properties`), and errors
+leave as one scrubbed line through :mod:`..messages`: both shared by the two Pulumi fronts.
 
 Values are the flat keys of :mod:`sg_bitbucket_iac.flatstate` (``auth_type``, ``api_token``, ...),
 plain Python values, secrets revealed (the property layer re-marks them secret on the way out),
@@ -16,37 +19,34 @@ from __future__ import annotations
 
 import threading
 import typing
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ...changed_outside import refresh_note
 from ...engine import Action, ConnectorExistsError, Engine, keep_identity, plan_connector
-from ...errors import ConnectorValidationError, ForeignOwnerError, NameClashError, SGBitbucketError, scrub
-from ...flatstate import (
-    CREDENTIAL_KEYS,
-    DESCRIPTIVE_KEYS,
-    SECRET_KEYS,
-    declaration,
-    flat_of,
-    key_of_path,
-    refreshed,
-    secret_values,
-    snapshot_of,
+from ...errors import (
+    BitbucketConnectorError,
+    ConnectorValidationError,
+    ForeignOwnerError,
+    NameClashError,
+    Problem,
+    SGBitbucketError,
 )
-from ...model import AccessTokenAuth, AuthType, Connector, ObservedConnector, Problem, derive_id, parse_connector
-from ...ownership import Front, owner_of
+from ...field_rules import derive_id
+from ...flatstate import CREDENTIAL_KEYS, declaration, flat_of, key_of_path, refreshed, secret_values, snapshot_of
+from ...model import AccessTokenAuth, AuthType, Connector, parse_connector
+from ...redact import escape_control
 from ...secrets import Secret
 from ...settings import Settings, checked_api_key, checked_base_url, checked_text, parse_bool
-from ...text import escape_control
+from ...tags import Front, owner_of
+from ...wire import ObservedConnector
+from ...wording import NATIVE_PULUMI_WORDING, camel_case
+from ..messages import check_reasons, clean_errors, shown
+from ..properties import DIRECTIVE_KEYS, INPUT_KEYS, OUTPUT_KEYS, SECRET_KEYS, inputs_from_outputs, state_outputs
 
-# Inputs that steer a write but describe nothing on the server: never outputs.
-DIRECTIVE_KEYS: tuple[str, ...] = ("preflight", "adopt")
-INPUT_KEYS: tuple[str, ...] = (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, *DIRECTIVE_KEYS)
-# What only StackGuardian (or our write) knows.
-COMPUTED_KEYS: tuple[str, ...] = ("org", "authenticated", "created_at", "modified_at", "credentials_fingerprint")
-OUTPUT_KEYS: tuple[str, ...] = (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, *COMPUTED_KEYS)
+WORDING = NATIVE_PULUMI_WORDING
 # Secret outputs: the credentials under their own keys, and what is derived from them.
 SECRET_OUTPUT_KEYS: tuple[str, ...] = (*SECRET_KEYS, "credentials_fingerprint")
 # What getConnector returns: what StackGuardian shows of a connector, never a secret.
@@ -61,6 +61,7 @@ SETTING_OF_CONFIG: dict[str, str] = {
 }
 AUTH_TYPES: tuple[str, ...] = tuple(t.value for t in AuthType)
 ACCESS_TOKEN_SCOPES: tuple[str, ...] = typing.get_args(AccessTokenAuth.model_fields["scope"].annotation)
+camel = camel_case  # a flat key as this provider spells the property (wording.py: its field names)
 
 
 class _Unknown:
@@ -81,10 +82,6 @@ def is_unknown(value: Any) -> bool:
     if isinstance(value, Mapping):
         return any(is_unknown(v) for v in value.values())
     return False
-
-
-class ProviderError(Exception):
-    """A failure told as one line a person can act on; never a secret, never a traceback."""
 
 
 @dataclass(frozen=True)
@@ -122,17 +119,16 @@ class Read:
 Warn = Callable[[str], None]
 
 
-def camel(key: str) -> str:
-    """A flat key as Pulumi spells a property: ``access_token_scope`` -> ``accessTokenScope``."""
-    head, *rest = key.split("_")
-    return head + "".join(part.capitalize() for part in rest)
-
-
 def flag(value: Any, key: str = "preflight") -> bool | None:
     """A per-resource boolean (None: the provider's default); the settings' parser refuses anything else."""
     if value is None or value is UNKNOWN:
         return None
     return parse_bool(value if isinstance(value, bool) else str(value), camel(key))
+
+
+def parse(values: Mapping[str, Any]) -> Connector:
+    """The declared connector; its problems name the properties as this provider spells them."""
+    return parse_connector(declaration(values), names=WORDING.field_names)
 
 
 class Backend:
@@ -165,7 +161,7 @@ class Backend:
                 check(value, f"sgbitbucket:{key}")
             except SGBitbucketError as exc:
                 secrets = [str(value)] if key == "apiKey" else []
-                failures.append(Failure(key, shown(str(exc), secrets)))
+                failures.append(Failure(key, shown(str(exc), secrets, one_line=True)))
         return failures
 
     def configure(self, config: Mapping[str, Any]) -> None:
@@ -195,47 +191,35 @@ class Backend:
     def org(self) -> str:
         org = self._resolved().org
         if not org:
-            raise ProviderError("no StackGuardian org: set it with `pulumi config set sgbitbucket:org ORG`, or "
-                                "SG_ORG (or STACKGUARDIAN_ORG_NAME) in the environment")
+            raise BitbucketConnectorError(
+                "no StackGuardian org: set it with `pulumi config set sgbitbucket:org ORG`, or SG_ORG (or "
+                "STACKGUARDIAN_ORG_NAME) in the environment")
         return org
 
     def engine(self, org: str | None = None) -> Engine:
         """One Engine per org and process, created on first use (the gRPC threads share it)."""
         settings = self._resolved()
         if not settings.api_key:
-            raise ProviderError("no StackGuardian API key: set it with `pulumi config set --secret "
-                                "sgbitbucket:apiKey`, or SG_API_TOKEN (or STACKGUARDIAN_API_KEY) in the environment")
+            raise BitbucketConnectorError(
+                "no StackGuardian API key: set it with `pulumi config set --secret sgbitbucket:apiKey`, or "
+                "SG_API_TOKEN (or STACKGUARDIAN_API_KEY) in the environment")
         wanted = org or self.org()
         with self._lock:
             engine = self._engines.get(wanted)
             if engine is None:
-                from ...batch_read import batched_engine  # concurrent reads (refresh) share one listall scan
+                from ...batch_read import BatchedClient  # concurrent reads (refresh) share one listall scan
 
-                engine = batched_engine(replace(settings, org=wanted), owner=Front.PULUMI)
+                settings = replace(settings, org=wanted)
+                engine = Engine(settings, front=WORDING, client=BatchedClient.from_settings(settings))
                 self._engines[wanted] = engine
             return engine
 
     # ------------------------------------------------------------------ errors
-    @contextmanager
-    def errors(self, operation: str, *sources: Mapping[str, Any]) -> Iterator[None]:
-        """Anything raised inside leaves as one scrubbed ProviderError line, without a chained cause."""
-        secrets = [*self._api_key()]
-        for source in sources:
-            secrets.extend(secret_values(source))
-        try:
-            yield
-        except ProviderError as exc:
-            raise ProviderError(shown(str(exc), secrets)) from None
-        except ConnectorValidationError as exc:
-            problems = "; ".join(f"{camel(key_of_path(p.path)[0]) or 'connector'}: {p.message}" for p in exc.problems)
-            raise ProviderError(f"{operation}: invalid connector: {shown(problems, secrets)}") from None
-        except SGBitbucketError as exc:
-            raise ProviderError(f"{operation}: {shown(str(exc), secrets)}") from None
-        except Exception as exc:
-            raise ProviderError(
-                f"{operation}: unexpected {type(exc).__name__}: {shown(str(exc), secrets)[:500]}") from None
+    def errors(self, operation: str, *sources: Mapping[str, Any]) -> AbstractContextManager[None]:
+        """Anything raised inside leaves as one scrubbed line (:func:`..messages.clean_errors`)."""
+        return clean_errors(operation, *sources, wording=WORDING, extra=self._api_key(), one_line=True)
 
-    def _say(self, connector_id: str, notes: Any) -> None:
+    def _say(self, connector_id: str, notes: Iterable[object]) -> None:
         for note in dict.fromkeys(str(n) for n in notes):
             self._warn(escape_control(f"{connector_id}: {note}"))
 
@@ -253,7 +237,7 @@ class Backend:
             if failures:
                 return Checked(inputs, failures)
             try:
-                connector = parse_connector(declaration({k: v for k, v in inputs.items() if k not in unknown}))
+                connector = parse({k: v for k, v in inputs.items() if k not in unknown})
             except ConnectorValidationError as exc:
                 return Checked(inputs, _failures(exc.problems, unknown, secrets))
             if unknown:
@@ -275,21 +259,17 @@ class Backend:
         engine = self.engine()
         try:
             engine.plan(connector, observed=engine.read(connector.connector_id), adopt=adopt, refresh=False)
-        except ConnectorExistsError:
-            return [Failure("connector_id", exists_message(connector.connector_id, engine.org))]
+        except ConnectorExistsError as exc:
+            return [Failure("connector_id", shown(str(exc), secrets, one_line=True))]
         except ForeignOwnerError as exc:
-            return [Failure("adopt", shown(f"{exc.message}; leave it to {exc.owner}, or take it over with "
-                                           "`adopt: true` on the Connector", secrets))]
+            return [Failure("adopt", shown(str(exc), secrets, one_line=True))]
         except NameClashError as exc:
             holder = engine.read(exc.existing_id)
             if holder is not None and owner_of(holder.context_tags) is Front.PULUMI:
                 # A create-replacement (new connectorId, same name) is checked like a create while the
                 # connector it replaces still holds the name; Create checks again once that is deleted.
                 return []
-            return [Failure("name", shown(f"{exc.message}; to manage the existing one, set connectorId to "
-                                          f"{exc.existing_id!r} and import it (`pulumi import "
-                                          f"sgbitbucket:index:Connector NAME {exc.existing_id}`), or choose another "
-                                          "name", secrets))]
+            return [Failure("name", shown(str(exc), secrets, one_line=True))]
         return []
 
     # ------------------------------------------------------------------ Diff
@@ -304,11 +284,11 @@ class Backend:
             applied = snapshot_of(state, olds.get("org"))
             if applied is None:  # state without a usable snapshot (hand-edited): write everything again
                 return Difference(True, [k for k in INPUT_KEYS if k in news and k not in DIRECTIVE_KEYS])
-            desired = keep_identity(parse_connector(declaration(news)), applied)
+            desired = keep_identity(parse(news), applied)
             authenticated = olds.get("authenticated")
             plan = plan_connector(desired, org=self.org(), applied=applied, observed=applied.as_observed(
                 authenticated=authenticated if isinstance(authenticated, bool) else None))
-            changed = list(dict.fromkeys(key_of_path(c.field)[0] for c in plan.changes))
+            changed = list(dict.fromkeys(_key(c.field) for c in plan.changes))
             if plan.action is Action.REPLACE:
                 return Difference(True, changed, ["org" if "org" in changed else "connector_id"])
             return Difference(plan.action is not Action.NOOP, [k for k in changed if k in OUTPUT_KEYS])
@@ -319,14 +299,11 @@ class Backend:
         with self.errors("create", props):
             if preview:
                 return self._preview_outputs(props, {})
-            desired = parse_connector(declaration(props))
+            desired = parse(props)
             engine = self.engine()
             observed = engine.read(desired.connector_id)
-            try:
-                plan = engine.plan(desired, observed=observed, adopt=bool(flag(props.get("adopt"), "adopt")),
-                                   refresh=False)
-            except ConnectorExistsError:
-                raise ProviderError(exists_message(desired.connector_id, engine.org)) from None
+            plan = engine.plan(desired, observed=observed, adopt=bool(flag(props.get("adopt"), "adopt")),
+                               refresh=False)
             return desired.connector_id, self._apply(engine, desired, plan, observed, flag(props.get("preflight")))
 
     def update(self, connector_id: str, olds: Mapping[str, Any], news: Mapping[str, Any], *,
@@ -337,13 +314,13 @@ class Backend:
                 return self._preview_outputs(news, olds)[1]
             engine = self.engine()
             applied = snapshot_of({**olds, "connector_id": olds.get("connector_id") or connector_id}, olds.get("org"))
-            desired = keep_identity(parse_connector(declaration(news)), applied)
+            desired = keep_identity(parse(news), applied)
             observed = engine.read(connector_id)
             adopt = applied is None or bool(flag(news.get("adopt"), "adopt"))
             plan = engine.plan(desired, applied=applied, observed=observed, adopt=adopt, refresh=False)
             if plan.action is Action.REPLACE:
-                raise ProviderError(f"connector {connector_id}: {plan.replace_reason}; this needs a replacement, "
-                                    "not an update")
+                raise BitbucketConnectorError(f"connector {connector_id}: {plan.replace_reason}; this needs a "
+                                              "replacement, not an update")
             return self._apply(engine, desired, plan, observed, flag(news.get("preflight")))
 
     def _apply(self, engine: Engine, desired: Connector, plan: Any, observed: ObservedConnector | None,
@@ -352,9 +329,9 @@ class Backend:
         self._say(desired.connector_id, [*plan.warnings, *result.warnings])
         after = result.observed or engine.read(desired.connector_id)
         if after is None:
-            raise ProviderError(f"connector {desired.connector_id} was not found after the write")
+            raise BitbucketConnectorError(f"connector {desired.connector_id} was not found after the write")
         fingerprint = result.snapshot.fingerprint if result.snapshot else None
-        return outputs_of(after, org=engine.org, prior={**flat_of(desired), "credentials_fingerprint": fingerprint})
+        return state_outputs(after, org=engine.org, declared=desired, fingerprint=fingerprint)
 
     def _preview_outputs(self, inputs: Mapping[str, Any], olds: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         """What a preview shows: the declared values, the Id once it can be known, the rest unknown."""
@@ -367,7 +344,7 @@ class Backend:
         if not outs.get("connector_id"):
             outs["connector_id"] = derive_id(name) if isinstance(name, str) else UNKNOWN
         if not any(is_unknown(v) for v in inputs.values()):
-            outs.update(flat_of(parse_connector(declaration(inputs))))  # the values the backend derives
+            outs.update(flat_of(parse(inputs)))  # the values the backend derives
             outs["connector_id"] = olds.get("connector_id") or outs["connector_id"]  # kept on rename
         elif inputs.get("auth_type") == AuthType.ACCESS_TOKEN.value and not inputs.get("access_token_scope"):
             outs["access_token_scope"] = UNKNOWN
@@ -388,19 +365,19 @@ class Backend:
             observed = engine.read(connector_id)
             if observed is None:
                 if importing:
-                    raise ProviderError(f"connector {connector_id} not found in StackGuardian org {engine.org}: "
-                                        "import needs the Id of an existing connector (`sg-bitbucket audit` lists "
-                                        "the org's connectors)")
+                    raise BitbucketConnectorError(
+                        f"connector {connector_id} not found in StackGuardian org {engine.org}: import needs the Id "
+                        "of an existing connector (`sg-bitbucket audit` lists the org's connectors)")
                 return Read(None)  # deleted outside: refresh drops it from state
             if not observed.is_bitbucket:
-                raise ProviderError(f"connector {connector_id} in org {engine.org} is a "
-                                    f"{observed.kind or 'non-Bitbucket'} connector, not a Bitbucket one")
-            outs = outputs_of(observed, org=engine.org, prior=state)
+                raise BitbucketConnectorError(f"connector {connector_id} in org {engine.org} is a "
+                                              f"{observed.kind or 'non-Bitbucket'} connector, not a Bitbucket one")
+            outs = state_outputs(observed, org=engine.org, previous=state)
             kept = {k: inputs[k] for k in DIRECTIVE_KEYS if inputs.get(k) is not None}
             if importing:
                 kept.update(self._import_notes(observed))
             else:
-                note = refresh_note(connector_id, state.get("modified_at"), observed.modified_at, "`pulumi up`")
+                note = refresh_note(connector_id, state.get("modified_at"), observed.modified_at, WORDING)
                 if note is not None:
                     outs["credentials_fingerprint"] = None  # the next `up` re-sends the declared credential
                     self._warn(escape_control(note))
@@ -410,14 +387,14 @@ class Backend:
         """An import reads only; what the next `pulumi up` must do is said now, and adopt is set
         when another front owns the connector (so the generated code says it takes it over)."""
         owner = owner_of(observed.context_tags)
-        notes = ["StackGuardian never returns a secret: set the credential "
-                 f"({camel(observed.auth_type.secret_field) if observed.auth_type else 'its secret'}) in the program; "
-                 "the first `pulumi up` sends it"]
+        secret = WORDING.field(observed.auth_type.secret_field) if observed.auth_type else "its secret"
+        notes = [f"StackGuardian never returns a secret: set the credential ({secret}) in the program; the first "
+                 "`pulumi up` sends it"]
         extra: dict[str, Any] = {}
         if not observed.workspace:
             notes.append("no workspace is recorded on this connector (it was not written by this tool): set "
                          "`workspace` in the program")
-        if owner is not None and owner is not Front.PULUMI:
+        if owner is not None and owner is not WORDING.owner:
             extra["adopt"] = True
             notes.append(f"owned by {owner.value}: the generated code sets `adopt: true`, and the first `pulumi up` "
                          f"moves the owner to pulumi ({owner.value} then refuses to write to it)")
@@ -441,8 +418,8 @@ class Backend:
             if connector_id:
                 observed = engine.read(str(connector_id))
                 if observed is None:
-                    return {}, [Failure("connectorId", f"StackGuardian org {engine.org} has no connector "
-                                                       f"{escape_control(str(connector_id))}")]
+                    return {}, [Failure("connector_id", f"StackGuardian org {engine.org} has no connector "
+                                                        f"{escape_control(str(connector_id))}")]
             else:
                 found = engine.named(str(name))
                 if len(found) != 1:
@@ -452,37 +429,22 @@ class Backend:
                     return {}, [Failure("name", what)]
                 observed = found[0]
             if not observed.is_bitbucket:
-                return {}, [Failure("connectorId", f"connector {observed.id} is a {observed.kind or 'non-Bitbucket'} "
-                                                   "connector, not a Bitbucket one")]
+                return {}, [Failure("connector_id", f"connector {observed.id} is a {observed.kind or 'non-Bitbucket'} "
+                                                    "connector, not a Bitbucket one")]
             values = refreshed(observed, {})
             return {k: values.get(k) for k in LOOKUP_KEYS}, []
 
 
 # --------------------------------------------------------------------------- translations
-def outputs_of(observed: ObservedConnector, *, org: str, prior: Mapping[str, Any]) -> dict[str, Any]:
-    """Every output: what StackGuardian reports, completed from ``prior`` (the declaration just
-    written, or the state on refresh) with what only we know (secrets, workspace, scope)."""
-    values = refreshed(observed, prior)
-    outs = {key: values.get(key) for key in OUTPUT_KEYS}
-    outs["org"] = org
-    return outs
-
-
 def inputs_of(outs: Mapping[str, Any]) -> dict[str, Any]:
-    """Inputs that reproduce ``outs`` (a refresh leaves no phantom diff; an import's generated code)."""
-    return {k: outs[k] for k in (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS) if outs.get(k) not in (None, "", [])}
+    """Inputs that reproduce ``outs`` (a refresh leaves no phantom diff; an import's generated code
+    leaves out what is empty)."""
+    return {k: v for k, v in inputs_from_outputs(outs).items() if v not in ("", [])}
 
 
-def shown(text: str, secrets: list[str]) -> str:
-    """What reaches the Pulumi CLI: scrubbed of every secret, control characters made visible, one line."""
-    return escape_control(scrub(text, secrets), keep="").replace("\\x0a", "; ")
-
-
-def exists_message(connector_id: str, org: str) -> str:
-    return (f"connector {connector_id} already exists in StackGuardian org {org}; import it to manage it from "
-            f"this stack (`pulumi import sgbitbucket:index:Connector NAME {connector_id}`, or the `import` resource "
-            f"option), set `adopt: true` to take it over with the declared credentials, read it with getConnector, "
-            "or choose another connectorId")
+def _key(path: str) -> str:
+    """A plan change's field path (``auth.email``) as the flat key it is about."""
+    return key_of_path(path)[0]
 
 
 def _is_flag(value: Any) -> bool:
@@ -494,18 +456,12 @@ def _is_flag(value: Any) -> bool:
 
 
 def _failures(problems: list[Problem], skip: set[str], secrets: list[str]) -> list[Failure]:
-    failures = []
-    for problem in problems:
-        key = key_of_path(problem.path)[0]
-        if key in skip:
-            continue  # about a value not known yet (preview): checked again at `up`
-        failures.append(Failure(key, shown(problem.message, secrets)))
-    return failures
+    return [Failure(key, reason) for key, reason in check_reasons(problems, skip, secrets, one_line=True)]
 
 
 def _declared(olds: Mapping[str, Any]) -> Connector | None:
     """The connector the previous inputs declared (None when they do not parse)."""
     try:
-        return parse_connector(declaration(olds))
+        return parse(olds)
     except ConnectorValidationError:
         return None

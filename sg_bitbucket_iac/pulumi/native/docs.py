@@ -208,8 +208,9 @@ def installation_page(schema: Mapping[str, Any]) -> str:
         "",
         "   The tarball holds a small launcher, the same bytes on every machine for one package version; it "
         "runs the provider of the `sg-bitbucket-iac` installation it finds at run time "
-        "(`SG_BITBUCKET_IAC_PYTHON`, else the `pulumi-resource-sgbitbucket` console script on `PATH`, else "
-        "`python3` on `PATH`), and refuses, in one line naming the fix, an installation of another version.",
+        "(`SG_BITBUCKET_IAC_PULUMI_PROVIDER`, the path of a `pulumi-resource-sgbitbucket` console script, if set; "
+        "else that console script in `PATH`'s absolute folders), and says in one line what to do when it finds "
+        "none, or an installation of another version.",
         "",
         "## Configuration",
         "",

@@ -8,7 +8,7 @@ provider a secret is its plain value (the backend wraps it in ``Secret``) and an
 secret whatever the engine sent, so no secret can leave unmarked.
 
 Property names are camelCase (``accessTokenScope``); the backend's are snake_case
-(``access_token_scope``); the mapping is :func:`backend.camel` over the keys the schema declares.
+(``access_token_scope``); the mapping is :func:`sg_bitbucket_iac.wording.camel_case` over the keys the schema declares.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from google.protobuf import struct_pb2
 from google.protobuf.json_format import MessageToDict
 from pulumi.runtime import rpc
 
-from .backend import INPUT_KEYS, LOOKUP_KEYS, OUTPUT_KEYS, SECRET_OUTPUT_KEYS, UNKNOWN, camel
+from ..properties import INPUT_KEYS, OUTPUT_KEYS
+from .backend import LOOKUP_KEYS, SECRET_OUTPUT_KEYS, UNKNOWN, camel
 
 SIG = rpc._special_sig_key
 SECRET_SIG = rpc._special_secret_sig

@@ -20,19 +20,10 @@ import json
 from typing import Any
 
 from ... import __version__, field_docs
-from .backend import (
-    ACCESS_TOKEN_SCOPES,
-    AUTH_TYPES,
-    DIRECTIVE_KEYS,
-    INPUT_KEYS,
-    LOOKUP_KEYS,
-    OUTPUT_KEYS,
-    SECRET_OUTPUT_KEYS,
-    SETTING_OF_CONFIG,
-    camel,
-)
+from ..properties import DIRECTIVE_KEYS, INPUT_KEYS, OUTPUT_KEYS
+from . import PACKAGE
+from .backend import ACCESS_TOKEN_SCOPES, AUTH_TYPES, LOOKUP_KEYS, SECRET_OUTPUT_KEYS, SETTING_OF_CONFIG, camel
 
-PACKAGE = "sgbitbucket"
 RESOURCE_TOKEN = f"{PACKAGE}:index:Connector"
 FUNCTION_TOKEN = f"{PACKAGE}:index:getConnector"
 AUTH_TYPE_TOKEN = f"{PACKAGE}:index:AuthType"

@@ -19,11 +19,11 @@ import grpc
 from pulumi.runtime.proto import provider_pb2_grpc
 
 from ... import __version__
+from . import PACKAGE
 
 # Threads for concurrent engine requests: a refresh reads ~10 connectors at once, an `up` of many
 # writes as many as `--parallel` allows; the batched reads share one scan across these threads.
 MAX_WORKERS = 16
-PACKAGE = "sgbitbucket"
 
 
 class DeferredServicer(provider_pb2_grpc.ResourceProviderServicer):
@@ -70,6 +70,14 @@ def serve(servicer: provider_pb2_grpc.ResourceProviderServicer, *, port: int = 0
 
 def main(argv: list[str] | None = None) -> None:
     """`pulumi-resource-sgbitbucket ENGINE_ADDRESS [engine flags]`, as the Pulumi engine starts plugins."""
+    from ...launcher import version_mismatch
+    from .plugin_archive import EXECUTABLE, VERSION_REMEDY
+
+    # One line on stdout, where the engine expects the port: the CLI quotes it ("wrote an invalid port").
+    mismatch = version_mismatch(__version__, EXECUTABLE, VERSION_REMEDY)
+    if mismatch:
+        print(mismatch, flush=True)
+        raise SystemExit(1)
     parser = argparse.ArgumentParser(prog=f"pulumi-resource-{PACKAGE}",
                                      description=f"The {PACKAGE} Pulumi resource provider (a plugin the Pulumi "
                                                  "CLI starts; not meant to be run by hand).")

@@ -30,24 +30,14 @@ from pulumi.runtime import proto
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc, provider_pb2_grpc
 
 from ... import __version__
-from ...text import escape_control
-from . import properties
-from .backend import (
-    INPUT_KEYS,
-    LOOKUP_KEYS,
-    OUTPUT_KEYS,
-    SECRET_OUTPUT_KEYS,
-    Backend,
-    Failure,
-    ProviderError,
-    camel,
-    shown,
-)
-from .schema import FUNCTION_TOKEN, PACKAGE, RESOURCE_TOKEN, schema_json
+from ...errors import BitbucketConnectorError
+from ...redact import escape_control
+from ..messages import shown
+from ..properties import INPUT_KEYS, OUTPUT_KEYS
+from . import PACKAGE, properties
+from .backend import LOOKUP_KEYS, SECRET_OUTPUT_KEYS, Backend, Failure, camel
+from .schema import FUNCTION_TOKEN, RESOURCE_TOKEN, schema_json
 
-# Threads for concurrent engine requests: a refresh reads ~10 connectors at once, an `up` of many
-# writes as many as `--parallel` allows; the batched reads share one scan across these threads.
-MAX_WORKERS = 16
 _URN: contextvars.ContextVar[str] = contextvars.ContextVar("urn", default="")
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
@@ -79,20 +69,20 @@ class EngineLog:
 
 
 def _answers(handler: Handler) -> Handler:
-    """One RPC: a ProviderError becomes the status text alone; anything else one scrubbed line."""
+    """One RPC: a BitbucketConnectorError becomes the status text alone; anything else one scrubbed line."""
 
     @functools.wraps(handler)
     def run(self: ConnectorProviderServicer, request: Any, context: grpc.ServicerContext) -> Any:
         _URN.set(getattr(request, "urn", "") or "")
         try:
             return handler(self, request, context)
-        except ProviderError as exc:
+        except BitbucketConnectorError as exc:
             context.abort(grpc.StatusCode.UNKNOWN, str(exc))
         except Exception as exc:  # a bug of ours: say what, never how deep (no traceback), never a secret
             secrets = _secrets_of(request)
             context.abort(grpc.StatusCode.INTERNAL,
                           f"{PACKAGE} {handler.__name__}: internal error ({type(exc).__name__}: "
-                          f"{shown(str(exc), secrets)[:300]}); please report it")
+                          f"{shown(str(exc), secrets, one_line=True)[:300]}); please report it")
         raise AssertionError("unreachable: context.abort raises")
 
     return run  # type: ignore[return-value]
@@ -148,7 +138,8 @@ class ConnectorProviderServicer(provider_pb2_grpc.ResourceProviderServicer):
     # ------------------------------------------------------------------ the Connector resource
     def _resource(self, type_token: str) -> None:
         if type_token and type_token != RESOURCE_TOKEN:
-            raise ProviderError(f"{PACKAGE} has no resource type {escape_control(type_token)}; it has {RESOURCE_TOKEN}")
+            raise BitbucketConnectorError(
+                f"{PACKAGE} has no resource type {escape_control(type_token)}; it has {RESOURCE_TOKEN}")
 
     @_answers
     def Check(self, request: proto.CheckRequest, context: grpc.ServicerContext) -> proto.CheckResponse:
@@ -221,7 +212,8 @@ class ConnectorProviderServicer(provider_pb2_grpc.ResourceProviderServicer):
     @_answers
     def Invoke(self, request: proto.InvokeRequest, context: grpc.ServicerContext) -> proto.InvokeResponse:
         if request.tok != FUNCTION_TOKEN:
-            raise ProviderError(f"{PACKAGE} has no function {escape_control(request.tok)}; it has {FUNCTION_TOKEN}")
+            raise BitbucketConnectorError(
+                f"{PACKAGE} has no function {escape_control(request.tok)}; it has {FUNCTION_TOKEN}")
         args = properties.to_flat(request.args)
         if args.strangers:
             failures = [Failure("", f"{escape_control(n)} is not an argument of {FUNCTION_TOKEN}")

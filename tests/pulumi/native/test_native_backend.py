@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sg_bitbucket_iac.emulator import Emulator
-from sg_bitbucket_iac.pulumi.native.backend import UNKNOWN, Backend, ProviderError, flag, is_unknown
+from sg_bitbucket_iac.errors import BitbucketConnectorError
+from sg_bitbucket_iac.pulumi.native.backend import UNKNOWN, Backend, flag, is_unknown
 
 
 def configured(emulator: Emulator, **config: object) -> Backend:
@@ -18,11 +19,11 @@ def configured(emulator: Emulator, **config: object) -> Backend:
 def test_missing_settings_say_the_pulumi_way_to_set_them(emulator: Emulator) -> None:
     no_key = Backend(lambda text: None)
     no_key.configure({"org": "acme", "apiUrl": emulator.stackguardian_url})
-    with pytest.raises(ProviderError, match="pulumi config set --secret sgbitbucket:apiKey"):
+    with pytest.raises(BitbucketConnectorError, match="pulumi config set --secret sgbitbucket:apiKey"):
         no_key.engine()
     no_org = Backend(lambda text: None)
     no_org.configure({"apiKey": "k", "apiUrl": emulator.stackguardian_url})
-    with pytest.raises(ProviderError, match="pulumi config set sgbitbucket:org"):
+    with pytest.raises(BitbucketConnectorError, match="pulumi config set sgbitbucket:org"):
         no_org.org()
 
 

@@ -11,8 +11,8 @@ from pulumi.runtime import proto
 
 from sg_bitbucket_iac import __version__
 from sg_bitbucket_iac.emulator import Emulator
-from sg_bitbucket_iac.ownership import OWNER_TAG
 from sg_bitbucket_iac.pulumi.native.schema import schema_json
+from sg_bitbucket_iac.tags import OWNER_TAG
 
 
 def api(token: str, **extra: object) -> dict[str, object]:

@@ -1,0 +1,1 @@
+terraform import sgbitbucket_connector.main bitbucket-main

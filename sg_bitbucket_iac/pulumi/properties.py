@@ -1,0 +1,133 @@
+"""The properties of ``BitbucketConnector``: which keys exist, which are secret, and how they map.
+
+Property keys are :mod:`sg_bitbucket_iac.flatstate`'s flat keys (one state key per field, so each
+secret stays secret under its own key: the engine re-marks outputs secret by key only). Secrets are
+returned only under their own input keys; the derived ``credentials_fingerprint`` is secret through
+:data:`ADDITIONAL_SECRET_OUTPUTS`. Every key set here is part of users' stack state: add, never rename.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi.output import Unknown
+
+from ..engine import AppliedSnapshot
+from ..flatstate import (
+    CREDENTIAL_KEYS,
+    DESCRIPTIVE_KEYS,
+    SECRET_KEYS,
+    declaration,
+    flat_of,
+    key_of_path,
+    refreshed,
+    snapshot_of,
+)
+from ..model import Connector, parse_connector
+from ..settings import parse_bool
+from ..wire import ObservedConnector
+from ..wording import PULUMI_WORDING
+
+# The wire form of an unknown value; the SDK turns it into pulumi.output.Unknown during Check/Diff.
+UNKNOWN_WIRE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+# Inputs that steer a write but describe nothing on the server: not stored as outputs.
+DIRECTIVE_KEYS: tuple[str, ...] = ("preflight", "adopt")
+INPUT_KEYS: tuple[str, ...] = (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, *DIRECTIVE_KEYS)
+COMPUTED_KEYS: tuple[str, ...] = (
+    "org",
+    "authenticated",
+    "created_at",
+    "modified_at",
+    "credentials_fingerprint",
+)
+OUTPUT_KEYS: tuple[str, ...] = (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, *COMPUTED_KEYS)
+# Derived from the secrets, so secret too; the engine only re-marks same-key outputs by itself.
+ADDITIONAL_SECRET_OUTPUTS: tuple[str, ...] = ("credentials_fingerprint",)
+
+
+def is_unknown(value: Any) -> bool:
+    """An unknown (preview) value anywhere inside ``value``."""
+    if isinstance(value, Unknown) or value == UNKNOWN_WIRE:
+        return True
+    if isinstance(value, list | tuple):
+        return any(is_unknown(v) for v in value)
+    if isinstance(value, Mapping):
+        return any(is_unknown(v) for v in value.values())
+    return False
+
+
+def property_of(path: str) -> str:
+    """The property key for a backend problem path: ``auth.email`` -> ``email``, ``id`` -> ``connector_id``."""
+    return key_of_path(path)[0]
+
+
+def connector_data(props: Mapping[str, Any]) -> dict[str, Any]:
+    """Flat Pulumi properties -> the backend's declarative shape (the same one YAML definitions use)."""
+    return declaration(props)
+
+
+def parse(props: Mapping[str, Any]) -> Connector:
+    """The declared connector, its problems worded in Pulumi's property names."""
+    return parse_connector(connector_data(props), names=PULUMI_WORDING.field_names)
+
+
+def preflight_flag(value: Any) -> bool | None:
+    """The per-resource ``preflight`` input; None (unset or not known yet) defers to the provider setting.
+
+    Read by the settings' own parser, so this input, ``stackguardian:preflight`` and
+    ``SG_BITBUCKET_IAC_PREFLIGHT`` accept the same words. Anything else raises ConfigurationError:
+    a typo must not quietly turn the credential check off.
+    """
+    if value is None or value == "" or is_unknown(value):
+        return None
+    return parse_bool(value if isinstance(value, bool | str) else repr(value), "preflight")
+
+
+def snapshot_from_state(outs: Mapping[str, Any]) -> AppliedSnapshot | None:
+    """The AppliedSnapshot that Pulumi state (the previous outputs) holds; None if it is incomplete."""
+    return snapshot_of(outs, outs.get("org"))
+
+
+def state_outputs(
+    observed: ObservedConnector,
+    *,
+    org: str,
+    declared: Connector | None = None,
+    previous: Mapping[str, Any] | None = None,
+    fingerprint: str | None = None,
+) -> dict[str, Any]:
+    """The full output set: what StackGuardian reports, completed from the declared connector
+    (after a write) or from the previous outputs (on read); see :func:`flatstate.refreshed`."""
+    if declared is not None:
+        prior: Mapping[str, Any] = {**flat_of(declared), "credentials_fingerprint": fingerprint}
+    else:
+        prior = previous or {}
+    values = refreshed(observed, prior)
+    outs: dict[str, Any] = {key: values.get(key) for key in OUTPUT_KEYS}
+    outs["org"] = org
+    return outs
+
+
+def inputs_from_outputs(outs: Mapping[str, Any]) -> dict[str, Any]:
+    """Inputs that reproduce ``outs`` (ReadResult.inputs), so a refresh leaves no phantom diff."""
+    return {k: outs[k] for k in (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS) if outs.get(k) is not None}
+
+
+__all__ = [
+    "ADDITIONAL_SECRET_OUTPUTS",
+    "COMPUTED_KEYS",
+    "DIRECTIVE_KEYS",
+    "INPUT_KEYS",
+    "OUTPUT_KEYS",
+    "SECRET_KEYS",
+    "UNKNOWN_WIRE",
+    "connector_data",
+    "inputs_from_outputs",
+    "is_unknown",
+    "preflight_flag",
+    "property_of",
+    "snapshot_from_state",
+    "state_outputs",
+]

@@ -1,0 +1,69 @@
+"""Each front's words (wording.py): one table per front, and a new front is one more table."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import UTC, datetime
+
+import pytest
+
+from sg_bitbucket_iac.engine.precheck import check_policy
+from sg_bitbucket_iac.errors import ConnectorValidationError
+from sg_bitbucket_iac.model import parse_connector
+from sg_bitbucket_iac.tags import Front
+from sg_bitbucket_iac.wording import (
+    CLI_WORDING,
+    NATIVE_PULUMI_WORDING,
+    PULUMI_WORDING,
+    TERRAFORM_WORDING,
+    FrontWording,
+    credential_remedy,
+    for_owner,
+)
+
+TABLES = (CLI_WORDING, TERRAFORM_WORDING, PULUMI_WORDING, NATIVE_PULUMI_WORDING)
+
+
+@pytest.mark.parametrize("table", TABLES, ids=("cli", "terraform", "pulumi", "pulumi-native"))
+def test_every_table_says_everything(table: FrontWording) -> None:
+    for item in fields(table):
+        if item.name not in ("field_names", "migrate_unnamed"):
+            assert getattr(table, item.name), item.name
+    assert "c1" in table.declare_existing.format(id="c1") and "c1" in table.exists.format(id="c1")
+    assert table.how_to_migrate("c1").startswith("switch it to an API token or an access token")
+    assert "<ID>" not in table.how_to_migrate(None)
+    assert "c1" in table.conflict("c1") and table.how_to_resend("main")
+    assert for_owner(table.owner).owner is table.owner
+
+
+def test_each_front_names_its_own_tools() -> None:
+    assert "sg-bitbucket migrate --connector c1" in CLI_WORDING.how_to_migrate("c1")
+    assert "terraform import <address> c1" in TERRAFORM_WORDING.declare_existing.format(id="c1")
+    assert "adopt=True" in PULUMI_WORDING.takeover and "pulumi up" in PULUMI_WORDING.how_to_resend("main")
+    assert TERRAFORM_WORDING.field("scope") == "access_token_scope" and CLI_WORDING.field("scope") == "scope"
+    assert for_owner(None) is CLI_WORDING
+    assert credential_remedy(None, "c1") == "`sg-bitbucket migrate --connector c1 --to api_token|access_token ...`"
+    assert credential_remedy(Front.TERRAFORM, "c1") == TERRAFORM_WORDING.change_credential
+
+
+def test_the_native_provider_is_one_more_table_with_the_same_owner() -> None:
+    """A front with camelCase properties: the backend speaks its words with no other change."""
+    native = NATIVE_PULUMI_WORDING
+    assert native.owner is Front.PULUMI  # takes connectors over from the dynamic resource and back, same rules
+    assert for_owner(Front.PULUMI) is PULUMI_WORDING  # what others say of a Pulumi-owned connector
+    assert PULUMI_WORDING.change_credential == native.change_credential  # ... holds for both Pulumi fronts
+    assert [native.field(f) for f in ("id", "type", "scope", "api_token", "access_token", "app_password", "email")] \
+        == ["connectorId", "authType", "accessTokenScope", "apiToken", "accessToken", "appPassword", "email"]
+    assert "pulumi import sgbitbucket:index:Connector NAME c1" in native.declare_existing.format(id="c1")
+    assert "pulumi import sgbitbucket:index:Connector NAME c1" in native.exists.format(id="c1")
+    assert "`adopt: true`" in native.takeover and "adopt=True" in native.takeover
+    assert "pulumi up" in native.how_to_resend("main")
+    with pytest.raises(ConnectorValidationError) as caught:
+        parse_connector({"name": "n", "workspace": "acme", "auth": {"type": "access_token", "access_token": "t",
+                                                                     "scope": "repository"}},
+                        names=native.field_names)
+    assert "accessTokenScope 'repository' needs `repository`" in str(caught.value)
+    legacy = parse_connector({"name": "n", "workspace": "acme",
+                              "auth": {"type": "app_password", "username": "bob", "app_password": "t"}})
+    (problem,) = check_policy(legacy, at=datetime(2026, 6, 10, tzinfo=UTC), wording=native).problems
+    assert "set authType to api_token" in problem.message and "appPassword" in problem.message
