@@ -60,6 +60,8 @@ def test_a_socket_to_anywhere_but_loopback_is_refused_and_reported() -> None:
 
 def test_harness_environments_keep_the_guard_and_registries_get_the_sessions_proxies() -> None:
     env = guarded({"PATH": "/bin", "https_proxy": "http://leaky:3128"})
-    assert env["SG_BASE_URL"] == UNSET_STACKGUARDIAN_URL and "https_proxy" not in env
+    assert env["STACKGUARDIAN_API_URI"] == UNSET_STACKGUARDIAN_URL and "https_proxy" not in env
     assert guarded({"BITBUCKET_API_URL": "http://127.0.0.1:5/2.0"})["BITBUCKET_API_URL"] == "http://127.0.0.1:5/2.0"
+    own = Settings.resolve(api_key="k", environ=guarded({"SG_BASE_URL": "http://127.0.0.1:5"}))
+    assert own.api_url == "http://127.0.0.1:5"  # a test's own URL, under either name, wins over the guard
     assert not any(registry_env().get(name) == value for name, value in GUARD_ENV.items() if "PROXY" in name)

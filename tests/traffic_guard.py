@@ -3,12 +3,14 @@
 Every harness points what it runs at the emulator (its URLs in the provider or stack config, or in
 the environment). This is the net under that, installed for the whole session by ``conftest.py``:
 
-* **Settings**: ``SG_BASE_URL`` / ``STACKGUARDIAN_API_URI`` and ``BITBUCKET_API_URL`` name a closed
-  port on loopback (their paths say what was forgotten), whatever the shell had. A front, a plugin
-  or a CLI started without its URLs then fails with "connection refused" on 127.0.0.1 instead of
-  calling api.app.stackguardian.io or api.bitbucket.org with a test's credentials (a preflight at
-  preview once did). A test sets its own values over these, never deletes them: harnesses that
-  drop the settings from an environment put these back (:func:`guarded`).
+* **Settings**: ``STACKGUARDIAN_API_URI`` and ``BITBUCKET_API_URL`` name a closed port on loopback
+  (their paths say what was forgotten), and ``SG_BASE_URL`` is unset, whatever the shell had. The
+  StackGuardian URL goes into the name read last (``SG_BASE_URL`` is read first), so a test that sets
+  either name wins over the guard. A front, a plugin or a CLI started without its URLs then fails
+  with "connection refused" on 127.0.0.1 instead of calling api.app.stackguardian.io or
+  api.bitbucket.org with a test's credentials (a preflight at preview once did). A test sets its own
+  values over these, never deletes them: harnesses that drop the settings from an environment put
+  these back (:func:`guarded`).
 * **Proxies**: ``NO_PROXY`` names loopback, so the emulator's traffic never goes to a proxy, and
   ``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY`` name the same closed port, so whatever an HTTP client
   (requests, Go, npm, pip) sends to any other host fails on 127.0.0.1 too. The lower-case names are
@@ -38,13 +40,13 @@ PROXY_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
 ALL_PROXY_NAMES = (*PROXY_NAMES, "NO_PROXY", *(name.lower() for name in (*PROXY_NAMES, "NO_PROXY")))
 
 GUARD_ENV: dict[str, str] = {
-    "SG_BASE_URL": UNSET_STACKGUARDIAN_URL,
-    "STACKGUARDIAN_API_URI": UNSET_STACKGUARDIAN_URL,
+    "STACKGUARDIAN_API_URI": UNSET_STACKGUARDIAN_URL,  # the last of settings.ENV_API_URL: a test's value wins
     "BITBUCKET_API_URL": UNSET_BITBUCKET_URL,
     **{name: f"http://{CLOSED_PORT}" for name in PROXY_NAMES},
     "NO_PROXY": LOOPBACK_NAMES,
 }
-REMOVED_ENV = tuple(name for name in ALL_PROXY_NAMES if name not in GUARD_ENV)  # the lower-case spellings
+# SG_BASE_URL (a shell's real one would win over the guard) and the lower-case proxy spellings.
+REMOVED_ENV = ("SG_BASE_URL", *(name for name in ALL_PROXY_NAMES if name not in GUARD_ENV))
 # The session's own proxy settings, for the registry clients only (captured before the guard is set).
 _REGISTRY_PROXIES = {name: os.environ[name] for name in ALL_PROXY_NAMES if name in os.environ}
 
@@ -54,8 +56,9 @@ def guarded(env: MutableMapping[str, str]) -> MutableMapping[str, str]:
     environment from scratch or drop the settings from one); returns ``env``."""
     for name, value in GUARD_ENV.items():
         env.setdefault(name, value)
-    for name in REMOVED_ENV:
-        env.pop(name, None)
+    for name in ALL_PROXY_NAMES:
+        if name not in GUARD_ENV:
+            env.pop(name, None)  # a lower-case proxy would win over the guard's
     return env
 
 
