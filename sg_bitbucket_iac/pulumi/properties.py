@@ -8,7 +8,7 @@ returned only under their own input keys; the derived ``credentials_fingerprint`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pulumi.output import Unknown
@@ -47,14 +47,19 @@ OUTPUT_KEYS: tuple[str, ...] = (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, *COMPUTED_K
 ADDITIONAL_SECRET_OUTPUTS: tuple[str, ...] = ("credentials_fingerprint",)
 
 
-def is_unknown(value: Any) -> bool:
-    """An unknown (preview) value anywhere inside ``value``."""
-    if isinstance(value, Unknown) or value == UNKNOWN_WIRE:
+def _sdk_unknown(value: Any) -> bool:
+    return isinstance(value, Unknown) or value == UNKNOWN_WIRE
+
+
+def is_unknown(value: Any, *, unknown: Callable[[Any], bool] = _sdk_unknown) -> bool:
+    """An unknown (preview) value anywhere inside ``value``; ``unknown`` says what one looks like (by
+    default as the SDK's dynamic-provider server hands it over; the native provider has its own)."""
+    if unknown(value):
         return True
     if isinstance(value, list | tuple):
-        return any(is_unknown(v) for v in value)
+        return any(is_unknown(v, unknown=unknown) for v in value)
     if isinstance(value, Mapping):
-        return any(is_unknown(v) for v in value.values())
+        return any(is_unknown(v, unknown=unknown) for v in value.values())
     return False
 
 

@@ -44,7 +44,15 @@ from ...tags import Front, owner_of
 from ...wire import ObservedConnector
 from ...wording import NATIVE_PULUMI_WORDING, camel_case
 from ..messages import check_reasons, clean_errors, shown
-from ..properties import DIRECTIVE_KEYS, INPUT_KEYS, OUTPUT_KEYS, SECRET_KEYS, inputs_from_outputs, state_outputs
+from ..properties import (
+    DIRECTIVE_KEYS,
+    INPUT_KEYS,
+    OUTPUT_KEYS,
+    SECRET_KEYS,
+    inputs_from_outputs,
+    state_outputs,
+)
+from ..properties import is_unknown as holds_unknown
 
 WORDING = NATIVE_PULUMI_WORDING
 # Secret outputs: the credentials under their own keys, and what is derived from them.
@@ -75,13 +83,8 @@ UNKNOWN: Any = _Unknown()
 
 
 def is_unknown(value: Any) -> bool:
-    if value is UNKNOWN:
-        return True
-    if isinstance(value, list | tuple):
-        return any(is_unknown(v) for v in value)
-    if isinstance(value, Mapping):
-        return any(is_unknown(v) for v in value.values())
-    return False
+    """:data:`UNKNOWN` anywhere inside ``value``."""
+    return holds_unknown(value, unknown=lambda v: v is UNKNOWN)
 
 
 @dataclass(frozen=True)
