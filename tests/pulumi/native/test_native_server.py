@@ -156,3 +156,25 @@ def test_another_fronts_connector_needs_adopt_which_moves_the_owner(driver: Driv
     assert not driver.check(api(tokens["api"], adopt=True)).failures
     driver.create(api(tokens["api"], adopt=True))
     assert record(emulator)["ContextTags"][OWNER_TAG] == "pulumi"  # type: ignore[index]
+
+
+def test_the_engine_speaks_in_the_native_providers_words(driver: Driver, emulator: Emulator,
+                                                         tokens: dict[str, str]) -> None:
+    """Problems and refusals come from the backend worded by NATIVE_PULUMI_WORDING (wording.py): camelCase
+    property names, `pulumi import sgbitbucket:index:Connector`, never the dynamic resource's words."""
+    scope = driver.check({**access(tokens["access"]), "accessTokenScope": "repository"})
+    assert [f.property for f in scope.failures] == ["repository"]  # the property to set
+    assert "accessTokenScope 'repository' needs `repository`" in scope.failures[0].reason
+
+    driver.create(api(tokens["api"]))
+    emulator.admin("PATCH", "/stackguardian/orgs/acme/integrations/bitbucket_main",
+                   {"ContextTags": {}})  # now nobody's: made (or forgotten) elsewhere
+    exists = driver.check(api(tokens["api"]))
+    assert [f.property for f in exists.failures] == ["connectorId"]
+    reason = exists.failures[0].reason
+    assert "already exists" in reason and "pulumi import sgbitbucket:index:Connector NAME bitbucket_main" in reason
+    assert "BitbucketConnector" not in reason and "adopt=True" in reason  # both spellings of `adopt`
+
+    clash = driver.check(api(tokens["api"], connectorId="another_id"))
+    assert [f.property for f in clash.failures] == ["name"]
+    assert "pulumi import sgbitbucket:index:Connector NAME bitbucket_main" in clash.failures[0].reason
