@@ -19,6 +19,9 @@ from sg_bitbucket_iac.emulator.bitbucket.scopes import APP_PASSWORD_SCOPES, PAT_
 
 # The workspace every suite seeds (tests/seeding.py): one project holding repository `infra`.
 REPOSITORY = "infra"
+# A date when Bitbucket still accepts app passwords and the product allows an existing one (with a warning):
+# suites pin both clocks to it, so that the app password of the guide can be created.
+APP_PASSWORDS_STILL_WORK = "2026-01-15T00:00:00Z"
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,11 @@ class GuideCredential:
         if self.level == "project":
             fields["project"] = project
         return fields
+
+    def flat_fields(self, secret: str, project: str) -> dict[str, Any]:
+        """The same, as Terraform's attributes and Pulumi's properties name them."""
+        renamed = {"type": "auth_type", "scope": "access_token_scope"}
+        return {renamed.get(key, key): value for key, value in self.auth_fields(secret, project).items()}
 
     def seed(self, target: Admin, secret: str, scopes: Sequence[str] | None = None, *, workspace: str = "acme",
              project: str = "PLAT") -> None:
