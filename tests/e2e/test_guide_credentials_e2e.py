@@ -11,8 +11,7 @@ asked first: preflight is on, its default), and destroyed.
 from __future__ import annotations
 
 import re
-import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,73 +20,42 @@ import tf_harness
 from engines import require_engine
 from guide_credentials import APP_PASSWORDS_STILL_WORK, GUIDE, GuideCredential
 
-# The matrix's engines, and its mirror install (`sg-bitbucket terraform-mirror` + `init`), for this module too.
-from test_terraform_matrix import engine, mirror_config  # noqa: F401  (pytest fixtures)
+# The matrix's engines, its mirror install (`sg-bitbucket terraform-mirror` + `init`) and its emulator (org and
+# workspace acme, project PLAT holding repository infra, Bitbucket's clock while app passwords work): fixtures.
+from test_terraform_matrix import API_KEY, emu, engine, mirror_config, record, token  # noqa: F401
 from tf_harness import Engine, Terraform, unmasked_secrets
 
-from sg_bitbucket_iac.emulator import Emulator, EmulatorAdminError
+from sg_bitbucket_iac.emulator import Emulator
 
 pytestmark = pytest.mark.e2e
 
 ORG = "acme"
 PROJECT = "PLAT"
-SETTINGS_ENV = ("SG_API_TOKEN", "STACKGUARDIAN_API_KEY", "SG_BASE_URL", "STACKGUARDIAN_API_URI", "SG_ORG",
-                "STACKGUARDIAN_ORG_NAME", "BITBUCKET_API_URL", "SG_BITBUCKET_IAC_PREFLIGHT")
 # The credential made short of its row: a workspace access token without the guide's Account: Read.
 SHORT = next(g for g in GUIDE if g.level == "workspace")
 SHORT_MESSAGE = "lacks Account: Read (account)"
 
 
-@pytest.fixture(scope="module")
-def sentinel() -> str:
-    return "SENTINEL-" + secrets.token_hex(10)
-
-
-@pytest.fixture(scope="module")
-def api_key(sentinel: str) -> str:
-    return f"sgo_{sentinel}_apikey"
-
-
-@pytest.fixture(scope="module")
-def emu(api_key: str) -> Iterator[Emulator]:
-    """Org acme; workspace acme (project PLAT holding repository infra); Bitbucket's clock when it still
-    accepts app passwords. Each test seeds its own credentials."""
-    with Emulator() as emulator:
-        emulator.admin("POST", "/orgs", {"org": ORG, "api_keys": [api_key]})
-        emulator.admin("POST", "/clock", {"now": APP_PASSWORDS_STILL_WORK})
-        emulator.admin("POST", "/bitbucket/workspaces", {
-            "slug": "acme", "projects": [{"key": PROJECT}], "repositories": [{"slug": "infra", "project": PROJECT}]})
-        yield emulator
-
-
-def guide_secrets(emu: Emulator, sentinel: str, tag: str) -> dict[str, str]:
+def guide_secrets(emulator: Emulator, sentinel: str, tag: str) -> dict[str, str]:
     """A credential per row of the guide, with exactly its scopes, and one short of its row (key `short`)."""
+    emulator.admin("POST", "/clock", {"now": APP_PASSWORDS_STILL_WORK})  # Bitbucket still accepts app passwords
     made = {guide.id: f"{sentinel}-{tag}-{guide.id}" for guide in GUIDE}
     for guide in GUIDE:
-        guide.seed(emu, made[guide.id], project=PROJECT)
+        guide.seed(emulator, made[guide.id], project=PROJECT)
     made["short"] = f"{sentinel}-{tag}-short"
-    SHORT.seed(emu, made["short"], [s for s in SHORT.scopes if s != "account"], project=PROJECT)
+    SHORT.seed(emulator, made["short"], [s for s in SHORT.scopes if s != "account"], project=PROJECT)
     return made
 
 
-def record(emu: Emulator, connector_id: str) -> dict[str, Any] | None:
-    try:
-        return dict(emu.admin("GET", f"/stackguardian/orgs/{ORG}/integrations/{connector_id}"))
-    except EmulatorAdminError as exc:
-        if exc.status == 404:
-            return None
-        raise
-
-
-def stored_auth_type(emu: Emulator, connector_id: str) -> str:
-    found = record(emu, connector_id)
+def stored_auth_type(emulator: Emulator, connector_id: str) -> str:
+    found = record(emulator, connector_id)
     assert found is not None, connector_id
     return str(found["Settings"]["config"][0]["bitbucketAuthType"])
 
 
-def named(emu: Emulator, prefix: str) -> list[str]:
+def named(emulator: Emulator, prefix: str) -> list[str]:
     """The Ids of the org's connectors whose name starts with ``prefix`` (each test names its own so)."""
-    records = emu.admin("GET", f"/stackguardian/orgs/{ORG}/integrations")["records"]
+    records = emulator.admin("GET", f"/stackguardian/orgs/{ORG}/integrations")["records"]
     return sorted(str(r["Id"]) for r in records if str(r["ResourceName"]).startswith(prefix + "-"))
 
 
@@ -103,8 +71,8 @@ def hcl_resource(address: str, name: str, guide: GuideCredential, variable: str)
             + "\n".join(lines) + f"\n  {guide.secret_field} = var.{variable}\n}}\n")
 
 
-def terraform_config(emu: Emulator, prefix: str, keys: list[str], short: bool) -> str:
-    text = tf_harness.provider_block(ORG, emu.bitbucket_url)
+def terraform_config(emulator: Emulator, prefix: str, keys: list[str], short: bool) -> str:
+    text = tf_harness.provider_block(ORG, emulator.bitbucket_url)
     for key in [*keys, "short"]:
         text += f'\nvariable "{variable_name(key)}" {{\n  type      = string\n  sensitive = true\n}}\n'
     for guide in GUIDE:
@@ -115,14 +83,14 @@ def terraform_config(emu: Emulator, prefix: str, keys: list[str], short: bool) -
 
 
 def test_terraform_creates_a_connector_per_guide_credential_with_preflight_on(
-    engine: Engine, mirror_config: str,  # noqa: F811 (the matrix's fixtures, imported above)
-    emu: Emulator, api_key: str, sentinel: str, tmp_path: Path,
+    engine: Engine, mirror_config: str, emu: Emulator, token: str,  # noqa: F811 (the matrix's fixtures)
+    tmp_path: Path,
 ) -> None:
     assert engine.binary is not None
     prefix = "tf-" + re.sub(r"[^a-z0-9]", "", engine.id)
-    made = guide_secrets(emu, sentinel, prefix)
+    made = guide_secrets(emu, token, prefix)
     tf = Terraform.create(engine.binary, tmp_path, {
-        "STACKGUARDIAN_API_KEY": api_key, "STACKGUARDIAN_API_URI": emu.stackguardian_url,
+        "STACKGUARDIAN_API_KEY": API_KEY, "STACKGUARDIAN_API_URI": emu.stackguardian_url,
         "SG_BITBUCKET_IAC_NOW": APP_PASSWORDS_STILL_WORK,
     }, mirror_config=mirror_config)
     env = {f"TF_VAR_{variable_name(key)}": value for key, value in made.items()}
@@ -149,7 +117,7 @@ def test_terraform_creates_a_connector_per_guide_credential_with_preflight_on(
     tf.run("destroy", "-auto-approve", env=env)
     assert named(emu, prefix) == []
     for output in tf.human_output():
-        assert sentinel not in output
+        assert token not in output
     for secret in made.values():
         assert unmasked_secrets(state, secret) == []
 
@@ -191,18 +159,19 @@ def pulumi_program(made: dict[str, str], prefix: str, short: bool) -> Callable[[
 
 
 def test_pulumi_creates_a_connector_per_guide_credential_with_preflight_on(
-    pulumi_cli: Path, emu: Emulator, api_key: str, sentinel: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    emu: Emulator, token: str,  # noqa: F811 (the matrix's fixtures)
+    pulumi_cli: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from pulumi import automation as auto
     from pulumi_harness import PulumiProject
 
-    for name in SETTINGS_ENV:
+    for name in tf_harness.SETTINGS_ENV:  # settings only from stack config
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SG_BITBUCKET_IAC_NOW", APP_PASSWORDS_STILL_WORK)  # the provider process inherits it
     prefix = "pulumi"
-    made = guide_secrets(emu, sentinel, prefix)
+    made = guide_secrets(emu, token, prefix)
     config = {
-        "stackguardian:apiKey": auto.ConfigValue(api_key, secret=True),
+        "stackguardian:apiKey": auto.ConfigValue(API_KEY, secret=True),
         "stackguardian:org": auto.ConfigValue(ORG),
         "stackguardian:apiUrl": auto.ConfigValue(emu.stackguardian_url),
         "stackguardian:bitbucketApiUrl": auto.ConfigValue(emu.bitbucket_url),
@@ -227,4 +196,4 @@ def test_pulumi_creates_a_connector_per_guide_credential_with_preflight_on(
     project.destroy()
     assert named(emu, prefix) == []
     for text in project.printed():
-        assert sentinel not in text
+        assert token not in text
