@@ -301,7 +301,7 @@ def preflight_view(result: Mapping[str, Any], title: str | None = None) -> list[
     if identity.get("username"):
         parts.append(Text(f"identity: {identity['username']}" + (
             f" ({identity['display_name']})" if identity.get("display_name") else "")))
-    if result.get("missing_scopes"):
-        parts.append(Text("missing scopes: " + ", ".join(result["missing_scopes"]), style="red"))
+    if result.get("missing_permissions"):
+        parts.append(Text("missing: " + ", ".join(result["missing_permissions"]), style="red"))
     parts.append(Text(f"{status}: {result.get('summary', '')}", style=f"bold {PREFLIGHT_STYLES.get(status, '')}"))
     return parts

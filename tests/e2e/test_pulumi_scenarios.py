@@ -91,7 +91,7 @@ def emu(api_key: str, tokens: dict[str, str]) -> Iterator[Emulator]:
             "scopes": ["read:user:bitbucket"], "workspaces": ["acme"]})
         emulator.admin("POST", "/bitbucket/credentials", {
             "kind": "access_token", "secret": tokens["access"], "resource": "acme",
-            "scopes": ["repository", "pullrequest", "project"], "workspaces": ["acme"]})
+            "scopes": ["repository", "pullrequest", "project", "account"], "workspaces": ["acme"]})
         emulator.admin("POST", "/bitbucket/credentials", {
             "kind": "app_password", "secret": tokens["app"], "username": "alice",
             "scopes": ["account", "team", "repository", "project", "pullrequest"], "workspaces": ["acme"]})
