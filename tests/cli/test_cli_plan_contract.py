@@ -42,7 +42,8 @@ def test_no_read_only_command_writes(inproc: InProcess) -> None:
     # A take-over (`adopt: true`) and a prune planned, a change outside to re-send: all of it only at apply.
     path = definitions(inproc, "main", "taken_over", prune=True)
     inproc.emulator.admin("DELETE", "/stats")
-    for args in (("validate", "-f", path), ("plan", "-f", path), ("plan", "-f", path, "--out", str(inproc.tmp / "plan.json")),
+    saved = str(inproc.tmp / "plan.json")
+    for args in (("validate", "-f", path), ("plan", "-f", path), ("plan", "-f", path, "--out", saved),
                  ("drift", "-f", path), ("drift", "-f", path, "--verify-credentials"), ("import", "pulumi_made"),
                  ("import", "bitbucket_main", "--to-yaml"), ("audit",)):
         result = inproc.cli(*args, "--json")
