@@ -195,7 +195,9 @@ class ConnectorResource(Resource):
             # the dates need no secret.
             planned["credentials_fingerprint"] = Unknown
             if checking:
-                policy = check_policy(connector, at=self.provider.now(), creating=creating, wording=TERRAFORM_WORDING)
+                writes = not parsed.complete or bool(ctx.changed_fields & set(CREDENTIAL_KEYS))
+                policy = check_policy(connector, at=self.provider.now(), creating=creating, writes_credential=writes,
+                                      wording=TERRAFORM_WORDING)
                 attrs.report_problems(ctx.diagnostics, policy.problems)
             return planned
         planned["credentials_fingerprint"] = connector.credential_fingerprint(engine.org)
