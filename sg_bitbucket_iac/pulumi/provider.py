@@ -150,6 +150,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             runtime.config = config
             runtime.settings = None
             runtime.engines.clear()
+            runtime.replacing.clear()
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
         """Schema, timeline and (once the credential is known) preflight, so `preview` fails early."""

@@ -12,7 +12,8 @@ else from `ps`; when it cannot be read, the provider behaves as for a plan (the 
 both engines add to the command line, are read from the environment the plugin inherits.
 
 The engine's version, sent in ConfigureProvider, does not tell Terraform from OpenTofu (OpenTofu
-1.12.6 sends "1.13.0", a Terraform version too), so the provider never names the engine.
+1.12.6 sends "1.13.0", a Terraform version too), so the provider never names the engine. The facts
+and their sources: docs/evidence.md#terraforms-plan-calls-destroy-replacement-private-state.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Terraform and OpenTofu keep an opaque byte string beside each resource instance'
 back on the next call about that instance: ImportResourceState -> ReadResource -> PlanResourceChange
 -> ApplyResourceChange, and, for a replacement, from the plan of the update half to the plan of the
 create half (Terraform's `plan()` passes the first answer's planned private as the second call's
-prior private; checked on Terraform 1.0.3, 1.11.4 and OpenTofu 1.12.6). It is never shown to people.
+prior private; docs/evidence.md#terraforms-plan-calls-destroy-replacement-private-state). It is never
+shown to people.
 
 tf 1.2.0 ignores it; the servicer (servicer.py) carries it around each call, and the resource reads
 what came in with :func:`received` and says what goes out with :func:`send`, for the call in
