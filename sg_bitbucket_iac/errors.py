@@ -57,6 +57,7 @@ from .redact import escape_control
 
 if TYPE_CHECKING:
     from .preflight import PreflightResult
+    from .wire import ObservedConnector
 
 
 class SGBitbucketError(Exception):
@@ -254,10 +255,14 @@ class OddRecordError(SGBitbucketError):
     hint = ("fix the connector in StackGuardian (or re-create it with this tool); the other connectors are not "
             "affected")
 
-    def __init__(self, connector_id: str, problems: Iterable[Problem], *, kind: str = "") -> None:
+    def __init__(self, connector_id: str, problems: Iterable[Problem], *, kind: str = "",
+                 partial: ObservedConnector | None = None) -> None:
         self.connector_id = connector_id
         self.problems: list[Problem] = list(problems)
         self.kind = kind
+        # What could be read (an ObservedConnector with each odd field left empty), for a front that
+        # reports the record as drift and re-asserts its declaration instead of failing (see Engine).
+        self.partial = partial
         super().__init__(f"connector {connector_id or '(no Id)'}: unreadable record: {'; '.join(self.findings)}")
 
     @property

@@ -7,7 +7,7 @@ or ``pulumi``; :mod:`sg_bitbucket_iac.tags` reads and writes it). The rules, in 
   (``drift``);
 * a front never overwrites a connector that another front owns, unless it takes it over
   explicitly (Terraform import, Pulumi ``adopt``, CLI ``adopt: true``); a take-over moves the
-  owner and says so;
+  owner with the next write (an apply: no plan, preview or import writes) and says so;
 * a connector written before owner tags existed counts as the CLI's when it carries the CLI's
   managed marker, and as nobody's otherwise;
 * when the owner moves away from the CLI, the CLI's bookkeeping (managed marker, applied
@@ -38,13 +38,26 @@ class OwnerChange:
 
     @property
     def message(self) -> str:
-        before = f"owned by {self.previous.value}" if self.previous else "owned by no front"
-        text = f"connector {self.connector_id}: was {before}; now owned by {self.new.value}"
+        """The change as a write makes it (a plan note, an apply's report)."""
+        return f"connector {self.connector_id}: was {self._before}; now owned by {self.new.value}{self._after}"
+
+    @property
+    def pending_message(self) -> str:
+        """The change before any write makes it (an import, which writes nothing)."""
+        return (f"connector {self.connector_id}: {self._before}; the next apply makes {self.new.value} its owner"
+                f"{self._after}")
+
+    @property
+    def _before(self) -> str:
+        return f"owned by {self.previous.value}" if self.previous else "owned by no front"
+
+    @property
+    def _after(self) -> str:
         if self.previous is Front.CLI:
-            text += " (the CLI no longer prunes it or reports it as undeclared)"
-        elif self.previous is not None:
-            text += f" ({self.previous.value} will refuse to write to it until it takes it back)"
-        return text
+            return " (the CLI no longer prunes it or reports it as undeclared)"
+        if self.previous is not None:
+            return f" ({self.previous.value} will refuse to write to it until it takes it back)"
+        return ""
 
 
 def check_write(

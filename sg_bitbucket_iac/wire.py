@@ -288,7 +288,7 @@ def observed_from_record(record: Mapping[str, Any]) -> ObservedConnector:
         modified_at=read.epoch_ms(record.get("ModifiedAt"), "ModifiedAt"),
     )
     if read.problems:
-        raise OddRecordError(connector_id, read.problems, kind=observed.kind)
+        raise OddRecordError(connector_id, read.problems, kind=observed.kind, partial=observed)
     return observed
 
 

@@ -82,15 +82,18 @@ CLI_WORDING = FrontWording(
     "connector that uses it",
 )
 
+# Terraform and OpenTofu run the same provider and nothing tells them apart reliably (see
+# terraform/invocation.py), so this table never names one alone: "apply", "an `import` block".
 TERRAFORM_WORDING = FrontWording(
     owner=Front.TERRAFORM,
     field_names=FLAT_FIELD_NAMES,
-    takeover="`terraform import <address> <Id>`",
-    declare_existing="import it: `terraform import <address> {id}` (or an `import {{}}` block with that id)",
-    exists="import it instead of creating it: `terraform import <resource address> {id}`; or set another "
-    "`connector_id`",
-    resend="the next terraform apply re-sends the declared one",
-    change_credential="change it in the Terraform configuration and run `terraform apply`",
+    takeover="an `import` block (or the `import` command) with its Id, then apply: the apply moves the owner",
+    declare_existing="import it: an `import {{}}` block with id = \"{id}\" (or the `import` command with {id}), "
+    "then apply",
+    exists="import it instead of creating it: an `import {{}}` block with id = \"{id}\" (or the `import` command "
+    "with {id}); or set another `connector_id`",
+    resend="the next apply re-sends the declared one",
+    change_credential="change it in the Terraform or OpenTofu configuration that declares it and apply",
     migrate=f"{SWITCH_OFF_APP_PASSWORDS} in place: set auth_type = \"api_token\" (username, email, api_token) or "
     "\"access_token\" (access_token and repository/project), drop app_password, and apply; the connector keeps "
     f"its Id ({_UNOWNED_MIGRATE})",

@@ -32,7 +32,7 @@ def test_fronts_compare_stackguardians_clock_with_itself() -> None:
     assert not refresh_changed_outside(None, WRITE)  # imported or older state: unknown
     assert not modified_after(None, WRITE)
     note = refresh_note("c1", state, WRITE + timedelta(minutes=5), TERRAFORM_WORDING)
-    assert note is not None and "credential may have been replaced" in note and "terraform apply" in note
+    assert note is not None and "credential may have been replaced" in note and "the next apply re-sends" in note
     assert refresh_note("c1", state, WRITE, TERRAFORM_WORDING) is None
     pulumi_note = refresh_note("c1", state, WRITE + timedelta(minutes=5), PULUMI_WORDING)
     assert pulumi_note is not None and "the next `pulumi up` re-sends the declared one" in pulumi_note

@@ -21,11 +21,13 @@ CLI_TAGS = {OWNER_TAG: "cli", MANAGED_TAG: "true", APPLIED_TAG: "{}", FINGERPRIN
 
 
 def test_another_fronts_connector_needs_adopt_and_adopt_moves_it() -> None:
-    with pytest.raises(ForeignOwnerError, match=r"owned by cli.*terraform import"):
+    with pytest.raises(ForeignOwnerError, match=r"owned by cli.*an `import` block"):
         check_write("c1", CLI_TAGS, Front.TERRAFORM, adopt=False)
     change = check_write("c1", CLI_TAGS, Front.TERRAFORM, adopt=True)
     assert change is not None and (change.previous, change.new) == (Front.CLI, Front.TERRAFORM)
     assert "now owned by terraform" in change.message and "no longer prunes" in change.message
+    assert "the next apply makes terraform its owner" in change.pending_message  # an import says it ahead
+    assert "no longer prunes" in change.pending_message
     assert check_write("c1", CLI_TAGS, Front.CLI, adopt=False) is None  # its own
     assert check_write("c1", CLI_TAGS, None, adopt=False) is None  # front-less commands decide themselves
     unowned = check_write("c1", {}, Front.PULUMI, adopt=False)
@@ -41,6 +43,6 @@ def test_a_take_over_drops_the_clis_bookkeeping_and_keeps_the_rest() -> None:
 def test_migrate_refuses_terraform_and_pulumi_connectors_only() -> None:
     check_foreign_tool("c1", CLI_TAGS, "migrate")
     check_foreign_tool("c1", {}, "migrate")
-    for owner, where in (("terraform", "Terraform configuration"), ("pulumi", "Pulumi program")):
+    for owner, where in (("terraform", "Terraform or OpenTofu configuration"), ("pulumi", "Pulumi program")):
         with pytest.raises(ForeignOwnerError, match=f"owned by {owner}.*{where}"):
             check_foreign_tool("c1", {OWNER_TAG: owner}, "migrate")

@@ -37,12 +37,25 @@ def test_every_table_says_everything(table: FrontWording) -> None:
 
 def test_each_front_names_its_own_tools() -> None:
     assert "sg-bitbucket migrate --connector c1" in CLI_WORDING.how_to_migrate("c1")
-    assert "terraform import <address> c1" in TERRAFORM_WORDING.declare_existing.format(id="c1")
+    assert 'an `import {}` block with id = "c1"' in TERRAFORM_WORDING.declare_existing.format(id="c1")
     assert "adopt=True" in PULUMI_WORDING.takeover and "pulumi up" in PULUMI_WORDING.how_to_resend("main")
     assert TERRAFORM_WORDING.field("scope") == "access_token_scope" and CLI_WORDING.field("scope") == "scope"
     assert for_owner(None) is CLI_WORDING
     assert credential_remedy(None, "c1") == "`sg-bitbucket migrate --connector c1 --to api_token|access_token ...`"
     assert credential_remedy(Front.TERRAFORM, "c1") == TERRAFORM_WORDING.change_credential
+
+
+def test_the_terraform_table_names_no_engine() -> None:
+    """Terraform and OpenTofu run the same provider and it cannot tell which one runs it (their
+    ConfigureProvider versions overlap): every text says "apply", never `terraform` or `tofu`."""
+    texts = [TERRAFORM_WORDING.takeover, TERRAFORM_WORDING.declare_existing.format(id="c1"),
+             TERRAFORM_WORDING.exists.format(id="c1"), TERRAFORM_WORDING.how_to_resend("c1"),
+             TERRAFORM_WORDING.change_credential, TERRAFORM_WORDING.how_to_migrate("c1"),
+             TERRAFORM_WORDING.how_to_migrate(None), TERRAFORM_WORDING.conflict("c1")]
+    for text in texts:
+        neutral = text.replace("Terraform or OpenTofu", "")
+        assert "terraform" not in neutral.lower() and "tofu" not in neutral.lower(), text
+    assert "the next apply" in TERRAFORM_WORDING.how_to_resend("c1")
 
 
 def test_a_new_front_is_one_table() -> None:

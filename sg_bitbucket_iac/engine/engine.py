@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import changed_outside, name_clash, ownership, tags, timeline
 from ..errors import (
@@ -102,8 +102,21 @@ class Engine:
 
     # ------------------------------------------------------------------ reading
     def read(self, connector_id: str) -> ObservedConnector | None:
+        """The connector as StackGuardian shows it; an odd record raises :class:`OddRecordError`."""
         record = self.client.find(connector_id)
         return observed_from_record(record) if record is not None else None
+
+    def read_leniently(self, connector_id: str) -> tuple[ObservedConnector | None, OddRecordError | None]:
+        """The connector as far as its record can be read, and what could not be read (None: all of it).
+
+        A field of the wrong type or out of range (``bitbucketEmail: 123``, an absurd
+        ``authenticatedAt``) is drift to repair, not a reason to stop a refresh or a plan: the
+        fronts keep what could be read, say what could not, and re-send the declaration, which
+        overwrites the odd field. What decides who the connector is and who may write to it (its
+        Id, kind and ContextTags) must be readable; otherwise the record is refused as before.
+        """
+        record = self.client.find(connector_id)
+        return _observed_leniently(record) if record is not None else (None, None)
 
     def named(self, name: str) -> list[ObservedConnector]:
         """Bitbucket connectors with this exact ResourceName (the server filter is a comma list)."""
@@ -159,10 +172,11 @@ class Engine:
         differs from ``previous`` (what the front last checked) and preflight is on (``preflight``
         None: the engine's default). Problems mean: write nothing.
         """
-        policy = check_policy(connector, at=self.now(), path=path, creating=creating, wording=self.wording)
-        if policy.problems or not sends_credentials or (
-            previous is not None and same_credential(previous, connector)
-        ):
+        writes_credential = creating or (sends_credentials and not (
+            previous is not None and same_credential(previous, connector)))
+        policy = check_policy(connector, at=self.now(), path=path, creating=creating,
+                              writes_credential=writes_credential, wording=self.wording)
+        if policy.problems or not writes_credential:
             return policy
         result = self.preflight(connector, new_connector=creating, enabled=preflight)
         judged = judge_preflight(result, connector, path=path)
@@ -219,13 +233,22 @@ class Engine:
         refresh: bool = True,
         resend_credentials: bool = False,
         same_name: Iterable[ObservedConnector] | None = None,
+        replacing: str | None = None,
+        unreadable: OddRecordError | None = None,
     ) -> ConnectorPlan:
-        """One connector's plan; refuses (raises) a connector another front owns unless ``adopt``,
-        and a create whose name another connector already uses (``same_name``: the candidates the
-        caller already has, else a listall filtered by name)."""
+        """One connector's plan. Reads only: the plan of every front is made here, and no plan writes.
+
+        Refuses (raises) a connector another front owns unless ``adopt`` (which, for a connector this
+        front does not own yet, makes the plan an update that moves the owner), and a create whose
+        name another connector already uses (``same_name``: the candidates the caller already has,
+        else a listall filtered by name; ``replacing``: the Id of the connector this create
+        replaces, which never counts). The checks meant for writing a credential (the app-password
+        timeline) refuse only creates and credential writes. ``unreadable``: what could not be read
+        of ``observed`` (see :meth:`read_leniently`); the plan re-sends the whole declaration.
+        """
         connector_id = desired.connector_id if desired else (applied.connector_id if applied else None)
         if refresh and observed is None and connector_id:
-            observed = self.read(connector_id)
+            observed, unreadable = self.read_leniently(connector_id)
         if self.mark_managed and applied is None and observed is not None and observed.managed:
             applied = AppliedSnapshot.from_tags(observed.context_tags)
         change = ownership.check_write(desired.connector_id, observed.context_tags, self.owner, adopt=adopt) if (
@@ -237,11 +260,17 @@ class Engine:
         plan = plan_connector(desired, org=self.org, applied=applied, observed=observed, adopt=adopt)
         if desired is not None and plan.action is Action.CREATE:
             name_clash.check_name_free(desired, self.named(desired.name) if same_name is None else same_name,
-                                       self.org, self.wording)
+                                       self.org, self.wording, replacing=replacing)
         if desired is not None:
-            plan.warnings.extend(self.validate(desired, creating=plan.action in (Action.CREATE, Action.REPLACE)))
-            self._reassert(desired, plan, observed, resend_credentials or self._cli_changed_outside(observed))
-        if change is not None and change.previous is not None:
+            reason = resend_credentials or self._cli_changed_outside(observed) or _repair_note(unreadable)
+            self._reassert(desired, plan, observed, reason)
+            creating = plan.action in (Action.CREATE, Action.REPLACE)
+            policy = check_policy(desired, at=self.now(), creating=creating,
+                                  writes_credential=creating or plan.sends_credentials, wording=self.wording)
+            if policy.problems:
+                raise ConnectorValidationError(policy.problems)
+            plan.warnings.extend(policy.warnings)
+        if change is not None and (change.previous is not None or adopt):
             plan.adopt = True
             plan.warnings.append(Notice(OWNER_NOTE, change.message))
             if plan.action is Action.NOOP:
@@ -309,14 +338,15 @@ class Engine:
                                             conflict_hint=self.wording.conflict(desired.connector_id))
         else:
             if observed is None:
-                observed = self.read(desired.connector_id)
+                observed, _unreadable = self.read_leniently(desired.connector_id)
                 if observed is None:
                     raise NotFoundError("connector vanished between plan and apply",
                                         operation=f"update connector {desired.connector_id}")
             patch = to_update_payload(desired, self._context_tags(desired, observed),
                                       send_credentials=plan.sends_credentials)
             record = self.client.update(desired.connector_id, patch, not_modified_since=observed.modified_at)
-        result.observed = observed_from_record(record)
+        # The write succeeded: an answer still odd (a field StackGuardian computes) is reported by the next read.
+        result.observed, _unreadable = _observed_leniently(record)
         result.snapshot = AppliedSnapshot.of(desired, self.org)
         return result
 
@@ -340,21 +370,13 @@ class Engine:
                     del self._creating_names[desired.name]
             raise
 
-    def take_ownership(self, observed: ObservedConnector) -> tuple[ownership.OwnerChange | None, ObservedConnector]:
-        """Terraform import: move the owner to this engine's front with a ContextTags-only write.
-
-        Nothing else changes (no credential is sent); the CLI's markers go with a move away from it,
-        so a CLI file that no longer lists the connector never prunes it. Returns the connector as
-        the write left it: its ModifiedAt is this tool's last write, not an edit made outside.
-        """
+    def takeover_of(self, observed: ObservedConnector) -> ownership.OwnerChange | None:
+        """What taking the connector over would change (None: this engine's front owns it already, or
+        the engine belongs to no front). Writes nothing: the owner moves with the next write, an
+        apply planned with ``adopt=True`` (a Terraform import says so and leaves the rest to it)."""
         if self.owner is None:
-            return None, observed
-        change = ownership.check_write(observed.id, observed.context_tags, self.owner, adopt=True)
-        if change is None:
-            return None, observed
-        record = self.client.update(
-            observed.id, {"ContextTags": ownership.owner_tags(observed.context_tags, self.owner)})
-        return change, observed_from_record(record)
+            return None
+        return ownership.check_write(observed.id, observed.context_tags, self.owner, adopt=True)
 
     def delete(self, connector_id: str) -> bool:
         return self.client.delete(connector_id, missing_ok=True)
@@ -385,3 +407,28 @@ class Engine:
         return report
 
 
+# What says who a connector is and who may write to it: a record whose Id, kind or ContextTags cannot
+# be read is refused (nothing is written to it), never repaired by a write that could take it from its owner.
+_IDENTITY_FIELDS = ("Id", "Settings", "Settings.kind", "ContextTags")
+
+
+def _decides_identity(path: str) -> bool:
+    return path in _IDENTITY_FIELDS or path.startswith("ContextTags.")
+
+
+def _observed_leniently(record: Mapping[str, Any]) -> tuple[ObservedConnector, OddRecordError | None]:
+    """A record as far as it can be read (see :meth:`Engine.read_leniently`)."""
+    try:
+        return observed_from_record(record), None
+    except OddRecordError as odd:
+        if odd.partial is None or any(_decides_identity(p.path) for p in odd.problems):
+            raise
+        return odd.partial, odd
+
+
+def _repair_note(unreadable: OddRecordError | None) -> str:
+    """Why the declaration is re-sent to a record that could not be read in full ("" when it could)."""
+    if unreadable is None:
+        return ""
+    return (f"StackGuardian's record could not be read in full ({'; '.join(unreadable.findings)}); "
+            "the declaration is re-sent, which repairs it")

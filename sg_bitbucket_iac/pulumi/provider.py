@@ -31,7 +31,6 @@ from ..flatstate import secret_values
 from ..model import Connector, ConnectorValidationError
 from ..secrets import Secret
 from ..settings import Settings
-from ..tags import Front, owner_of
 from ..wire import ObservedConnector
 from ..wording import PULUMI_WORDING
 from . import error_reports
@@ -67,6 +66,9 @@ class _Runtime:
     settings: Settings | None = None
     engines: dict[str, Engine] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # (org, new connector Id) -> the Id it replaces, noted by Diff. Pulumi then checks the replacement
+    # with empty olds, which say nothing of the connector it replaces; that one's name is no clash.
+    replacing: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 _RUNTIME_LOCK = threading.Lock()
@@ -148,6 +150,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             runtime.config = config
             runtime.settings = None
             runtime.engines.clear()
+            runtime.replacing.clear()
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
         """Schema, timeline and (once the credential is known) preflight, so `preview` fails early."""
@@ -181,19 +184,20 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
         said at `preview` already, as `terraform plan` does; reads only, served by the batched scan."""
         engine = self._engine()
         try:
-            engine.plan(connector, observed=engine.read(connector.connector_id), adopt=adopt, refresh=False)
+            engine.plan(connector, adopt=adopt, replacing=self._replaced_by(engine.org, connector.connector_id))
         except ConnectorExistsError as exc:
             return [dynamic.CheckFailure("connector_id", shown(str(exc), secrets))]
         except ForeignOwnerError as exc:
             return [dynamic.CheckFailure("adopt", shown(str(exc), secrets))]
         except NameClashError as exc:
-            holder = engine.read(exc.existing_id)
-            if holder is not None and owner_of(holder.context_tags) is Front.PULUMI:
-                # Pulumi checks a create-replacement (new connector_id, same name) like a create, while
-                # the connector it replaces still holds the name; Create checks again once that is deleted.
-                return []
             return [dynamic.CheckFailure("name", shown(str(exc), secrets))]
         return []
+
+    def _replaced_by(self, org: str, connector_id: str) -> str | None:
+        """The Id a planned replacement creating ``connector_id`` in ``org`` replaces (see _Runtime.replacing)."""
+        runtime = self._runtime()
+        with runtime.lock:
+            return runtime.replacing.get((org, connector_id))
 
     @staticmethod
     def _declared(olds: Mapping[str, Any]) -> Connector | None:
@@ -218,6 +222,9 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
                     authenticated=olds.get("authenticated") if isinstance(olds.get("authenticated"), bool) else None)
             )
             if plan.action is Action.REPLACE:
+                runtime, org = self._runtime(), self._org()
+                with runtime.lock:
+                    runtime.replacing[(org, desired.connector_id)] = applied.connector_id
                 replaces = ["org" if any(c.field == "org" for c in plan.changes) else "connector_id"]
                 return dynamic.DiffResult(changes=True, replaces=replaces, delete_before_replace=True)
             return dynamic.DiffResult(changes=plan.action is not Action.NOOP, replaces=[], delete_before_replace=False)
@@ -228,9 +235,11 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             desired = parse(props)
             preflight = preflight_flag(props.get("preflight"))
             engine = self._engine()
-            observed = engine.read(desired.connector_id)
+            observed, unreadable = engine.read_leniently(desired.connector_id)
             try:
-                plan = engine.plan(desired, observed=observed, adopt=bool(props.get("adopt")), refresh=False)
+                # No `replacing`: a replacement deletes the old connector first, so the name is free by now.
+                plan = engine.plan(desired, observed=observed, adopt=bool(props.get("adopt")), refresh=False,
+                                   unreadable=unreadable)
             except ConnectorExistsError as exc:
                 raise BitbucketConnectorError(str(exc)) from None
             outs = _apply(engine, desired, plan, observed, preflight)
@@ -243,8 +252,9 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             applied = snapshot_from_state({**olds, "connector_id": olds.get("connector_id") or id_})
             desired = keep_identity(parse(news), applied)
             preflight = preflight_flag(news.get("preflight"))
-            observed = engine.read(id_)
-            plan = engine.plan(desired, applied=applied, observed=observed, adopt=applied is None, refresh=False)
+            observed, unreadable = engine.read_leniently(id_)
+            plan = engine.plan(desired, applied=applied, observed=observed, adopt=applied is None, refresh=False,
+                               unreadable=unreadable)
             if plan.action is Action.REPLACE:
                 raise BitbucketConnectorError(
                     f"connector {id_}: {plan.replace_reason}; this needs a replacement, not an update"
@@ -253,10 +263,15 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             return dynamic.UpdateResult(outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
-        """Refresh and ``BitbucketConnector.get``: what StackGuardian reports now, secrets kept from state."""
+        """Refresh and ``BitbucketConnector.get``: what StackGuardian reports now, secrets kept from state.
+
+        A record with odd fields is drift, not an error: the outputs keep what could be read, the
+        credential's fingerprint is forgotten, and the next `pulumi up` re-sends the declaration,
+        which repairs the record.
+        """
         with clean_errors("read", props, extra=self._api_key()):
             engine = self._engine(props.get("org") or None)
-            observed = engine.read(id_)
+            observed, unreadable = engine.read_leniently(id_)
             if observed is None:
                 if not any(props.get(k) is not None for k in ("org", "connector_id")):
                     # `BitbucketConnector.get` (no prior state): the SDK's server always adds `__provider`
@@ -273,9 +288,14 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
                 )
             outs = state_outputs(observed, org=engine.org, previous=props)
             note = refresh_note(id_, props.get("modified_at"), observed.modified_at, PULUMI_WORDING)
-            if note is not None:
+            if note is not None or unreadable is not None:
                 outs["credentials_fingerprint"] = None  # the next `up` re-sends the declared credential
+            if note is not None:
                 warn_once(note)
+            if unreadable is not None:
+                warn_once(f"connector {id_}: part of its StackGuardian record cannot be read "
+                          f"({'; '.join(unreadable.findings)}); the outputs keep what could be read, and the next "
+                          "`pulumi up` re-sends the declaration, which repairs the record")
             return dynamic.ReadResult(id_, outs, inputs_from_outputs(outs))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:

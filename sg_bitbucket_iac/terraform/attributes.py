@@ -41,6 +41,7 @@ AttributePath = list[Any]  # tf.utils.AttributePath: attribute names, (index,) s
 
 RESOURCE_ATTRIBUTES = (
     "id", *DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, "preflight", "authenticated", "modified_at", "credentials_fingerprint",
+    "owner",
 )
 
 
@@ -153,6 +154,7 @@ def refreshed_state(current: Mapping[str, Any], observed: ObservedConnector) -> 
     state: State = {name: current.get(name) for name in RESOURCE_ATTRIBUTES}
     state.update({k: v for k, v in refreshed(observed, current).items() if k in state})
     state["id"] = observed.id
+    state["owner"] = observed.owner.value if observed.owner is not None else None
     return state
 
 
@@ -164,7 +166,7 @@ def imported_state(observed: ObservedConnector) -> State:
 def data_source_state(observed: ObservedConnector) -> State:
     """Non-secret attributes only: the data source never holds a credential."""
     state = imported_state(observed)
-    for attribute in (*SECRET_KEYS, "preflight", "credentials_fingerprint"):
+    for attribute in (*SECRET_KEYS, "preflight", "credentials_fingerprint", "owner"):
         state.pop(attribute, None)
     return state
 

@@ -72,7 +72,12 @@ class ConnectorDataSource(DataSource):
         connector_id, name = config.get("connector_id"), config.get("name")
         try:
             if connector_id:
-                observed = engine.read(connector_id)
+                # A field of the wrong type is no reason to stop the plan that reads it: what could be
+                # read is returned, and a warning names the rest (Id, kind and ContextTags must be readable).
+                observed, unreadable = engine.read_leniently(connector_id)
+                if unreadable is not None:
+                    ctx.diagnostics.add_warning(f"Connector {connector_id}: part of its StackGuardian record "
+                                                "cannot be read", "; ".join(unreadable.findings))
                 if observed is None:
                     ctx.diagnostics.add_error(f"No connector {connector_id}",
                                               f"StackGuardian org {engine.org} has no connector with that Id.",

@@ -1,13 +1,18 @@
 """Resource `sgbitbucket_connector`: Terraform's lifecycle mapped onto Engine.plan/apply/read/delete.
 
-* validate: the backend's parse (and, with a clock, its app-password policy) at every
-  `terraform plan`, with each problem at the attribute the user wrote.
-* plan: computed values that can be known (Id, effective scope, fingerprint), and, when the
-  resource will be written, the backend plan: existing connector not in state, policy warnings,
-  credential preflight. An auth-type change is an ordinary in-place update: the config drops the
-  old type's attributes (they plan to null) and sets the new ones; the backend sends the whole new
-  credential set. Only `connector_id` forces replacement.
-* read: StackGuardian's view (drift), secrets kept from state; None when the connector is gone.
+* validate: the backend's parse at every `terraform plan`, with each problem at the attribute the
+  user wrote (the app-password dates are a check of writing a credential: plan has it).
+* plan: computed values that can be known (Id, effective scope, fingerprint, owner), and, when the
+  resource will be written, the backend plan: existing connector not in state, another owner, a
+  name already used, the app-password dates, credential preflight. An auth-type change is an
+  ordinary in-place update: the config drops the old type's attributes (they plan to null) and sets
+  the new ones; the backend sends the whole new credential set. Only `connector_id` forces
+  replacement, and the create half never counts the connector it replaces as a name clash.
+  A plan of a destroy (its normal plan first, see invocation.py) checks nothing of the kind.
+* read and import: StackGuardian's view (drift), secrets kept from state; None when the connector
+  is gone. Neither writes: an import only notes in private state (private.py) that the next apply
+  takes the connector over, and `owner` shows the planned move. A record with fields of the wrong
+  type is refreshed as far as it can be read, and the next apply re-sends the declaration.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from tf.iface import (
     ReadContext,
     Resource,
     UpdateContext,
+    UpgradeContext,
 )
 from tf.types import Unknown
 from tf.utils import Diagnostics
@@ -32,12 +38,22 @@ from tf.utils import Diagnostics
 from ..changed_outside import refresh_note
 from ..engine import Action, ApplyResult, check_policy
 from ..engine.precheck import Notice
-from ..errors import ConnectorExistsError, ConnectorValidationError, ForeignOwnerError, NameClashError, PreflightFailed
+from ..errors import (
+    ConnectorExistsError,
+    ConnectorValidationError,
+    ForeignOwnerError,
+    NameClashError,
+    OddRecordError,
+    PreflightFailed,
+)
 from ..field_rules import derive_id
 from ..flatstate import CREDENTIAL_KEYS, SECRET_KEYS, snapshot_of, timestamp
 from ..model import Connector
+from ..tags import Front
 from ..wording import TERRAFORM_WORDING
 from . import attributes as attrs
+from . import private, replacements
+from .private import Private
 
 if TYPE_CHECKING:
     from .provider import SGBitbucketProvider
@@ -49,6 +65,10 @@ _LOCAL_ONLY = frozenset({"preflight"})
 _PREFLIGHT_INPUTS = ("workspace", *CREDENTIAL_KEYS)
 # Optional + computed attributes the backend derives when the config leaves them unset.
 _DERIVED_AT_APPLY = frozenset({"connector_id", "access_token_scope"})
+# The owner tag this front writes (and `owner` shows once an apply wrote it).
+OWNER = Front.TERRAFORM.value
+# Schema 1 added `owner`; a state of schema 0 belongs to Terraform (its import moved the owner at once).
+SCHEMA_VERSION = 1
 
 
 def _attribute(name: str, description: str, **kwargs: Any) -> schema.Attribute:
@@ -69,7 +89,7 @@ class ConnectorResource(Resource):
     @classmethod
     def get_schema(cls) -> schema.Schema:
         return schema.Schema(
-            version=0,
+            version=SCHEMA_VERSION,
             description="A StackGuardian Bitbucket VCS connector (kind BITBUCKET_ORG). Changing `auth_type` "
             "updates it in place and replaces the whole credential set; the Id stays.",
             attributes=[
@@ -108,40 +128,60 @@ class ConnectorResource(Resource):
                            "generated tokens, scrypt otherwise (not reversible; the same value the CLI keeps in "
                            "ContextTags).",
                            computed=True),
+                _attribute("owner", "Who owns the connector in StackGuardian (ContextTag sg-bitbucket-iac/owner): "
+                           "`terraform` once an apply wrote it. An imported connector shows the owner it had "
+                           "(`cli`, `pulumi`, or null for none) until the next apply moves it to `terraform`, "
+                           "which its first plan shows as an in-place update.", computed=True),
             ],
         )
 
+    def upgrade(self, ctx: UpgradeContext, version: int, old: State) -> State | None:
+        """Schema 0 -> 1: `owner`. Every connector in a schema-0 state was Terraform's (created by it,
+        or imported, which moved the owner then); a refresh shows any later change."""
+        upgraded = dict(old)
+        if version == 0:
+            upgraded.setdefault("owner", OWNER if upgraded.get("id") else None)
+        return upgraded
+
     # ------------------------------------------------------------------ validate
     def validate(self, diags: Diagnostics, type_name: str, config: Config) -> None:
-        """Config errors fail `terraform plan` here, before any request (values unknown yet are skipped)."""
+        """Config errors fail `terraform plan` here, before any request (values unknown yet are skipped).
+
+        Only what is wrong whatever happens: validation also runs before a destroy, so the checks of
+        writing a credential (the app-password dates) are the plan's, which knows what is written.
+        """
         Resource.validate(self, diags, type_name, config)
         if diags.has_errors():
             return
-        parsed = attrs.parse(config, diags)
-        if parsed.connector is not None:
-            attrs.report_problems(diags, check_policy(parsed.connector, at=self.provider.now(),
-                                                      wording=TERRAFORM_WORDING).problems)
+        attrs.parse(config, diags)
 
     # ------------------------------------------------------------------ plan
     def plan(self, ctx: PlanContext, current: State | None, planned: State) -> State:
         """Fill what can be known now and, if the resource will be written, ask the backend first.
 
         `current` is None for a create (called by our servicer; tf 1.2.0 itself plans creates
-        without the resource).
+        without the resource). Reads only: nothing is written until apply.
         """
         creating = current is None
-        if not creating and not (ctx.changed_fields - _LOCAL_ONLY):
+        incoming = private.received()
+        takeover = not creating and incoming.takeover
+        if not creating and not (ctx.changed_fields - _LOCAL_ONLY) and not takeover:
             return planned  # nothing to write: no request, no noise
-        if not creating:
+        planned["owner"] = OWNER  # the write makes (or keeps) Terraform the owner
+        if current is not None:
             # A write changes both; StackGuardian re-checks the credentials on every write.
             planned["authenticated"] = Unknown
             planned["modified_at"] = Unknown
             if "connector_id" in ctx.changed_fields:
-                return planned  # replacement: Terraform plans the create separately
+                # Replacement: Terraform plans the create next and hands it this private state.
+                replaced = current.get("id") or current.get("connector_id")
+                private.send(Private(replaces=str(replaced)) if replaced else Private())
+                return planned
+        checking = not self.provider.destroying  # a destroy's normal plan creates and writes nothing
         parsed = attrs.parse(planned, ctx.diagnostics)
         connector = parsed.connector
         if connector is None:
-            if creating and not ctx.diagnostics.has_errors():
+            if creating and checking and not ctx.diagnostics.has_errors():
                 self._preflight_known_credential(ctx.diagnostics, planned)
             self._plan_unknowns(planned, creating)
             return planned
@@ -151,11 +191,19 @@ class ConnectorResource(Resource):
             planned["id"] = connector.connector_id
         engine = self.provider.engine
         if engine is None or not parsed.complete:
-            # A secret known only at apply: its fingerprint and preflight wait for it (apply runs both).
+            # A secret known only at apply: its fingerprint and preflight wait for it (apply runs both);
+            # the dates need no secret.
             planned["credentials_fingerprint"] = Unknown
+            if checking:
+                writes = not parsed.complete or bool(ctx.changed_fields & set(CREDENTIAL_KEYS))
+                policy = check_policy(connector, at=self.provider.now(), creating=creating, writes_credential=writes,
+                                      wording=TERRAFORM_WORDING)
+                attrs.report_problems(ctx.diagnostics, policy.problems)
             return planned
         planned["credentials_fingerprint"] = connector.credential_fingerprint(engine.org)
-        self._backend_checks(ctx.diagnostics, connector, current, planned)
+        if checking:
+            self._backend_checks(ctx.diagnostics, connector, current, planned, takeover=takeover,
+                                 replacing=incoming.replaces if creating else None)
         return planned
 
     def _preflight_known_credential(self, diags: Diagnostics, planned: State) -> None:
@@ -185,16 +233,23 @@ class ConnectorResource(Resource):
         planned["credentials_fingerprint"] = Unknown
 
     def _backend_checks(
-        self, diags: Diagnostics, connector: Connector, current: State | None, planned: State
+        self, diags: Diagnostics, connector: Connector, current: State | None, planned: State, *, takeover: bool,
+        replacing: str | None,
     ) -> None:
-        """Existing connector, date policy and preflight, as apply would meet them, but now."""
+        """Existing connector, owner, name, date policy and preflight, as apply would meet them, but now.
+
+        ``takeover``: imported, so the apply moves the owner. ``replacing``: the Id this create
+        replaces (from the update half's private state); noted for the apply (replacements.py).
+        """
         engine = self.provider.engine
         assert engine is not None
         secrets = attrs.secrets_of(planned)
         creating = current is None
         try:
             applied = None if creating else snapshot_of(current or {}, engine.org)
-            plan = engine.plan(connector, applied=applied)
+            noted = replacing or (replacements.replaced_by_plan(engine.org, connector.connector_id, connector.name)
+                                  if creating else None)
+            plan = engine.plan(connector, applied=applied, adopt=takeover, replacing=noted)
         except ConnectorExistsError as exc:
             self._exists_error(diags, connector.connector_id, exc)
             return
@@ -207,6 +262,9 @@ class ConnectorResource(Resource):
         except Exception as exc:
             attrs.report_error(diags, "StackGuardian could not be asked while planning", exc, secrets)
             return
+        if replacing is not None:
+            replacements.remember(engine.org, connector.connector_id, replaces=replacing, name=connector.name)
+            private.send(Private(replaces=replacing))
         self._precheck(diags, connector, planned, creating=plan.action is not Action.UPDATE,
                        sends_credentials=plan.sends_credentials, plan_warnings=plan.warnings)
 
@@ -249,6 +307,7 @@ class ConnectorResource(Resource):
         state["authenticated"] = observed.authenticated if observed else None
         state["modified_at"] = timestamp(observed.modified_at) if observed else None
         state["credentials_fingerprint"] = result.snapshot.fingerprint if result.snapshot else None
+        state["owner"] = OWNER
         return state
 
     def _report_warnings(self, diags: Diagnostics, result: ApplyResult) -> None:
@@ -273,7 +332,9 @@ class ConnectorResource(Resource):
         if engine is None or connector is None:
             return None
         try:
-            plan = engine.plan(connector)
+            replacing = private.received().replaces or replacements.replaced_by_plan(
+                engine.org, connector.connector_id, connector.name)
+            plan = engine.plan(connector, replacing=replacing)
             result = engine.apply(connector, plan, preflight=planned.get("preflight"))
         except ConnectorExistsError as exc:
             self._exists_error(ctx.diagnostics, connector.connector_id, exc)
@@ -281,6 +342,8 @@ class ConnectorResource(Resource):
         except Exception as exc:
             self._report_apply_error(ctx.diagnostics, "create", exc, connector, planned)
             return None
+        replacements.forget(engine.org, connector.connector_id)
+        private.send(Private())
         self._report_warnings(ctx.diagnostics, result)
         return self._applied_state(planned, connector, result)
 
@@ -292,12 +355,14 @@ class ConnectorResource(Resource):
             return current
         try:
             applied = snapshot_of(current, engine.org)
-            observed = engine.read(connector.connector_id)
-            plan = engine.plan(connector, applied=applied, observed=observed, refresh=False)
+            observed, unreadable = engine.read_leniently(connector.connector_id)
+            plan = engine.plan(connector, applied=applied, observed=observed, refresh=False,
+                               adopt=private.received().takeover, unreadable=unreadable)
             result = engine.apply(connector, plan, observed=observed, preflight=planned.get("preflight"))
-        except Exception as exc:
+        except Exception as exc:  # the take-over, if any, stays pending (private state unchanged)
             self._report_apply_error(ctx.diagnostics, "update", exc, connector, planned)
             return current
+        private.send(Private())
         self._report_warnings(ctx.diagnostics, result)
         return self._applied_state(planned, connector, result)
 
@@ -316,13 +381,17 @@ class ConnectorResource(Resource):
 
     # ------------------------------------------------------------------ read / import
     def read(self, ctx: ReadContext, current: State) -> State | None:
-        """StackGuardian's view of the connector (drift); None when it was deleted outside Terraform."""
+        """StackGuardian's view of the connector (drift); None when it was deleted outside this configuration.
+
+        A record with odd fields is drift, not an error: the state keeps what could be read and forgets
+        the secret, so the next plan re-sends the whole declaration and the apply repairs the record.
+        """
         engine = self.provider.require_engine(ctx.diagnostics)
         connector_id = current.get("id") or current.get("connector_id")
         if engine is None or not connector_id:
             return current
         try:
-            observed = engine.read(str(connector_id))
+            observed, unreadable = engine.read_leniently(str(connector_id))
         except Exception as exc:
             attrs.report_error(ctx.diagnostics, f"Could not read connector {connector_id}", exc,
                                attrs.secrets_of(current))
@@ -331,19 +400,31 @@ class ConnectorResource(Resource):
             return None
         state = attrs.refreshed_state(current, observed)
         note = refresh_note(str(connector_id), current.get("modified_at"), observed.modified_at, TERRAFORM_WORDING)
-        if note is not None:  # forget the secret: the next plan shows it and re-sends the declared one
+        if note is not None or unreadable is not None:  # forget the secret: the next plan re-sends the declaration
             for attribute in (*SECRET_KEYS, "credentials_fingerprint"):
                 state[attribute] = None
-            ctx.diagnostics.add_warning(f"Connector {connector_id} was modified outside Terraform", note)
+        if note is not None:
+            ctx.diagnostics.add_warning(f"Connector {connector_id} was modified since the last apply", note)
+        if unreadable is not None:
+            self._unreadable_warning(ctx.diagnostics, str(connector_id), unreadable)
         return state
 
+    @staticmethod
+    def _unreadable_warning(diags: Diagnostics, connector_id: str, unreadable: OddRecordError) -> None:
+        diags.add_warning(
+            f"Connector {connector_id}: part of its StackGuardian record cannot be read",
+            f"{'; '.join(unreadable.findings)}. The state keeps what could be read; the next plan shows the "
+            "declared values and the next apply re-sends them, which repairs the record.")
+
     def import_(self, ctx: ImportContext, id: str) -> State | None:
-        """`terraform import sgbitbucket_connector.x <connector-id>`: secrets null until the next apply."""
+        """`import` (command or block): the connector as StackGuardian shows it, secrets null until the
+        next apply. Writes nothing: a connector owned elsewhere (or by nobody) is taken over by the
+        next apply, which its plan shows as `owner` changing."""
         engine = self.provider.require_engine(ctx.diagnostics)
         if engine is None:
             return None
         try:
-            observed = engine.read(id)
+            observed, unreadable = engine.read_leniently(id)
         except Exception as exc:
             attrs.report_error(ctx.diagnostics, f"Could not read connector {id}", exc)
             return None
@@ -356,11 +437,11 @@ class ConnectorResource(Resource):
                                       f"Its kind is {observed.kind or 'unknown'}; sgbitbucket_connector manages "
                                       "BITBUCKET_ORG connectors only.")
             return None
-        try:
-            change, observed = engine.take_ownership(observed)
-        except Exception as exc:
-            attrs.report_error(ctx.diagnostics, f"Could not take over connector {id}", exc)
-            return None
-        if change is not None and change.previous is not None:
-            ctx.diagnostics.add_warning(f"Connector {id} now owned by Terraform", change.message)
+        change = engine.takeover_of(observed)
+        if change is not None:
+            private.send(Private(takeover=True))
+            if change.previous is not None:
+                ctx.diagnostics.add_warning(f"Connector {id} is taken over by the next apply", change.pending_message)
+        if unreadable is not None:
+            self._unreadable_warning(ctx.diagnostics, id, unreadable)
         return attrs.imported_state(observed)

@@ -32,10 +32,20 @@ _URL_ATTRIBUTES = ("api_uri", "bitbucket_api_url")
 class SGBitbucketProvider(Provider):
     """Builds the Engine once in configure_provider; resources reach it through `require_engine`."""
 
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(self, environ: Mapping[str, str] | None = None, *, destroying: bool | None = None) -> None:
         self.environ = environ  # None: the process environment (tests pass their own)
         self.engine: Engine | None = None
         self.configured_with_unknowns = False
+        self._destroying = destroying  # None: ask the engine's command line (invocation.py)
+
+    @property
+    def destroying(self) -> bool:
+        """Whether this process serves a destroy, whose plans check nothing meant for writing."""
+        if self._destroying is None:
+            from .invocation import engine_invocation
+
+            self._destroying = engine_invocation().destroying
+        return self._destroying
 
     def get_model_prefix(self) -> str:
         return f"{PROVIDER_NAME}_"

@@ -13,6 +13,9 @@
 3. Every diagnostic leaves with its control characters escaped (``\x1b[2J`` shown, never run):
    a detail can quote a server's error text or a name set in the StackGuardian UI, and Terraform
    prints diagnostics to the terminal as they come.
+4. Private state (private.py) travels with each call about a resource instance: tf reads none and
+   answers none, which would drop it; here each call runs inside :func:`private.exchange` of what
+   Terraform sent, and the answer carries what the resource sent (by default what came in).
 
 `main()` installs it by replacing `tf.provider.ProviderServicer`, which `tf.runner.run_provider`
 imports when it starts; tests/terraform/test_unknowns.py fails if a tf upgrade changes that.
@@ -31,6 +34,7 @@ from tf.types import Unknown
 from tf.utils import Diagnostics, read_dynamic_value, to_dynamic_value
 
 from ..redact import escape_control
+from . import private
 from .unknowns import normalize_request
 
 # Every tfplugin6 call whose response carries diagnostics.
@@ -59,11 +63,33 @@ class SGBitbucketServicer(ProviderServicer):
         return super().ReadDataSource(normalize_request("ReadDataSource", request), context)
 
     def ApplyResourceChange(self, request: Any, context: Any) -> Any:
-        return super().ApplyResourceChange(normalize_request("ApplyResourceChange", request), context)
+        with private.exchange(request.planned_private) as call:
+            response = super().ApplyResourceChange(normalize_request("ApplyResourceChange", request), context)
+        response.private = call.sent.encode()
+        return response
+
+    # ------------------------------------------------------------------ 4. private state travels
+    def ImportResourceState(self, request: Any, context: Any) -> Any:
+        with private.exchange(b"") as call:
+            response = super().ImportResourceState(request, context)
+        for imported in response.imported_resources:
+            imported.private = call.sent.encode()
+        return response
+
+    def ReadResource(self, request: Any, context: Any) -> Any:
+        with private.exchange(request.private) as call:
+            response = super().ReadResource(request, context)
+        response.private = call.sent.encode()
+        return response
 
     # ------------------------------------------------------------------ 2. creates are planned by the resource
     def PlanResourceChange(self, request: Any, context: Any) -> Any:
-        request = normalize_request("PlanResourceChange", request)
+        with private.exchange(request.prior_private) as call:
+            response = self._plan(normalize_request("PlanResourceChange", request), context)
+        response.planned_private = call.sent.encode()
+        return response
+
+    def _plan(self, request: Any, context: Any) -> Any:
         response = super().PlanResourceChange(request, context)
         if read_dynamic_value(request.prior_state) is not None:
             return response  # update: the framework already called plan()

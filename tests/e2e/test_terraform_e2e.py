@@ -288,8 +288,8 @@ def test_config_errors_fail_at_plan_and_nothing_is_written(terraform_binary: Pat
                                                            tmp_path: Path) -> None:
     tf = make_terraform(terraform_binary, tmp_path, emu)
     env = {"TF_VAR_token": token}
-    # A field of another auth type, and an app password after StackGuardian's cut-off.
-    tf.write("main.tf", provider_block(emu) + '''
+    # A field of another auth type: the configuration itself is wrong (validation, before any plan).
+    mixed = '''
 resource "sgbitbucket_connector" "mixed" {
   name         = "bitbucket-mixed"
   workspace    = "acme"
@@ -297,7 +297,12 @@ resource "sgbitbucket_connector" "mixed" {
   access_token = var.token
   username     = "alice"
 }
-
+'''
+    tf.write("main.tf", provider_block(emu) + mixed)
+    result = tf.run("plan", env=env, expect=1)
+    assert "Invalid username" in result.stderr and "belongs to auth type" in result.stderr
+    # An app password after StackGuardian's cut-off: the plan refuses to create it.
+    tf.write("main.tf", provider_block(emu) + '''
 resource "sgbitbucket_connector" "legacy" {
   name         = "bitbucket-legacy"
   workspace    = "acme"
@@ -307,7 +312,6 @@ resource "sgbitbucket_connector" "legacy" {
 }
 ''')
     result = tf.run("plan", env={**env, "SG_BITBUCKET_IAC_NOW": "2026-06-10T00:00:00Z"}, expect=1)
-    assert "Invalid username" in result.stderr and "belongs to auth type" in result.stderr
     assert "Invalid auth_type" in result.stderr and "2026-06-09" in result.stderr
     # A credential Bitbucket does not know fails preflight at plan.
     tf.write("main.tf", provider_block(emu) + api_token_resource("unknown"))
@@ -319,7 +323,7 @@ resource "sgbitbucket_connector" "legacy" {
     for state_file in tf.workdir.glob("terraform.tfstate*"):
         state_file.unlink()  # as if another team created it
     result = tf.run("plan", env=env, expect=1)
-    assert "already exists" in result.stderr and "terraform import" in result.stderr
+    assert "already exists" in result.stderr and "an `import {}` block" in " ".join(result.stderr.split())
     for connector_id in ("bitbucket_mixed", "bitbucket_legacy", "bitbucket_unknown"):
         assert raw(emu, connector_id) is None
     emu.admin("DELETE", RECORD.format("bitbucket_taken"))

@@ -101,7 +101,7 @@ def test_existing_connector_not_in_state_fails_the_plan_with_an_import_hint(sim:
     sim.plan_and_apply(None, api_token_config(sentinel))
     _, diags, _ = sim.plan(None, api_token_config(sentinel))
     (error,) = diags.diagnostics
-    assert error.path == ["connector_id"] and "terraform import" in error.detail
+    assert error.path == ["connector_id"] and 'an `import {}` block with id = "bitbucket_main"' in error.detail
     assert sentinel not in str(diags)
 
 
@@ -160,12 +160,14 @@ def test_import_of_a_missing_or_foreign_connector_is_an_error(sim: TerraformSim)
     assert state is None and "No connector nope" in str(diags)
 
 
-def test_app_password_after_cutoff_fails_validate_and_warns_before(sim: TerraformSim, sentinel: str,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_app_password_after_cutoff_fails_the_plan_of_a_create_and_warns_before(
+    sim: TerraformSim, sentinel: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cfg = api_token_config(None, auth_type="app_password", email=None, app_password=sentinel)
     monkeypatch.setenv("SG_BITBUCKET_IAC_NOW", "2026-06-10T00:00:00Z")
-    for values in (cfg, {**cfg, "app_password": Unknown}):  # `terraform validate`: variables unknown
-        diags = sim.validate(values)
+    for values in (cfg, {**cfg, "app_password": Unknown}):  # the secret known, or known only at apply
+        assert not sim.validate(values).diagnostics  # validation also runs before a destroy: no date there
+        _, diags, _ = sim.plan(None, values)
         (error,) = diags.diagnostics
         assert error.path == ["auth_type"] and "2026-06-09" in error.detail and "auth_type =" in error.detail
     monkeypatch.setenv("SG_BITBUCKET_IAC_NOW", "2026-01-15T00:00:00Z")
