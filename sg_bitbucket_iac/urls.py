@@ -97,13 +97,14 @@ def shown_url(url: object) -> str:
     text = str(url)
     text = re.split(r"[?#]", text, maxsplit=1)[0]
     scheme, separator, rest = text.partition("://")
-    if separator:
-        # Userinfo is whatever precedes the last '@' before the path, by any parser's reading of a backslash.
-        authority_end = min((i for i in (rest.find("/"),) if i >= 0), default=len(rest))
-        at = rest.rfind("@", 0, authority_end)
-        if at >= 0:
-            rest = "****@" + rest[at + 1:]
-        text = f"{scheme}{separator}{rest}"
+    if not separator:  # no scheme (`user:pass@host`): the authority starts the text
+        scheme, rest = "", text
+    # Userinfo is whatever precedes the last '@' before the path, by any parser's reading of a backslash.
+    authority_end = rest.find("/") if "/" in rest else len(rest)
+    at = rest.rfind("@", 0, authority_end)
+    if at >= 0:
+        rest = "****@" + rest[at + 1:]
+    text = f"{scheme}{separator}{rest}"
     text = escape_control(text, keep="")
     if len(text) > _SHOWN_URL_CHARACTERS:
         text = text[:_SHOWN_URL_CHARACTERS] + f"… ({len(str(url))} characters)"

@@ -155,5 +155,5 @@ def test_a_server_record_with_a_hostile_id_is_an_odd_record_never_a_connector(ho
         observed_from_record(record)
     odd = caught.value
     assert odd.problems[0].path == "Id" and "cannot be a connector Id in a URL" in odd.problems[0].message
-    assert odd.connector_id != hostile or hostile in ("..", ".", "listall", "a/b", "bb main")
+    assert "\x1b" not in odd.connector_id and len(odd.connector_id) < 100  # how reports name it: safe, short
     assert "\x1b" not in str(odd) and "\x07" not in str(odd) and len(str(odd)) < 1000

@@ -114,6 +114,7 @@ def test_one_parse_decides_host_loopback_proxy_and_plain_http(url: str, expected
 def test_messages_show_no_userinfo_query_or_fragment() -> None:
     assert shown_url(f"https://alice:{SECRET}@h.example/p?token={SECRET}#{SECRET}") == "https://****@h.example/p"
     assert shown_url("http://127.0.0.1:1\\@evil.example/x") == "http://****@evil.example/x"
+    assert shown_url(f"alice:{SECRET}@h.example/2.0") == "****@h.example/2.0"  # no scheme: still no userinfo
     assert SECRET not in shown_url(f"https://h/{'a' * 500}?{SECRET}")
     assert "\x1b" not in shown_url("https://h/\x1b[2J")
 

@@ -19,6 +19,7 @@ from ..bitbucket import (
     user_path,
     user_workspaces_path,
 )
+from ..identifiers import Identifier
 from ..model import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth
 from .result import Identity, Outcome, unique
 from .run import ProbeRun, Wording
@@ -84,9 +85,16 @@ def _probe_user_credential(
             forbidden=f"{who} may not list the projects of workspace {ws} (403 Forbidden): not a member?",
         ),
     )
-    discovered = [str(v.get("slug")) for v in listing.values()] if listing else []
+    discovered = _slugs(listing)
     target = next(iter(confirmed), None) or (None if repositories else next(iter(discovered), None))
     run.pullrequests(target, f"no accessible repository in {ws} to probe")
+
+
+def _slugs(listing: ProbeResponse | None) -> list[str]:
+    """The repository slugs a listing shows that may be probed: one Bitbucket returns that breaks the
+    slug rule would reach another endpoint, so it is never probed."""
+    slugs = [str(v.get("slug")) for v in listing.values()] if listing else []
+    return [slug for slug in slugs if Identifier.REPOSITORY.is_valid(slug)]
 
 
 def _check_membership(run: ProbeRun, who: str, reserve: int) -> None:
@@ -202,7 +210,7 @@ def access_token_preflight(run: ProbeRun, auth: AccessTokenAuth, repositories: S
     # A repository token's first call is its own repository (access-token step 2), checked like any configured one.
     confirmed = run.repositories(configured, listing, replace(wording, not_found=outside), reserve=1)
     _check_token_level(run, auth.scope)
-    discovered = [str(v.get("slug")) for v in listing.values()] if listing else []
+    discovered = _slugs(listing)
     target = next(iter(confirmed), None) or (None if configured else next(iter(discovered), None))
     run.pullrequests(target, f"no repository this token can read in {ws}")
     run.infer_missing(["repository", "pullrequest"] + (["project"] if auth.scope != "repository" else []))
