@@ -76,12 +76,13 @@ def test_a_hostile_import_id_is_refused_before_any_request(guarded: TerraformSim
     assert recorders.requests() == 0
 
 
+@pytest.mark.parametrize("answered", ["..", "other"])  # a hostile Id, or another connector than the one asked for
 def test_a_server_record_under_a_hostile_id_is_never_imported_or_taken_over(
-        guarded: TerraformSim, recorders: Recorders, tokens: dict[str, str]) -> None:  # noqa: F811
+        guarded: TerraformSim, recorders: Recorders, tokens: dict[str, str], answered: str) -> None:  # noqa: F811
     state = guarded.plan_and_apply(None, api_token_config(tokens["api"]))
     recorders.stackguardian.answer(
         "GET", r"/integrations/bitbucket_main/$",
-        lambda body: (200, {"msg": hostile_record(body["msg"], "..")}))
+        lambda body: (200, {"msg": hostile_record(body["msg"], answered)}))
     recorders.stackguardian.lines.clear()
     imported, diags = guarded.import_("bitbucket_main")
     assert imported is None and "unreadable record" in str(diags)
