@@ -6,6 +6,7 @@ request outside the API's prefix or a host that is not loopback; a bad state Id 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from loopback_recorder import Recorders, hostile_record, network_guard, recorders  # noqa: F401 - fixtures
@@ -110,3 +111,30 @@ def test_a_hostile_provider_setting_is_refused_at_its_attribute(workspace: Emula
     provider.configure_provider(diags, config)
     assert diags.has_errors() and provider.engine is None
     assert recorders.requests() == 0 and network_guard == []
+
+
+def test_hostile_records_in_a_shared_listall_scan_are_never_read_as_state(
+        workspace: Emulator, recorders: Recorders, tokens: dict[str, str],  # noqa: F811
+        network_guard: list[str]) -> None:  # noqa: F811
+    """A refresh served from the batched listall scan: the hostile copies in the page are never a connector."""
+    writer = TerraformSim(ConnectorResource(configured_provider(
+        workspace, api_uri=recorders.stackguardian_url, bitbucket_api_url=recorders.bitbucket_url)))
+    state = writer.plan_and_apply(None, api_token_config(tokens["api"]))
+
+    def with_copies(body: Any) -> tuple[int, Any]:
+        items = list(body.get("msg") or [])
+        return 200, {**body, "msg": items + [hostile_record(items[0], hostile) for hostile in HOSTILE_IDS]}
+
+    recorders.stackguardian.answer("GET", r"/integrations/listall/", with_copies)
+    recorders.stackguardian.lines.clear()
+    reader = TerraformSim(ConnectorResource(configured_provider(  # a new process: its reads share one scan
+        workspace, api_uri=recorders.stackguardian_url, bitbucket_api_url=recorders.bitbucket_url)))
+    refreshed, diags = reader.read(state)
+    assert not diags.has_errors() and refreshed is not None and refreshed["id"] == "bitbucket_main"
+    assert [line.method for line in recorders.stackguardian.lines] == ["GET"]
+    assert "/listall/" in recorders.stackguardian.lines[0].target
+    recorders.assert_inside()
+    assert network_guard == []
+    for sim in (writer, reader):
+        assert sim.resource.provider.engine is not None
+        sim.resource.provider.engine.client.close()
