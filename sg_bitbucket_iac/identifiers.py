@@ -87,6 +87,8 @@ class Identifier(enum.Enum):
             return f"it is {type(value).__name__}, not a string"
         if not value:
             return "it is empty"
+        if len(value) > rule.max_length:  # first: a megabyte-long value is not scanned character by character
+            return f"it has {len(value)} characters, more than {rule.max_length}"
         if value in (".", ".."):
             return "it is a path step ('.' or '..') that would send the request to another endpoint"
         if not value.strip("."):
@@ -99,8 +101,6 @@ class Identifier(enum.Enum):
         breakers = [ch for ch in _PATH_BREAKERS if ch in value]
         if breakers:
             return f"it contains {' and '.join(repr(ch) for ch in breakers)}, which would change the request's URL"
-        if len(value) > rule.max_length:
-            return f"it has {len(value)} characters, more than {rule.max_length}"
         if value in rule.reserved:
             return f"'{value}' is reserved: the API routes it to another endpoint"
         if rule.first != rule.rest and not re.fullmatch(rule.first, value[0]):
