@@ -1,6 +1,9 @@
 """Bitbucket Cloud API client for preflight: read-only GETs as one credential, within a request budget.
 
 Secrets appear only in the Authorization header, which is never logged; redirects are not followed.
+Every request goes to an :class:`ApiPath` (literal words and identifiers, each checked by its
+rule) joined under the API's base path by :meth:`BitbucketClient.url`, or to a ``next`` link that
+stays on the API's origin and under its base path.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.util import parse_url
 from urllib3.util.retry import Retry
 
 from .errors import RequestTimeoutError, TransportError
-from .http import HeaderAuth, new_session, transport_failure
-from .settings import checked_base_url
+from .http import HeaderAuth, new_session, origin, transport_failure
+from .identifiers import Identifier
+from .urls import join_path, parse_base_url
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +46,72 @@ class BitbucketRetry(Retry):
         if consecutive == 0:
             return 0.0
         return float(min(self.backoff_max, self.backoff_factor * 2 ** (consecutive - 1)))
+
+
+# The words of the API paths preflight reads; anything else in a path is an identifier, checked by its rule.
+_WORDS = frozenset({"user", "workspaces", "repositories", "projects", "pullrequests"})
+
+
+@dataclass(frozen=True)
+class ApiPath:
+    """A path below the API's base (``/repositories/acme/infra``): literal words and checked identifiers."""
+
+    segments: tuple[str, ...]
+
+    @classmethod
+    def of(cls, *parts: str | tuple[Identifier, str, str]) -> ApiPath:
+        """Words as they are; ``(Identifier.WORKSPACE, value, field)`` checked by its kind's rule at ``field``."""
+        segments: list[str] = []
+        for part in parts:
+            if isinstance(part, tuple):
+                kind, value, field = part
+                segments.append(kind.check(value, field))
+            elif part in _WORDS:
+                segments.append(part)
+            else:
+                raise ValueError(f"{part!r} is not a word of the Bitbucket API paths preflight reads")
+        return cls(tuple(segments))
+
+    @classmethod
+    def parse(cls, text: str) -> ApiPath:
+        """A path of literal words only (``/user/workspaces``); identifiers go through :meth:`of`."""
+        return cls.of(*text.strip("/").split("/"))
+
+    def __str__(self) -> str:
+        return "/" + "/".join(self.segments)
+
+
+def user_path() -> ApiPath:
+    return ApiPath.of("user")
+
+
+def user_workspaces_path() -> ApiPath:
+    return ApiPath.of("user", "workspaces")
+
+
+def _workspace(workspace: str) -> tuple[Identifier, str, str]:
+    return Identifier.WORKSPACE, workspace, "workspace"
+
+
+def repositories_path(workspace: str) -> ApiPath:
+    return ApiPath.of("repositories", _workspace(workspace))
+
+
+def repository_path(workspace: str, repository: str) -> ApiPath:
+    return ApiPath.of("repositories", _workspace(workspace), (Identifier.REPOSITORY, repository, "repository"))
+
+
+def pullrequests_path(workspace: str, repository: str) -> ApiPath:
+    return ApiPath.of("repositories", _workspace(workspace), (Identifier.REPOSITORY, repository, "repository"),
+                      "pullrequests")
+
+
+def projects_path(workspace: str) -> ApiPath:
+    return ApiPath.of("workspaces", _workspace(workspace), "projects")
+
+
+def project_path(workspace: str, key: str) -> ApiPath:
+    return ApiPath.of("workspaces", _workspace(workspace), "projects", (Identifier.PROJECT_KEY, key, "project"))
 
 
 @dataclass(frozen=True)
@@ -104,12 +175,10 @@ class BitbucketClient:
         timeout: float = TIMEOUT_SECONDS,
         session: requests.Session | None = None,
     ) -> None:
-        self.api_url = checked_base_url(api_url, "bitbucket_api_url")
-        parts = urlsplit(self.api_url)
-        self._origin = f"{parts.scheme}://{parts.netloc}"
-        host = parts.hostname or ""
-        # How failures name the API: host and port, never a user:password@ the URL may carry.
-        self._host = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+        self._base = parse_base_url(api_url, "bitbucket_api_url")
+        self.api_url = str(self._base)
+        # How failures name the API: host and port (a base URL never carries userinfo: the parse refuses it).
+        self._host = self._base.host + (f":{self._base.port}" if self._base.port is not None else "")
         self._auth = HeaderAuth(authorization)
         self.budget = budget
         self.retry_backoff = retry_backoff
@@ -130,16 +199,31 @@ class BitbucketClient:
         parts = urlsplit(url)
         return parts.path + (f"?{parts.query}" if parts.query else "")
 
-    def same_origin(self, url: str) -> bool:
-        return url.startswith(self._origin + "/")
+    def url(self, path: ApiPath) -> str:
+        """The one place a Bitbucket URL is made: the path's segments percent-encoded under the base path,
+        proved to stay there (:func:`~sg_bitbucket_iac.urls.join_path`)."""
+        return join_path(self._base, (), path.segments, trailing_slash=False)
 
-    def get(self, path_or_url: str, params: Mapping[str, str] | None = None) -> ProbeResponse:
-        """GET an API path (``/user``) or a ``next`` link on the API's origin."""
+    def may_follow(self, url: str) -> bool:
+        """Whether a ``next`` link stays where credentials may go: the API's origin as urllib3 connects,
+        under the base path, with no dot segment, backslash or userinfo to reinterpret it."""
+        if "\\" in url or any(ch.isspace() for ch in url) or origin(url) != self._base.origin:
+            return False
+        sent = parse_url(url)
+        path = urlsplit(url).path
+        return sent.auth is None and sent.path == path and path.startswith(self._base.path + "/")
+
+    def get(self, path_or_url: ApiPath | str, params: Mapping[str, str] | None = None) -> ProbeResponse:
+        """GET an :class:`ApiPath` (a string of path words such as ``/user`` is read as one), or a ``next``
+        link that :meth:`may_follow`."""
         if self.remaining < 1:
             raise RuntimeError("preflight request budget exhausted; check `remaining` first")
-        url = path_or_url if "://" in path_or_url else self.api_url + path_or_url
-        if not self.same_origin(url):
-            raise ValueError("refusing to send credentials to another origin than the Bitbucket API URL")
+        if isinstance(path_or_url, str) and "://" in path_or_url:
+            if not self.may_follow(path_or_url):
+                raise ValueError("refusing to send credentials outside the Bitbucket API URL")
+            url = path_or_url
+        else:
+            url = self.url(path_or_url if isinstance(path_or_url, ApiPath) else ApiPath.parse(path_or_url))
         if params:
             url += ("&" if "?" in url else "?") + urlencode(params)
         endpoint = self.endpoint(url)
@@ -196,4 +280,17 @@ class BitbucketClient:
 
 
 
-__all__ = ["MAX_REQUESTS", "BitbucketClient", "BitbucketRetry", "ProbeResponse"]
+__all__ = [
+    "MAX_REQUESTS",
+    "ApiPath",
+    "BitbucketClient",
+    "BitbucketRetry",
+    "ProbeResponse",
+    "project_path",
+    "projects_path",
+    "pullrequests_path",
+    "repositories_path",
+    "repository_path",
+    "user_path",
+    "user_workspaces_path",
+]

@@ -27,6 +27,7 @@ The class tree::
     │       ├── ProxyFailed           the proxy refused or failed the connection
     │       └── InvalidHeaderValue    a header value the HTTP library refuses to send
     ├── ConnectorValidationError      invalid input (also a ValueError); ``.problems``
+    │   └── IdentifierError           ... a value that cannot be a URL path segment; ``.path``
     ├── ProblemsError                 several problems, nothing sent; ``.problems``
     │   └── DefinitionsError          ... in a definitions file
     ├── OddRecordError                a StackGuardian record this tool cannot read; ``.problems``
@@ -234,6 +235,14 @@ class ConnectorValidationError(SGBitbucketError, ValueError):
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems: list[Problem] = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class IdentifierError(ConnectorValidationError):
+    """An org name, connector Id, slug or key that cannot be a URL path segment; refused before any request."""
+
+    def __init__(self, path: str, message: str, *, rule: str = "identifier_format") -> None:
+        self.path = path
+        super().__init__([Problem(path, message, rule)])
 
 
 class ProblemsError(SGBitbucketError):

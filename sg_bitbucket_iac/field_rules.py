@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationInfo
 from pydantic_core import PydanticCustomError
 
+from .identifiers import Identifier, shown
 from .redact import control_characters
 from .secrets import Secret
 
@@ -20,12 +21,8 @@ MASKED_VALUES = frozenset({"********", "****", "*****", "***"})
 # Ids: what we derive from a name is stricter than what StackGuardian can hold. The documented
 # rule (`^[a-zA-Z0-9_]+$`, under 100 characters) is met by every Id we derive; the API also holds
 # Ids with hyphens (its live tests use them, and older connectors whose Id is their ResourceName),
-# so a declared or imported Id may have them.
+# so a declared or imported Id may have them (Identifier.CONNECTOR_ID, the rule for every Id in a URL).
 DERIVED_ID_RE = re.compile(r"^[A-Za-z0-9_]+$")
-HELD_ID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
-WORKSPACE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,61}$")
-REPOSITORY_RE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
-PROJECT_KEY_RE = re.compile(r"^[A-Za-z0-9_]{1,32}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_NAME = 99
 MAX_DESCRIPTION = 255
@@ -33,20 +30,24 @@ MAX_TAGS = 10
 
 
 def derive_id(name: str) -> str:
-    """StackGuardian Id from a ResourceName: every character outside [A-Za-z0-9_] becomes `_`."""
-    derived = re.sub(r"[^A-Za-z0-9_]", "_", name.strip())
-    return derived[:MAX_NAME] or "connector"
+    """StackGuardian Id from a ResourceName: every character outside [A-Za-z0-9_] becomes `_`.
+
+    A name that derives a word the API routes elsewhere (`listall`) gets a `_` appended.
+    """
+    derived = re.sub(r"[^A-Za-z0-9_]", "_", name.strip())[:MAX_NAME] or "connector"
+    return derived + "_" if derived in Identifier.CONNECTOR_ID.rule.reserved else derived
 
 
 def is_held_id(value: str) -> bool:
-    """Whether StackGuardian can hold this Id (accepted in `id:` and from the API)."""
-    return bool(HELD_ID_RE.match(value)) and len(value) <= MAX_NAME
+    """Whether StackGuardian can hold this Id (accepted in `id:` and from the API) and it can be a URL segment."""
+    return Identifier.CONNECTOR_ID.is_valid(value)
 
 
 def custom_error(kind: str, message: str, **values: Any) -> PydanticCustomError:
-    """A pydantic error whose text is final (values are substituted here as repr, braces escaped)."""
+    """A pydantic error whose text is final: values are substituted here as repr. Without a context pydantic
+    leaves the template as it is, so a brace in a value stays one brace."""
     text = message.format(**{k: repr(v) for k, v in values.items()}) if values else message
-    return PydanticCustomError(kind, text.replace("{", "{{").replace("}", "}}"))
+    return PydanticCustomError(kind, text)
 
 
 def field_name(info: ValidationInfo, field: str) -> str:
@@ -124,19 +125,21 @@ def check_repository(value: str, info: ValidationInfo) -> str:
             "give the repository slug only (e.g. 'infra'), not 'workspace/infra'; the workspace goes in "
             f"`{field_name(info, 'workspace')}`",
         )
-    if not REPOSITORY_RE.match(value):
-        raise custom_error("repository_format", "a repository slug uses letters, digits, '.', '-' and '_' only")
+    _check_identifier(Identifier.REPOSITORY, value, "repository_format")
     return value
 
 
 def check_project_key(value: str) -> str:
     value = value.strip()
-    if not PROJECT_KEY_RE.match(value):
-        raise custom_error(
-            "project_key_format",
-            "a project key is the short KEY shown in Bitbucket's project settings (letters, digits, _)",
-        )
+    _check_identifier(Identifier.PROJECT_KEY, value, "project_key_format")
     return value
+
+
+def _check_identifier(kind: Identifier, value: str, error_kind: str) -> None:
+    """The identifier's own rule (a URL path segment), its message as the field's error."""
+    message = kind.message(value)
+    if message is not None:
+        raise custom_error(error_kind, message)
 
 
 def check_name(value: str) -> str:
@@ -150,12 +153,13 @@ def check_name(value: str) -> str:
 
 def check_id(value: str, info: ValidationInfo) -> str:
     value = value.strip()
-    if not is_held_id(value):
+    reason = Identifier.CONNECTOR_ID.why_refused(value)
+    if reason is not None:
         raise custom_error(
             "id_format",
-            "a StackGuardian Id uses only letters, digits, '_' and '-' (at most 99); e.g. {suggestion}, "
-            f"or leave `{field_name(info, 'id')}` out to derive it from the name",
-            suggestion=derive_id(value),
+            f"{shown(value)} is not a StackGuardian Id: {reason}; an Id uses only letters, digits, '_' and '-' "
+            f"(at most 99); e.g. {derive_id(value)!r}, or leave `{field_name(info, 'id')}` out to derive it from "
+            "the name",
         )
     return value
 
@@ -189,11 +193,11 @@ def check_tags(value: tuple[str, ...]) -> tuple[str, ...]:
 
 def check_workspace(value: str) -> str:
     value = value.strip()
-    if not WORKSPACE_RE.match(value):
+    reason = Identifier.WORKSPACE.why_refused(value)
+    if reason is not None:
         raise custom_error(
             "workspace_format",
             "give the Bitbucket workspace slug as in bitbucket.org/<slug> (lowercase letters, digits, "
-            "'-', '_', '.'); {value} is not one",
-            value=value,
+            f"'-', '_', '.'); {shown(value)} is not one: {reason}",
         )
     return value

@@ -18,7 +18,6 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -40,15 +39,18 @@ from .errors import (
     TransportError,
 )
 from .http import HeaderAuth, new_session, transport_failure
+from .identifiers import Identifier
 from .redact import scrub_text
 from .secrets import Secret
-from .settings import Settings, checked_api_key, checked_base_url
+from .settings import Settings, checked_api_key
 from .tags import FINGERPRINT_TAG
+from .urls import join_path, parse_base_url
 from .wire import KIND, answer_shows_write, create_differences, unwrap_list_item, wire_json_default
 
 log = logging.getLogger(__name__)
 
 MAX_PAGE = 500
+LISTALL = "listall"  # the listing route under integrations/ (no connector Id may be this word)
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 DEFAULT_TIMEOUT = (5.0, 30.0)  # (connect, read) seconds
 
@@ -106,9 +108,11 @@ class StackGuardianClient:
         retries: int = 4,
         backoff: float = 0.5,
     ) -> None:
-        self.api_url = checked_base_url(api_url, "api_url")
+        self._base = parse_base_url(api_url, "api_url")
+        self.api_url = str(self._base)
         self._api_key = checked_api_key(api_key, "api_key")
-        self.org = org
+        self.org = Identifier.ORG.check(org, "org")
+        self._prefix = ("api", "v1", "orgs", self.org, "integrations")
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
@@ -130,8 +134,14 @@ class StackGuardianClient:
 
     # ------------------------------------------------------------------ plumbing
     def _url(self, *parts: str) -> str:
-        path = "/".join(quote(p, safe="") for p in parts)
-        return f"{self.api_url}/api/v1/orgs/{quote(self.org, safe='')}/integrations/{path}{'/' if path else ''}"
+        """The one place a StackGuardian URL is made: ``/api/v1/orgs/{org}/integrations/`` (create),
+        ``…/listall/`` (``_url(LISTALL)``) or ``…/{connector_id}/``, each part checked by its rule,
+        percent-encoded, and the result proved to stay under the prefix (:func:`~sg_bitbucket_iac.urls.join_path`)."""
+        if len(parts) > 1:
+            raise ValueError("a StackGuardian URL has at most one part below integrations/")
+        if parts and parts[0] != LISTALL:
+            Identifier.CONNECTOR_ID.check(parts[0], "connector_id")
+        return join_path(self._base, self._prefix, parts, trailing_slash=True, names=("connector_id",))
 
     def _headers(self) -> dict[str, str]:
         return {"Accept": "application/json", "User-Agent": f"sg-bitbucket-iac/{__version__}"}
@@ -226,6 +236,8 @@ class StackGuardianClient:
         ``conflict_hint``: what to do when another connector holds the Id, in the caller's front's words.
         """
         connector_id = str(payload.get("Id") or "")
+        if connector_id:  # sent in the body, but looked up by URL after a failed attempt: checked before either
+            Identifier.CONNECTOR_ID.check(connector_id, "Id")
         operation = f"create connector {connector_id or payload.get('ResourceName')}"
         if not connector_id:  # no Id to look up: a retry could duplicate, so one attempt only
             return self._created(self._request("POST", self._url(), operation, body=payload, session=self._create),

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .errors import OddRecordError, Problem
+from .identifiers import Identifier, shown
 from .model import AUTH_CLASSES, AnyAuth, AuthType, Connector
 from .redact import escape_control
 from .secrets import Secret
@@ -245,6 +246,11 @@ def observed_from_record(record: Mapping[str, Any]) -> ObservedConnector:
         raise OddRecordError("", [Problem("", f"the record is {_kind_of(record)}, not a mapping", "unreadable_record")])
     read = _RecordReader(record)
     connector_id = read.text(record.get("Id"), "Id") or read.text(record.get("ResourceName"), "ResourceName")
+    refused = Identifier.CONNECTOR_ID.why_refused(connector_id)
+    if refused is not None:
+        # Never a URL path segment: the connector is reported, never read, written, deleted, adopted or imported.
+        read.odd("Id", f"{shown(connector_id)} cannot be a connector Id in a URL ({refused})")
+        connector_id = shown(connector_id, quoted=False)
     settings = read.mapping(record.get("Settings"), "Settings")
     raw_config = settings.get("config")
     config: Mapping[str, Any] = {}

@@ -21,7 +21,9 @@ from ..errors import (
     NotFoundError,
     OddRecordError,
     PreflightFailed,
+    Problem,
 )
+from ..identifiers import shown
 from ..model import AnyAuth, Connector
 from ..settings import Settings
 from ..wire import KIND, ObservedConnector, observed_from_record, to_create_payload, to_update_payload
@@ -102,8 +104,15 @@ class Engine:
 
     # ------------------------------------------------------------------ reading
     def read(self, connector_id: str) -> ObservedConnector | None:
+        """The connector with this Id; an answer holding another connector is an odd record, never acted on."""
         record = self.client.find(connector_id)
-        return observed_from_record(record) if record is not None else None
+        if record is None:
+            return None
+        observed = observed_from_record(record)
+        if observed.id != connector_id:
+            found = f"is {shown(observed.id)}: StackGuardian answered a read of this connector with another one"
+            raise OddRecordError(connector_id, [Problem("Id", found, "unreadable_record")])
+        return observed
 
     def named(self, name: str) -> list[ObservedConnector]:
         """Bitbucket connectors with this exact ResourceName (the server filter is a comma list)."""

@@ -8,6 +8,7 @@ from tf import schema, types
 from tf.iface import Config, DataSource, ReadDataContext
 from tf.utils import Diagnostics
 
+from ..identifiers import Identifier
 from ..wire import ObservedConnector, observed_from_record
 from . import attributes as attrs
 
@@ -70,6 +71,9 @@ class ConnectorDataSource(DataSource):
         if engine is None:
             return None
         connector_id, name = config.get("connector_id"), config.get("name")
+        if connector_id and attrs.checked_identifier(ctx.diagnostics, Identifier.CONNECTOR_ID, connector_id,
+                                                     "Invalid connector_id", "connector_id") is None:
+            return None
         try:
             if connector_id:
                 observed = engine.read(connector_id)

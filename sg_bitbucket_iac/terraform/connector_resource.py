@@ -35,6 +35,7 @@ from ..engine.precheck import Notice
 from ..errors import ConnectorExistsError, ConnectorValidationError, ForeignOwnerError, NameClashError, PreflightFailed
 from ..field_rules import derive_id
 from ..flatstate import CREDENTIAL_KEYS, SECRET_KEYS, snapshot_of, timestamp
+from ..identifiers import Identifier
 from ..model import Connector
 from ..wording import TERRAFORM_WORDING
 from . import attributes as attrs
@@ -307,7 +308,8 @@ class ConnectorResource(Resource):
         if engine is None:
             return
         connector_id = current.get("id") or current.get("connector_id")
-        if not connector_id:
+        if not connector_id or attrs.checked_identifier(
+                ctx.diagnostics, Identifier.CONNECTOR_ID, connector_id, "Invalid connector Id in state", "id") is None:
             return
         try:
             engine.delete(str(connector_id))
@@ -321,6 +323,9 @@ class ConnectorResource(Resource):
         connector_id = current.get("id") or current.get("connector_id")
         if engine is None or not connector_id:
             return current
+        if attrs.checked_identifier(ctx.diagnostics, Identifier.CONNECTOR_ID, connector_id,
+                                    "Invalid connector Id in state", "id") is None:
+            return current  # an error, never a state drop
         try:
             observed = engine.read(str(connector_id))
         except Exception as exc:
@@ -340,7 +345,8 @@ class ConnectorResource(Resource):
     def import_(self, ctx: ImportContext, id: str) -> State | None:
         """`terraform import sgbitbucket_connector.x <connector-id>`: secrets null until the next apply."""
         engine = self.provider.require_engine(ctx.diagnostics)
-        if engine is None:
+        if engine is None or attrs.checked_identifier(
+                ctx.diagnostics, Identifier.CONNECTOR_ID, id, "Invalid import Id", None) is None:
             return None
         try:
             observed = engine.read(id)

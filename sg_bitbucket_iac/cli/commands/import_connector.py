@@ -15,6 +15,7 @@ from typing import Any
 
 from ...engine import AppliedSnapshot
 from ...errors import UsageError
+from ...identifiers import Identifier
 from ...model import AuthType, Connector
 from ...wire import ObservedConnector
 from ..exit_codes import EXIT_OK
@@ -104,6 +105,7 @@ def as_list_item(entry: dict[str, Any]) -> str:
 def run(ctx: Context) -> int:
     import yaml
 
+    Identifier.CONNECTOR_ID.check(ctx.args.connector_id, "ID")
     engine = ctx.engine(mark_managed=False)
     observed = engine.read(ctx.args.connector_id)
     if observed is None or not observed.is_bitbucket:

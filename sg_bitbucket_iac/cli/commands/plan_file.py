@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ... import __version__
-from ...errors import StalePlanError, UsageError
+from ...errors import Problem, ProblemsError, StalePlanError, UsageError
+from ...identifiers import Identifier
 
 if TYPE_CHECKING:
     from .plan_apply import PlanRun
@@ -77,7 +78,25 @@ def load(path: str) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
         raise UsageError(f"{path} is not a plan file of this tool (format {PLAN_FORMAT})",
                          hint="make one with `sg-bitbucket plan -f FILE --out PLAN.json`")
+    check_identifiers(data, path)
     return data
+
+
+def check_identifiers(data: Mapping[str, Any], path: str) -> None:
+    """Every org name and connector Id the plan names is checked by its rule, as any other source's:
+    a plan file is input like any other, and a hand-edited one is refused before any request."""
+    found = [("org", Identifier.ORG, data.get("org"))]
+    connectors = data.get("connectors")
+    for index, entry in enumerate(connectors if isinstance(connectors, list) else []):
+        value = entry.get("connector_id") if isinstance(entry, Mapping) else entry
+        found.append((f"connectors[{index}].connector_id", Identifier.CONNECTOR_ID, value))
+    undeclared = data.get("managed_not_declared")
+    found += [(f"managed_not_declared[{index}]", Identifier.CONNECTOR_ID, value)
+              for index, value in enumerate(undeclared if isinstance(undeclared, list) else [])]
+    problems = [Problem(where, message, f"{kind.name.lower()}_format") for where, kind, value in found
+                if (message := kind.message(value)) is not None]
+    if problems:
+        raise ProblemsError(problems, f"{path}: {len(problems)} problem(s) in the saved plan; nothing was sent")
 
 
 def differences(saved: Mapping[str, Any], fresh: Mapping[str, Any]) -> list[str]:
