@@ -4,6 +4,11 @@ Secrets appear only in the Authorization header, which is never logged; redirect
 Every request goes to an :class:`ApiPath` (literal words and identifiers, each checked by its
 rule) joined under the API's base path by :meth:`BitbucketClient.url`, or to a ``next`` link that
 stays on the API's origin and under its base path.
+Every answer is read within the limits of :mod:`sg_bitbucket_iac.answers` (one deadline per answer and
+per call, size, depth, capped Retry-After) and checked for its shape: a 200 must be a JSON object that is
+not Bitbucket's error object, and a page (a request with ``pagelen``) must hold ``values`` as a list and
+``next`` as a link, if any. An answer that is none of this is recorded like an outage (no status, a
+reason in words), so preflight calls it INCONCLUSIVE, never PASS or FAIL.
 """
 
 from __future__ import annotations
@@ -16,11 +21,18 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.util import parse_url
-from urllib3.util.retry import Retry
 
-from .errors import RequestTimeoutError, TransportError
+from .answers import (
+    CappedRetry,
+    LimitedAdapter,
+    UnreadableAnswer,
+    call_deadline,
+    decode_json,
+    json_type,
+    read_body,
+)
+from .errors import RequestTimeoutError, TransportError, UnexpectedAnswerError
 from .http import HeaderAuth, new_session, origin, transport_failure
 from .identifiers import Identifier
 from .urls import join_path, parse_base_url
@@ -34,11 +46,12 @@ TIMEOUT_SECONDS = 10.0
 ACCEPT_JSON = {"Accept": "application/json"}
 
 
-class BitbucketRetry(Retry):
+class BitbucketRetry(CappedRetry):
     """urllib3's Retry with the 1 s, 2 s, 4 s schedule for ``backoff_factor`` 1 (docs/evidence.md#preflight-algorithm).
 
     urllib3 2 sleeps 0 before the first retry; Bitbucket's 429 carries no Retry-After, so the first
-    retry must wait too. A Retry-After, if one ever comes, is still honoured by ``Retry.sleep``.
+    retry must wait too. A Retry-After, if one ever comes, is honoured up to the cap of
+    :class:`~sg_bitbucket_iac.answers.CappedRetry`, within the call's deadline.
     """
 
     def get_backoff_time(self) -> float:
@@ -124,7 +137,8 @@ class ProbeResponse:
     credential_type: str | None = None
     granted: tuple[str, ...] | None = None  # x-oauth-scopes, else a 403 body's detail.granted
     transport_error: str | None = None  # in words: "cannot reach api.bitbucket.org: connection refused"
-    transport_failure: type[TransportError] | None = None  # which failure, by the exception's type
+    # Which failure, by the exception's type; UnexpectedAnswerError: an answer the API does not document.
+    transport_failure: type[TransportError] | type[UnexpectedAnswerError] | None = None
 
     @property
     def error_detail(self) -> Mapping[str, Any]:
@@ -187,7 +201,7 @@ class BitbucketClient:
         self._owns_session = session is None
         # The shared transport policy (http.py): no redirect to another origin, loopback never proxied.
         self.session = session or new_session()
-        self._adapter = HTTPAdapter()
+        self._adapter = LimitedAdapter()
         self.session.mount(self.api_url + "/", self._adapter)
 
     @property
@@ -242,26 +256,41 @@ class BitbucketClient:
             raise_on_redirect=False,
             respect_retry_after_header=True,
         )
-        try:
-            response = self.session.get(
-                url, headers=ACCEPT_JSON, auth=self._auth, timeout=self.timeout, allow_redirects=False
-            )
-        except requests.RequestException as exc:
-            self.requests_made += 1 + retries
-            failure = transport_failure(exc)
-            if issubclass(failure.error, RequestTimeoutError):
-                reason = f"no answer from {self._host} within {self.timeout:g} s"
-            else:
-                reason = f"cannot reach {self._host}: {failure.reason}"
-            logger.debug("Bitbucket GET %s failed: %s", endpoint, reason)
-            return ProbeResponse(endpoint, None, transport_error=reason, transport_failure=failure.error)
+        # One call's deadline: every attempt's answer and every wait between them.
+        with call_deadline(self.timeout * (retries + 1)):
+            try:
+                response = self.session.get(
+                    url, headers=ACCEPT_JSON, auth=self._auth, timeout=self.timeout, allow_redirects=False, stream=True
+                )
+                try:
+                    content: bytes | None = read_body(response)
+                    unreadable = None
+                except UnreadableAnswer as exc:
+                    content, unreadable = None, exc.reason
+            except requests.RequestException as exc:
+                self.requests_made += 1 + retries
+                failure = transport_failure(exc)
+                if issubclass(failure.error, RequestTimeoutError):
+                    reason = f"no complete answer from {self._host} within {self.timeout:g} s"
+                else:
+                    reason = f"cannot reach {self._host}: {failure.reason}"
+                logger.debug("Bitbucket GET %s failed: %s", endpoint, reason)
+                return ProbeResponse(endpoint, None, transport_error=reason, transport_failure=failure.error)
         history = getattr(getattr(response.raw, "retries", None), "history", ()) or ()
         self.requests_made += 1 + len(history)
         logger.debug("Bitbucket GET %s -> %s (%d retries)", endpoint, response.status_code, len(history))
-        try:
-            body: Any = response.json()
-        except ValueError:
-            body = None  # 429s are text/plain; some errors are HTML
+        body: Any = None  # 429s are text/plain; some errors are HTML
+        if content is not None and content.strip():
+            try:
+                body = decode_json(content)
+            except UnreadableAnswer as exc:
+                unreadable = exc.reason
+        if response.status_code == 200:
+            unreadable = unreadable or _shape_problem(body, paged="pagelen" in urlsplit(url).query)
+            if unreadable is not None:
+                reason = f"{self._host} answered something unexpected to {endpoint}: {unreadable}"
+                logger.debug("Bitbucket GET %s: %s", endpoint, reason)
+                return ProbeResponse(endpoint, None, transport_error=reason, transport_failure=UnexpectedAnswerError)
         granted = _parse_scopes(response.headers.get("x-oauth-scopes"))
         detail_granted = body.get("error", {}).get("detail", {}) if isinstance(body, dict) else None
         if granted is None and isinstance(detail_granted, dict) and isinstance(detail_granted.get("granted"), list):
@@ -278,6 +307,19 @@ class BitbucketClient:
         if self._owns_session:
             self.session.close()
 
+
+
+def _shape_problem(body: Any, *, paged: bool) -> str | None:
+    """What is wrong with a 200's body (docs/evidence.md#bitbucket-error-and-status-shapes), or None."""
+    if not isinstance(body, dict):
+        return f"its body is a JSON {json_type(body)}, not an object" if body is not None else "its body is empty"
+    if body.get("type") == "error" or "error" in body:
+        return "a 200 whose body is an error object"
+    if paged and not isinstance(body.get("values"), list):
+        return "a page without a `values` list"
+    if paged and body.get("next") is not None and not isinstance(body.get("next"), str):
+        return "a page whose `next` is not a link"
+    return None
 
 
 __all__ = [

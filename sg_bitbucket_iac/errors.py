@@ -18,6 +18,7 @@ The class tree::
     │   ├── NotFoundError             404
     │   ├── RateLimitedError          429, after retries
     │   ├── ServerError               5xx, after retries
+    │   │   └── UnexpectedAnswerError ... or an answer the API does not document (shape, size, depth)
     │   └── TransportError            no HTTP answer at all (by the exception's type, never its text)
     │       ├── RequestTimeoutError   no answer in time
     │       ├── ConnectionRefused     nothing listens there: the request never reached a server
@@ -153,6 +154,17 @@ class RateLimitedError(StackGuardianError):
 class ServerError(StackGuardianError):
     category = "outage"
     hint = "StackGuardian had an internal error or is unavailable; retried with backoff and gave up: try later"
+
+
+class UnexpectedAnswerError(ServerError):
+    """A 2xx answer that is not what the API documents (a listall page without its list, a 200 whose body
+    is an error object, not JSON), or one beyond the answer limits (size, depth). It is an outage: no
+    front concludes from it that a connector is absent, and none creates, deletes or drops one over it."""
+
+    category = "unexpected_answer"
+    hint = ("StackGuardian answered something its API does not document; nothing was concluded from it (treated "
+            "as an outage): try again later, and check that SG_BASE_URL is the StackGuardian API itself, not a "
+            "proxy or a web page")
 
 
 class TransportError(StackGuardianError):

@@ -15,6 +15,8 @@
   ``ssl.SSLError`` ...), never by searching its message: that text changes between library versions
   and can quote a header value (`Invalid header value b'apikey KEY\\n'`) or a URL with a credential,
   so it is never shown either. :func:`transport_failure` gives the class and a reason in words.
+* **Limits on answers** (time, size, depth, waits) live in :mod:`sg_bitbucket_iac.answers`; every session
+  made here mounts its adapter, so an answer's read timeout is one deadline for the whole answer.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 import requests
 import urllib3.exceptions
 
+from .answers import LimitedAdapter
 from .errors import (
     ConnectionDropped,
     ConnectionRefused,
@@ -138,8 +141,13 @@ class PolicySession(requests.Session):
         return rebuilt
 
 
-def new_session() -> PolicySession:
-    return PolicySession()
+def new_session(adapter: LimitedAdapter | None = None) -> PolicySession:
+    """A session with this module's policy and the answer limits' adapter (``adapter``: one with retries)."""
+    session = PolicySession()
+    mounted = adapter or LimitedAdapter()
+    session.mount("http://", mounted)
+    session.mount("https://", mounted)
+    return session
 
 
 @dataclass(frozen=True)
