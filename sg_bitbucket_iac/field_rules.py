@@ -8,12 +8,13 @@ in the asking front's field names (:func:`field_name`), and never quotes a secre
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from pydantic import ValidationInfo
 from pydantic_core import PydanticCustomError
 
-from .redact import control_characters
+from .redact import control_characters, shorten
 from .secrets import Secret
 
 MASKED_VALUES = frozenset({"********", "****", "*****", "***"})
@@ -30,6 +31,8 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_NAME = 99
 MAX_DESCRIPTION = 255
 MAX_TAGS = 10
+# Bidi controls (Trojan Source): Arabic letter mark, LRM/RLM, the embeddings and overrides, the isolates.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def derive_id(name: str) -> str:
@@ -44,8 +47,8 @@ def is_held_id(value: str) -> bool:
 
 
 def custom_error(kind: str, message: str, **values: Any) -> PydanticCustomError:
-    """A pydantic error whose text is final (values are substituted here as repr, braces escaped)."""
-    text = message.format(**{k: repr(v) for k, v in values.items()}) if values else message
+    """A pydantic error whose text is final (values are substituted here quoted and shortened, braces escaped)."""
+    text = message.format(**{k: shorten(str(v)) for k, v in values.items()}) if values else message
     return PydanticCustomError(kind, text.replace("{", "{{").replace("}", "}}"))
 
 
@@ -139,13 +142,48 @@ def check_project_key(value: str) -> str:
     return value
 
 
+def refused_characters(value: str, *, multiline: bool = False) -> list[str]:
+    """The characters a name, tag (or, with ``multiline``, a description) may not hold, as `U+001B`, ....
+
+    Names and tags are one-line labels shown in terminals, plans and pull-request comments: no control
+    character (ESC, BEL, NUL, ...), no format character (bidi overrides, zero-width ones) and no line
+    or paragraph separator. A description may span lines and hold tabs, and keeps the joiners that emoji
+    and some scripts need, but no other control character, no bidi control and no odd line separator.
+    """
+    if value.isprintable():  # C-speed: nothing of the kinds below at all
+        return []
+    refused = set()
+    for ch in value:
+        category = unicodedata.category(ch)
+        if multiline:
+            bad = (category == "Cc" and ch not in "\t\n") or category in ("Zl", "Zp") or ch in BIDI_CONTROLS
+        else:
+            bad = category in ("Cc", "Cf", "Zl", "Zp")
+        if bad:
+            refused.add(ch)
+    return [f"U+{ord(ch):04X}" for ch in sorted(refused)]
+
+
+def check_text(value: str, what: str, *, multiline: bool = False) -> str:
+    """Refuse control characters in ``what`` (naming them, never echoing the value): they are never written."""
+    found = refused_characters(value, multiline=multiline)
+    if found:
+        shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+        raise custom_error(
+            "control_characters",
+            f"{what} contains control characters ({shown}); they can hide or fake text in terminals, plans and "
+            "reviews, so StackGuardian never gets them: remove them",
+        )
+    return value
+
+
 def check_name(value: str) -> str:
     value = value.strip()
     if not value:
         raise custom_error("name_empty", "give the connector a name (its StackGuardian ResourceName)")
     if len(value) > MAX_NAME:
         raise custom_error("name_too_long", f"a connector name has at most {MAX_NAME} characters; shorten it")
-    return value
+    return check_text(value, "the name")
 
 
 def check_id(value: str, info: ValidationInfo) -> str:
@@ -166,7 +204,7 @@ def check_description(value: str) -> str:
             "description_too_long",
             f"StackGuardian keeps descriptions under 256 characters; this one has {len(value)}; shorten it",
         )
-    return value
+    return check_text(value, "the description", multiline=True)
 
 
 def check_tags_list(value: Any, info: ValidationInfo) -> Any:
@@ -176,15 +214,21 @@ def check_tags_list(value: Any, info: ValidationInfo) -> Any:
     return value
 
 
+def check_tag(value: str) -> str:
+    """One tag (the list's own rules are :func:`check_tags`')."""
+    value = value.strip()
+    if not value:
+        raise custom_error("tag_empty", "tags cannot be empty strings; remove the empty entry")
+    return check_text(value, "a tag")
+
+
 def check_tags(value: tuple[str, ...]) -> tuple[str, ...]:
+    """The list of tags, each already checked and stripped by :func:`check_tag`."""
     if len(value) > MAX_TAGS:
         raise custom_error("too_many_tags", f"StackGuardian allows at most {MAX_TAGS} tags; this has {len(value)}")
-    for tag in value:
-        if not tag.strip():
-            raise custom_error("tag_empty", "tags cannot be empty strings; remove the empty entry")
     if len(set(value)) != len(value):
         raise custom_error("tag_duplicate", "each tag may appear once; remove the duplicates")
-    return tuple(tag.strip() for tag in value)
+    return value
 
 
 def check_workspace(value: str) -> str:
