@@ -31,6 +31,7 @@ connector, never an ``OverflowError`` for the whole org.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -131,8 +132,6 @@ def refresh_note(connector_id: str, state_modified_at: Any, observed_modified_at
 
 
 def _iso(moment: datetime) -> str:
-    try:
+    with contextlib.suppress(OverflowError):  # an offset that carries it past year 9999: shown as it is
         moment = moment.astimezone(UTC)
-    except OverflowError:  # an offset that carries it past the years a datetime holds: shown as it is
-        pass
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -26,8 +26,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, ValidationError, \
-    model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationError,
+    model_validator,
+)
 
 from ... import __version__
 from ...engine import Action
@@ -39,7 +47,8 @@ from ...problems import join_path
 if TYPE_CHECKING:
     from .plan_apply import PlanRun
 
-PLAN_FORMAT = "sg-bitbucket-plan/1"
+PlanFormat = Literal["sg-bitbucket-plan/1"]
+PLAN_FORMAT: PlanFormat = "sg-bitbucket-plan/1"
 # A saved plan costs under 3 KiB per connector even when every field is at its limit and changes
 # (tests/cli/test_plan_file.py measures it), so 64 MiB holds the plan of over 20,000 connectors, more
 # than an org holds, and stops anything else before it is parsed.
@@ -96,7 +105,7 @@ class SavedConnector(_Strict):
 class SavedPlan(_Strict):
     """A plan file, checked whole before anything in it is believed."""
 
-    format: Literal["sg-bitbucket-plan/1"]
+    format: PlanFormat
     tool_version: str
     org: str = Field(min_length=1)
     file: str = Field(min_length=1)
