@@ -211,7 +211,9 @@ def drift_view(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, Any])
 # descriptions, tags, messages that quote them) is an inline code span: inside one, nothing is a link,
 # an image, HTML, a comment or an entity, and GitHub neither autolinks, @-mentions, #-references nor
 # turns `:name:` into an emoji there. Only this tool's own words are plain text, escaped all the same.
-_MD_PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+# The ASCII punctuation that can start or end Markdown, HTML, an entity or an autolink (commas, quotes and
+# the like never do, and stay readable).
+_MD_PUNCTUATION = re.compile(r"""([!#&()*+\-.:<=>@\[\\\]_`{|}~])""")
 
 
 def md_code(text: Any, *, in_table: bool = True) -> str:
@@ -234,7 +236,7 @@ def md_code(text: Any, *, in_table: bool = True) -> str:
 
 
 def md_text(text: Any) -> str:
-    """Plain Markdown text that renders as written: ASCII punctuation backslash-escaped, line breaks `<br>`."""
+    """Plain Markdown text that renders as written: markup punctuation backslash-escaped, line breaks `<br>`."""
     return "<br>".join(_MD_PUNCTUATION.sub(r"\\\1", line) for line in str(text).splitlines())
 
 

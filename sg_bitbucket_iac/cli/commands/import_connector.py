@@ -38,9 +38,10 @@ _MISSING = {
 }
 
 
-# A string may stay unquoted only if no YAML reader can take it for anything but this string.
-_PLAIN_SAFE = re.compile(r"[A-Za-z][A-Za-z0-9 _./@-]*")
-_YAML_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "none"})
+# PyYAML quotes what YAML 1.1 would read as another type or as syntax; these are what another reader
+# (YAML 1.2, or 1.1's `y`/`n`) could still take for a number, a boolean or null: always quoted.
+_LOOKS_TYPED = re.compile(r"[-+]?\.?[0-9]|[-+]?\.(inf|nan)$", re.IGNORECASE)
+_YAML_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "none", "~"})
 
 
 class _ExactDumper(yaml.SafeDumper):
@@ -59,10 +60,10 @@ class _ExactDumper(yaml.SafeDumper):
 def _represent_text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     if not value.isprintable():  # line breaks, tabs, control and format characters: escaped
         style: str | None = '"'
-    elif _PLAIN_SAFE.fullmatch(value) and value.lower() not in _YAML_WORDS and value == value.strip():
-        style = None
-    else:
+    elif _LOOKS_TYPED.match(value) or value.lower() in _YAML_WORDS:
         style = "'"
+    else:
+        style = None  # PyYAML's own analysis quotes whatever YAML syntax needs
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
