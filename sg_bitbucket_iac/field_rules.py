@@ -31,8 +31,11 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_NAME = 99
 MAX_DESCRIPTION = 255
 MAX_TAGS = 10
-# Bidi controls (Trojan Source): Arabic letter mark, LRM/RLM, the embeddings and overrides, the isolates.
-BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# The format characters a description keeps: the zero-width non-joiner and joiner (emoji sequences, Persian,
+# the Indic scripts) and the tag characters of subdivision flag emoji. Every other one (bidi controls of
+# "Trojan Source", zero-width spaces, BOMs) is refused.
+_TEXT_JOINERS = frozenset("\u200c\u200d")
+_EMOJI_TAGS = ("\U000e0020", "\U000e007f")
 
 
 def derive_id(name: str) -> str:
@@ -148,20 +151,20 @@ def refused_characters(value: str, *, multiline: bool = False) -> list[str]:
     Names and tags are one-line labels shown in terminals, plans and pull-request comments: no control
     character (ESC, BEL, NUL, ...), no format character (bidi overrides, zero-width ones) and no line
     or paragraph separator. A description may span lines and hold tabs, and keeps the joiners that emoji
-    and some scripts need, but no other control character, no bidi control and no odd line separator.
+    and some scripts need, but no other control or format character and no odd line separator.
     """
     if value.isprintable():  # C-speed: nothing of the kinds below at all
         return []
-    refused = set()
-    for ch in value:
+
+    def refused(ch: str) -> bool:
         category = unicodedata.category(ch)
-        if multiline:
-            bad = (category == "Cc" and ch not in "\t\n") or category in ("Zl", "Zp") or ch in BIDI_CONTROLS
-        else:
-            bad = category in ("Cc", "Cf", "Zl", "Zp")
-        if bad:
-            refused.add(ch)
-    return [f"U+{ord(ch):04X}" for ch in sorted(refused)]
+        if category == "Cc":
+            return not (multiline and ch in "\t\n")
+        if category == "Cf":
+            return not (multiline and (ch in _TEXT_JOINERS or _EMOJI_TAGS[0] <= ch <= _EMOJI_TAGS[1]))
+        return category in ("Zl", "Zp")
+
+    return [f"U+{ord(ch):04X}" for ch in sorted({ch for ch in value if refused(ch)})]
 
 
 def check_text(value: str, what: str, *, multiline: bool = False) -> str:

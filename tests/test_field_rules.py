@@ -61,9 +61,10 @@ def test_control_and_bidi_characters_are_refused_naming_them_not_the_value(char:
 
 def test_a_description_may_span_lines_and_hold_tabs_and_emoji_joiners() -> None:
     data = {"name": "n", "workspace": "acme", "auth": {"type": "access_token", "access_token": "t" * 20}}
-    text = "first line\n\tsecond line 👩\u200d💻"
+    text = "first line\n\tsecond line 👩\u200d💻 \U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"
     assert parse_connector({**data, "description": text}).description == text
-    for field, value in (("name", "a\nb"), ("name", "a\tb"), ("tags", ["a\u200db"]), ("description", "a\rb")):
+    for field, value in (("name", "a\nb"), ("name", "a\tb"), ("tags", ["a\u200db"]), ("description", "a\rb"),
+                         ("description", "zero\u200bwidth"), ("description", "\ufeffbom")):
         with pytest.raises(ConnectorValidationError, match="control characters"):
             parse_connector({**data, field: value})
 
