@@ -8,13 +8,14 @@ in the asking front's field names (:func:`field_name`), and never quotes a secre
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from pydantic import ValidationInfo
 from pydantic_core import PydanticCustomError
 
-from .identifiers import Identifier, shown
-from .redact import control_characters
+from .identifiers import Identifier
+from .redact import control_characters, shorten
 from .secrets import Secret
 
 MASKED_VALUES = frozenset({"********", "****", "*****", "***"})
@@ -27,6 +28,11 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_NAME = 99
 MAX_DESCRIPTION = 255
 MAX_TAGS = 10
+# The format characters a description keeps: the zero-width non-joiner and joiner (emoji sequences, Persian,
+# the Indic scripts) and the tag characters of subdivision flag emoji. Every other one (bidi controls of
+# "Trojan Source", zero-width spaces, BOMs) is refused.
+_TEXT_JOINERS = frozenset("\u200c\u200d")
+_EMOJI_TAGS = ("\U000e0020", "\U000e007f")
 
 
 def derive_id(name: str) -> str:
@@ -44,9 +50,9 @@ def is_held_id(value: str) -> bool:
 
 
 def custom_error(kind: str, message: str, **values: Any) -> PydanticCustomError:
-    """A pydantic error whose text is final: values are substituted here as repr. Without a context pydantic
-    leaves the template as it is, so a brace in a value stays one brace."""
-    text = message.format(**{k: repr(v) for k, v in values.items()}) if values else message
+    """A pydantic error whose text is final: values are substituted here quoted and shortened. Without a
+    context pydantic leaves the template as it is, so a brace in a value stays one brace."""
+    text = message.format(**{k: shorten(str(v)) for k, v in values.items()}) if values else message
     return PydanticCustomError(kind, text)
 
 
@@ -142,13 +148,48 @@ def _check_identifier(kind: Identifier, value: str, error_kind: str) -> None:
         raise custom_error(error_kind, message)
 
 
+def refused_characters(value: str, *, multiline: bool = False) -> list[str]:
+    """The characters a name, tag (or, with ``multiline``, a description) may not hold, as `U+001B`, ....
+
+    Names and tags are one-line labels shown in terminals, plans and pull-request comments: no control
+    character (ESC, BEL, NUL, ...), no format character (bidi overrides, zero-width ones) and no line
+    or paragraph separator. A description may span lines and hold tabs, and keeps the joiners that emoji
+    and some scripts need, but no other control or format character and no odd line separator.
+    """
+    if value.isprintable():  # C-speed: nothing of the kinds below at all
+        return []
+
+    def refused(ch: str) -> bool:
+        category = unicodedata.category(ch)
+        if category == "Cc":
+            return not (multiline and ch in "\t\n")
+        if category == "Cf":
+            return not (multiline and (ch in _TEXT_JOINERS or _EMOJI_TAGS[0] <= ch <= _EMOJI_TAGS[1]))
+        return category in ("Zl", "Zp")
+
+    return [f"U+{ord(ch):04X}" for ch in sorted({ch for ch in value if refused(ch)})]
+
+
+def check_text(value: str, what: str, *, multiline: bool = False) -> str:
+    """Refuse control characters in ``what`` (naming them, never echoing the value): they are never written."""
+    found = refused_characters(value, multiline=multiline)
+    if found:
+        shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+        raise custom_error(
+            "control_characters",
+            f"{what} contains control characters ({shown}); they can hide or fake text in terminals, plans and "
+            "reviews, so StackGuardian never gets them: remove them",
+        )
+    return value
+
+
 def check_name(value: str) -> str:
     value = value.strip()
     if not value:
         raise custom_error("name_empty", "give the connector a name (its StackGuardian ResourceName)")
     if len(value) > MAX_NAME:
         raise custom_error("name_too_long", f"a connector name has at most {MAX_NAME} characters; shorten it")
-    return value
+    return check_text(value, "the name")
 
 
 def check_id(value: str, info: ValidationInfo) -> str:
@@ -157,7 +198,7 @@ def check_id(value: str, info: ValidationInfo) -> str:
     if reason is not None:
         raise custom_error(
             "id_format",
-            f"{shown(value)} is not a StackGuardian Id: {reason}; an Id uses only letters, digits, '_' and '-' "
+            f"{shorten(value)} is not a StackGuardian Id: {reason}; an Id uses only letters, digits, '_' and '-' "
             f"(at most 99); e.g. {derive_id(value)!r}, or leave `{field_name(info, 'id')}` out to derive it from "
             "the name",
         )
@@ -170,7 +211,7 @@ def check_description(value: str) -> str:
             "description_too_long",
             f"StackGuardian keeps descriptions under 256 characters; this one has {len(value)}; shorten it",
         )
-    return value
+    return check_text(value, "the description", multiline=True)
 
 
 def check_tags_list(value: Any, info: ValidationInfo) -> Any:
@@ -180,15 +221,21 @@ def check_tags_list(value: Any, info: ValidationInfo) -> Any:
     return value
 
 
+def check_tag(value: str) -> str:
+    """One tag (the list's own rules are :func:`check_tags`')."""
+    value = value.strip()
+    if not value:
+        raise custom_error("tag_empty", "tags cannot be empty strings; remove the empty entry")
+    return check_text(value, "a tag")
+
+
 def check_tags(value: tuple[str, ...]) -> tuple[str, ...]:
+    """The list of tags, each already checked and stripped by :func:`check_tag`."""
     if len(value) > MAX_TAGS:
         raise custom_error("too_many_tags", f"StackGuardian allows at most {MAX_TAGS} tags; this has {len(value)}")
-    for tag in value:
-        if not tag.strip():
-            raise custom_error("tag_empty", "tags cannot be empty strings; remove the empty entry")
     if len(set(value)) != len(value):
         raise custom_error("tag_duplicate", "each tag may appear once; remove the duplicates")
-    return tuple(tag.strip() for tag in value)
+    return value
 
 
 def check_workspace(value: str) -> str:
@@ -198,6 +245,6 @@ def check_workspace(value: str) -> str:
         raise custom_error(
             "workspace_format",
             "give the Bitbucket workspace slug as in bitbucket.org/<slug> (lowercase letters, digits, "
-            f"'-', '_', '.'); {shown(value)} is not one: {reason}",
+            f"'-', '_', '.'); {shorten(value)} is not one: {reason}",
         )
     return value

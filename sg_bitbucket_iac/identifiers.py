@@ -19,11 +19,10 @@ import re
 from dataclasses import dataclass
 
 from .errors import IdentifierError
-from .redact import control_characters, escape_control
+from .redact import control_characters, shorten
 
 # Characters that end or re-interpret a path segment, in the order a message names them.
 _PATH_BREAKERS = ("/", "\\", "%", "?", "#")
-_SHOWN_CHARACTERS = 40  # a refused value is shown this far, then as its length
 
 
 @dataclass(frozen=True)
@@ -119,7 +118,7 @@ class Identifier(enum.Enum):
         if reason is None:
             return None
         rule = self.rule
-        return (f"{shown(value)} is not a valid {rule.label}: {reason}; a {rule.label} is {rule.shape} "
+        return (f"{shorten(value)} is not a valid {rule.label}: {reason}; a {rule.label} is {rule.shape} "
                 f"({rule.fix})")
 
     def check(self, value: object, path: str) -> str:
@@ -131,14 +130,4 @@ class Identifier(enum.Enum):
         return value
 
 
-def shown(value: object, *, quoted: bool = True) -> str:
-    """A value for an error text: control characters escaped, and a long one cut to its start and length."""
-    if not isinstance(value, str):
-        return type(value).__name__
-    text = escape_control(value[:_SHOWN_CHARACTERS], keep="")
-    cut = len(value) > _SHOWN_CHARACTERS
-    text = (f"'{text}…'" if cut else f"'{text}'") if quoted else (text + "…" if cut else text)
-    return f"{text} ({len(value)} characters)" if cut else text
-
-
-__all__ = ["Identifier", "IdentifierRule", "shown"]
+__all__ = ["Identifier", "IdentifierRule"]

@@ -395,7 +395,7 @@ class StackGuardianClient:
             if cursor:
                 page_params["lastevaluatedkey"] = cursor
             records, cursor = self._listall_page(
-                self._request("GET", self._url("listall"), operation, params=page_params))
+                self._request("GET", self._url(LISTALL), operation, params=page_params))
             yield from records
             if cursor is None:
                 return

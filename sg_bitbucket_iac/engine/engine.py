@@ -23,8 +23,8 @@ from ..errors import (
     PreflightFailed,
     Problem,
 )
-from ..identifiers import shown
 from ..model import AnyAuth, Connector
+from ..redact import shorten
 from ..settings import Settings
 from ..wire import KIND, ObservedConnector, observed_from_record, to_create_payload, to_update_payload
 from ..wording import CLI_WORDING, FrontWording
@@ -110,7 +110,7 @@ class Engine:
             return None
         observed = observed_from_record(record)
         if observed.id != connector_id:
-            found = f"is {shown(observed.id)}: StackGuardian answered a read of this connector with another one"
+            found = f"is {shorten(observed.id)}: StackGuardian answered a read of this connector with another one"
             raise OddRecordError(connector_id, [Problem("Id", found, "unreadable_record")])
         return observed
 
@@ -258,11 +258,11 @@ class Engine:
         return plan
 
     def _cli_changed_outside(self, observed: ObservedConnector | None) -> str:
-        """The CLI's "changed outside" note when ModifiedAt is later than its last write (ContextTags)."""
+        """The CLI's "changed outside" note when its ContextTags say so (changed_outside.cli_outside_edit)."""
         if not self.mark_managed or observed is None or not observed.managed:
             return ""
-        last_write = changed_outside.cli_changed_outside(observed.context_tags, observed.modified_at)
-        return changed_outside.RESEND_NOTE if last_write is not None else ""
+        edit = changed_outside.cli_outside_edit(observed.context_tags, observed.modified_at)
+        return changed_outside.RESEND_NOTE if edit is not None else ""
 
     @staticmethod
     def _reassert(desired: Connector, plan: ConnectorPlan, observed: ObservedConnector | None,
@@ -383,14 +383,13 @@ class Engine:
             check = self.preflight(desired, new_connector=False, enabled=True)
         report = classify_drift(desired, org=self.org, applied=applied, observed=observed, at=self.now(),
                                 preflight=check, wording=self.wording)
-        last_write = changed_outside.cli_changed_outside(observed.context_tags, observed.modified_at) if (
+        edit = changed_outside.cli_outside_edit(observed.context_tags, observed.modified_at) if (
             observed is not None and observed.managed) else None
-        if last_write is not None and observed is not None and observed.modified_at is not None:
+        if edit is not None:
             report.statuses = [s for s in report.statuses if s is not DriftStatus.IN_SYNC]
             if DriftStatus.CHANGED_OUTSIDE not in report.statuses:
                 report.statuses.insert(0, DriftStatus.CHANGED_OUTSIDE)
-            report.messages.append(changed_outside.changed_outside_message(
-                observed.modified_at, last_write, how_to_resend=self.wording.how_to_resend(report.name)))
+            report.messages.append(edit.message(self.wording.how_to_resend(report.name)))
         return report
 
 

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 import requests
 
 from ..bitbucket import MAX_REQUESTS, TIMEOUT_SECONDS, BitbucketClient
-from ..identifiers import Identifier, shown
+from ..identifiers import Identifier
 from ..model import AnyAuth
+from ..redact import shorten
 from ..settings import checked_base_url
 from .algorithms import ALGORITHMS
 from .cache import DEFAULT_CACHE, PreflightCache, preflight_cache_key
@@ -91,7 +92,7 @@ def _execute(
 def _identifiers_valid(run: ProbeRun, workspace: str, repositories: Sequence[str]) -> bool:
     """Record an INVALID_INPUT check for each value that would go into a path and breaks its rule."""
     refusals = [("workspace", Identifier.WORKSPACE.message(workspace))]
-    refusals += [(f"repository:{shown(slug)}", Identifier.REPOSITORY.message(slug)) for slug in repositories]
+    refusals += [(f"repository:{shorten(slug)}", Identifier.REPOSITORY.message(slug)) for slug in repositories]
     for name, message in refusals:
         if message is not None:
             run.add(name, Outcome.INVALID_INPUT, message)

@@ -9,6 +9,7 @@ from tf.iface import Config, DataSource, ReadDataContext
 from tf.utils import Diagnostics
 
 from ..identifiers import Identifier
+from ..redact import shorten
 from ..wire import ObservedConnector, observed_from_record
 from . import attributes as attrs
 
@@ -104,11 +105,11 @@ class ConnectorDataSource(DataSource):
         if len(matches) == 1:
             return matches[0]
         if not matches:
-            diags.add_error(f"No connector named {name!r}",
+            diags.add_error(f"No connector named {shorten(name)}",
                             f"StackGuardian org {org} has no Bitbucket connector with that ResourceName.",
                             path=["name"])
         else:
-            diags.add_error(f"{len(matches)} connectors named {name!r}",
+            diags.add_error(f"{len(matches)} connectors named {shorten(name)}",
                             f"Ids: {', '.join(sorted(o.id for o in matches))}; look it up by connector_id.",
                             path=["name"])
         return None
