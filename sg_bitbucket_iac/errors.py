@@ -18,6 +18,7 @@ The class tree::
     │   ├── NotFoundError             404
     │   ├── RateLimitedError          429, after retries
     │   ├── ServerError               5xx, after retries
+    │   │   └── UnexpectedAnswerError ... or an answer the API does not document (shape, size, depth)
     │   └── TransportError            no HTTP answer at all (by the exception's type, never its text)
     │       ├── RequestTimeoutError   no answer in time
     │       ├── ConnectionRefused     nothing listens there: the request never reached a server
@@ -27,6 +28,7 @@ The class tree::
     │       ├── ProxyFailed           the proxy refused or failed the connection
     │       └── InvalidHeaderValue    a header value the HTTP library refuses to send
     ├── ConnectorValidationError      invalid input (also a ValueError); ``.problems``
+    │   └── IdentifierError           ... a value that cannot be a URL path segment; ``.path``
     ├── ProblemsError                 several problems, nothing sent; ``.problems``
     │   └── DefinitionsError          ... in a definitions file
     ├── OddRecordError                a StackGuardian record this tool cannot read; ``.problems``
@@ -155,6 +157,17 @@ class ServerError(StackGuardianError):
     hint = "StackGuardian had an internal error or is unavailable; retried with backoff and gave up: try later"
 
 
+class UnexpectedAnswerError(ServerError):
+    """A 2xx answer that is not what the API documents (a listall page without its list, a 200 whose body
+    is an error object, not JSON), or one beyond the answer limits (size, depth). It is an outage: no
+    front concludes from it that a connector is absent, and none creates, deletes or drops one over it."""
+
+    category = "unexpected_answer"
+    hint = ("StackGuardian answered something its API does not document; nothing was concluded from it (treated "
+            "as an outage): try again later, and check that SG_BASE_URL is the StackGuardian API itself, not a "
+            "proxy or a web page")
+
+
 class TransportError(StackGuardianError):
     """No HTTP answer. The subclass is chosen by the type of the HTTP library's exception (see
     :func:`sg_bitbucket_iac.http.transport_failure`), and ``reason`` says it in words. The Bitbucket
@@ -235,6 +248,14 @@ class ConnectorValidationError(SGBitbucketError, ValueError):
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems: list[Problem] = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class IdentifierError(ConnectorValidationError):
+    """An org name, connector Id, slug or key that cannot be a URL path segment; refused before any request."""
+
+    def __init__(self, path: str, message: str, *, rule: str = "identifier_format") -> None:
+        self.path = path
+        super().__init__([Problem(path, message, rule)])
 
 
 class ProblemsError(SGBitbucketError):

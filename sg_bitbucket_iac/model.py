@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -40,6 +41,7 @@ from .field_rules import (
     check_project_key,
     check_repository,
     check_secret,
+    check_tag,
     check_tags,
     check_tags_list,
     check_username,
@@ -433,6 +435,9 @@ SECRET_FIELDS = frozenset(c.secret_field for c in AUTH_CLASSES)
 
 
 # --------------------------------------------------------------------------- the connector
+Tag = Annotated[str, AfterValidator(check_tag)]  # its problems point at the item: `tags[2]`
+
+
 class Connector(BaseModel):
     """A Bitbucket connector as the user declares it."""
 
@@ -441,7 +446,7 @@ class Connector(BaseModel):
     name: str
     id: str | None = None
     description: str = ""
-    tags: tuple[str, ...] = ()
+    tags: tuple[Tag, ...] = ()
     workspace: str
     auth: Auth
 

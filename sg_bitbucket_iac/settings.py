@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from .errors import ConfigurationError, UnsafeValueError
+from .identifiers import Identifier
 from .redact import control_characters
 from .secrets import Secret
+from .urls import parse_base_url
 
 DEFAULT_API_URL = "https://api.app.stackguardian.io"
 DEFAULT_BITBUCKET_API_URL = "https://api.bitbucket.org/2.0"
@@ -43,6 +43,15 @@ def _first_env(names: tuple[str, ...], environ: Mapping[str, str]) -> str | None
     return _first_env_named(names, environ)[1]
 
 
+def _explicit_else_env(value: str | None, setting: str, names: tuple[str, ...], environ: Mapping[str, str],
+                       default: str | None) -> tuple[str | None, str]:
+    """(the value, the name a message gives it): the explicit one, else the first environment variable set."""
+    if _present(value):
+        return value, setting
+    name, found = _first_env_named(names, environ)
+    return (found, name) if found is not None else (default, setting)
+
+
 def checked_api_key(value: str | Secret, setting: str) -> Secret:
     """The API key as a Secret, without the surrounding whitespace a file or a CI store adds.
 
@@ -63,7 +72,7 @@ def checked_api_key(value: str | Secret, setting: str) -> Secret:
 
 
 def checked_text(value: str | None, setting: str) -> str | None:
-    """A plain setting (org name) without surrounding whitespace; control characters refused."""
+    """A plain setting without surrounding whitespace; control characters refused."""
     if value is None:
         return None
     stripped = str(value).strip()
@@ -74,35 +83,20 @@ def checked_text(value: str | None, setting: str) -> str | None:
     return stripped or None
 
 
-def is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+def checked_org(value: str | None, setting: str) -> str | None:
+    """The org name without surrounding whitespace, checked by its identifier rule: it is a URL path segment."""
+    org = checked_text(value, setting)
+    if org is None:
+        return None
+    message = Identifier.ORG.message(org)
+    if message is not None:
+        raise ConfigurationError(f"{setting}: {message}")
+    return org
 
 
-def checked_base_url(url: str, setting: str) -> str:
-    """A base URL without trailing slash; plain http only to loopback (credentials travel on it)."""
-    url = url.strip().rstrip("/")
-    bad = control_characters(url)
-    if bad:
-        raise UnsafeValueError(f"{setting} contains control characters ({', '.join(bad)})",
-                               hint="set the URL again without line breaks or escape codes")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigurationError(f"{setting}={url!r} is not an http(s) URL", hint="use e.g. https://api.app.stackguardian.io")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise ConfigurationError(
-            f"{setting}={url!r} uses plain http:// to a non-loopback host; credentials would travel unencrypted",
-            hint="use https://, or http:// only for 127.0.0.1/localhost (the emulator)",
-        )
-    if parts.query or parts.fragment:
-        raise ConfigurationError(f"{setting}={url!r} must not carry a query or fragment")
-    return url
+def checked_base_url(url: object, setting: str) -> str:
+    """A base URL without trailing slash, as the one parse (:func:`~sg_bitbucket_iac.urls.parse_base_url`) read it."""
+    return str(parse_base_url(url, setting))
 
 
 def parse_timeout(value: str | float | None, setting: str) -> float | None:
@@ -166,12 +160,10 @@ class Settings:
             key_setting, key = _first_env_named(ENV_API_KEY, env)
         return cls(
             api_key=checked_api_key(key, key_setting) if key is not None else None,
-            api_url=checked_base_url(api_url or _first_env(ENV_API_URL, env) or DEFAULT_API_URL, "api_url"),
-            org=checked_text(org if _present(org) else _first_env(ENV_ORG, env), "org"),
-            bitbucket_api_url=checked_base_url(
-                bitbucket_api_url or _first_env(ENV_BITBUCKET_API_URL, env) or DEFAULT_BITBUCKET_API_URL,
-                "bitbucket_api_url",
-            ),
+            api_url=checked_base_url(*_explicit_else_env(api_url, "api_url", ENV_API_URL, env, DEFAULT_API_URL)),
+            org=checked_org(*_explicit_else_env(org, "org", ENV_ORG, env, None)),
+            bitbucket_api_url=checked_base_url(*_explicit_else_env(
+                bitbucket_api_url, "bitbucket_api_url", ENV_BITBUCKET_API_URL, env, DEFAULT_BITBUCKET_API_URL)),
             preflight=parse_bool(
                 preflight if preflight is not None else _first_env(ENV_PREFLIGHT, env), "preflight", True
             ),

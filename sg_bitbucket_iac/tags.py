@@ -13,16 +13,21 @@ the CLI keeps no local state. So a connector carries, in its ContextTags:
   snapshot as JSON), ``fingerprint`` (of the credential last applied) and ``last-write`` (epoch
   milliseconds of the CLI's last write, to tell an edit made outside).
 
-This module imports nothing from the package: every other module reads and writes these tags here.
+This module imports nothing from the package but :mod:`.redact`: every other module reads and writes these
+tags here.
 """
 
 from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from .redact import shorten
 
 if TYPE_CHECKING:
     from .model import Connector
@@ -77,15 +82,35 @@ def workspace_of(context_tags: Mapping[str, str]) -> str | None:
     return context_tags.get(WORKSPACE_TAG) or None
 
 
-def last_write_of(context_tags: Mapping[str, str]) -> datetime | None:
-    """When the CLI last wrote the connector (its own clock); None when unknown or unreadable."""
+@dataclass(frozen=True)
+class LastWrite:
+    """The CLI's last-write tag as read: the time it names, or why it names none.
+
+    The tag is anyone's to edit in StackGuardian, so it is read strictly: decimal epoch milliseconds
+    (what :func:`last_write_tag` writes), within the years a datetime can hold; anything else is
+    ``unreadable``, never a crash.
+    """
+
+    at: datetime | None
+    missing: bool = False
+    unreadable: str = ""  # why the tag is not a time, for messages (never the whole value)
+
+
+# Epoch milliseconds as this tool writes them: digits only, no sign, no `_`, no other script's digits.
+_EPOCH_MS_TEXT = re.compile(r"[0-9]{1,18}")
+
+
+def last_write_of(context_tags: Mapping[str, str]) -> LastWrite:
+    """When the CLI last wrote the connector (its own clock), or why that is unknown."""
     text = context_tags.get(LAST_WRITE_TAG)
     if not text:
-        return None
+        return LastWrite(None, missing=True)
+    if not _EPOCH_MS_TEXT.fullmatch(text):
+        return LastWrite(None, unreadable=f"{shorten(text, limit=40)} is not a time in epoch milliseconds")
     try:
-        return datetime.fromtimestamp(int(text) / 1000, tz=UTC)
+        return LastWrite(datetime.fromtimestamp(int(text) / 1000, tz=UTC))
     except (ValueError, OverflowError, OSError):
-        return None
+        return LastWrite(None, unreadable=f"{text} milliseconds is past the last date a clock can show (9999-12-31)")
 
 
 def applied_of(context_tags: Mapping[str, str]) -> dict[str, Any] | None:

@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .errors import OddRecordError, Problem
+from .identifiers import Identifier
 from .model import AUTH_CLASSES, AnyAuth, AuthType, Connector
-from .redact import escape_control
+from .redact import escape_control, shorten
 from .secrets import Secret
 from .tags import LAST_WRITE_TAG, Front, fingerprint_of, owner_of, workspace_of
 
@@ -245,6 +246,11 @@ def observed_from_record(record: Mapping[str, Any]) -> ObservedConnector:
         raise OddRecordError("", [Problem("", f"the record is {_kind_of(record)}, not a mapping", "unreadable_record")])
     read = _RecordReader(record)
     connector_id = read.text(record.get("Id"), "Id") or read.text(record.get("ResourceName"), "ResourceName")
+    refused = Identifier.CONNECTOR_ID.why_refused(connector_id)
+    if refused is not None:
+        # Never a URL path segment: the connector is reported, never read, written, deleted, adopted or imported.
+        read.odd("Id", f"{shorten(connector_id)} cannot be a connector Id in a URL ({refused})")
+        connector_id = shorten(connector_id, quoted=False)
     settings = read.mapping(record.get("Settings"), "Settings")
     raw_config = settings.get("config")
     config: Mapping[str, Any] = {}

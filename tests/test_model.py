@@ -43,7 +43,7 @@ MALFORMED: list[tuple[str, dict[str, Any], str, str]] = [
     ("too many tags", api_token_connector(tags=[f"t{i}" for i in range(11)]), "connectors[0].tags",
      "at most 10"),
     ("tags as string", api_token_connector(tags="platform"), "connectors[0].tags", "list of strings"),
-    ("empty tag", api_token_connector(tags=["ok", " "]), "connectors[0].tags", "cannot be empty"),
+    ("empty tag", api_token_connector(tags=["ok", " "]), "connectors[0].tags[1]", "cannot be empty"),
     ("duplicate tags", api_token_connector(tags=["a", "a"]), "connectors[0].tags", "once"),
     ("missing workspace", {"name": "c", "auth": {"type": "access_token", "access_token": SENTINEL}},
      "connectors[0].workspace", "required"),

@@ -46,9 +46,10 @@ def test_owner_of(tags: dict[str, str], owner: Front | None) -> None:
 
 
 def test_the_last_write_tag_round_trips_in_milliseconds() -> None:
-    assert last_write_of(last_write_tag(WRITE)) == WRITE
-    assert last_write_of({}) is None
-    assert last_write_of({LAST_WRITE_TAG: "not a number"}) is None
+    assert last_write_of(last_write_tag(WRITE)).at == WRITE
+    assert last_write_of({}).missing and last_write_of({}).at is None
+    broken = last_write_of({LAST_WRITE_TAG: "not a number"})
+    assert broken.at is None and not broken.missing and "not a time in epoch milliseconds" in broken.unreadable
 
 
 def test_the_clis_bookkeeping_round_trips_and_keeps_the_fingerprint_in_its_own_tag() -> None:
@@ -57,7 +58,7 @@ def test_the_clis_bookkeeping_round_trips_and_keeps_the_fingerprint_in_its_own_t
     assert written[MANAGED_TAG] == "true" and written[FINGERPRINT_TAG] == "fp"
     assert json.loads(written[APPLIED_TAG]) == {"connector_id": "c1", "org": "acme", "name": "n"}
     assert written[APPLIED_TAG] == '{"connector_id":"c1","name":"n","org":"acme"}'  # compact, sorted: comparable
-    assert last_write_of(written) == WRITE
+    assert last_write_of(written).at == WRITE
     assert applied_of(written) == snapshot
     assert FINGERPRINT_TAG not in cli_bookkeeping({**snapshot, "fingerprint": None}, WRITE)
     assert applied_of({APPLIED_TAG: "not json"}) is None and applied_of({APPLIED_TAG: "[1]"}) is None

@@ -36,6 +36,7 @@ from typing import Any
 
 from ..engine import check_policy
 from ..errors import DefinitionsError
+from ..identifiers import Identifier
 from ..model import (
     SECRET_FIELDS,
     AuthType,
@@ -258,6 +259,9 @@ def load_definitions(
     if org is not None and (not isinstance(org, str) or not org.strip()):
         document.problem("org", "must be the StackGuardian org name (a non-empty string)", "type")
         org = None
+    elif isinstance(org, str) and (refused := Identifier.ORG.message(org.strip())) is not None:
+        document.problem("org", refused, "org_format")  # it goes into every request's path
+        org = None
     prune = _check_bool(document, data, "prune", "", False)
     items = data.get("connectors")
     declared: list[Declared] = []
@@ -307,6 +311,9 @@ def load_migration_mapping(
     targets: list[MigrationTarget] = []
     for connector_id, entry in data["connectors"].items():
         path = join_path("connectors", [str(connector_id)])
+        if (refused := Identifier.CONNECTOR_ID.message(connector_id)) is not None:
+            document.problem(path, refused, "id_format")
+            continue
         if not isinstance(entry, Mapping):
             document.problem(path, "must be a mapping: to, workspace, and the new credential's fields", "type")
             continue

@@ -11,7 +11,8 @@ Colour only on a terminal and never with ``--no-color`` (or ``NO_COLOR``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from rich import box
@@ -206,9 +207,43 @@ def drift_view(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, Any])
     return [table, line]
 
 
-def _md(text: Any) -> str:
-    """A Markdown table cell: pipes escaped, line breaks as <br>."""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
+# Markdown for pull-request comments. Every value that comes from a person or a server (Ids, names,
+# descriptions, tags, messages that quote them) is an inline code span: inside one, nothing is a link,
+# an image, HTML, a comment or an entity, and GitHub neither autolinks, @-mentions, #-references nor
+# turns `:name:` into an emoji there. Only this tool's own words are plain text, escaped all the same.
+# The ASCII punctuation that can start or end Markdown, HTML, an entity or an autolink (commas, quotes and
+# the like never do, and stay readable).
+_MD_PUNCTUATION = re.compile(r"""([!#&()*+\-.:<=>@\[\\\]_`{|}~])""")
+
+
+def md_code(text: Any, *, in_table: bool = True) -> str:
+    """``text`` as one inline code span that shows it literally (line breaks as spaces; `—` for nothing).
+
+    The fence is one backtick longer than any run inside, padded when the text starts or ends with a
+    backtick or a space; in a table a pipe is written ``\\|``, which GFM turns back into ``|`` before
+    the span is read.
+    """
+    line = " ".join(str(text).splitlines())
+    if not line:
+        return NONE
+    if in_table:
+        line = line.replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * (longest + 1)
+    # CommonMark strips one space from each end of a span that is not all spaces: pad it back.
+    pad = " " if (line[0] in "` " or line[-1] in "` ") and line.strip(" ") else ""
+    return f"{fence}{pad}{line}{pad}{fence}"
+
+
+def md_text(text: Any) -> str:
+    """Plain Markdown text that renders as written: markup punctuation backslash-escaped, line breaks `<br>`."""
+    return "<br>".join(_MD_PUNCTUATION.sub(r"\\\1", line) for line in str(text).splitlines())
+
+
+def _md_lines(lines: Iterable[str]) -> str:
+    """A table cell of several lines, each its own code span."""
+    spans = [md_code(part) for line in lines for part in (str(line).splitlines() or [""])]
+    return "<br>".join(spans) if spans else NONE
 
 
 @_escaped
@@ -220,8 +255,9 @@ def drift_markdown(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, A
     lines = [
         "### sg-bitbucket drift report",
         "",
-        f"{icon} **{len(drifted)} of {summary['total']} connector(s) drifted** in org `{summary['org']}` "
-        f"(definitions `{summary['file']}`, checked {summary['checked_at']}).",
+        f"{icon} **{len(drifted)} of {summary['total']} connector(s) drifted** in org "
+        f"{md_code(summary['org'], in_table=False)} (definitions {md_code(summary['file'], in_table=False)}, "
+        f"checked {md_text(summary['checked_at'])}).",
         "",
     ]
     if drifted:
@@ -229,12 +265,12 @@ def drift_markdown(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, A
         for report in drifted:
             status = ", ".join(DRIFT_LABELS.get(s, (s, ""))[0] for s in report["status"])
             lines.append(
-                f"| `{_md(report['connector_id'])}` ({_md(report['name'])}) | {_md(status)} | "
-                f"{_md(show(report.get('authenticated')))} | {_md(chr(10).join(drift_details(report)))} |"
+                f"| {md_code(report['connector_id'])} ({md_code(report['name'])}) | {md_text(status)} | "
+                f"{md_text(show(report.get('authenticated')))} | {_md_lines(drift_details(report))} |"
             )
         lines.append("")
     if in_sync:
-        names = ", ".join(f"`{_md(r['connector_id'])}`" for r in in_sync)
+        names = ", ".join(md_code(r["connector_id"], in_table=False) for r in in_sync)
         lines += [f"<details><summary>In sync ({len(in_sync)})</summary>", "", names, "", "</details>", ""]
     return "\n".join(lines)
 

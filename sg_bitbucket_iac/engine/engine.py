@@ -21,8 +21,10 @@ from ..errors import (
     NotFoundError,
     OddRecordError,
     PreflightFailed,
+    Problem,
 )
 from ..model import AnyAuth, Connector
+from ..redact import shorten
 from ..settings import Settings
 from ..wire import KIND, ObservedConnector, observed_from_record, to_create_payload, to_update_payload
 from ..wording import CLI_WORDING, FrontWording
@@ -102,9 +104,10 @@ class Engine:
 
     # ------------------------------------------------------------------ reading
     def read(self, connector_id: str) -> ObservedConnector | None:
-        """The connector as StackGuardian shows it; an odd record raises :class:`OddRecordError`."""
+        """The connector with this Id; an odd record raises :class:`OddRecordError`, and so does an answer
+        holding another connector (never acted on)."""
         record = self.client.find(connector_id)
-        return observed_from_record(record) if record is not None else None
+        return _the_connector(connector_id, observed_from_record(record)) if record is not None else None
 
     def read_leniently(self, connector_id: str) -> tuple[ObservedConnector | None, OddRecordError | None]:
         """The connector as far as its record can be read, and what could not be read (None: all of it).
@@ -116,7 +119,10 @@ class Engine:
         Id, kind and ContextTags) must be readable; otherwise the record is refused as before.
         """
         record = self.client.find(connector_id)
-        return _observed_leniently(record) if record is not None else (None, None)
+        if record is None:
+            return None, None
+        observed, unreadable = _observed_leniently(record)
+        return _the_connector(connector_id, observed), unreadable
 
     def named(self, name: str) -> list[ObservedConnector]:
         """Bitbucket connectors with this exact ResourceName (the server filter is a comma list)."""
@@ -278,11 +284,11 @@ class Engine:
         return plan
 
     def _cli_changed_outside(self, observed: ObservedConnector | None) -> str:
-        """The CLI's "changed outside" note when ModifiedAt is later than its last write (ContextTags)."""
+        """The CLI's "changed outside" note when its ContextTags say so (changed_outside.cli_outside_edit)."""
         if not self.mark_managed or observed is None or not observed.managed:
             return ""
-        last_write = changed_outside.cli_changed_outside(observed.context_tags, observed.modified_at)
-        return changed_outside.RESEND_NOTE if last_write is not None else ""
+        edit = changed_outside.cli_outside_edit(observed.context_tags, observed.modified_at)
+        return changed_outside.RESEND_NOTE if edit is not None else ""
 
     @staticmethod
     def _reassert(desired: Connector, plan: ConnectorPlan, observed: ObservedConnector | None,
@@ -396,14 +402,13 @@ class Engine:
             check = self.preflight(desired, new_connector=False, enabled=True)
         report = classify_drift(desired, org=self.org, applied=applied, observed=observed, at=self.now(),
                                 preflight=check, wording=self.wording)
-        last_write = changed_outside.cli_changed_outside(observed.context_tags, observed.modified_at) if (
+        edit = changed_outside.cli_outside_edit(observed.context_tags, observed.modified_at) if (
             observed is not None and observed.managed) else None
-        if last_write is not None and observed is not None and observed.modified_at is not None:
+        if edit is not None:
             report.statuses = [s for s in report.statuses if s is not DriftStatus.IN_SYNC]
             if DriftStatus.CHANGED_OUTSIDE not in report.statuses:
                 report.statuses.insert(0, DriftStatus.CHANGED_OUTSIDE)
-            report.messages.append(changed_outside.changed_outside_message(
-                observed.modified_at, last_write, how_to_resend=self.wording.how_to_resend(report.name)))
+            report.messages.append(edit.message(self.wording.how_to_resend(report.name)))
         return report
 
 
@@ -414,6 +419,14 @@ _IDENTITY_FIELDS = ("Id", "Settings", "Settings.kind", "ContextTags")
 
 def _decides_identity(path: str) -> bool:
     return path in _IDENTITY_FIELDS or path.startswith("ContextTags.")
+
+
+def _the_connector(connector_id: str, observed: ObservedConnector) -> ObservedConnector:
+    """``observed`` when it is the connector asked for; an answer holding another one is an odd record."""
+    if observed.id != connector_id:
+        found = f"is {shorten(observed.id)}: StackGuardian answered a read of this connector with another one"
+        raise OddRecordError(connector_id, [Problem("Id", found, "unreadable_record")])
+    return observed
 
 
 def _observed_leniently(record: Mapping[str, Any]) -> tuple[ObservedConnector, OddRecordError | None]:

@@ -11,7 +11,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..bitbucket import ProbeResponse
+from ..bitbucket import (
+    ProbeResponse,
+    project_path,
+    projects_path,
+    repositories_path,
+    user_path,
+    user_workspaces_path,
+)
+from ..identifiers import Identifier
 from ..model import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth
 from .result import Identity, Outcome, unique
 from .run import ProbeRun, Wording
@@ -29,7 +37,7 @@ def _probe_user_credential(
     ws = run.workspace
     workspace_wording = Wording(f"workspace {ws} not found or not accessible (check the slug).")
     response = run.scope_probe(
-        "identity", "user", "/user", {}, Wording("GET /user answered 404: the Bitbucket API URL must end in /2.0.")
+        "identity", "user", user_path(), {}, Wording("GET /user answered 404: the Bitbucket API URL must end in /2.0.")
     )
     if run.halted:
         return
@@ -57,7 +65,7 @@ def _probe_user_credential(
     listing = run.scope_probe(
         "repository_read",
         "repository",
-        f"/repositories/{ws}",
+        repositories_path(ws),
         {"pagelen": "10", "role": "member"},
         workspace_wording,
     )
@@ -74,16 +82,23 @@ def _probe_user_credential(
     run.scope_probe(
         "project_read",
         "project",
-        f"/workspaces/{ws}/projects",
+        projects_path(ws),
         {"pagelen": "10"},
         replace(
             workspace_wording,
             forbidden=f"{who} may not list the projects of workspace {ws} (403 Forbidden): not a member?",
         ),
     )
-    discovered = [str(v.get("slug")) for v in listing.values()] if listing else []
+    discovered = _slugs(listing)
     target = next(iter(confirmed), None) or (None if repositories else next(iter(discovered), None))
     run.pullrequests(target, f"no accessible repository in {ws} to probe")
+
+
+def _slugs(listing: ProbeResponse | None) -> list[str]:
+    """The repository slugs a listing shows that may be probed: one Bitbucket returns that breaks the
+    slug rule would reach another endpoint, so it is never probed."""
+    slugs = [str(v.get("slug")) for v in listing.values()] if listing else []
+    return [slug for slug in slugs if Identifier.REPOSITORY.is_valid(slug)]
 
 
 def _check_membership(run: ProbeRun, who: str, reserve: int) -> None:
@@ -91,7 +106,7 @@ def _check_membership(run: ProbeRun, who: str, reserve: int) -> None:
     ws = run.workspace
     name = "workspace_membership"
     wording = Wording("GET /user/workspaces answered 404: the Bitbucket API URL must end in /2.0.")
-    response = run.get(name, "/user/workspaces", {"pagelen": "100"})
+    response = run.get(name, user_workspaces_path(), {"pagelen": "100"})
     pages = 1
     seen: set[str] = set()
     while run.answer(name, response, run.probe_scopes["workspace"], wording):
@@ -105,7 +120,7 @@ def _check_membership(run: ProbeRun, who: str, reserve: int) -> None:
             message = f"Account {who} is not a member of workspace {ws} (or the slug is wrong)."
             run.add(name, Outcome.NOT_FOUND_OR_NO_ACCESS, message, response)
             return
-        if pages >= WORKSPACE_PAGES or run.client.remaining <= reserve or not run.client.same_origin(next_url):
+        if pages >= WORKSPACE_PAGES or run.client.remaining <= reserve or not run.client.may_follow(next_url):
             run.warn(
                 name,
                 f"workspace {ws} is not among the first {len(seen)} workspaces of {who}; membership "
@@ -183,17 +198,17 @@ def access_token_preflight(run: ProbeRun, auth: AccessTokenAuth, repositories: S
         run.scope_probe(
             "project_read",
             "project",
-            f"/workspaces/{ws}/projects/{auth.project}",
+            project_path(ws, str(auth.project)),
             {},
             replace(wording, not_found=f"Project {auth.project} {outside}"),
         )
     if auth.scope != "repository":
         params = {"q": f'project.key="{auth.project}"'} if auth.scope == "project" else {}
         listing = run.scope_probe(
-            "repository_read", "repository", f"/repositories/{ws}", {**params, "pagelen": "10"}, wording
+            "repository_read", "repository", repositories_path(ws), {**params, "pagelen": "10"}, wording
         )
     if auth.scope == "workspace":
-        run.scope_probe("project_read", "project", f"/workspaces/{ws}/projects", {"pagelen": "10"}, wording)
+        run.scope_probe("project_read", "project", projects_path(ws), {"pagelen": "10"}, wording)
     # A repository token's first call is its own repository (access-token step 2), checked like any configured one.
     run.repositories(configured, listing, replace(wording, not_found=outside), reserve=0)
     _check_token_level(run, auth.scope)

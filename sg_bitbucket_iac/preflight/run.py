@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from ..bitbucket import MAX_REQUESTS, BitbucketClient, ProbeResponse
+from ..bitbucket import MAX_REQUESTS, ApiPath, BitbucketClient, ProbeResponse, pullrequests_path, repository_path
 from ..model import AnyAuth
 from ..redact import escape_control
 from ..redact import scrub_text as scrub
@@ -111,8 +111,11 @@ class ProbeRun:
         return any(c.outcome in FAILING_OUTCOMES for c in self.checks)
 
     # ------------------------------------------------------------------ probing
-    def get(self, name: str, path: str, params: Mapping[str, str] | None = None) -> ProbeResponse | None:
-        """One probe, or a SKIPPED check when an earlier answer or the request budget rules it out."""
+    def get(self, name: str, path: ApiPath | str, params: Mapping[str, str] | None = None) -> ProbeResponse | None:
+        """One probe, or a SKIPPED check when an earlier answer or the request budget rules it out.
+
+        ``path``: an API path, or a ``next`` link the client may follow.
+        """
         if self.halted:
             self.add(name, Outcome.SKIPPED, f"not run: {self.halted}")
             return None
@@ -212,7 +215,7 @@ class ProbeRun:
         return [s for s in required if s not in effective]
 
     def scope_probe(
-        self, name: str, reads: str, path: str, params: Mapping[str, str], wording: Wording
+        self, name: str, reads: str, path: ApiPath, params: Mapping[str, str], wording: Wording
     ) -> ProbeResponse | None:
         """A probe whose point is one scope (``reads``: a key of the profile's probes); records OK itself.
         Returns the 200 answer or None."""
@@ -245,7 +248,7 @@ class ProbeRun:
                     "requests per credential.",
                 )
                 continue
-            response = self.get(name, f"/repositories/{self.workspace}/{slug}")
+            response = self.get(name, repository_path(self.workspace, slug))
             wording_here = replace(wording, not_found=f"Repository {full_name} {wording.not_found}")
             if self.answer(name, response, self.probe_scopes["repository"], wording_here):
                 self.add(name, Outcome.OK, f"repository {full_name} is accessible.", response)
@@ -272,7 +275,7 @@ class ProbeRun:
                 self.judged.add(scope)
                 self.skip("pullrequest_read", f"pull-request read not verified: {why_none}.")
             return  # a known-missing scope is reported by judge_row()
-        path = f"/repositories/{self.workspace}/{repository}/pullrequests"
+        path = pullrequests_path(self.workspace, repository)
         wording = Wording(f"repository {self.workspace}/{repository} not found or not accessible.")
         self.scope_probe("pullrequest_read", "pullrequest", path, {"pagelen": "10"}, wording)
 

@@ -28,6 +28,7 @@ from ..engine import (
 )
 from ..errors import BitbucketConnectorError, ConfigurationError, ForeignOwnerError, NameClashError
 from ..flatstate import secret_values
+from ..identifiers import Identifier
 from ..model import Connector, ConnectorValidationError
 from ..secrets import Secret
 from ..settings import Settings
@@ -124,7 +125,8 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
     def _engine(self, org: str | None = None) -> Engine:
         """One Engine per org and process, created on first use (4 gRPC worker threads share it)."""
         settings = self._settings()
-        wanted = org or settings.require_org()
+        # An org from state goes into every URL path: checked like the configured one.
+        wanted = Identifier.ORG.check(org, "org") if org else settings.require_org()
         runtime = self._runtime()
         with runtime.lock:
             engine = runtime.engines.get(wanted)
@@ -248,6 +250,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         """Plan against the live connector and the state's snapshot; always return ALL outputs."""
         with clean_errors("update", olds, news, extra=self._api_key()):
+            _check_state_id(id_)
             engine = self._engine()
             applied = snapshot_from_state({**olds, "connector_id": olds.get("connector_id") or id_})
             desired = keep_identity(parse(news), applied)
@@ -270,6 +273,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
         which repairs the record.
         """
         with clean_errors("read", props, extra=self._api_key()):
+            _check_state_id(id_)
             engine = self._engine(props.get("org") or None)
             observed, unreadable = engine.read_leniently(id_)
             if observed is None:
@@ -301,7 +305,13 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Delete in the org the state recorded; a connector already gone is fine."""
         with clean_errors("delete", props, extra=self._api_key()):
+            _check_state_id(id_)
             self._engine(props.get("org") or None).delete(id_)
+
+
+def _check_state_id(id_: str) -> None:
+    """The resource id (state, `BitbucketConnector.get`, `pulumi import`) goes into a URL path: its rule first."""
+    Identifier.CONNECTOR_ID.check(id_, "id")
 
 
 def _apply(

@@ -31,6 +31,7 @@ from ..flatstate import (
     key_of_path,
     refreshed,
 )
+from ..identifiers import Identifier
 from ..model import AuthType, Connector, parse_connector
 from ..redact import scrub_text
 from ..wire import ObservedConnector
@@ -94,6 +95,17 @@ def report_error(diags: Diagnostics, summary: str, exc: BaseException, secrets: 
     # Anything else is a bug or an unexpected library error: say what it was.
     detail = str(exc) if isinstance(exc, SGBitbucketError) else f"{type(exc).__name__}: {exc}"
     diags.add_error(summary, scrub_text(detail, [s for s in secrets if isinstance(s, str)]))
+
+
+def checked_identifier(diags: Diagnostics, kind: Identifier, value: Any, summary: str,
+                       attribute: str | None) -> str | None:
+    """``value`` when it may go into a URL path; else None and an error at ``attribute`` (None: no attribute,
+    as for an import Id), so that no request is sent and a read keeps the resource in state."""
+    message = kind.message(value)
+    if message is None:
+        return str(value)
+    diags.add_error(summary, message, path=[attribute] if attribute else None)
+    return None
 
 
 def secrets_of(values: Mapping[str, Any]) -> list[str]:

@@ -48,6 +48,7 @@ from ..errors import (
 )
 from ..field_rules import derive_id
 from ..flatstate import CREDENTIAL_KEYS, SECRET_KEYS, snapshot_of, timestamp
+from ..identifiers import Identifier
 from ..model import Connector
 from ..tags import Front
 from ..wording import TERRAFORM_WORDING
@@ -372,7 +373,8 @@ class ConnectorResource(Resource):
         if engine is None:
             return
         connector_id = current.get("id") or current.get("connector_id")
-        if not connector_id:
+        if not connector_id or attrs.checked_identifier(
+                ctx.diagnostics, Identifier.CONNECTOR_ID, connector_id, "Invalid connector Id in state", "id") is None:
             return
         try:
             engine.delete(str(connector_id))
@@ -390,6 +392,9 @@ class ConnectorResource(Resource):
         connector_id = current.get("id") or current.get("connector_id")
         if engine is None or not connector_id:
             return current
+        if attrs.checked_identifier(ctx.diagnostics, Identifier.CONNECTOR_ID, connector_id,
+                                    "Invalid connector Id in state", "id") is None:
+            return current  # an error, never a state drop
         try:
             observed, unreadable = engine.read_leniently(str(connector_id))
         except Exception as exc:
@@ -421,7 +426,8 @@ class ConnectorResource(Resource):
         next apply. Writes nothing: a connector owned elsewhere (or by nobody) is taken over by the
         next apply, which its plan shows as `owner` changing."""
         engine = self.provider.require_engine(ctx.diagnostics)
-        if engine is None:
+        if engine is None or attrs.checked_identifier(
+                ctx.diagnostics, Identifier.CONNECTOR_ID, id, "Invalid import Id", None) is None:
             return None
         try:
             observed, unreadable = engine.read_leniently(id)

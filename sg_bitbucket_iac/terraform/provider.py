@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -75,13 +75,15 @@ class SGBitbucketProvider(Provider):
 
     def validate_config(self, diags: Diagnostics, config: Config) -> None:
         """Static checks of explicitly set values (env values are checked in configure)."""
-        from ..settings import checked_base_url
+        from ..settings import checked_base_url, checked_org
 
-        for attribute in _URL_ATTRIBUTES:
+        checks: dict[str, Callable[[str, str], object]] = {
+            **dict.fromkeys(_URL_ATTRIBUTES, checked_base_url), "org_name": checked_org}
+        for attribute, check in checks.items():
             value = (config or {}).get(attribute)
             if isinstance(value, str):
                 try:
-                    checked_base_url(value, attribute)
+                    check(value, attribute)
                 except ConfigurationError as exc:
                     diags.add_error(f"Invalid {attribute}", str(exc), path=[attribute])
 

@@ -118,7 +118,7 @@ def test_drift_reads_one_listall_and_tells_the_kinds_of_drift_apart(world: World
     markdown = world.cli("drift", "-f", str(path), "--format", "markdown")
     assert markdown.code == 2
     assert markdown.stdout.startswith("### sg-bitbucket drift report")
-    assert "| `bitbucket_main` (bitbucket-main) | changed outside, not yet applied |" in markdown.stdout
+    assert "| `bitbucket_main` (`bitbucket-main`) | changed outside, not yet applied |" in markdown.stdout
     assert world.sentinel not in clean.output + drift.output + table.output + markdown.output
 
 

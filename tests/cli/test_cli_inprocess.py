@@ -180,7 +180,7 @@ def test_renderers_escape_markdown_and_show_nothing_as_a_dash() -> None:
               "not_yet_applied": [], "messages": ["line one\nline two"]}
     summary = {"total": 1, "drifted": 1, "org": "acme", "file": "c.yaml", "checked_at": "now"}
     markdown = drift_markdown([report], summary)
-    assert "`a\\|b`" in markdown and "p\\|q -> —" in markdown and "line one<br>line two" in markdown
+    assert "`a\\|b`" in markdown and "p\\|q -> —`" in markdown and "`line one`<br>`line two`" in markdown
     assert show(None) == show([]) == "—" and show(["a", "b"]) == "a, b" and show(False) == "no"
     assert "No changes" in str(plan_view([{"action": "no-op", "connector_id": "a", "changes": []}])[0])
 

@@ -212,7 +212,7 @@ def _apply_one(engine: Engine, item: Planned) -> dict[str, Any]:
     }
 
 
-def _apply_arguments(ctx: Context) -> tuple[str, list[str], dict[str, Any] | None]:
+def _apply_arguments(ctx: Context) -> tuple[str, list[str], plan_file.SavedPlan | None]:
     """(definitions file, names, saved plan or None): `apply -f FILE [NAME...]` or `apply PLAN.json`."""
     names = list(ctx.args.names)
     if ctx.args.file:
@@ -223,13 +223,13 @@ def _apply_arguments(ctx: Context) -> tuple[str, list[str], dict[str, Any] | Non
     if ctx.args.prune or ctx.flag("resend_credentials", False):
         raise UsageError("a saved plan already says what is pruned and re-sent; apply it without --prune or "
                          "--resend-credentials")
-    return str(saved["file"]), list(saved.get("names") or ()), saved
+    return saved.file, list(saved.names), saved
 
 
 def run_apply(ctx: Context) -> int:
     file, names, saved = _apply_arguments(ctx)
-    resend = bool(saved["resend_credentials"]) if saved else bool(ctx.flag("resend_credentials", False))
-    engine, run = _prepare(ctx, file, names, prune_flag=bool(saved and saved.get("prune")) or ctx.args.prune,
+    resend = saved.resend_credentials if saved else bool(ctx.flag("resend_credentials", False))
+    engine, run = _prepare(ctx, file, names, prune_flag=bool(saved and saved.prune) or ctx.args.prune,
                            resend=resend)
     if saved is not None:
         plan_file.check_fresh(saved, plan_file.plan_document(run, names=names, resend_credentials=resend),

@@ -1,0 +1,170 @@
+"""Markdown drift reports (cli/render.py) as GitHub renders them: values shown literally, nothing live.
+
+A drift report is pasted into pull-request comments, and names, descriptions and tags can be set by
+anyone in the StackGuardian UI. Each report here is rendered by cmark-gfm (GitHub's own renderer, with
+its table, autolink, strikethrough and tag-filter extensions, raw HTML let through so that any would
+show) and the HTML is read back: only the report's own elements may appear, and every value must be
+the exact text of one ``<code>`` element, where GitHub neither links, mentions nor emoji-fies.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from html.parser import HTMLParser
+from typing import Any
+
+import cmarkgfm
+from cli_helpers import InProcess
+from cmarkgfm.cmark import Options
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sg_bitbucket_iac.cli.render import DRIFT_LABELS, NONE, clean, drift_details, drift_markdown
+from sg_bitbucket_iac.redact import escape_control
+
+ALLOWED_TAGS = {"h3", "p", "strong", "code", "table", "thead", "tbody", "tr", "th", "td", "br", "details", "summary"}
+# What Markdown, HTML and GitHub act on, and what terminals and YAML do: drawn far more often than chance.
+SPECIAL = [*"`|\\<>&[]()!*_#@:~-=+.{}\"'/ \t\n\r", "<!--", "-->", "](", "![", "http://", "www.", "&amp;", "\x1b",
+           "\x00", "\u202e", "\u2028", "\x85", ":smile:"]
+TEXT = st.lists(st.one_of(st.sampled_from(SPECIAL), st.characters(exclude_categories=("Cs",))),
+                max_size=20).map("".join)
+
+
+class Cells(HTMLParser):
+    """The rendered report: each table cell as a list of ("code", text) / ("text", text) / ("br", ""),
+    every paragraph likewise, and every tag or comment seen (to compare with what is allowed)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+        self.comments: list[str] = []
+        self.rows: list[list[list[tuple[str, str]]]] = []
+        self.paragraphs: list[list[tuple[str, str]]] = []
+        self._cell: list[tuple[str, str]] | None = None
+        self._in_code = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, attrs))
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+            self.rows[-1].append(self._cell)
+        elif tag == "p":
+            self._cell = []
+            self.paragraphs.append(self._cell)
+        elif tag == "code":
+            self._in_code = True
+            assert self._cell is not None
+            self._cell.append(("code", ""))
+        elif tag == "br" and self._cell is not None:
+            self._cell.append(("br", ""))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "code":
+            self._in_code = False
+        elif tag in ("td", "th", "p"):
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is None:
+            return
+        if self._in_code or (self._cell and self._cell[-1][0] == "text"):
+            self._cell[-1] = (self._cell[-1][0], self._cell[-1][1] + data)
+        else:
+            self._cell.append(("text", data))
+
+    def handle_comment(self, data: str) -> None:
+        self.comments.append(data)
+
+
+def rendered(markdown: str) -> Cells:
+    html = cmarkgfm.github_flavored_markdown_to_html(markdown, options=Options.CMARK_OPT_UNSAFE)
+    cells = Cells()
+    cells.feed(html)
+    cells.close()
+    assert not cells.comments, cells.comments
+    assert {tag for tag, _ in cells.tags} <= ALLOWED_TAGS, html
+    assert all(not attrs for _, attrs in cells.tags), html  # no href, src, on*= ...: nothing can be one
+    return cells
+
+
+def code(value: str) -> tuple[str, str]:
+    """What one value renders as: its text in a code element (`—` as text when empty)."""
+    return ("code", value) if value else ("text", NONE)
+
+
+def merged(items: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Adjacent texts as one, as the parser reads them."""
+    out: list[tuple[str, str]] = []
+    for kind, text in items:
+        if out and kind == "text" and out[-1][0] == "text":
+            out[-1] = ("text", out[-1][1] + text)
+        else:
+            out.append((kind, text))
+    return out
+
+
+def expected_details(report: dict[str, Any]) -> list[tuple[str, str]]:
+    parts = [part for line in drift_details(clean(report)) for part in (line.splitlines() or [""])]
+    cell: list[tuple[str, str]] = []
+    for position, part in enumerate(parts):
+        if position:
+            cell.append(("br", ""))
+        cell.append(code(part))
+    return merged(cell) or [("text", NONE)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(connector_id=TEXT.filter(bool), name=TEXT, description=TEXT, tag=TEXT, message=TEXT, org=TEXT.filter(bool),
+       file=TEXT.filter(bool), statuses=st.lists(st.sampled_from(sorted(set(DRIFT_LABELS) - {"in_sync"})),
+                                                 min_size=1, max_size=3, unique=True),
+       authenticated=st.sampled_from([True, False, None]), in_sync_id=TEXT.filter(bool))
+def test_rendered_cells_never_hold_live_markup_and_show_each_value_exactly(
+    connector_id: str, name: str, description: str, tag: str, message: str, org: str, file: str,
+    statuses: list[str], authenticated: bool | None, in_sync_id: str,
+) -> None:
+    report = {"connector_id": connector_id, "name": name, "status": statuses, "authenticated": authenticated,
+              "changed_outside": [{"field": "description", "before": description, "after": None}],
+              "not_yet_applied": [{"field": "tags", "before": [tag], "after": []}], "messages": [message]}
+    in_sync = {"connector_id": in_sync_id, "name": "x", "status": ["in_sync"], "authenticated": True,
+               "changed_outside": [], "not_yet_applied": [], "messages": []}
+    summary = {"total": 2, "drifted": 1, "org": org, "file": file, "checked_at": "2026-01-15T00:00:00+00:00"}
+    cells = rendered(drift_markdown([report, in_sync], summary))
+
+    one_line = [escape_control(v, keep="") for v in (connector_id, name)]
+    _header, row = cells.rows
+    assert row[0] == merged([code(one_line[0]), ("text", " ("), code(one_line[1]), ("text", ")")])
+    assert row[1] == [("text", ", ".join(DRIFT_LABELS[s][0] for s in statuses))]
+    assert row[2] == [("text", {True: "yes", False: "no", None: NONE}[authenticated])]
+    assert row[3] == expected_details(report)
+    headline, in_sync_names = cells.paragraphs
+    shown = [code(" ".join(escape_control(v).splitlines())) for v in (org, file)]
+    assert [item for item in headline if item[0] == "code"] == [item for item in shown if item[0] == "code"]
+    assert in_sync_names == [code(escape_control(in_sync_id, keep=""))]
+
+
+def test_a_hostile_name_set_outside_renders_as_text_in_the_drift_report(inproc: InProcess) -> None:
+    """Through the CLI on the emulator: a name edited in the UI to links, images, HTML and a mention."""
+    path = str(inproc.write("c.yaml", textwrap.dedent("""\
+        connectors:
+          - name: bitbucket-main
+            description: Main
+            workspace: acme
+            auth: {type: api_token, username: alice, email: alice@acme.io, api_token: "${env:TOK_MAIN}"}
+        """)))
+    assert inproc.cli("apply", "-f", path, "--auto-approve").code == 0
+    hostile = "[a](https://e.example) ![x](y.png) <img src=x onerror=f()> <!-- c --> @team #1 www.e.example `|a|`"
+    inproc.emulator.admin("PATCH", "/stackguardian/orgs/acme/integrations/bitbucket_main",
+                          {"ResourceName": hostile, "Description": "evil\n| injected | row |\n<script>x</script>"})
+    result = inproc.cli("drift", "-f", path, "--format", "markdown")
+    assert result.code == 2, result.output
+    cells = rendered(result.stdout)
+    _header, row = cells.rows
+    codes = [text for kind, text in row[3] if kind == "code"]
+    assert f"changed outside: name: bitbucket-main -> {hostile}" in codes
+    assert "changed outside: description: Main -> evil" in codes and "| injected | row |" in codes
+    assert all(kind in ("code", "br") for kind, _ in row[3])
