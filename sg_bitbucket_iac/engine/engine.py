@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from .. import changed_outside, name_clash, ownership, tags, timeline
+from .. import changed_outside, interrupted_create, name_clash, ownership, tags, timeline
 from ..errors import (
     ConnectorExistsError,
     ConnectorValidationError,
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 OWNER_NOTE = "owner_moved"
+INTERRUPTED_CREATE_NOTE = "interrupted_create"
 
 
 @dataclass
@@ -68,6 +69,7 @@ class Engine:
         front: FrontWording | None = None,
         client: StackGuardianClient | None = None,
         preflight_backoff: float = 1.0,
+        cli_set: str | None = None,
     ) -> None:
         """``front``: the front this engine works for, which it names as the owner of what it writes
         and in whose words it speaks; None for a command that belongs to no front (``migrate``,
@@ -75,11 +77,13 @@ class Engine:
         ``client``: the StackGuardian client (the fronts' batched one, a test's); by default one is
         built from ``settings`` when first needed, so an engine that only checks credentials and
         dates needs no API key or org. ``preflight_backoff``: the Bitbucket retry backoff factor.
+        ``cli_set``: for the CLI, the set of the definitions file it applies (None: ``default``).
         """
         self.settings = settings
         self.wording = front or CLI_WORDING
         self.owner = front.owner if front is not None else None  # the owner tag this engine writes
         self.mark_managed = self.owner is tags.Front.CLI  # the CLI keeps its bookkeeping in ContextTags
+        self.cli_set = (cli_set or tags.DEFAULT_SET) if self.mark_managed else None
         self.preflight_backoff = preflight_backoff
         self.org = client.org if client is not None else (settings.org or "")
         self._client = client
@@ -219,22 +223,35 @@ class Engine:
         refresh: bool = True,
         resend_credentials: bool = False,
         same_name: Iterable[ObservedConnector] | None = None,
+        configuration: str | None = None,
     ) -> ConnectorPlan:
-        """One connector's plan; refuses (raises) a connector another front owns unless ``adopt``,
-        and a create whose name another connector already uses (``same_name``: the candidates the
-        caller already has, else a listall filtered by name)."""
+        """One connector's plan; refuses (raises) a connector another front (or CLI set) owns unless
+        ``adopt``, and a create whose name another connector already uses (``same_name``: the
+        candidates the caller already has, else a listall filtered by name).
+
+        ``configuration``: the identity of the Terraform or Pulumi configuration asking, so that a
+        connector its own interrupted create left behind is accepted (:mod:`..interrupted_create`).
+        """
         connector_id = desired.connector_id if desired else (applied.connector_id if applied else None)
         if refresh and observed is None and connector_id:
             observed = self.read(connector_id)
         if self.mark_managed and applied is None and observed is not None and observed.managed:
             applied = AppliedSnapshot.from_tags(observed.context_tags)
-        change = ownership.check_write(desired.connector_id, observed.context_tags, self.owner, adopt=adopt) if (
-            desired is not None and observed is not None) else None
+        change = None
+        if desired is not None and observed is not None:
+            change = ownership.check_write(desired.connector_id, observed.context_tags, self.owner, adopt=adopt,
+                                           set_name=self.cli_set)
         adopting_unmanaged = applied is None and not adopt and not (self.mark_managed and observed and observed.managed)
+        finishing = False
         if desired is not None and observed is not None and adopting_unmanaged:
-            raise ConnectorExistsError(desired.connector_id, self.org,
-                                       hint=self.wording.exists.format(id=desired.connector_id))
+            finishing = interrupted_create.left_by_interrupted_create(
+                desired, observed, org=self.org, front=self.owner, configuration=configuration)
+            if not finishing:
+                raise ConnectorExistsError(desired.connector_id, self.org,
+                                           hint=self.wording.exists.format(id=desired.connector_id))
         plan = plan_connector(desired, org=self.org, applied=applied, observed=observed, adopt=adopt)
+        if finishing:
+            plan.warnings.append(Notice(INTERRUPTED_CREATE_NOTE, interrupted_create.accepted_note(plan.connector_id)))
         if desired is not None and plan.action is Action.CREATE:
             name_clash.check_name_free(desired, self.named(desired.name) if same_name is None else same_name,
                                        self.org, self.wording)
@@ -269,7 +286,10 @@ class Engine:
             plan.changes.append(FieldChange(key, SENSITIVE, SENSITIVE, sensitive=True, note=note))
 
     # ------------------------------------------------------------------ applying
-    def _context_tags(self, connector: Connector, observed: ObservedConnector | None) -> dict[str, str]:
+    def _context_tags(self, connector: Connector, observed: ObservedConnector | None,
+                      configuration: str | None = None) -> dict[str, str]:
+        """ContextTags for a write: the user's kept, ours rebuilt (a create by Terraform or Pulumi with the
+        creation marker of ``configuration``; later writes of the same front keep it)."""
         context = {k: v for k, v in (observed.context_tags if observed else {}).items() if not tags.is_ours(k)}
         context.update(tags.descriptive_tags(connector))
         if self.mark_managed or (self.owner is None and observed is not None and observed.managed):
@@ -277,8 +297,15 @@ class Engine:
             context.update(tags.cli_bookkeeping(AppliedSnapshot.of(connector, self.org).to_dict(),
                                                 changed_outside.wall_clock()))
         if observed is not None and self.owner is None:
-            context.update({k: v for k, v in observed.context_tags.items() if k == tags.OWNER_TAG})
-        return ownership.owner_tags(context, self.owner)
+            context.update({k: v for k, v in observed.context_tags.items() if k in (tags.OWNER_TAG, tags.SET_TAG)})
+        if observed is None and configuration and self.owner is not None and not self.mark_managed:
+            context.update(interrupted_create.marker_tag(connector, org=self.org, front=self.owner,
+                                                         configuration=configuration))
+        elif observed is not None and self.owner is not None and observed.owner is self.owner:
+            context.update({k: v for k, v in observed.context_tags.items() if k == tags.CREATED_BY_TAG})
+        if self.owner is None:
+            return context
+        return ownership.owner_tags(context, self.owner, self.cli_set)
 
     def apply(
         self,
@@ -287,8 +314,12 @@ class Engine:
         *,
         observed: ObservedConnector | None = None,
         preflight: bool | None = None,
+        configuration: str | None = None,
     ) -> ApplyResult:
-        """Carry out a plan: preflight (when credentials are sent), then one StackGuardian write."""
+        """Carry out a plan: preflight (when credentials are sent), then one StackGuardian write.
+
+        ``configuration``: as for :meth:`plan`; a create writes its creation marker.
+        """
         if plan.action is Action.NOOP:
             return ApplyResult(plan, observed, AppliedSnapshot.of(desired, self.org) if desired else None)
         if plan.action is Action.DELETE:
@@ -305,8 +336,8 @@ class Engine:
         result = ApplyResult(plan, None, None, check.preflight, [w for w in check.warnings if w.from_preflight])
         if plan.action in (Action.CREATE, Action.REPLACE):
             with self._name_reserved(desired):
-                record = self.client.create(to_create_payload(desired, self._context_tags(desired, None)),
-                                            conflict_hint=self.wording.conflict(desired.connector_id))
+                payload = to_create_payload(desired, self._context_tags(desired, None, configuration))
+                record = self.client.create(payload, conflict_hint=self.wording.conflict(desired.connector_id))
         else:
             if observed is None:
                 observed = self.read(desired.connector_id)
@@ -349,11 +380,12 @@ class Engine:
         """
         if self.owner is None:
             return None, observed
-        change = ownership.check_write(observed.id, observed.context_tags, self.owner, adopt=True)
+        change = ownership.check_write(observed.id, observed.context_tags, self.owner, adopt=True,
+                                       set_name=self.cli_set)
         if change is None:
             return None, observed
         record = self.client.update(
-            observed.id, {"ContextTags": ownership.owner_tags(observed.context_tags, self.owner)})
+            observed.id, {"ContextTags": ownership.owner_tags(observed.context_tags, self.owner, self.cli_set)})
         return change, observed_from_record(record)
 
     def delete(self, connector_id: str) -> bool:
