@@ -188,7 +188,7 @@ def drift_details(report: Mapping[str, Any]) -> list[str]:
 
 @_escaped
 def drift_view(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> list[RenderableType]:
-    table = make_table("Connector", "Status", "Authenticated", "Details")
+    table = make_table("Connector", "Set", "Status", "Authenticated", "Details")
     for report in reports:
         statuses = Text()
         for position, status in enumerate(report["status"]):
@@ -198,10 +198,10 @@ def drift_view(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, Any])
         connector = Text(report["connector_id"])
         if report.get("name") and report["name"] != report["connector_id"]:
             connector.append(f" ({report['name']})", style="dim")
-        table.add_row(connector, statuses, Text(show(report.get("authenticated"))),
+        table.add_row(connector, Text(show(report.get("set"))), statuses, Text(show(report.get("authenticated"))),
                       Text("\n".join(drift_details(report))))
     drifted = summary["drifted"]
-    line = Text(f"Drift: {drifted} of {summary['total']} connector(s) drifted.",
+    line = Text(f"Drift: {drifted} of {summary['total']} connector(s) drifted (file's set: {summary.get('set')}).",
                 style="bold red" if drifted else "bold green")
     return [table, line]
 
@@ -221,15 +221,16 @@ def drift_markdown(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, A
         "### sg-bitbucket drift report",
         "",
         f"{icon} **{len(drifted)} of {summary['total']} connector(s) drifted** in org `{summary['org']}` "
-        f"(definitions `{summary['file']}`, checked {summary['checked_at']}).",
+        f"(definitions `{summary['file']}`, set `{summary.get('set')}`, checked {summary['checked_at']}).",
         "",
     ]
     if drifted:
-        lines += ["| Connector | Status | Authenticated | Details |", "|---|---|---|---|"]
+        lines += ["| Connector | Set | Status | Authenticated | Details |", "|---|---|---|---|---|"]
         for report in drifted:
             status = ", ".join(DRIFT_LABELS.get(s, (s, ""))[0] for s in report["status"])
             lines.append(
-                f"| `{_md(report['connector_id'])}` ({_md(report['name'])}) | {_md(status)} | "
+                f"| `{_md(report['connector_id'])}` ({_md(report['name'])}) | {_md(show(report.get('set')))} | "
+                f"{_md(status)} | "
                 f"{_md(show(report.get('authenticated')))} | {_md(chr(10).join(drift_details(report)))} |"
             )
         lines.append("")
@@ -242,7 +243,8 @@ def drift_markdown(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, A
 # --------------------------------------------------------------------------- audit
 @_escaped
 def audit_view(entries: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> list[RenderableType]:
-    table = make_table("Connector", "Auth type", "Authenticated", "App-password timeline", "Owner", "Next step")
+    table = make_table("Connector", "Auth type", "Authenticated", "App-password timeline", "Owner", "Set",
+                       "Next step")
     for entry in entries:
         connector = Text(entry["connector_id"])
         if entry.get("name") and entry["name"] != entry["connector_id"]:
@@ -254,6 +256,7 @@ def audit_view(entries: Sequence[Mapping[str, Any]], summary: Mapping[str, Any])
             Text(show(authenticated), style="red" if authenticated is False else ""),
             Text(show(entry.get("app_password_phase"))),
             Text(show(entry.get("owner"))),
+            Text(show(entry.get("set"))),
             Text(entry["next_step"], style="yellow" if entry["needs_action"] else "green"),
         )
     line = Text(

@@ -32,7 +32,8 @@ def declarations_digest(run: PlanRun) -> str:
         data = declared.connector.model_dump(mode="json", exclude={"auth": {declared.connector.auth_type.secret_field}})
         entries.append({"path": declared.path, "connector": data, "preflight": declared.preflight,
                         "adopt": declared.adopt})
-    text = json.dumps({"org": run.org, "prune": run.prune, "connectors": entries}, sort_keys=True)
+    text = json.dumps({"org": run.org, "set": run.definitions.cli_set, "prune": run.prune, "connectors": entries},
+                      sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -53,6 +54,7 @@ def plan_document(run: PlanRun, *, names: Sequence[str], resend_credentials: boo
         "org": run.org,
         "file": str(Path(run.definitions.source).resolve()),
         "names": list(names),
+        "set": run.definitions.cli_set,
         "prune": run.prune,
         "resend_credentials": resend_credentials,
         "declarations_digest": declarations_digest(run),
@@ -85,6 +87,8 @@ def differences(saved: Mapping[str, Any], fresh: Mapping[str, Any]) -> list[str]
     reasons: list[str] = []
     if saved.get("org") != fresh.get("org"):
         reasons.append(f"the org changed ({saved.get('org')} -> {fresh.get('org')})")
+    if saved.get("set") != fresh.get("set"):
+        reasons.append(f"the file's set changed ({saved.get('set')} -> {fresh.get('set')})")
     if saved.get("declarations_digest") != fresh.get("declarations_digest"):
         reasons.append(f"the definitions in {saved.get('file')} changed since the plan was made")
     before = {c["connector_id"]: c for c in saved.get("connectors") or ()}
