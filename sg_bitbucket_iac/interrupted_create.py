@@ -86,5 +86,6 @@ def left_by_interrupted_create(desired: Connector, observed: ObservedConnector, 
 
 
 def accepted_note(connector_id: str) -> str:
-    return (f"connector {connector_id} was created by this configuration in a run interrupted after StackGuardian "
-            "stored it; it is taken as created (its credential is sent once more), not created again")
+    return (f"connector {connector_id} was created by this configuration but is missing from its state (a run "
+            "interrupted after StackGuardian stored the create, or the state edited); it is taken as created (its "
+            "credential is sent once more), not created again")

@@ -8,6 +8,11 @@
   old type's attributes (they plan to null) and sets the new ones; the backend sends the whole new
   credential set. Only `connector_id` forces replacement.
 * read: StackGuardian's view (drift), secrets kept from state; None when the connector is gone.
+* org: the state records the org the connector lives in; a new `org_name` replaces the connector
+  (deleted in the old org, created in the new one), planned as such and said in a warning, so no
+  connector is left behind in the old org. Read and delete work in the org the state names.
+* a create that StackGuardian stored in a run that never recorded it (killed, or every answer
+  lost) is finished by the next run of the same configuration (:mod:`..interrupted_create`).
 """
 
 from __future__ import annotations
@@ -108,6 +113,9 @@ class ConnectorResource(Resource):
                            "generated tokens, scrypt otherwise (not reversible; the same value the CLI keeps in "
                            "ContextTags).",
                            computed=True),
+                _attribute("org", "The StackGuardian org the connector lives in (the provider's `org_name` when it "
+                           "was written). A new `org_name` replaces the connector: it is deleted in the old org "
+                           "and created in the new one.", computed=True, requires_replace=True),
             ],
         )
 
@@ -130,6 +138,13 @@ class ConnectorResource(Resource):
         without the resource).
         """
         creating = current is None
+        engine = self.provider.engine
+        if current is None:
+            planned["org"] = engine.org if engine is not None else Unknown
+        elif self._org_moves(ctx.diagnostics, current, planned):
+            return planned  # replacement (see the servicer): Terraform plans the create separately
+        elif current.get("org") is None and engine is not None and ctx.changed_fields - _LOCAL_ONLY:
+            planned["org"] = engine.org  # state of an older version, not refreshed: the write records it
         if not creating and not (ctx.changed_fields - _LOCAL_ONLY):
             return planned  # nothing to write: no request, no noise
         if not creating:
@@ -149,7 +164,6 @@ class ConnectorResource(Resource):
         planned["access_token_scope"] = attrs.effective_scope(connector)
         if creating:
             planned["id"] = connector.connector_id
-        engine = self.provider.engine
         if engine is None or not parsed.complete:
             # A secret known only at apply: its fingerprint and preflight wait for it (apply runs both).
             planned["credentials_fingerprint"] = Unknown
@@ -157,6 +171,22 @@ class ConnectorResource(Resource):
         planned["credentials_fingerprint"] = connector.credential_fingerprint(engine.org)
         self._backend_checks(ctx.diagnostics, connector, current, planned)
         return planned
+
+    def _org_moves(self, diags: Diagnostics, current: State, planned: State) -> bool:
+        """A new `org_name`: plan the replacement (org is `requires_replace`) and name what it deletes."""
+        engine = self.provider.engine
+        before = current.get("org")
+        if engine is None or not before or before == engine.org:
+            return False
+        planned["org"] = engine.org
+        connector_id = current.get("id") or current.get("connector_id")
+        diags.add_warning(
+            f"Connector {connector_id} moves to org {engine.org}",
+            f"org_name changed from {before} to {engine.org}: apply deletes connector {connector_id} in org "
+            f"{before} and creates it in org {engine.org} (workflows in {before} that use it lose it). To keep "
+            f"the one in {before} instead, set org_name back, or `terraform state rm` this resource first.",
+            path=["org"])
+        return True
 
     def _preflight_known_credential(self, diags: Diagnostics, planned: State) -> None:
         """A create whose credential is known while other values are not (a name from
@@ -194,7 +224,7 @@ class ConnectorResource(Resource):
         creating = current is None
         try:
             applied = None if creating else snapshot_of(current or {}, engine.org)
-            plan = engine.plan(connector, applied=applied)
+            plan = engine.plan(connector, applied=applied, configuration=self.provider.configuration)
         except ConnectorExistsError as exc:
             self._exists_error(diags, connector.connector_id, exc)
             return
@@ -249,6 +279,7 @@ class ConnectorResource(Resource):
         state["authenticated"] = observed.authenticated if observed else None
         state["modified_at"] = timestamp(observed.modified_at) if observed else None
         state["credentials_fingerprint"] = result.snapshot.fingerprint if result.snapshot else None
+        state["org"] = self.provider.engine.org if self.provider.engine is not None else None
         return state
 
     def _report_warnings(self, diags: Diagnostics, result: ApplyResult) -> None:
@@ -272,9 +303,10 @@ class ConnectorResource(Resource):
         connector = self._connector_for_apply(ctx.diagnostics, planned)
         if engine is None or connector is None:
             return None
+        configuration = self.provider.configuration
         try:
-            plan = engine.plan(connector)
-            result = engine.apply(connector, plan, preflight=planned.get("preflight"))
+            plan = engine.plan(connector, configuration=configuration)
+            result = engine.apply(connector, plan, preflight=planned.get("preflight"), configuration=configuration)
         except ConnectorExistsError as exc:
             self._exists_error(ctx.diagnostics, connector.connector_id, exc)
             return None
@@ -302,8 +334,8 @@ class ConnectorResource(Resource):
         return self._applied_state(planned, connector, result)
 
     def delete(self, ctx: DeleteContext, current: State) -> None:
-        """Delete; a connector already gone is fine."""
-        engine = self.provider.require_engine(ctx.diagnostics)
+        """Delete in the org the state names; a connector already gone is fine."""
+        engine = self.provider.engine_for(current.get("org"), ctx.diagnostics)
         if engine is None:
             return
         connector_id = current.get("id") or current.get("connector_id")
@@ -316,8 +348,9 @@ class ConnectorResource(Resource):
 
     # ------------------------------------------------------------------ read / import
     def read(self, ctx: ReadContext, current: State) -> State | None:
-        """StackGuardian's view of the connector (drift); None when it was deleted outside Terraform."""
-        engine = self.provider.require_engine(ctx.diagnostics)
+        """StackGuardian's view of the connector (drift), in the org the state names; None when it was
+        deleted outside Terraform."""
+        engine = self.provider.engine_for(current.get("org"), ctx.diagnostics)
         connector_id = current.get("id") or current.get("connector_id")
         if engine is None or not connector_id:
             return current
@@ -330,6 +363,7 @@ class ConnectorResource(Resource):
         if observed is None:
             return None
         state = attrs.refreshed_state(current, observed)
+        state["org"] = engine.org
         note = refresh_note(str(connector_id), current.get("modified_at"), observed.modified_at, TERRAFORM_WORDING)
         if note is not None:  # forget the secret: the next plan shows it and re-sends the declared one
             for attribute in (*SECRET_KEYS, "credentials_fingerprint"):
@@ -363,4 +397,6 @@ class ConnectorResource(Resource):
             return None
         if change is not None and change.previous is not None:
             ctx.diagnostics.add_warning(f"Connector {id} now owned by Terraform", change.message)
-        return attrs.imported_state(observed)
+        state = attrs.imported_state(observed)
+        state["org"] = engine.org
+        return state
