@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sg_bitbucket_iac.emulator import Emulator, EmulatorAdminError
+from sg_bitbucket_iac.emulator import Emulator
 
 WAIT_SECONDS = 90.0  # a failure limit, not a measurement
 
@@ -26,26 +26,18 @@ def hold_the_create_answer(emu: Emulator, seconds: int = 30) -> None:
                                   "after": True, "latency_ms": seconds * 1000, "times": 1})
 
 
-def stored(emu: Emulator, org: str, connector_id: str) -> dict[str, Any] | None:
-    try:
-        return emu.admin("GET", f"/stackguardian/orgs/{org}/integrations/{connector_id}")
-    except EmulatorAdminError as exc:
-        if exc.status == 404:
-            return None
-        raise
-
-
-def wait_until_stored(emu: Emulator, org: str, connector_id: str, running: Callable[[], bool]) -> dict[str, Any]:
-    """The record, once StackGuardian stored it; fails if the run ended first or nothing came in time."""
+def wait_until_stored(read: Callable[[], dict[str, Any] | None], running: Callable[[], bool]) -> dict[str, Any]:
+    """The record ``read`` returns, once StackGuardian stored it; fails if the run ended first or nothing
+    came in time."""
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
-        record = stored(emu, org, connector_id)
+        record = read()
         if record is not None:
             return record
         if not running():
-            raise AssertionError(f"the run ended before connector {connector_id} was stored")
+            raise AssertionError("the run ended before the connector was stored")
         if time.monotonic() > deadline:
-            raise AssertionError(f"connector {connector_id} was not stored within {WAIT_SECONDS:.0f} s")
+            raise AssertionError(f"the connector was not stored within {WAIT_SECONDS:.0f} s")
         time.sleep(0.05)
 
 

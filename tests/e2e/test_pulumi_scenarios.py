@@ -8,6 +8,7 @@ nor in `pulumi stack export` (where secrets are encrypted).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import secrets
@@ -166,6 +167,14 @@ def assert_no_leak(project: PulumiProject, *values: str) -> None:
 
 def secret_token(name: str) -> pulumi.Output[str]:
     return pulumi.Config().require_secret(f"token_{name}")
+
+
+def one_connector(name: str) -> Callable[[], None]:
+    """A program declaring one API-token connector named ``name`` (its Id derived from the name)."""
+    def program() -> None:
+        auth = ApiTokenAuth(username="alice", email="alice@acme.io", api_token=secret_token("api"))
+        BitbucketConnector(name, name=name, workspace="acme", auth=auth)
+    return program
 
 
 def diff_block(stdout: str, resource: str) -> str:
@@ -463,34 +472,36 @@ def test_one_owner_and_one_name_under_the_real_cli(
 
 
 # --------------------------------------------------------------------------- an interrupted create
+# The killed run leaves its inline program's coroutine unfinished; it is collected in the test (below), where
+# its "no running event loop" on close is expected, not at a random later point (inside `compile`, where
+# CPython 3.11 then fails with "AST constructor recursion depth mismatch").
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_an_up_whose_provider_is_killed_after_the_create_is_stored_is_finished_by_the_next_up(
     pulumi_cli: Path, emu: Emulator, api_key: str, tokens: dict[str, str], sentinel: str, tmp_path: Path
 ) -> None:
-    def program() -> None:
-        BitbucketConnector("killed", name="killed", workspace="acme", auth=ApiTokenAuth(
-            username="alice", email="alice@acme.io", api_token=secret_token("api")))
-
+    program = one_connector("killed")
     project = PulumiProject.create(pulumi_cli, tmp_path, project="sg-killed",
                                    config=stack_config(emu, api_key, tokens))
     hold_the_create_answer(emu)
-    failed: list[BaseException] = []
+    failed: list[bool] = []
 
     def up() -> None:
         try:
             project.up(program)
-        except auto.CommandError as exc:
-            failed.append(exc)
+        except auto.CommandError:
+            failed.append(True)  # not the error itself: its traceback would keep the program's coroutine alive
 
     runner = threading.Thread(target=up)
     runner.start()
     try:
-        record = wait_until_stored(emu, ORG, "killed", runner.is_alive)
+        record = wait_until_stored(lambda: raw_record(emu, ORG, "killed"), runner.is_alive)
         # The dynamic provider process (below the Pulumi CLI this test started) dies mid-Create.
         kill([pid for pid in descendants(os.getpid()) if "pulumi.dynamic" in command_line(pid)])
     finally:
         runner.join(timeout=120)
         emu.admin("DELETE", "/faults")
     assert failed and not runner.is_alive(), "the interrupted `pulumi up` should have failed"
+    gc.collect()
     assert record["ContextTags"][OWNER_TAG] == "pulumi"
     assert "killed" not in project.resources()
 

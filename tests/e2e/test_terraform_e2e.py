@@ -376,7 +376,7 @@ def test_interrupted_create_is_finished_by_the_next_run(terraform_binary: Path, 
                                env={**tf.env, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
     try:
-        record = wait_until_stored(emu, ORG, "bitbucket_killed", lambda: process.poll() is None)
+        record = wait_until_stored(lambda: raw(emu, "bitbucket_killed"), lambda: process.poll() is None)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # terraform and its provider: their own process group
