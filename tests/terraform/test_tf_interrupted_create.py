@@ -10,13 +10,16 @@ from typing import Any
 
 import pytest
 from interruptions import lose_the_next_create
-from tf_helpers import ORG, TerraformSim, access_token_config, api_token_config, configured_provider
+from tf.gen import tfplugin_pb2 as pb
+from tf.utils import to_dynamic_value
+from tf_helpers import ORG, TYPE, TerraformSim, access_token_config, api_token_config, configured_provider
 
 from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.tags import CREATED_BY_TAG, OWNER_TAG
 from sg_bitbucket_iac.terraform.configuration import configuration_identity
 from sg_bitbucket_iac.terraform.connector_resource import ConnectorResource
 from sg_bitbucket_iac.terraform.provider import SGBitbucketProvider
+from sg_bitbucket_iac.terraform.servicer import SGBitbucketServicer
 
 RECORD = f"/stackguardian/orgs/{ORG}/integrations/bitbucket_main"
 
@@ -123,3 +126,41 @@ def test_a_new_org_name_plans_a_replacement_that_deletes_the_old_connector(
     assert workspace.admin("GET", f"/stackguardian/orgs/{ORG}/integrations")["records"] == []
     assert [r["Id"] for r in workspace.admin("GET", "/stackguardian/orgs/beta/integrations")["records"]] == [
         "bitbucket_main"]
+
+
+def test_a_state_from_before_org_existed_gets_it_on_refresh_and_plans_clean(
+        sim: TerraformSim, tokens: dict[str, str]) -> None:
+    cfg = api_token_config(tokens["api"])
+    state = {**sim.plan_and_apply(None, cfg), "org": None}  # written by a version without `org`
+    _planned, diags, changed = sim.plan(state, cfg)  # `-refresh=false`: nothing to write, no change of org
+    assert not diags.has_errors() and not changed
+    refreshed, diags = sim.read(state)
+    assert refreshed is not None and refreshed["org"] == ORG and not diags.has_errors()
+    planned, diags, changed = sim.plan(refreshed, cfg)
+    assert not diags.has_errors() and not changed and planned["org"] == ORG
+    # An update of such a state, not refreshed, records the org instead of replacing anything.
+    planned, diags, changed = sim.plan(state, api_token_config(tokens["api"], description="new"))
+    assert not diags.has_errors() and changed == {"description"} and planned["org"] == ORG
+    updated, diags = sim.apply(state, planned)
+    assert updated is not None and updated["org"] == ORG and not diags.has_errors()
+
+
+def replacing(servicer: SGBitbucketServicer, prior: dict[str, Any], cfg: dict[str, Any]) -> set[str]:
+    """The attributes a PlanResourceChange through the servicer says force a replacement."""
+    request = pb.PlanResourceChange.Request(type_name=TYPE, prior_state=to_dynamic_value(prior),
+                                            proposed_new_state=to_dynamic_value(TerraformSim.proposed(prior, cfg)),
+                                            config=to_dynamic_value(cfg))
+    response = servicer.PlanResourceChange(request, None)
+    assert not [d for d in response.diagnostics if d.severity == pb.Diagnostic.ERROR], response.diagnostics
+    return {step.attribute_name for path in response.requires_replace for step in path.steps}
+
+
+def test_the_servicer_replaces_when_the_plan_moves_the_org_off_a_recorded_one(
+        sim: TerraformSim, workspace: Emulator, tokens: dict[str, str]) -> None:
+    workspace.admin("POST", "/orgs", {"org": "beta", "api_keys": ["sgo_test_key"]})
+    cfg = api_token_config(tokens["api"])
+    prior = sim.plan_and_apply(None, cfg)
+    assert replacing(SGBitbucketServicer(configured_provider(workspace)), prior, cfg) == set()
+    moved = SGBitbucketServicer(configured_provider(workspace, org_name="beta"))
+    assert replacing(moved, prior, cfg) == {"org"}
+    assert replacing(moved, {**prior, "org": None}, cfg) == set()  # an older state: nothing to move off
