@@ -303,8 +303,6 @@ class Engine:
                                                          configuration=configuration))
         elif observed is not None and self.owner is not None and observed.owner is self.owner:
             context.update({k: v for k, v in observed.context_tags.items() if k == tags.CREATED_BY_TAG})
-        if self.owner is None:
-            return context
         return ownership.owner_tags(context, self.owner, self.cli_set)
 
     def apply(
