@@ -312,12 +312,12 @@ class ConnectorExistsError(SGBitbucketError):
 class ForeignOwnerError(SGBitbucketError):
     """Another front owns the connector; nothing was written."""
 
-    def __init__(self, connector_id: str, owner: str, front: str, *, takeover: str) -> None:
+    def __init__(self, connector_id: str, owner: str, front: str, *, takeover: str,
+                 tag: str = "sg-bitbucket-iac/owner") -> None:
         self.connector_id = connector_id
         self.owner = owner
         super().__init__(
-            f"connector {connector_id} is owned by {owner} (ContextTag sg-bitbucket-iac/owner), not {front}; "
-            "nothing was written",
+            f"connector {connector_id} is owned by {owner} (ContextTag {tag}), not {front}; nothing was written",
             hint=f"leave it to {owner}, or take it over with {takeover}",
         )
 

@@ -5,6 +5,12 @@ the CLI keeps no local state. So a connector carries, in its ContextTags:
 
 * ``owner`` (``cli`` | ``terraform`` | ``pulumi``, the :class:`Front` values): who may write to it
   (the rules are :mod:`~sg_bitbucket_iac.ownership`'s);
+* ``set``: for a connector the CLI owns, the set of the definitions file that applied it (its
+  ``set:`` name; :data:`DEFAULT_SET` when the file names none, and for connectors the CLI tagged
+  before sets existed): prune and "managed, not declared" see only their own file's set;
+* ``created-by``: written with a create by Terraform and Pulumi, a marker that only the same
+  configuration reproduces (:mod:`~sg_bitbucket_iac.interrupted_create`), so that a create
+  interrupted after StackGuardian stored it is finished by the next run instead of refused;
 * descriptive facts of the declaration, written by every front on every write: ``workspace``,
   ``username`` (StackGuardian masks it inside ``bitbucketCreds``), ``access-token-scope``,
   ``repository``, ``project`` (each auth type says which of them it writes);
@@ -34,6 +40,8 @@ if TYPE_CHECKING:
 
 PREFIX = "sg-bitbucket-iac/"
 OWNER_TAG = PREFIX + "owner"
+SET_TAG = PREFIX + "set"
+CREATED_BY_TAG = PREFIX + "created-by"
 WORKSPACE_TAG = PREFIX + "workspace"
 USERNAME_TAG = PREFIX + "username"
 ACCESS_SCOPE_TAG = PREFIX + "access-token-scope"
@@ -43,7 +51,14 @@ MANAGED_TAG = PREFIX + "managed"
 APPLIED_TAG = PREFIX + "applied"
 FINGERPRINT_TAG = PREFIX + "fingerprint"
 LAST_WRITE_TAG = PREFIX + "last-write"
-CLI_BOOKKEEPING_TAGS = (MANAGED_TAG, APPLIED_TAG, FINGERPRINT_TAG, LAST_WRITE_TAG)
+CLI_BOOKKEEPING_TAGS = (MANAGED_TAG, APPLIED_TAG, FINGERPRINT_TAG, LAST_WRITE_TAG, SET_TAG)
+# The set of a CLI-owned connector whose file names no `set:`, or that an earlier version tagged.
+DEFAULT_SET = "default"
+# What a set name is (the definitions file's `set:`, the set tag's value); the JSON Schema says the same.
+SET_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+_SET_NAME_RE = re.compile(SET_NAME_PATTERN)
+# A set tag that is not a set name (edited outside): in no file's set, so no file prunes or reports it.
+UNREADABLE_SET = "(unreadable set tag)"
 
 
 class Front(enum.StrEnum):
@@ -71,6 +86,28 @@ def owner_of(context_tags: Mapping[str, str]) -> Front | None:
     if context_tags.get(MANAGED_TAG) == "true":
         return Front.CLI
     return None
+
+
+def set_of(context_tags: Mapping[str, str]) -> str | None:
+    """The CLI set a connector belongs to; None when the CLI does not own it.
+
+    A CLI connector without a set tag (written before sets, or by a file without ``set:``) is in
+    :data:`DEFAULT_SET`.
+    """
+    if owner_of(context_tags) is not Front.CLI:
+        return None
+    value = context_tags.get(SET_TAG) or DEFAULT_SET
+    return value if is_set_name(value) else UNREADABLE_SET
+
+
+def is_set_name(value: str) -> bool:
+    """Whether ``value`` is a set name (``SET_NAME_PATTERN``; ``$`` must not accept a final newline)."""
+    return _SET_NAME_RE.fullmatch(value) is not None
+
+
+def created_by_of(context_tags: Mapping[str, str]) -> str | None:
+    """The creation marker Terraform or Pulumi wrote with the create, if any."""
+    return context_tags.get(CREATED_BY_TAG) or None
 
 
 def fingerprint_of(context_tags: Mapping[str, str]) -> str | None:
@@ -159,5 +196,9 @@ def without_cli_bookkeeping(context_tags: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in context_tags.items() if k not in CLI_BOOKKEEPING_TAGS}
 
 
-def with_owner(context_tags: Mapping[str, str], front: Front) -> dict[str, str]:
-    return {**context_tags, OWNER_TAG: front.value}
+def with_owner(context_tags: Mapping[str, str], front: Front, set_name: str | None = None) -> dict[str, str]:
+    """The owner tag set to ``front``; for the CLI also its set (``set_name``, :data:`DEFAULT_SET` if None)."""
+    tags = {**context_tags, OWNER_TAG: front.value}
+    if front is Front.CLI:
+        tags[SET_TAG] = set_name or DEFAULT_SET
+    return tags

@@ -21,7 +21,7 @@ from .identifiers import Identifier
 from .model import AUTH_CLASSES, AnyAuth, AuthType, Connector
 from .redact import escape_control, shorten
 from .secrets import Secret
-from .tags import LAST_WRITE_TAG, Front, fingerprint_of, owner_of, workspace_of
+from .tags import LAST_WRITE_TAG, Front, fingerprint_of, owner_of, set_of, workspace_of
 
 KIND = "BITBUCKET_ORG"
 AUTH_TYPE_KEY = "bitbucketAuthType"
@@ -112,6 +112,11 @@ class ObservedConnector:
     def managed(self) -> bool:
         """Owned by the CLI (so the CLI prunes it and reports it as undeclared)."""
         return self.owner is Front.CLI
+
+    @property
+    def cli_set(self) -> str | None:
+        """The CLI set it belongs to (the definitions file's ``set:``); None unless the CLI owns it."""
+        return set_of(self.context_tags)
 
     @property
     def fingerprint(self) -> str | None:

@@ -12,6 +12,7 @@ from sg_bitbucket_iac.tags import (
     LAST_WRITE_TAG,
     MANAGED_TAG,
     OWNER_TAG,
+    SET_TAG,
     WORKSPACE_TAG,
     Front,
 )
@@ -36,7 +37,8 @@ def test_another_fronts_connector_needs_adopt_and_adopt_moves_it() -> None:
 
 def test_a_take_over_drops_the_clis_bookkeeping_and_keeps_the_rest() -> None:
     assert owner_tags(CLI_TAGS, Front.TERRAFORM) == {OWNER_TAG: "terraform", WORKSPACE_TAG: "acme", "team": "x"}
-    assert owner_tags(CLI_TAGS, Front.CLI) == CLI_TAGS
+    assert owner_tags(CLI_TAGS, Front.CLI) == {**CLI_TAGS, SET_TAG: "default"}
+    assert owner_tags(CLI_TAGS, Front.CLI, "team")[SET_TAG] == "team"
     assert owner_tags(CLI_TAGS, None) == CLI_TAGS
 
 

@@ -49,7 +49,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 # --------------------------------------------------------------------------- control characters
-_SINGLE_LINE_KEYS = frozenset({"connector_id", "name", "id", "auth_type", "workspace", "field", "email", "username"})
+_SINGLE_LINE_KEYS = frozenset({"connector_id", "name", "id", "auth_type", "workspace", "field", "email", "username",
+                               "set"})
 
 
 def clean(value: Any, key: str = "") -> Any:
@@ -189,7 +190,7 @@ def drift_details(report: Mapping[str, Any]) -> list[str]:
 
 @_escaped
 def drift_view(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> list[RenderableType]:
-    table = make_table("Connector", "Status", "Authenticated", "Details")
+    table = make_table("Connector", "Set", "Status", "Authenticated", "Details")
     for report in reports:
         statuses = Text()
         for position, status in enumerate(report["status"]):
@@ -199,10 +200,10 @@ def drift_view(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, Any])
         connector = Text(report["connector_id"])
         if report.get("name") and report["name"] != report["connector_id"]:
             connector.append(f" ({report['name']})", style="dim")
-        table.add_row(connector, statuses, Text(show(report.get("authenticated"))),
+        table.add_row(connector, Text(show(report.get("set"))), statuses, Text(show(report.get("authenticated"))),
                       Text("\n".join(drift_details(report))))
     drifted = summary["drifted"]
-    line = Text(f"Drift: {drifted} of {summary['total']} connector(s) drifted.",
+    line = Text(f"Drift: {drifted} of {summary['total']} connector(s) drifted (file's set: {summary.get('set')}).",
                 style="bold red" if drifted else "bold green")
     return [table, line]
 
@@ -257,15 +258,16 @@ def drift_markdown(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, A
         "",
         f"{icon} **{len(drifted)} of {summary['total']} connector(s) drifted** in org "
         f"{md_code(summary['org'], in_table=False)} (definitions {md_code(summary['file'], in_table=False)}, "
-        f"checked {md_text(summary['checked_at'])}).",
+        f"set {md_code(show(summary.get('set')), in_table=False)}, checked {md_text(summary['checked_at'])}).",
         "",
     ]
     if drifted:
-        lines += ["| Connector | Status | Authenticated | Details |", "|---|---|---|---|"]
+        lines += ["| Connector | Set | Status | Authenticated | Details |", "|---|---|---|---|---|"]
         for report in drifted:
             status = ", ".join(DRIFT_LABELS.get(s, (s, ""))[0] for s in report["status"])
             lines.append(
-                f"| {md_code(report['connector_id'])} ({md_code(report['name'])}) | {md_text(status)} | "
+                f"| {md_code(report['connector_id'])} ({md_code(report['name'])}) | "
+                f"{md_code(show(report.get('set')))} | {md_text(status)} | "
                 f"{md_text(show(report.get('authenticated')))} | {_md_lines(drift_details(report))} |"
             )
         lines.append("")
@@ -278,7 +280,8 @@ def drift_markdown(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, A
 # --------------------------------------------------------------------------- audit
 @_escaped
 def audit_view(entries: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> list[RenderableType]:
-    table = make_table("Connector", "Auth type", "Authenticated", "App-password timeline", "Owner", "Next step")
+    table = make_table("Connector", "Auth type", "Authenticated", "App-password timeline", "Owner", "Set",
+                       "Next step")
     for entry in entries:
         connector = Text(entry["connector_id"])
         if entry.get("name") and entry["name"] != entry["connector_id"]:
@@ -290,6 +293,7 @@ def audit_view(entries: Sequence[Mapping[str, Any]], summary: Mapping[str, Any])
             Text(show(authenticated), style="red" if authenticated is False else ""),
             Text(show(entry.get("app_password_phase"))),
             Text(show(entry.get("owner"))),
+            Text(show(entry.get("set"))),
             Text(entry["next_step"], style="yellow" if entry["needs_action"] else "green"),
         )
     line = Text(

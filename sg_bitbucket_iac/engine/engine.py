@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .. import changed_outside, name_clash, ownership, tags, timeline
+from .. import changed_outside, interrupted_create, name_clash, ownership, tags, timeline
 from ..errors import (
     ConnectorExistsError,
     ConnectorValidationError,
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 OWNER_NOTE = "owner_moved"
+INTERRUPTED_CREATE_NOTE = "interrupted_create"
 
 
 @dataclass
@@ -70,6 +71,7 @@ class Engine:
         front: FrontWording | None = None,
         client: StackGuardianClient | None = None,
         preflight_backoff: float = 1.0,
+        cli_set: str | None = None,
     ) -> None:
         """``front``: the front this engine works for, which it names as the owner of what it writes
         and in whose words it speaks; None for a command that belongs to no front (``migrate``,
@@ -77,11 +79,13 @@ class Engine:
         ``client``: the StackGuardian client (the fronts' batched one, a test's); by default one is
         built from ``settings`` when first needed, so an engine that only checks credentials and
         dates needs no API key or org. ``preflight_backoff``: the Bitbucket retry backoff factor.
+        ``cli_set``: for the CLI, the set of the definitions file it applies (None: ``default``).
         """
         self.settings = settings
         self.wording = front or CLI_WORDING
         self.owner = front.owner if front is not None else None  # the owner tag this engine writes
         self.mark_managed = self.owner is tags.Front.CLI  # the CLI keeps its bookkeeping in ContextTags
+        self.cli_set = (cli_set or tags.DEFAULT_SET) if self.mark_managed else None
         self.preflight_backoff = preflight_backoff
         self.org = client.org if client is not None else (settings.org or "")
         self._client = client
@@ -241,29 +245,41 @@ class Engine:
         same_name: Iterable[ObservedConnector] | None = None,
         replacing: str | None = None,
         unreadable: OddRecordError | None = None,
+        configuration: str | None = None,
     ) -> ConnectorPlan:
         """One connector's plan. Reads only: the plan of every front is made here, and no plan writes.
 
-        Refuses (raises) a connector another front owns unless ``adopt`` (which, for a connector this
-        front does not own yet, makes the plan an update that moves the owner), and a create whose
-        name another connector already uses (``same_name``: the candidates the caller already has,
-        else a listall filtered by name; ``replacing``: the Id of the connector this create
-        replaces, which never counts). The checks meant for writing a credential (the app-password
-        timeline) refuse only creates and credential writes. ``unreadable``: what could not be read
-        of ``observed`` (see :meth:`read_leniently`); the plan re-sends the whole declaration.
+        Refuses (raises) a connector another front (or CLI set) owns unless ``adopt`` (which, for a
+        connector this front does not own yet, makes the plan an update that moves the owner), and a
+        create whose name another connector already uses (``same_name``: the candidates the caller
+        already has, else a listall filtered by name; ``replacing``: the Id of the connector this
+        create replaces, which never counts). The checks meant for writing a credential (the
+        app-password timeline) refuse only creates and credential writes. ``unreadable``: what could
+        not be read of ``observed`` (see :meth:`read_leniently`); the plan re-sends the whole
+        declaration. ``configuration``: the identity of the Terraform or Pulumi configuration asking,
+        so that a connector its own interrupted create left behind is accepted
+        (:mod:`..interrupted_create`).
         """
         connector_id = desired.connector_id if desired else (applied.connector_id if applied else None)
         if refresh and observed is None and connector_id:
             observed, unreadable = self.read_leniently(connector_id)
         if self.mark_managed and applied is None and observed is not None and observed.managed:
             applied = AppliedSnapshot.from_tags(observed.context_tags)
-        change = ownership.check_write(desired.connector_id, observed.context_tags, self.owner, adopt=adopt) if (
-            desired is not None and observed is not None) else None
+        change = None
+        if desired is not None and observed is not None:
+            change = ownership.check_write(desired.connector_id, observed.context_tags, self.owner, adopt=adopt,
+                                           set_name=self.cli_set)
         adopting_unmanaged = applied is None and not adopt and not (self.mark_managed and observed and observed.managed)
+        finishing = False
         if desired is not None and observed is not None and adopting_unmanaged:
-            raise ConnectorExistsError(desired.connector_id, self.org,
-                                       hint=self.wording.exists.format(id=desired.connector_id))
+            finishing = interrupted_create.left_by_interrupted_create(
+                desired, observed, org=self.org, front=self.owner, configuration=configuration)
+            if not finishing:
+                raise ConnectorExistsError(desired.connector_id, self.org,
+                                           hint=self.wording.exists.format(id=desired.connector_id))
         plan = plan_connector(desired, org=self.org, applied=applied, observed=observed, adopt=adopt)
+        if finishing:
+            plan.warnings.append(Notice(INTERRUPTED_CREATE_NOTE, interrupted_create.accepted_note(plan.connector_id)))
         if desired is not None and plan.action is Action.CREATE:
             name_clash.check_name_free(desired, self.named(desired.name) if same_name is None else same_name,
                                        self.org, self.wording, replacing=replacing)
@@ -304,7 +320,10 @@ class Engine:
             plan.changes.append(FieldChange(key, SENSITIVE, SENSITIVE, sensitive=True, note=note))
 
     # ------------------------------------------------------------------ applying
-    def _context_tags(self, connector: Connector, observed: ObservedConnector | None) -> dict[str, str]:
+    def _context_tags(self, connector: Connector, observed: ObservedConnector | None,
+                      configuration: str | None = None) -> dict[str, str]:
+        """ContextTags for a write: the user's kept, ours rebuilt (a create by Terraform or Pulumi with the
+        creation marker of ``configuration``; later writes of the same front keep it)."""
         context = {k: v for k, v in (observed.context_tags if observed else {}).items() if not tags.is_ours(k)}
         context.update(tags.descriptive_tags(connector))
         if self.mark_managed or (self.owner is None and observed is not None and observed.managed):
@@ -312,8 +331,13 @@ class Engine:
             context.update(tags.cli_bookkeeping(AppliedSnapshot.of(connector, self.org).to_dict(),
                                                 changed_outside.wall_clock()))
         if observed is not None and self.owner is None:
-            context.update({k: v for k, v in observed.context_tags.items() if k == tags.OWNER_TAG})
-        return ownership.owner_tags(context, self.owner)
+            context.update({k: v for k, v in observed.context_tags.items() if k in (tags.OWNER_TAG, tags.SET_TAG)})
+        if observed is None and configuration and self.owner is not None and not self.mark_managed:
+            context.update(interrupted_create.marker_tag(connector, org=self.org, front=self.owner,
+                                                         configuration=configuration))
+        elif observed is not None and self.owner is not None and observed.owner is self.owner:
+            context.update({k: v for k, v in observed.context_tags.items() if k == tags.CREATED_BY_TAG})
+        return ownership.owner_tags(context, self.owner, self.cli_set)
 
     def apply(
         self,
@@ -322,8 +346,12 @@ class Engine:
         *,
         observed: ObservedConnector | None = None,
         preflight: bool | None = None,
+        configuration: str | None = None,
     ) -> ApplyResult:
-        """Carry out a plan: preflight (when credentials are sent), then one StackGuardian write."""
+        """Carry out a plan: preflight (when credentials are sent), then one StackGuardian write.
+
+        ``configuration``: as for :meth:`plan`; a create writes its creation marker.
+        """
         if plan.action is Action.NOOP:
             return ApplyResult(plan, observed, AppliedSnapshot.of(desired, self.org) if desired else None)
         if plan.action is Action.DELETE:
@@ -340,8 +368,8 @@ class Engine:
         result = ApplyResult(plan, None, None, check.preflight, [w for w in check.warnings if w.from_preflight])
         if plan.action in (Action.CREATE, Action.REPLACE):
             with self._name_reserved(desired):
-                record = self.client.create(to_create_payload(desired, self._context_tags(desired, None)),
-                                            conflict_hint=self.wording.conflict(desired.connector_id))
+                payload = to_create_payload(desired, self._context_tags(desired, None, configuration))
+                record = self.client.create(payload, conflict_hint=self.wording.conflict(desired.connector_id))
         else:
             if observed is None:
                 observed, _unreadable = self.read_leniently(desired.connector_id)
@@ -382,7 +410,8 @@ class Engine:
         apply planned with ``adopt=True`` (a Terraform import says so and leaves the rest to it)."""
         if self.owner is None:
             return None
-        return ownership.check_write(observed.id, observed.context_tags, self.owner, adopt=True)
+        return ownership.check_write(observed.id, observed.context_tags, self.owner, adopt=True,
+                                     set_name=self.cli_set)
 
     def delete(self, connector_id: str) -> bool:
         return self.client.delete(connector_id, missing_ok=True)

@@ -32,8 +32,9 @@ from ..wording import PULUMI_WORDING
 # The wire form of an unknown value; the SDK turns it into pulumi.output.Unknown during Check/Diff.
 UNKNOWN_WIRE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
-# Inputs that steer a write but describe nothing on the server: not stored as outputs.
-DIRECTIVE_KEYS: tuple[str, ...] = ("preflight", "adopt")
+# Inputs that steer a write but describe nothing on the server: not stored as outputs. `configuration`
+# is set by BitbucketConnector itself (the stack and resource it declares), not by the program.
+DIRECTIVE_KEYS: tuple[str, ...] = ("preflight", "adopt", "configuration")
 INPUT_KEYS: tuple[str, ...] = (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, *DIRECTIVE_KEYS)
 COMPUTED_KEYS: tuple[str, ...] = (
     "org",
@@ -71,6 +72,13 @@ def connector_data(props: Mapping[str, Any]) -> dict[str, Any]:
 def parse(props: Mapping[str, Any]) -> Connector:
     """The declared connector, its problems worded in Pulumi's property names."""
     return parse_connector(connector_data(props), names=PULUMI_WORDING.field_names)
+
+
+def configuration_of(props: Mapping[str, Any]) -> str | None:
+    """The stack and resource that declare the connector, as BitbucketConnector set it (see
+    :func:`~sg_bitbucket_iac.interrupted_create.creation_marker`); None from older programs."""
+    value = props.get("configuration")
+    return value if isinstance(value, str) and value and not is_unknown(value) else None
 
 
 def preflight_flag(value: Any) -> bool | None:
@@ -123,6 +131,7 @@ __all__ = [
     "OUTPUT_KEYS",
     "SECRET_KEYS",
     "UNKNOWN_WIRE",
+    "configuration_of",
     "connector_data",
     "inputs_from_outputs",
     "is_unknown",

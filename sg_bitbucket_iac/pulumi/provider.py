@@ -19,6 +19,7 @@ from pulumi import dynamic
 
 from ..changed_outside import refresh_note
 from ..engine import (
+    INTERRUPTED_CREATE_NOTE,
     Action,
     ConnectorExistsError,
     ConnectorPlan,
@@ -41,6 +42,7 @@ from .properties import (
     INPUT_KEYS,
     OUTPUT_KEYS,
     SECRET_KEYS,
+    configuration_of,
     connector_data,
     inputs_from_outputs,
     is_unknown,
@@ -178,21 +180,28 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
                 warn_once(f"{connector.connector_id}: {warning}")
             failures = check_failures(check.problems, (), secrets)
             if creating and not failures:
-                failures = self._create_refusals(connector, adopt=bool(news.get("adopt")), secrets=secrets)
+                failures = self._create_refusals(connector, adopt=bool(news.get("adopt")), secrets=secrets,
+                                                 configuration=configuration_of(news))
             return dynamic.CheckResult(news, failures)
 
-    def _create_refusals(self, connector: Connector, *, adopt: bool, secrets: list[str]) -> list[dynamic.CheckFailure]:
+    def _create_refusals(self, connector: Connector, *, adopt: bool, secrets: list[str],
+                         configuration: str | None) -> list[dynamic.CheckFailure]:
         """What Create would refuse (Id taken, another front's connector, name used under another Id),
-        said at `preview` already, as `terraform plan` does; reads only, served by the batched scan."""
+        said at `preview` already, as `terraform plan` does; reads only, served by the batched scan.
+        A connector this stack's own interrupted create left is not refused: Create finishes it."""
         engine = self._engine()
         try:
-            engine.plan(connector, adopt=adopt, replacing=self._replaced_by(engine.org, connector.connector_id))
+            plan = engine.plan(connector, adopt=adopt, replacing=self._replaced_by(engine.org, connector.connector_id),
+                               configuration=configuration)
         except ConnectorExistsError as exc:
             return [dynamic.CheckFailure("connector_id", shown(str(exc), secrets))]
         except ForeignOwnerError as exc:
             return [dynamic.CheckFailure("adopt", shown(str(exc), secrets))]
         except NameClashError as exc:
             return [dynamic.CheckFailure("name", shown(str(exc), secrets))]
+        for warning in plan.warnings:
+            if warning.rule == INTERRUPTED_CREATE_NOTE:
+                warn_once(f"{connector.connector_id}: {warning}")  # Create says the same: printed once
         return []
 
     def _replaced_by(self, org: str, connector_id: str) -> str | None:
@@ -227,8 +236,14 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
                 runtime, org = self._runtime(), self._org()
                 with runtime.lock:
                     runtime.replacing[(org, desired.connector_id)] = applied.connector_id
-                replaces = ["org" if any(c.field == "org" for c in plan.changes) else "connector_id"]
-                return dynamic.DiffResult(changes=True, replaces=replaces, delete_before_replace=True)
+                moves_org = any(c.field == "org" for c in plan.changes)
+                if moves_org:
+                    warn_once(f"connector {id_} moves from org {applied.org} to org {org}: `pulumi up` "
+                              f"deletes it in org {applied.org} and creates it in org {org} (workflows in "
+                              f"{applied.org} that use it lose it); to keep the one in {applied.org}, set "
+                              f"stackguardian:org back, or `pulumi state delete` the resource first")
+                return dynamic.DiffResult(changes=True, replaces=["org" if moves_org else "connector_id"],
+                                          delete_before_replace=True)
             return dynamic.DiffResult(changes=plan.action is not Action.NOOP, replaces=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
@@ -238,13 +253,14 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             preflight = preflight_flag(props.get("preflight"))
             engine = self._engine()
             observed, unreadable = engine.read_leniently(desired.connector_id)
+            configuration = configuration_of(props)
             try:
                 # No `replacing`: a replacement deletes the old connector first, so the name is free by now.
                 plan = engine.plan(desired, observed=observed, adopt=bool(props.get("adopt")), refresh=False,
-                                   unreadable=unreadable)
+                                   unreadable=unreadable, configuration=configuration)
             except ConnectorExistsError as exc:
                 raise BitbucketConnectorError(str(exc)) from None
-            outs = _apply(engine, desired, plan, observed, preflight)
+            outs = _apply(engine, desired, plan, observed, preflight, configuration)
             return dynamic.CreateResult(desired.connector_id, outs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
@@ -320,9 +336,10 @@ def _apply(
     plan: ConnectorPlan,
     observed: ObservedConnector | None,
     preflight: bool | None,
+    configuration: str | None = None,
 ) -> dict[str, Any]:
     """Carry out the engine's plan and return the FULL outputs (an UpdateResult without them wipes state)."""
-    result = engine.apply(desired, plan, observed=observed, preflight=preflight)
+    result = engine.apply(desired, plan, observed=observed, preflight=preflight, configuration=configuration)
     for warning in [*plan.warnings, *result.warnings]:
         warn_once(f"{desired.connector_id}: {warning}")
     observed_after = result.observed or engine.read(desired.connector_id)

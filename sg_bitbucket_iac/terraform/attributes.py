@@ -15,6 +15,7 @@ from typing import Any
 from tf.types import Unknown
 from tf.utils import Diagnostics
 
+from ..engine import INTERRUPTED_CREATE_NOTE
 from ..engine.precheck import (
     APP_PASSWORD_DEPRECATED,
     PREFLIGHT_FAILED,
@@ -43,6 +44,7 @@ AttributePath = list[Any]  # tf.utils.AttributePath: attribute names, (index,) s
 RESOURCE_ATTRIBUTES = (
     "id", *DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, "preflight", "authenticated", "modified_at", "credentials_fingerprint",
     "owner",
+    "org",
 )
 
 
@@ -77,6 +79,7 @@ def report_problems(diags: Diagnostics, problems: Iterable[Problem], skip: Itera
 
 
 _WARNING_SUMMARIES = {
+    INTERRUPTED_CREATE_NOTE: "Connector created by this configuration",
     APP_PASSWORD_DEPRECATED: "App passwords are deprecated",
     PREFLIGHT_INCONCLUSIVE: "Credential preflight inconclusive",
     PREFLIGHT_WARNING: "Credential preflight",
@@ -178,7 +181,7 @@ def imported_state(observed: ObservedConnector) -> State:
 def data_source_state(observed: ObservedConnector) -> State:
     """Non-secret attributes only: the data source never holds a credential."""
     state = imported_state(observed)
-    for attribute in (*SECRET_KEYS, "preflight", "credentials_fingerprint", "owner"):
+    for attribute in (*SECRET_KEYS, "preflight", "credentials_fingerprint", "owner", "org"):
         state.pop(attribute, None)
     return state
 

@@ -2,17 +2,22 @@
 
 * validate: the backend's parse at every `terraform plan`, with each problem at the attribute the
   user wrote (the app-password dates are a check of writing a credential: plan has it).
-* plan: computed values that can be known (Id, effective scope, fingerprint, owner), and, when the
-  resource will be written, the backend plan: existing connector not in state, another owner, a
+* plan: computed values that can be known (Id, effective scope, fingerprint, owner, org), and, when
+  the resource will be written, the backend plan: existing connector not in state, another owner, a
   name already used, the app-password dates, credential preflight. An auth-type change is an
   ordinary in-place update: the config drops the old type's attributes (they plan to null) and sets
-  the new ones; the backend sends the whole new credential set. Only `connector_id` forces
-  replacement, and the create half never counts the connector it replaces as a name clash.
+  the new ones; the backend sends the whole new credential set. Only `connector_id` (and the org)
+  force replacement, and the create half never counts the connector it replaces as a name clash.
   A plan of a destroy (its normal plan first, see invocation.py) checks nothing of the kind.
 * read and import: StackGuardian's view (drift), secrets kept from state; None when the connector
   is gone. Neither writes: an import only notes in private state (private.py) that the next apply
   takes the connector over, and `owner` shows the planned move. A record with fields of the wrong
   type is refreshed as far as it can be read, and the next apply re-sends the declaration.
+* org: the state records the org the connector lives in; a new `org_name` replaces the connector
+  (deleted in the old org, created in the new one), planned as such and said in a warning, so no
+  connector is left behind in the old org. Read and delete work in the org the state names.
+* a create that StackGuardian stored in a run that never recorded it (killed, or every answer
+  lost) is finished by the next run of the same configuration (:mod:`..interrupted_create`).
 """
 
 from __future__ import annotations
@@ -133,15 +138,20 @@ class ConnectorResource(Resource):
                            "`terraform` once an apply wrote it. An imported connector shows the owner it had "
                            "(`cli`, `pulumi`, or null for none) until the next apply moves it to `terraform`, "
                            "which its first plan shows as an in-place update.", computed=True),
+                _attribute("org", "The StackGuardian org the connector lives in (the provider's `org_name` when it "
+                           "was written). A new `org_name` replaces the connector: it is deleted in the old org "
+                           "and created in the new one.", computed=True, requires_replace=True),
             ],
         )
 
     def upgrade(self, ctx: UpgradeContext, version: int, old: State) -> State | None:
-        """Schema 0 -> 1: `owner`. Every connector in a schema-0 state was Terraform's (created by it,
-        or imported, which moved the owner then); a refresh shows any later change."""
+        """Schema 0 -> 1: `owner` and `org`. Every connector in a schema-0 state was Terraform's (created
+        by it, or imported, which moved the owner then); the next refresh reads the org it lives in, and
+        shows any later change of owner."""
         upgraded = dict(old)
         if version == 0:
             upgraded.setdefault("owner", OWNER if upgraded.get("id") else None)
+            upgraded.setdefault("org", None)
         return upgraded
 
     # ------------------------------------------------------------------ validate
@@ -166,6 +176,13 @@ class ConnectorResource(Resource):
         creating = current is None
         incoming = private.received()
         takeover = not creating and incoming.takeover
+        engine = self.provider.engine
+        if current is None:
+            planned["org"] = engine.org if engine is not None else Unknown
+        elif self._org_moves(ctx.diagnostics, current, planned):
+            return planned  # replacement (see the servicer): Terraform plans the create separately
+        elif current.get("org") is None and engine is not None and (ctx.changed_fields - _LOCAL_ONLY or takeover):
+            planned["org"] = engine.org  # state of an older version, not refreshed: the write records it
         if not creating and not (ctx.changed_fields - _LOCAL_ONLY) and not takeover:
             return planned  # nothing to write: no request, no noise
         planned["owner"] = OWNER  # the write makes (or keeps) Terraform the owner
@@ -190,7 +207,6 @@ class ConnectorResource(Resource):
         planned["access_token_scope"] = attrs.effective_scope(connector)
         if creating:
             planned["id"] = connector.connector_id
-        engine = self.provider.engine
         if engine is None or not parsed.complete:
             # A secret known only at apply: its fingerprint and preflight wait for it (apply runs both);
             # the dates need no secret.
@@ -206,6 +222,22 @@ class ConnectorResource(Resource):
             self._backend_checks(ctx.diagnostics, connector, current, planned, takeover=takeover,
                                  replacing=incoming.replaces if creating else None)
         return planned
+
+    def _org_moves(self, diags: Diagnostics, current: State, planned: State) -> bool:
+        """A new `org_name`: plan the replacement (org is `requires_replace`) and name what it deletes."""
+        engine = self.provider.engine
+        before = current.get("org")
+        if engine is None or not before or before == engine.org:
+            return False
+        planned["org"] = engine.org
+        connector_id = current.get("id") or current.get("connector_id")
+        diags.add_warning(
+            f"Connector {connector_id} moves to org {engine.org}",
+            f"org_name changed from {before} to {engine.org}: apply deletes connector {connector_id} in org "
+            f"{before} and creates it in org {engine.org} (workflows in {before} that use it lose it). To keep "
+            f"the one in {before} instead, set org_name back, or `terraform state rm` this resource first.",
+            path=["org"])
+        return True
 
     def _preflight_known_credential(self, diags: Diagnostics, planned: State) -> None:
         """A create whose credential is known while other values are not (a name from
@@ -250,7 +282,8 @@ class ConnectorResource(Resource):
             applied = None if creating else snapshot_of(current or {}, engine.org)
             noted = replacing or (replacements.replaced_by_plan(engine.org, connector.connector_id, connector.name)
                                   if creating else None)
-            plan = engine.plan(connector, applied=applied, adopt=takeover, replacing=noted)
+            plan = engine.plan(connector, applied=applied, adopt=takeover, replacing=noted,
+                               configuration=self.provider.configuration)
         except ConnectorExistsError as exc:
             self._exists_error(diags, connector.connector_id, exc)
             return
@@ -309,6 +342,7 @@ class ConnectorResource(Resource):
         state["modified_at"] = timestamp(observed.modified_at) if observed else None
         state["credentials_fingerprint"] = result.snapshot.fingerprint if result.snapshot else None
         state["owner"] = OWNER
+        state["org"] = self.provider.engine.org if self.provider.engine is not None else None
         return state
 
     def _report_warnings(self, diags: Diagnostics, result: ApplyResult) -> None:
@@ -332,11 +366,12 @@ class ConnectorResource(Resource):
         connector = self._connector_for_apply(ctx.diagnostics, planned)
         if engine is None or connector is None:
             return None
+        configuration = self.provider.configuration
         try:
             replacing = private.received().replaces or replacements.replaced_by_plan(
                 engine.org, connector.connector_id, connector.name)
-            plan = engine.plan(connector, replacing=replacing)
-            result = engine.apply(connector, plan, preflight=planned.get("preflight"))
+            plan = engine.plan(connector, replacing=replacing, configuration=configuration)
+            result = engine.apply(connector, plan, preflight=planned.get("preflight"), configuration=configuration)
         except ConnectorExistsError as exc:
             self._exists_error(ctx.diagnostics, connector.connector_id, exc)
             return None
@@ -368,8 +403,8 @@ class ConnectorResource(Resource):
         return self._applied_state(planned, connector, result)
 
     def delete(self, ctx: DeleteContext, current: State) -> None:
-        """Delete; a connector already gone is fine."""
-        engine = self.provider.require_engine(ctx.diagnostics)
+        """Delete in the org the state names; a connector already gone is fine."""
+        engine = self.provider.engine_for(current.get("org"), ctx.diagnostics)
         if engine is None:
             return
         connector_id = current.get("id") or current.get("connector_id")
@@ -383,12 +418,13 @@ class ConnectorResource(Resource):
 
     # ------------------------------------------------------------------ read / import
     def read(self, ctx: ReadContext, current: State) -> State | None:
-        """StackGuardian's view of the connector (drift); None when it was deleted outside this configuration.
+        """StackGuardian's view of the connector (drift), in the org the state names; None when it was
+        deleted outside this configuration.
 
         A record with odd fields is drift, not an error: the state keeps what could be read and forgets
         the secret, so the next plan re-sends the whole declaration and the apply repairs the record.
         """
-        engine = self.provider.require_engine(ctx.diagnostics)
+        engine = self.provider.engine_for(current.get("org"), ctx.diagnostics)
         connector_id = current.get("id") or current.get("connector_id")
         if engine is None or not connector_id:
             return current
@@ -404,6 +440,7 @@ class ConnectorResource(Resource):
         if observed is None:
             return None
         state = attrs.refreshed_state(current, observed)
+        state["org"] = engine.org
         note = refresh_note(str(connector_id), current.get("modified_at"), observed.modified_at, TERRAFORM_WORDING)
         if note is not None or unreadable is not None:  # forget the secret: the next plan re-sends the declaration
             for attribute in (*SECRET_KEYS, "credentials_fingerprint"):
@@ -450,4 +487,6 @@ class ConnectorResource(Resource):
                 ctx.diagnostics.add_warning(f"Connector {id} is taken over by the next apply", change.pending_message)
         if unreadable is not None:
             self._unreadable_warning(ctx.diagnostics, id, unreadable)
-        return attrs.imported_state(observed)
+        state = attrs.imported_state(observed)
+        state["org"] = engine.org
+        return state

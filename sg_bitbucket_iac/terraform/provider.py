@@ -37,6 +37,9 @@ class SGBitbucketProvider(Provider):
         self.engine: Engine | None = None
         self.configured_with_unknowns = False
         self._destroying = destroying  # None: ask the engine's command line (invocation.py)
+        self._other_orgs: dict[str, Engine] = {}  # engines on orgs the state names (an `org_name` changed)
+        # Which configuration this provider runs for: its interrupted creates are finished, no one else's.
+        self.configuration: str | None = None
 
     @property
     def destroying(self) -> bool:
@@ -90,6 +93,7 @@ class SGBitbucketProvider(Provider):
     def configure_provider(self, diags: Diagnostics, config: Config) -> None:
         config = config or {}
         self.engine = None
+        self._other_orgs = {}
         self.configured_with_unknowns = any(config.get(a) is Unknown for a in SETTING_OF_ATTRIBUTE)
         if self.configured_with_unknowns:
             # Terraform plans with a provider whose config depends on other resources; we cannot
@@ -116,8 +120,10 @@ class SGBitbucketProvider(Provider):
             from ..batch_read import BatchedClient  # concurrent ReadResource calls share one listall scan
             from ..engine import Engine
             from ..wording import TERRAFORM_WORDING
+            from .configuration import configuration_identity
 
             self.engine = Engine(settings, front=TERRAFORM_WORDING, client=BatchedClient.from_settings(settings))
+            self.configuration = configuration_identity(self.environ)
         except ConfigurationError as exc:
             diags.add_error("Invalid provider configuration", str(exc))
 
@@ -130,6 +136,29 @@ class SGBitbucketProvider(Provider):
                 "STACKGUARDIAN_API_KEY and STACKGUARDIAN_ORG_NAME) to values known at plan time.",
             )
         return self.engine
+
+    def engine_for(self, org: Any, diags: Diagnostics) -> Engine | None:
+        """The engine on the org a resource's state names (it lives there until it is replaced), else
+        the configured one; None with an error diagnostic when there is none."""
+        engine = self.require_engine(diags)
+        if engine is None or not isinstance(org, str) or not org or org == engine.org:
+            return engine
+        if org not in self._other_orgs:
+            from dataclasses import replace
+
+            from ..batch_read import BatchedClient
+            from ..engine import Engine
+            from ..settings import checked_text
+            from ..wording import TERRAFORM_WORDING
+
+            try:
+                settings = replace(engine.settings, org=checked_text(org, "org"))
+                self._other_orgs[org] = Engine(settings, front=TERRAFORM_WORDING,
+                                               client=BatchedClient.from_settings(settings))
+            except ConfigurationError as exc:
+                diags.add_error("Invalid org in the state", str(exc), path=["org"])
+                return None
+        return self._other_orgs[org]
 
     def now(self) -> datetime:
         """The backend clock (SG_BITBUCKET_IAC_NOW honoured), also before configure (validate walk)."""

@@ -15,6 +15,7 @@ from loopback_recorder import Recorders, hostile_record, network_guard, recorder
 
 MAIN = """\
 org: acme
+set: platform
 connectors:
   - name: bitbucket-main
     workspace: acme
@@ -158,7 +159,7 @@ def test_a_hostile_server_record_is_reported_never_deleted_adopted_or_read(cli: 
     cli.write("connectors.yaml", MAIN)
     assert cli.cli("apply", "-f", "connectors.yaml", "--auto-approve").code == 0
     _with_hostile_records(recorders, "..", ".", "listall", "x/../..", "\x1b[2J")
-    cli.write("empty.yaml", "org: acme\nprune: true\nconnectors: []\n")
+    cli.write("empty.yaml", "org: acme\nset: platform\nprune: true\nconnectors: []\n")
     recorders.stackguardian.lines.clear()
     result = cli.cli("apply", "-f", "empty.yaml", "--auto-approve")
     assert result.code == 0, result.output

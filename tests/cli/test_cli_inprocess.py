@@ -62,7 +62,7 @@ def test_parallel_apply_of_many_connectors(inproc: InProcess) -> None:
 def test_plan_json_has_stable_keys(inproc: InProcess) -> None:
     result = inproc.cli("plan", "-f", str(inproc.write("connectors.yaml", MAIN)), "--json")
     document = result.json()
-    assert set(document) == {"org", "file", "prune", "connectors", "managed_not_declared", "summary"}
+    assert set(document) == {"org", "file", "set", "prune", "connectors", "managed_not_declared", "summary"}
     assert set(document["connectors"][0]) == {"path", "action", "connector_id", "name", "changes",
                                               "sends_credentials", "full_credential_replacement", "warnings"}
     assert document["connectors"][0]["path"] == "connectors[0]"

@@ -23,7 +23,7 @@ ENTRY = {
 
 
 def definitions(inproc: InProcess, *entries: str, prune: bool = False) -> str:
-    text = f"org: acme\nprune: {str(prune).lower()}\nconnectors:\n" + "".join(ENTRY[e] for e in entries)
+    text = f"org: acme\nset: contract\nprune: {str(prune).lower()}\nconnectors:\n" + "".join(ENTRY[e] for e in entries)
     return str(inproc.write("connectors.yaml", text))
 
 

@@ -122,27 +122,31 @@ def expected_details(report: dict[str, Any]) -> list[tuple[str, str]]:
 @given(connector_id=TEXT.filter(bool), name=TEXT, description=TEXT, tag=TEXT, message=TEXT, org=TEXT.filter(bool),
        file=TEXT.filter(bool), statuses=st.lists(st.sampled_from(sorted(set(DRIFT_LABELS) - {"in_sync"})),
                                                  min_size=1, max_size=3, unique=True),
-       authenticated=st.sampled_from([True, False, None]), in_sync_id=TEXT.filter(bool))
+       authenticated=st.sampled_from([True, False, None]), in_sync_id=TEXT.filter(bool), cli_set=TEXT.filter(bool))
 def test_rendered_cells_never_hold_live_markup_and_show_each_value_exactly(
     connector_id: str, name: str, description: str, tag: str, message: str, org: str, file: str,
-    statuses: list[str], authenticated: bool | None, in_sync_id: str,
+    statuses: list[str], authenticated: bool | None, in_sync_id: str, cli_set: str,
 ) -> None:
-    report = {"connector_id": connector_id, "name": name, "status": statuses, "authenticated": authenticated,
+    report = {"connector_id": connector_id, "name": name, "set": cli_set, "status": statuses,
+              "authenticated": authenticated,
               "changed_outside": [{"field": "description", "before": description, "after": None}],
               "not_yet_applied": [{"field": "tags", "before": [tag], "after": []}], "messages": [message]}
     in_sync = {"connector_id": in_sync_id, "name": "x", "status": ["in_sync"], "authenticated": True,
                "changed_outside": [], "not_yet_applied": [], "messages": []}
-    summary = {"total": 2, "drifted": 1, "org": org, "file": file, "checked_at": "2026-01-15T00:00:00+00:00"}
+    summary = {"total": 2, "drifted": 1, "org": org, "file": file, "set": cli_set,
+               "checked_at": "2026-01-15T00:00:00+00:00"}
     cells = rendered(drift_markdown([report, in_sync], summary))
 
     one_line = [escape_control(v, keep="") for v in (connector_id, name)]
     _header, row = cells.rows
     assert row[0] == merged([code(one_line[0]), ("text", " ("), code(one_line[1]), ("text", ")")])
-    assert row[1] == [("text", ", ".join(DRIFT_LABELS[s][0] for s in statuses))]
-    assert row[2] == [("text", {True: "yes", False: "no", None: NONE}[authenticated])]
-    assert row[3] == expected_details(report)
+    assert row[1] == [code(escape_control(cli_set, keep=""))]
+    assert row[2] == [("text", ", ".join(DRIFT_LABELS[s][0] for s in statuses))]
+    assert row[3] == [("text", {True: "yes", False: "no", None: NONE}[authenticated])]
+    assert row[4] == expected_details(report)
     headline, in_sync_names = cells.paragraphs
-    shown = [code(" ".join(escape_control(v).splitlines())) for v in (org, file)]
+    shown = [*(code(" ".join(escape_control(v).splitlines())) for v in (org, file)),
+             code(escape_control(cli_set, keep=""))]
     assert [item for item in headline if item[0] == "code"] == [item for item in shown if item[0] == "code"]
     assert in_sync_names == [code(escape_control(in_sync_id, keep=""))]
 
@@ -164,7 +168,7 @@ def test_a_hostile_name_set_outside_renders_as_text_in_the_drift_report(inproc: 
     assert result.code == 2, result.output
     cells = rendered(result.stdout)
     _header, row = cells.rows
-    codes = [text for kind, text in row[3] if kind == "code"]
+    codes = [text for kind, text in row[4] if kind == "code"]
     assert f"changed outside: name: bitbucket-main -> {hostile}" in codes
     assert "changed outside: description: Main -> evil" in codes and "| injected | row |" in codes
-    assert all(kind in ("code", "br") for kind, _ in row[3])
+    assert all(kind in ("code", "br") for kind, _ in row[4])

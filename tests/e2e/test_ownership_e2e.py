@@ -31,6 +31,7 @@ SYSTEM_TERRAFORM = Path("/usr/local/bin/terraform")
 RECORD = f"/stackguardian/orgs/{ORG}/integrations/{{}}"
 DEFINITIONS = """\
 org: acme
+set: platform
 prune: {prune}
 connectors:
 {entries}"""

@@ -63,7 +63,7 @@ def test_flat_properties_become_the_backend_shape() -> None:
 
 
 def test_every_input_except_directives_is_an_output() -> None:
-    assert set(INPUT_KEYS) - set(OUTPUT_KEYS) == {"preflight", "adopt"}
+    assert set(INPUT_KEYS) - set(OUTPUT_KEYS) == {"preflight", "adopt", "configuration"}
 
 
 def test_pickled_provider_is_a_reference_without_settings(emulator: Emulator) -> None:

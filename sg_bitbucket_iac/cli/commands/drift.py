@@ -2,8 +2,9 @@
 
 One ``listall`` scan gives every observed connector (never one GET per connector); the engine
 classifies each: changed outside this tool (observed vs last applied, kept in ContextTags), not yet
-applied (declared vs last applied), deleted outside, owned by the CLI but no longer declared (a
-connector another front owns is never reported as undeclared), credentials failing, and a
+applied (declared vs last applied), deleted outside, of the file's set but no longer declared (a
+connector another front or another file's set owns is never reported as undeclared), credentials
+failing, and a
 ``ModifiedAt`` later than the CLI's last write (the credential may have been swapped in the UI).
 Exit 2 when anything drifted.
 
@@ -42,7 +43,8 @@ def run(ctx: Context) -> int:
          bool(args.verify_credentials) and ctx.preflight_enabled and d.preflight)
         for d in definitions.connectors if d.connector_id not in unreadable
     ]
-    work += [(None, o, False) for o in observed.values() if o.managed and o.id not in declared_ids]
+    work += [(None, o, False) for o in observed.values()
+             if o.cli_set == definitions.cli_set and o.id not in declared_ids]
 
     def drift_of(item: tuple[Connector | None, ObservedConnector | None, bool]) -> DriftReport:
         desired, current, verify = item
@@ -55,15 +57,17 @@ def run(ctx: Context) -> int:
     for outcome in outcomes:
         if isinstance(outcome, Exception):
             raise outcome
-        reports.append(outcome.to_dict())
+        current = observed.get(outcome.connector_id)
+        reports.append({**outcome.to_dict(), "set": current.cli_set if current is not None else None})
     reports += [{"connector_id": d.connector_id, "name": d.connector.name, "status": ["unreadable_record"],
                  "changed_outside": [], "not_yet_applied": [], "messages": [unreadable[d.connector_id]["message"]],
-                 "authenticated": None, "modified_at": None}
+                 "authenticated": None, "modified_at": None, "set": None}
                 for d in definitions.connectors if d.connector_id in unreadable]
     drifted = [r for r in reports if r["status"] != ["in_sync"]]
     summary = {
         "org": engine.org,
         "file": str(definitions.source),
+        "set": definitions.cli_set,
         "checked_at": engine.now().isoformat(),
         "total": len(reports),
         "drifted": len(drifted),

@@ -4,8 +4,9 @@ Both read StackGuardian once (one ``listall`` scan, a handful of requests for th
 connectors) and ask the engine for each connector's plan; apply then carries the plans out with
 bounded parallelism, each connector on its own (one failure does not stop the others). The
 engine's rules decide everything: what changed, what is sent, preflight before credentials
-are written, who owns a connector (only the CLI's own are pruned), a name already used under
-another Id, and a ``ModifiedAt`` later than our last write (the credential is re-sent).
+are written, who owns a connector (only the CLI's own, of the file's set, are pruned), a name
+already used under another Id, and a ``ModifiedAt`` later than our last write (the credential is
+re-sent).
 
 ``plan -f FILE [NAME...] --out PLAN.json`` saves the plan without secrets; ``apply PLAN.json``
 plans again and applies only when nothing changed since (see :mod:`.plan_file`).
@@ -33,7 +34,7 @@ from ...errors import (
 )
 from ...model import Connector
 from ...wire import ObservedConnector
-from ..definitions import Declared, Definitions
+from ..definitions import Declared, Definitions, prune_refusal
 from ..exit_codes import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from . import plan_file
 from .common import Context, note_unreadable, run_bounded, unreadable_records
@@ -60,7 +61,7 @@ class PlanRun:
     definitions: Definitions
     prune: bool
     planned: list[Planned]
-    unpruned: list[ObservedConnector]  # managed, not declared, kept because prune is off
+    unpruned: list[ObservedConnector]  # of the file's set, not declared, kept because prune is off
 
     @property
     def changes(self) -> list[Planned]:
@@ -73,6 +74,7 @@ class PlanRun:
         return {
             "org": self.org,
             "file": str(self.definitions.source),
+            "set": self.definitions.cli_set,
             "prune": self.prune,
             "connectors": plans,
             "managed_not_declared": [o.id for o in self.unpruned],
@@ -148,7 +150,9 @@ def make_plans(ctx: Context, engine: Engine, definitions: Definitions, scanned: 
     if problems:
         raise ProblemsError(problems, f"{definitions.source.name}: {len(problems)} problem(s); nothing was sent")
     declared_ids = {p.plan.connector_id for p in planned} | {d.connector_id for d in definitions.connectors}
-    undeclared = [o for o in observed.values() if o.managed and o.id not in declared_ids]
+    # Only the file's own set: another file's connectors are neither pruned nor "managed, not declared".
+    undeclared = [o for o in observed.values()
+                  if o.cli_set == definitions.cli_set and o.id not in declared_ids]
     if prune:
         planned += [Planned(None, engine.plan(None, observed=o, refresh=False), o) for o in undeclared]
         undeclared = []
@@ -161,7 +165,12 @@ def _prepare(ctx: Context, file: str, names: Sequence[str], *, prune_flag: bool 
              resend: bool = False) -> tuple[Engine, PlanRun]:
     # The app-password dates are the engine's to apply per plan: they refuse creates and credential
     # writes only, so a declared legacy connector left as it is never blocks the rest (a prune, say).
-    definitions, engine, scanned = ctx.load_and_scan(file, check_timeline=False)
+    def may_prune(definitions: Definitions) -> None:
+        refusal = prune_refusal(definitions.set_name) if prune_flag else None
+        if refusal:
+            raise UsageError(f"--prune refused: {refusal}")
+
+    definitions, engine, scanned = ctx.load_and_scan(file, check_timeline=False, check=may_prune)
     selected = definitions.select(names)
     # Pruning needs the whole file: with names, connectors left out are not "undeclared".
     prune = (definitions.prune or prune_flag) and not names
@@ -172,11 +181,13 @@ def _prepare(ctx: Context, file: str, names: Sequence[str], *, prune_flag: bool 
 def _render_plan(ctx: Context, run: PlanRun) -> None:
     from ..render import plan_view
 
+    ctx.out.line(f"Set {run.definitions.cli_set}: this file manages the CLI's connectors of set "
+                 f"{run.definitions.cli_set} in org {run.org}; other sets and fronts are left alone.")
     ctx.out.render(*plan_view([p.to_dict() for p in run.planned]))
     if run.unpruned:
         ctx.out.line(
-            f"note: {len(run.unpruned)} connector(s) owned by the CLI are not in the file and are kept "
-            f"(prune is off): {', '.join(o.id for o in run.unpruned)}",
+            f"note: {len(run.unpruned)} connector(s) of set {run.definitions.cli_set} are not in the file and are "
+            f"kept (prune is off): {', '.join(o.id for o in run.unpruned)}",
             "yellow",
         )
 

@@ -43,6 +43,7 @@ from ...errors import Problem, ProblemsError, StalePlanError, UsageError
 from ...identifiers import Identifier
 from ...local_files import FileRefused, read_regular_file
 from ...problems import join_path
+from ...tags import SET_NAME_PATTERN
 
 if TYPE_CHECKING:
     from .plan_apply import PlanRun
@@ -117,6 +118,8 @@ class SavedPlan(_Strict):
     org: OrgName
     file: str = Field(min_length=1)
     names: list[str]
+    # The file's set (`default` when it names none); a plan saved before sets existed has none, so it is stale.
+    set: str | None = Field(default=None, pattern=SET_NAME_PATTERN)
     prune: bool
     resend_credentials: bool
     declarations_digest: str = Field(pattern=r"^[0-9a-f]{64}$")
@@ -138,7 +141,8 @@ def declarations_digest(run: PlanRun) -> str:
         data = declared.connector.model_dump(mode="json", exclude={"auth": {declared.connector.auth_type.secret_field}})
         entries.append({"path": declared.path, "connector": data, "preflight": declared.preflight,
                         "adopt": declared.adopt})
-    text = json.dumps({"org": run.org, "prune": run.prune, "connectors": entries}, sort_keys=True)
+    text = json.dumps({"org": run.org, "set": run.definitions.cli_set, "prune": run.prune, "connectors": entries},
+                      sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -160,6 +164,7 @@ def plan_document(run: PlanRun, *, names: Sequence[str], resend_credentials: boo
         org=run.org,
         file=str(Path(run.definitions.source).resolve()),
         names=list(names),
+        set=run.definitions.cli_set,
         prune=run.prune,
         resend_credentials=resend_credentials,
         declarations_digest=declarations_digest(run),
@@ -220,6 +225,8 @@ def differences(saved: SavedPlan, fresh: SavedPlan) -> list[str]:
     reasons: list[str] = []
     if saved.org != fresh.org:
         reasons.append(f"the org changed ({saved.org} -> {fresh.org})")
+    if saved.set != fresh.set:
+        reasons.append(f"the file's set changed ({saved.set} -> {fresh.set})")
     if saved.declarations_digest != fresh.declarations_digest:
         reasons.append(f"the definitions in {saved.file} changed since the plan was made")
     before = {c.connector_id: c for c in saved.connectors}
