@@ -286,13 +286,16 @@ class ConnectorExistsError(SGBitbucketError):
 class ForeignOwnerError(SGBitbucketError):
     """Another front owns the connector; nothing was written."""
 
-    def __init__(self, connector_id: str, owner: str, front: str, *, takeover: str) -> None:
+    def __init__(self, connector_id: str, owner: str, front: str, *, takeover: str = "",
+                 hint: str | None = None) -> None:
+        """``takeover``: how ``front`` takes it over (the hint offers it); ``hint``: the whole hint instead,
+        for a command that may not take it over (``migrate``: the owner's code changes it)."""
         self.connector_id = connector_id
         self.owner = owner
         super().__init__(
             f"connector {connector_id} is owned by {owner} (ContextTag sg-bitbucket-iac/owner), not {front}; "
             "nothing was written",
-            hint=f"leave it to {owner}, or take it over with {takeover}",
+            hint=hint if hint is not None else f"leave it to {owner}, or take it over with {takeover}",
         )
 
 

@@ -53,10 +53,13 @@ def check_write(
     front: Front | None,
     *,
     adopt: bool,
+    in_state: bool = False,
 ) -> OwnerChange | None:
     """May ``front`` write to this existing connector? The owner change the write makes, if any.
 
-    Raises :class:`ForeignOwnerError` when another front owns it and ``adopt`` was not asked for.
+    Raises :class:`ForeignOwnerError` when another front owns it and ``adopt`` was not asked for;
+    its hint is how ``front`` takes it over (``in_state``: ``front``'s own state still holds the
+    connector, which another front took over since: Terraform then needs `state rm` before `import`).
     A connector that nobody owns yet gets ``front`` as its owner on the write (no take-over needed:
     the caller has already decided it may write, by state or by ``adopt``).
     """
@@ -66,7 +69,8 @@ def check_write(
     if current is front:
         return None
     if current is not None and not adopt:
-        raise ForeignOwnerError(connector_id, current.value, front.value, takeover=for_owner(front).takeover)
+        raise ForeignOwnerError(connector_id, current.value, front.value,
+                                takeover=for_owner(front).take_over(connector_id, in_state=in_state))
     return OwnerChange(connector_id, current, front)
 
 
@@ -86,5 +90,8 @@ def check_foreign_tool(connector_id: str, context_tags: Mapping[str, str], comma
     """
     current = owner_of(context_tags)
     if current is not None and current is not Front.CLI:
-        raise ForeignOwnerError(connector_id, current.value, command, takeover=for_owner(current).change_credential)
+        # In the owner's own words (never "take it over with" nor back to this command: that loops).
+        raise ForeignOwnerError(connector_id, current.value, command,
+                                hint=f"{current.value} owns its credential: "
+                                f"{for_owner(current).how_to_migrate(connector_id)}")
 

@@ -26,7 +26,7 @@ TABLES = (CLI_WORDING, TERRAFORM_WORDING, PULUMI_WORDING)
 @pytest.mark.parametrize("table", TABLES, ids=lambda t: t.owner.value)
 def test_every_table_says_everything(table: FrontWording) -> None:
     for item in fields(table):
-        if item.name not in ("field_names", "migrate_unnamed"):
+        if item.name not in ("field_names", "migrate_unnamed", "takeback", "drift_fixes"):
             assert getattr(table, item.name), item.name
     assert "c1" in table.declare_existing.format(id="c1") and "c1" in table.exists.format(id="c1")
     assert table.how_to_migrate("c1").startswith("switch it to an API token or an access token")
@@ -38,6 +38,10 @@ def test_every_table_says_everything(table: FrontWording) -> None:
 def test_each_front_names_its_own_tools() -> None:
     assert "sg-bitbucket migrate --connector c1" in CLI_WORDING.how_to_migrate("c1")
     assert "terraform import <address> c1" in TERRAFORM_WORDING.declare_existing.format(id="c1")
+    assert TERRAFORM_WORDING.take_over("c1").startswith("`terraform import <address> c1`")
+    assert TERRAFORM_WORDING.take_over("c1", in_state=True).startswith("`terraform state rm <address>`, then "
+                                                                        "`terraform import <address> c1`")
+    assert PULUMI_WORDING.take_over("c1", in_state=True) == PULUMI_WORDING.take_over("c1")
     assert "adopt=True" in PULUMI_WORDING.takeover and "pulumi up" in PULUMI_WORDING.how_to_resend("main")
     assert TERRAFORM_WORDING.field("scope") == "access_token_scope" and CLI_WORDING.field("scope") == "scope"
     assert for_owner(None) is CLI_WORDING

@@ -39,6 +39,9 @@ DRIFT_LABELS = {
     # Without local state, a connector deleted outside (with its ContextTags) looks never created.
     "not_created": ("missing (not created yet, or deleted outside)", "yellow"),
     "credentials_failing": ("credentials failing", "red"),
+    "app_password": ("app password", "red"),
+    "foreign_owner": ("owned by another front", "red"),
+    "unmanaged": ("exists, not managed here", "yellow"),
     "undeclared": ("managed, not declared", "yellow"),
 }
 PREFLIGHT_STYLES = {"PASS": "green", "FAIL": "red", "INCONCLUSIVE": "yellow"}
@@ -198,8 +201,9 @@ def drift_view(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, Any])
         connector = Text(report["connector_id"])
         if report.get("name") and report["name"] != report["connector_id"]:
             connector.append(f" ({report['name']})", style="dim")
-        table.add_row(connector, statuses, Text(show(report.get("authenticated"))),
-                      Text("\n".join(drift_details(report))))
+        # The fix is the cell's last line (a column of its own would squeeze the details into fragments).
+        details = [*drift_details(report), *([f"fix: {report['fix']}"] if report.get("fix") else [])]
+        table.add_row(connector, statuses, Text(show(report.get("authenticated"))), Text("\n".join(details)))
     drifted = summary["drifted"]
     line = Text(f"Drift: {drifted} of {summary['total']} connector(s) drifted.",
                 style="bold red" if drifted else "bold green")
@@ -225,12 +229,13 @@ def drift_markdown(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, A
         "",
     ]
     if drifted:
-        lines += ["| Connector | Status | Authenticated | Details |", "|---|---|---|---|"]
+        lines += ["| Connector | Status | Authenticated | Details | Fix |", "|---|---|---|---|---|"]
         for report in drifted:
             status = ", ".join(DRIFT_LABELS.get(s, (s, ""))[0] for s in report["status"])
             lines.append(
                 f"| `{_md(report['connector_id'])}` ({_md(report['name'])}) | {_md(status)} | "
-                f"{_md(show(report.get('authenticated')))} | {_md(chr(10).join(drift_details(report)))} |"
+                f"{_md(show(report.get('authenticated')))} | {_md(chr(10).join(drift_details(report)))} | "
+                f"{_md(report.get('fix') or '')} |"
             )
         lines.append("")
     if in_sync:

@@ -224,12 +224,13 @@ class Engine:
         and a create whose name another connector already uses (``same_name``: the candidates the
         caller already has, else a listall filtered by name)."""
         connector_id = desired.connector_id if desired else (applied.connector_id if applied else None)
+        in_state = applied is not None  # the front's own state holds it (Terraform, Pulumi): a take-back
         if refresh and observed is None and connector_id:
             observed = self.read(connector_id)
         if self.mark_managed and applied is None and observed is not None and observed.managed:
             applied = AppliedSnapshot.from_tags(observed.context_tags)
-        change = ownership.check_write(desired.connector_id, observed.context_tags, self.owner, adopt=adopt) if (
-            desired is not None and observed is not None) else None
+        change = ownership.check_write(desired.connector_id, observed.context_tags, self.owner, adopt=adopt,
+                                       in_state=in_state) if (desired is not None and observed is not None) else None
         adopting_unmanaged = applied is None and not adopt and not (self.mark_managed and observed and observed.managed)
         if desired is not None and observed is not None and adopting_unmanaged:
             raise ConnectorExistsError(desired.connector_id, self.org,
@@ -366,7 +367,9 @@ class Engine:
         applied: AppliedSnapshot | None = None,
         observed: ObservedConnector | None = None,
         verify_credentials: bool = False,
+        adopt: bool = False,
     ) -> DriftReport:
+        """One connector's drift; ``adopt``: its declaration takes it over on the next apply (`adopt: true`)."""
         if applied is None and observed is not None:
             applied = AppliedSnapshot.from_tags(observed.context_tags)
         check = None
@@ -382,6 +385,23 @@ class Engine:
                 report.statuses.insert(0, DriftStatus.CHANGED_OUTSIDE)
             report.messages.append(changed_outside.changed_outside_message(
                 observed.modified_at, last_write, how_to_resend=self.wording.how_to_resend(report.name)))
+        if desired is not None and observed is not None and not adopt:
+            self._ownership_finding(report, observed)
         return report
+
+    def _ownership_finding(self, report: DriftReport, observed: ObservedConnector) -> None:
+        """A declared connector this front may not write to yet: another front's, or nobody's (its
+        apply would be refused until the declaration takes it over)."""
+        owner = tags.owner_of(observed.context_tags)
+        if owner is self.owner:
+            return
+        if owner is not None:
+            status, text = DriftStatus.FOREIGN_OWNER, (
+                f"owned by {owner.value}, not {self.wording.owner.value}: apply refuses to write to it")
+        else:
+            status, text = DriftStatus.UNMANAGED, "exists but is not managed here: apply refuses to write to it"
+        report.statuses = [s for s in report.statuses if s is not DriftStatus.IN_SYNC]
+        report.statuses.insert(0, status)
+        report.messages.insert(0, text)
 
 

@@ -244,7 +244,9 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             desired = keep_identity(parse(news), applied)
             preflight = preflight_flag(news.get("preflight"))
             observed = engine.read(id_)
-            plan = engine.plan(desired, applied=applied, observed=observed, adopt=applied is None, refresh=False)
+            # `adopt=True` also takes back a connector this stack holds that another front took over since.
+            plan = engine.plan(desired, applied=applied, observed=observed,
+                               adopt=applied is None or bool(news.get("adopt")), refresh=False)
             if plan.action is Action.REPLACE:
                 raise BitbucketConnectorError(
                     f"connector {id_}: {plan.replace_reason}; this needs a replacement, not an update"

@@ -40,7 +40,8 @@ def test_missing_classic_scopes_are_named_together(bench: PreflightBench) -> Non
     result = run(bench, app_password(bench, "pw-account-only", ["account"]))
     assert result.status is PreflightStatus.FAIL
     assert result.missing_scopes == ("project", "pullrequest", "repository")
-    assert "sg-bitbucket migrate" in result.summary()
+    # No command: preflight speaks for every front, and each names its own way to switch (wording.py).
+    assert "switch the connector to an API token" in result.summary() and "sg-bitbucket" not in result.summary()
     assert any("team" in w for w in result.warnings)
 
 

@@ -5,7 +5,8 @@ classifies each: changed outside this tool (observed vs last applied, kept in Co
 applied (declared vs last applied), deleted outside, owned by the CLI but no longer declared (a
 connector another front owns is never reported as undeclared), credentials failing, and a
 ``ModifiedAt`` later than the CLI's last write (the credential may have been swapped in the UI).
-Exit 2 when anything drifted.
+Exit 2 when anything drifted. Each finding names the one command that fixes it (``fix``; the table's Fix
+column, the Markdown report's): the CLI's ``drift_fixes`` in :mod:`sg_bitbucket_iac.wording`.
 
 Connectors whose app password is past the timeline are *reported* here (credentials failing), not
 refused as apply would, so the file is loaded without the timeline check.
@@ -13,6 +14,7 @@ refused as apply would, so the file is loaded without the timeline check.
 
 from __future__ import annotations
 
+import shlex
 from collections import Counter
 from typing import Any
 
@@ -20,8 +22,18 @@ from ...engine import DriftReport
 from ...errors import UsageError
 from ...model import Connector
 from ...wire import ObservedConnector
+from ...wording import CLI_WORDING
 from ..exit_codes import EXIT_CHANGES, EXIT_OK
 from .common import Context, note_unreadable, run_bounded, unreadable_records
+
+
+def with_fix(report: dict[str, Any], file: str) -> dict[str, Any]:
+    """The report with ``fix``: the one command that fixes its finding, for the file as the user named it
+    (quoted for a POSIX shell when it needs to be), in the CLI's words (wording.py's ``drift_fixes``)."""
+    finding = report.get("finding")
+    report["fix"] = CLI_WORDING.drift_fix(finding, file=shlex.quote(file), connector_id=report["connector_id"],
+                                          owner=report.get("owner") or "") if finding else None
+    return report
 
 
 def run(ctx: Context) -> int:
@@ -36,29 +48,30 @@ def run(ctx: Context) -> int:
     note_unreadable(ctx, [odd for key, odd in unreadable.items() if key not in declared_ids])
     ctx.warm_fingerprints([d.connector for d in definitions.connectors], engine.org)
 
-    # (desired, observed, verify?) for each declared connector, then each managed one the file lacks.
-    work: list[tuple[Connector | None, ObservedConnector | None, bool]] = [
+    # (desired, observed, verify?, adopt?) for each declared connector, then each managed one the file lacks.
+    work: list[tuple[Connector | None, ObservedConnector | None, bool, bool]] = [
         (d.connector, observed.get(d.connector_id),
-         bool(args.verify_credentials) and ctx.preflight_enabled and d.preflight)
+         bool(args.verify_credentials) and ctx.preflight_enabled and d.preflight, d.adopt)
         for d in definitions.connectors if d.connector_id not in unreadable
     ]
-    work += [(None, o, False) for o in observed.values() if o.managed and o.id not in declared_ids]
+    work += [(None, o, False, False) for o in observed.values() if o.managed and o.id not in declared_ids]
 
-    def drift_of(item: tuple[Connector | None, ObservedConnector | None, bool]) -> DriftReport:
-        desired, current, verify = item
-        return engine.drift(desired, observed=current, verify_credentials=verify)
+    def drift_of(item: tuple[Connector | None, ObservedConnector | None, bool, bool]) -> DriftReport:
+        desired, current, verify, adopt = item
+        return engine.drift(desired, observed=current, verify_credentials=verify, adopt=adopt)
 
-    verifying = any(verify for _, _, verify in work)
+    verifying = any(verify for _, _, verify, _ in work)
     with ctx.out.progress(len(work), "Verifying credentials" if verifying else "Comparing") as advance:
         outcomes = run_bounded(work, drift_of, parallelism=args.parallelism if verifying else 1, on_done=advance)
     reports: list[dict[str, Any]] = []
     for outcome in outcomes:
         if isinstance(outcome, Exception):
             raise outcome
-        reports.append(outcome.to_dict())
+        reports.append(with_fix(outcome.to_dict(), args.file))
     reports += [{"connector_id": d.connector_id, "name": d.connector.name, "status": ["unreadable_record"],
                  "changed_outside": [], "not_yet_applied": [], "messages": [unreadable[d.connector_id]["message"]],
-                 "authenticated": None, "modified_at": None}
+                 "authenticated": None, "modified_at": None, "owner": None, "finding": "unreadable_record",
+                 "fix": None}
                 for d in definitions.connectors if d.connector_id in unreadable]
     drifted = [r for r in reports if r["status"] != ["in_sync"]]
     summary = {
