@@ -80,11 +80,30 @@ class UnsafeValueError(ConfigurationError):
 
 
 # --------------------------------------------------------------------------- StackGuardian answers
+# Where a hint names a setting, its template says {api_key} or {api_url}: the client fills in where the
+# value actually came from (a flag, a provider argument, stack config, an environment variable); these
+# are the names when nobody says (the environment variables that set them).
+SETTING_SOURCES = {"api_key": "SG_API_TOKEN or STACKGUARDIAN_API_KEY", "api_url": "SG_BASE_URL"}
+
+
 class StackGuardianError(SGBitbucketError):
     """StackGuardian answered with an error, or could not be reached."""
 
     status: int | None = None
     category = "error"
+    hint_template = ""  # the hint, with {api_key} / {api_url} where it names a setting
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        if "hint_template" in cls.__dict__:
+            cls.hint = cls.hint_template.format(**SETTING_SOURCES)
+        elif "hint" in cls.__dict__:
+            cls.hint_template = ""  # a hint of its own that names no setting
+
+    @classmethod
+    def hint_naming(cls, sources: dict[str, str]) -> str:
+        """This class's hint, naming where each setting came from (``sources``: setting -> its source)."""
+        return cls.hint_template.format(**{**SETTING_SOURCES, **sources}) if cls.hint_template else cls.hint
 
     def __init__(
         self,
@@ -128,7 +147,7 @@ class CreateConflictError(DuplicateError):
 class AuthenticationError(StackGuardianError):
     status = 401
     category = "unauthenticated"
-    hint = "the StackGuardian API key is missing, invalid or expired; set SG_API_TOKEN (or STACKGUARDIAN_API_KEY)"
+    hint_template = "the StackGuardian API key is missing, invalid or expired; set a valid one in {api_key}"
 
 
 class PermissionDeniedError(StackGuardianError):
@@ -161,7 +180,7 @@ class TransportError(StackGuardianError):
 
     category = "unreachable"
     reason = "no answer"
-    hint = "check the API URL (SG_BASE_URL) and your network; retried with backoff and gave up"
+    hint_template = "check the API URL ({api_url}) and your network; retried with backoff and gave up"
 
 
 class RequestTimeoutError(TransportError):
@@ -174,15 +193,15 @@ class ConnectionRefused(TransportError):
 
     category = "connection_refused"
     reason = "connection refused"
-    hint = ("nothing accepts connections there: check the host and port of the API URL (SG_BASE_URL) and that "
-            "the service is up; retried with backoff and gave up")
+    hint_template = ("nothing accepts connections there: check the host and port of the API URL ({api_url}) and "
+                     "that the service is up; retried with backoff and gave up")
 
 
 class NameNotResolved(TransportError):
     category = "name_not_resolved"
     reason = "host name does not resolve"
-    hint = ("check the host name of the API URL (SG_BASE_URL) for a typo, and your DNS or network; retried with "
-            "backoff and gave up")
+    hint_template = ("check the host name of the API URL ({api_url}) for a typo, and your DNS or network; retried "
+                     "with backoff and gave up")
 
 
 class ConnectionDropped(TransportError):
@@ -197,8 +216,8 @@ class ConnectionDropped(TransportError):
 class TLSHandshakeFailed(TransportError):
     category = "tls_failed"
     reason = "TLS handshake failed (certificate not trusted?)"
-    hint = ("check the API URL (SG_BASE_URL) is the HTTPS address of the API; a company CA can be trusted with "
-            "REQUESTS_CA_BUNDLE=/path/to/ca-bundle.pem")
+    hint_template = ("check the API URL ({api_url}) is the HTTPS address of the API; a company CA can be trusted "
+                     "with REQUESTS_CA_BUNDLE=/path/to/ca-bundle.pem")
 
 
 class ProxyFailed(TransportError):

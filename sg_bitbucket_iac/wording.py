@@ -43,6 +43,9 @@ class FrontWording:
     # Drift finding -> the one command that fixes it ({file}, {id}, {owner}); only fronts with a drift
     # command fill it (the CLI's `drift`). A finding without an entry has no fix to offer.
     drift_fixes: Mapping[str, str] = field(default_factory=dict)
+    # Settings field (`api_url`, `api_key`, ...) -> how this front is given it explicitly; a hint about a
+    # bad key or URL names it when the value came from there (else the environment variable it came from).
+    setting_names: Mapping[str, str] = field(default_factory=dict)
 
     def field(self, name: str) -> str:
         return self.field_names.get(name, name)
@@ -121,6 +124,8 @@ CLI_WORDING = FrontWording(
     migrate_unnamed=f"{SWITCH_OFF_APP_PASSWORDS} with `sg-bitbucket migrate --to api_token|access_token` on the "
     "connector that uses it",
     drift_fixes=CLI_DRIFT_FIXES,
+    setting_names={"api_url": "--api-url", "org": "--org", "bitbucket_api_url": "--bitbucket-api-url",
+                   "preflight": "--no-preflight", "request_timeout": "--timeout"},
 )
 
 # Terraform cannot import an address its state already holds: `state rm` first (the connector stays).
@@ -136,6 +141,8 @@ TERRAFORM_WORDING = FrontWording(
     "id), then `terraform apply`; or set another `connector_id`",
     resend="the next `terraform apply` re-sends the declared one",
     change_credential="change it in the Terraform configuration and run `terraform apply`",
+    setting_names={"api_key": "api_key", "api_url": "api_uri", "org": "org_name",
+                   "bitbucket_api_url": "bitbucket_api_url", "preflight": "preflight"},
     migrate=f"{SWITCH_OFF_APP_PASSWORDS} in place: set auth_type = \"api_token\" with username, email and api_token "
     "(or \"access_token\" with access_token and repository or project), remove app_password, and run "
     "`terraform apply`; the connector keeps its Id",
@@ -150,6 +157,8 @@ PULUMI_WORDING = FrontWording(
     "read it without managing it with BitbucketConnector.get(name, \"{id}\"), or choose another connector_id",
     resend="the next `pulumi up` re-sends the declared one",
     change_credential="change it in the Pulumi program and run `pulumi up`",
+    setting_names={"api_key": "stackguardian:apiKey", "api_url": "stackguardian:apiUrl", "org": "stackguardian:org",
+                   "bitbucket_api_url": "stackguardian:bitbucketApiUrl", "preflight": "stackguardian:preflight"},
     migrate=f"{SWITCH_OFF_APP_PASSWORDS} in place: give the BitbucketConnector auth=ApiTokenAuth(username, email, "
     "api_token) or AccessTokenAuth(access_token, repository/project) instead of AppPasswordAuth, and run "
     "`pulumi up`; the connector keeps its Id",

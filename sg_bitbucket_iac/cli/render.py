@@ -201,13 +201,15 @@ def drift_view(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, Any])
         connector = Text(report["connector_id"])
         if report.get("name") and report["name"] != report["connector_id"]:
             connector.append(f" ({report['name']})", style="dim")
-        # The fix is the cell's last line (a column of its own would squeeze the details into fragments).
-        details = [*drift_details(report), *([f"fix: {report['fix']}"] if report.get("fix") else [])]
-        table.add_row(connector, statuses, Text(show(report.get("authenticated"))), Text("\n".join(details)))
+        table.add_row(connector, statuses, Text(show(report.get("authenticated"))),
+                      Text("\n".join(drift_details(report))))
+    # Each fix on a line of its own under the table, never folded inside a cell: a command to copy whole.
+    fixes = [Text(f"fix {report['connector_id']}: {report['fix']}", style="yellow")
+             for report in reports if report.get("fix")]
     drifted = summary["drifted"]
     line = Text(f"Drift: {drifted} of {summary['total']} connector(s) drifted.",
                 style="bold red" if drifted else "bold green")
-    return [table, line]
+    return [table, *fixes, line]
 
 
 def _md(text: Any) -> str:

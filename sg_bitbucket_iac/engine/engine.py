@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from .. import changed_outside, name_clash, ownership, tags, timeline
+from .. import changed_outside, logs, name_clash, ownership, tags, timeline
 from ..errors import (
     ConnectorExistsError,
     ConnectorValidationError,
@@ -77,6 +77,8 @@ class Engine:
         dates needs no API key or org. ``preflight_backoff``: the Bitbucket retry backoff factor.
         """
         self.settings = settings
+        if settings.api_key is not None:
+            logs.remember_secret(settings.api_key.reveal())
         self.wording = front or CLI_WORDING
         self.owner = front.owner if front is not None else None  # the owner tag this engine writes
         self.mark_managed = self.owner is tags.Front.CLI  # the CLI keeps its bookkeeping in ContextTags
@@ -181,6 +183,7 @@ class Engine:
         An app password the date refuses fails without a request. The date's warnings are the
         policy's to say (:meth:`validate`, :meth:`precheck`), so they are not repeated here.
         """
+        _remember(connector)
         if not (self.settings.preflight if enabled is None else enabled):
             return None
         verdict = self._app_password_verdict(connector.auth, connector.connector_id, new_connector)
@@ -191,6 +194,7 @@ class Engine:
     def check_credential(self, auth: AnyAuth, workspace: str, *, repositories: Sequence[str] = ()) -> PreflightResult:
         """A credential on its own (`sg-bitbucket preflight`): what the date means for it comes first
         among its checks, and an app password the date refuses sends nothing."""
+        logs.remember_secret(auth.secret.reveal())
         verdict = self._app_password_verdict(auth, None, True)
         if verdict is not None and verdict.refused:
             return refused_preflight(auth.auth_type, workspace, verdict)
@@ -223,6 +227,7 @@ class Engine:
         """One connector's plan; refuses (raises) a connector another front owns unless ``adopt``,
         and a create whose name another connector already uses (``same_name``: the candidates the
         caller already has, else a listall filtered by name)."""
+        _remember(desired)
         connector_id = desired.connector_id if desired else (applied.connector_id if applied else None)
         in_state = applied is not None  # the front's own state holds it (Terraform, Pulumi): a take-back
         if refresh and observed is None and connector_id:
@@ -290,6 +295,7 @@ class Engine:
         preflight: bool | None = None,
     ) -> ApplyResult:
         """Carry out a plan: preflight (when credentials are sent), then one StackGuardian write."""
+        _remember(desired)
         if plan.action is Action.NOOP:
             return ApplyResult(plan, observed, AppliedSnapshot.of(desired, self.org) if desired else None)
         if plan.action is Action.DELETE:
@@ -370,6 +376,7 @@ class Engine:
         adopt: bool = False,
     ) -> DriftReport:
         """One connector's drift; ``adopt``: its declaration takes it over on the next apply (`adopt: true`)."""
+        _remember(desired)
         if applied is None and observed is not None:
             applied = AppliedSnapshot.from_tags(observed.context_tags)
         check = None
@@ -405,3 +412,7 @@ class Engine:
         report.messages.insert(0, text)
 
 
+def _remember(connector: Connector | None) -> None:
+    """The opt-in log scrubs every credential this engine is given (a provider process has no other list)."""
+    if connector is not None:
+        logs.remember_secret(connector.auth.secret.reveal())

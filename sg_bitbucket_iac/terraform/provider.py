@@ -36,6 +36,7 @@ class SGBitbucketProvider(Provider):
         self.environ = environ  # None: the process environment (tests pass their own)
         self.engine: Engine | None = None
         self.configured_with_unknowns = False
+        self.startup_warnings: list[str] = []  # said at configure: the plugin has no other way to speak
 
     def get_model_prefix(self) -> str:
         return f"{PROVIDER_NAME}_"
@@ -78,6 +79,8 @@ class SGBitbucketProvider(Provider):
     def configure_provider(self, diags: Diagnostics, config: Config) -> None:
         config = config or {}
         self.engine = None
+        for warning in self.startup_warnings:
+            diags.add_warning("sgbitbucket provider", warning)
         self.configured_with_unknowns = any(config.get(a) is Unknown for a in SETTING_OF_ATTRIBUTE)
         if self.configured_with_unknowns:
             # Terraform plans with a provider whose config depends on other resources; we cannot
@@ -86,10 +89,11 @@ class SGBitbucketProvider(Provider):
                               "sgbitbucket skips plan-time checks (preflight, existing connectors) this run.")
             return
         from ..settings import Settings
+        from ..wording import TERRAFORM_WORDING
 
         explicit = {SETTING_OF_ATTRIBUTE[a]: config.get(a) for a in SETTING_OF_ATTRIBUTE}
         try:
-            settings = Settings.resolve(**explicit, environ=self.environ)
+            settings = Settings.resolve(**explicit, environ=self.environ, names=TERRAFORM_WORDING.setting_names)
         except ConfigurationError as exc:
             diags.add_error("Invalid provider configuration", str(exc))
             return
