@@ -25,7 +25,7 @@ class FrontWording:
     Templates take ``{id}`` (a connector Id) or ``{name}`` (a connector name) where noted. Every
     text that names a command names one that works when followed literally, in this front's own
     tools (a Terraform user is never sent to ``sg-bitbucket``, nor back and forth); the tests follow
-    each one (tests/test_advice.py, tests/e2e/test_advice_e2e.py).
+    each one (tests/cli/test_advice.py, tests/cli/test_drift_fixes.py, tests/e2e/test_advice_e2e.py).
     """
 
     owner: Front  # the owner tag this front writes

@@ -70,3 +70,25 @@ def test_a_new_front_is_one_table() -> None:
                               "auth": {"type": "app_password", "username": "bob", "app_password": "t"}})
     (problem,) = check_policy(legacy, at=datetime(2026, 6, 10, tzinfo=UTC), wording=native).problems
     assert "set authType" in problem.message
+
+
+def test_the_drift_fixes_name_the_file_and_the_connector() -> None:
+    fix = CLI_WORDING.drift_fix("credentials_failing", file="'my file.yaml'", connector_id="c1")
+    assert fix is not None and fix.startswith("`sg-bitbucket apply -f 'my file.yaml' c1 --resend-credentials`")
+    owned = CLI_WORDING.drift_fix("foreign_owner", file="f.yaml", connector_id="c1", owner="terraform")
+    assert owned is not None and "takes it over from terraform" in owned and "{" not in owned
+    assert CLI_WORDING.drift_fix("no such finding", file="f.yaml", connector_id="c1") is None
+    assert TERRAFORM_WORDING.drift_fixes == {}  # only the CLI has a drift command
+
+
+def test_every_drift_finding_has_a_fix() -> None:
+    from sg_bitbucket_iac.engine.drift import DECLARED_CREDENTIALS_FAILING, DriftStatus
+
+    findings = {s.value for s in DriftStatus} - {"in_sync"} | {DECLARED_CREDENTIALS_FAILING}
+    assert findings <= set(CLI_WORDING.drift_fixes), findings - set(CLI_WORDING.drift_fixes)
+
+
+def test_each_front_names_its_settings_its_own_way() -> None:
+    assert CLI_WORDING.setting_names["api_url"] == "--api-url"
+    assert TERRAFORM_WORDING.setting_names["api_url"] == "api_uri"
+    assert PULUMI_WORDING.setting_names["api_key"] == "stackguardian:apiKey"

@@ -8,7 +8,7 @@ connector another front owns is never reported as undeclared), credentials faili
 Exit 2 when anything drifted. Each finding names the one command that fixes it (``fix``; the table's Fix
 column, the Markdown report's): the CLI's ``drift_fixes`` in :mod:`sg_bitbucket_iac.wording`.
 
-Connectors whose app password is past the timeline are *reported* here (credentials failing), not
+Connectors whose app password is past the timeline are *reported* here (app password), not
 refused as apply would, so the file is loaded without the timeline check.
 """
 
