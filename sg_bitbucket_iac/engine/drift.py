@@ -216,6 +216,20 @@ def classify_drift(
     return report
 
 
+def not_ours(report: DriftReport, owner: Front | None, front: Front) -> None:
+    """A declared connector ``front`` may not write to yet: another front's, or nobody's. Its apply would
+    be refused until the declaration takes it over, so that comes first in the report (and its fix)."""
+    if owner is front:
+        return
+    if owner is not None:
+        status = DriftStatus.FOREIGN_OWNER
+        text = f"owned by {owner.value}, not {front.value}: apply refuses to write to it"
+    else:
+        status, text = DriftStatus.UNMANAGED, "exists but is not managed here: apply refuses to write to it"
+    report.statuses = [status, *(s for s in report.statuses if s is not DriftStatus.IN_SYNC)]
+    report.messages.insert(0, text)
+
+
 # --------------------------------------------------------------------------- audit
 @dataclass(frozen=True)
 class AuditFinding:

@@ -26,7 +26,7 @@ from ..model import AnyAuth, Connector
 from ..settings import Settings
 from ..wire import KIND, ObservedConnector, observed_from_record, to_create_payload, to_update_payload
 from ..wording import CLI_WORDING, FrontWording
-from .drift import DriftReport, DriftStatus, classify_drift
+from .drift import DriftReport, DriftStatus, classify_drift, not_ours
 from .plan import SENSITIVE, Action, ConnectorPlan, FieldChange, plan_connector
 from .precheck import (
     AppPasswordVerdict,
@@ -393,23 +393,8 @@ class Engine:
             report.messages.append(changed_outside.changed_outside_message(
                 observed.modified_at, last_write, how_to_resend=self.wording.how_to_resend(report.name)))
         if desired is not None and observed is not None and not adopt:
-            self._ownership_finding(report, observed)
+            not_ours(report, tags.owner_of(observed.context_tags), self.wording.owner)
         return report
-
-    def _ownership_finding(self, report: DriftReport, observed: ObservedConnector) -> None:
-        """A declared connector this front may not write to yet: another front's, or nobody's (its
-        apply would be refused until the declaration takes it over)."""
-        owner = tags.owner_of(observed.context_tags)
-        if owner is self.owner:
-            return
-        if owner is not None:
-            status, text = DriftStatus.FOREIGN_OWNER, (
-                f"owned by {owner.value}, not {self.wording.owner.value}: apply refuses to write to it")
-        else:
-            status, text = DriftStatus.UNMANAGED, "exists but is not managed here: apply refuses to write to it"
-        report.statuses = [s for s in report.statuses if s is not DriftStatus.IN_SYNC]
-        report.statuses.insert(0, status)
-        report.messages.insert(0, text)
 
 
 def _remember(connector: Connector | None) -> None:

@@ -9,6 +9,7 @@ the in-process emulator; records are edited behind the tool's back through the a
 from __future__ import annotations
 
 import textwrap
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import yaml
@@ -193,3 +194,20 @@ def test_the_refusal_of_a_stale_plan_file_is_followed_by_a_new_plan(inproc: InPr
     assert inproc.cli("apply", saved).code == 0
     plan_is_clean(inproc, path)
 
+
+
+def test_a_credential_swapped_outside_is_re_sent_with_the_command_drift_names(inproc: InProcess) -> None:
+    path = str(inproc.write("connectors.yaml", MAIN))
+    assert inproc.cli("apply", "-f", path, "--auto-approve").code == 0
+    later = (datetime.now(UTC) + timedelta(minutes=10)).isoformat().replace("+00:00", "Z")
+    inproc.emulator.admin("POST", "/clock", {"now": later})  # StackGuardian's clock: an edit after our write
+    inproc.emulator.admin("PATCH", f"{RECORDS}/bitbucket_main", {"Settings": {"kind": "BITBUCKET_ORG", "config": [{
+        "bitbucketAuthType": "API_TOKEN", "bitbucketCreds": "alice:swapped-in-the-ui",
+        "bitbucketEmail": "alice@acme.io"}]}})
+    inproc.emulator.admin("POST", "/clock", {"now": None})
+    drift = inproc.cli("drift", "-f", path, "--json")
+    (message,) = [m for m in drift.json()["connectors"][0]["messages"] if "may have been replaced" in m]
+    assert "`sg-bitbucket apply -f FILE bitbucket-main --resend-credentials`" in message
+    follow(inproc, message, path)
+    assert inproc.cli("drift", "-f", path).code == 0
+    plan_is_clean(inproc, path)
