@@ -69,8 +69,8 @@ def check_write(
     if current is front:
         return None
     if current is not None and not adopt:
-        raise ForeignOwnerError(connector_id, current.value, front.value,
-                                takeover=for_owner(front).take_over(connector_id, in_state=in_state))
+        hint = for_owner(front).foreign_owner_hint(current.value, connector_id, in_state=in_state)
+        raise ForeignOwnerError(connector_id, current.value, front.value, hint=hint)
     return OwnerChange(connector_id, current, front)
 
 

@@ -40,6 +40,9 @@ class FrontWording:
     # {id}: "take it back with ...": one this front still has in its state that another front took over
     # (Terraform cannot import what its state holds); empty: the same as `takeover`.
     takeback: str = ""
+    # How to stop managing a connector this front's state holds without deleting it (another front owns it
+    # now); empty: nothing to do beyond no longer declaring it.
+    leave: str = ""
     # Drift finding -> the one command that fixes it ({file}, {id}, {owner}); only fronts with a drift
     # command fill it (the CLI's `drift`). A finding without an entry has no fix to offer.
     drift_fixes: Mapping[str, str] = field(default_factory=dict)
@@ -60,6 +63,11 @@ class FrontWording:
         """How to take over a connector another front owns; ``in_state``: this front's state still holds it."""
         return ((self.takeback if in_state and self.takeback else self.takeover)
                 .replace("{id}", connector_id))
+
+    def foreign_owner_hint(self, owner: str, connector_id: str, *, in_state: bool = False) -> str:
+        """What a front says when ``owner`` (another front) owns a connector it was asked to write."""
+        leave = f" ({self.leave})" if in_state and self.leave else ""
+        return f"leave it to {owner}{leave}, or take it over with {self.take_over(connector_id, in_state=in_state)}"
 
     def drift_fix(self, finding: str, *, file: str, connector_id: str, owner: str = "") -> str | None:
         """The command that fixes a drift finding, for the definitions file as the person named it."""
@@ -135,6 +143,8 @@ TERRAFORM_WORDING = FrontWording(
     takeover="`terraform import <address> {id}` (or an `import {}` block with that id), then `terraform apply`",
     takeback="`terraform state rm <address>`, then `terraform import <address> {id}` and `terraform apply` (this "
     "state still holds the resource, so an import alone fails; `state rm` leaves the connector in StackGuardian)",
+    leave="`terraform state rm <address>`, then remove its resource block; the block removed alone would delete "
+    "the connector",
     declare_existing="set `connector_id = \"{id}\"` on the resource and import it: `terraform import <address> {id}` "
     "(or an `import {{}}` block with that id), then `terraform apply`",
     exists="import it instead of creating it: `terraform import <address> {id}` (or an `import {{}}` block with that "
@@ -152,6 +162,8 @@ PULUMI_WORDING = FrontWording(
     owner=Front.PULUMI,
     field_names=FLAT_FIELD_NAMES,
     takeover="`adopt=True` on the BitbucketConnector, then `pulumi up`",
+    leave="`pulumi state delete <urn>` (`pulumi stack --show-urns` lists them), then remove it from the program; "
+    "removed alone, `pulumi up` would delete the connector",
     declare_existing="set `connector_id=\"{id}\"` and `adopt=True` on the BitbucketConnector, then `pulumi up`",
     exists="set adopt=True to manage it from this stack (its credentials are replaced by the declared ones), "
     "read it without managing it with BitbucketConnector.get(name, \"{id}\"), or choose another connector_id",

@@ -26,7 +26,7 @@ TABLES = (CLI_WORDING, TERRAFORM_WORDING, PULUMI_WORDING)
 @pytest.mark.parametrize("table", TABLES, ids=lambda t: t.owner.value)
 def test_every_table_says_everything(table: FrontWording) -> None:
     for item in fields(table):
-        if item.name not in ("field_names", "migrate_unnamed", "takeback", "drift_fixes"):
+        if item.name not in ("field_names", "migrate_unnamed", "takeback", "drift_fixes", "leave"):
             assert getattr(table, item.name), item.name
     assert "c1" in table.declare_existing.format(id="c1") and "c1" in table.exists.format(id="c1")
     assert table.how_to_migrate("c1").startswith("switch it to an API token or an access token")
@@ -92,3 +92,14 @@ def test_each_front_names_its_settings_its_own_way() -> None:
     assert CLI_WORDING.setting_names["api_url"] == "--api-url"
     assert TERRAFORM_WORDING.setting_names["api_url"] == "api_uri"
     assert PULUMI_WORDING.setting_names["api_key"] == "stackguardian:apiKey"
+
+
+def test_leaving_a_connector_in_a_fronts_state_never_deletes_it() -> None:
+    hint = TERRAFORM_WORDING.foreign_owner_hint("cli", "c1", in_state=True)
+    assert hint.startswith("leave it to cli (`terraform state rm <address>`, then remove its resource block")
+    assert "take it over with `terraform state rm <address>`, then `terraform import <address> c1`" in hint
+    assert TERRAFORM_WORDING.foreign_owner_hint("cli", "c1") == (
+        "leave it to cli, or take it over with `terraform import <address> c1` (or an `import {}` block with that "
+        "id), then `terraform apply`")
+    assert "`pulumi state delete <urn>`" in PULUMI_WORDING.foreign_owner_hint("cli", "c1", in_state=True)
+    assert CLI_WORDING.foreign_owner_hint("terraform", "c1", in_state=True).startswith("leave it to terraform, or")

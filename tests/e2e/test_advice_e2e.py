@@ -182,14 +182,40 @@ def test_terraform_takes_back_a_connector_the_cli_adopted(
     refused = prose(user.run("plan", expect=1).output)
     refused = refused[refused.index("Error:"):]  # (the refresh warns of the CLI's write first)
     assert "owned by cli" in refused and "sg-bitbucket " not in refused
+    take_over = refused[refused.index("take it over with"):]
     # `terraform import` alone fails here (the resource is in the state): the advice starts with `state rm`.
-    assert commands_in(refused, "terraform")[:3] == [
+    assert commands_in(take_over, "terraform")[:3] == [
         "terraform state rm <address>", "terraform import <address> bitbucket_main", "terraform apply"], refused
-    user.follow(refused, "state rm")
-    user.follow(refused, "import")
-    user.run("apply", "-auto-approve")
+    user.follow(take_over, "state rm")
+    user.follow(take_over, "import")
+    user.follow(take_over, "apply")
     assert owner(emu, "bitbucket_main") == "terraform"
     user.clean_plan()
+    user.no_leak(output)
+
+
+def test_terraform_leaves_a_connector_the_cli_adopted_without_deleting_it(
+    terraform_binary: Path, emu: Emulator, sentinel: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """"Leave it to cli" said how: removing the resource block alone would make Terraform delete the connector."""
+    user = TerraformUser(terraform_binary, tmp_path / "tf", emu, sentinel)
+    user.configure(api_token_block())
+    user.run("apply", "-auto-approve")
+    definitions = tmp_path / "connectors.yaml"
+    definitions.write_text("connectors:\n  - name: bitbucket-main\n    workspace: acme\n    adopt: true\n"
+                           '    auth: {type: api_token, username: alice, email: alice@acme.io, '
+                           'api_token: "${env:BB_TOKEN}"}\n')
+    code, output = cli(emu, sentinel, capsys, "apply", "-f", str(definitions), "--auto-approve")
+    assert code == 0, output
+    refused = prose(user.run("plan", expect=1).output)
+    leave = refused[refused.index("leave it to cli"):refused.index("take it over with")]
+    assert "then remove its resource block" in leave, refused
+    user.follow(leave, "state rm")
+    user.configure("")  # then the resource block goes
+    user.clean_plan()
+    assert owner(emu, "bitbucket_main") == "cli"  # still there, still the CLI's
+    code, output = cli(emu, sentinel, capsys, "plan", "-f", str(definitions), "--detailed-exitcode")
+    assert code == 0, output
     user.no_leak(output)
 
 
@@ -364,6 +390,47 @@ def test_pulumi_takes_back_a_connector_the_cli_adopted(
     assert owner(emu, "bitbucket_main") == "pulumi"
     run, preview = project.preview(program(True))
     assert preview.change_summary == {"same": 2}, run.stdout
+    for text in [*project.printed(), output]:
+        assert sentinel not in text
+
+
+@pytest.mark.usefixtures("pulumi_environment")
+def test_pulumi_leaves_a_connector_the_cli_adopted_without_deleting_it(
+    pulumi_cli: Path, emu: Emulator, sentinel: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """"Leave it to cli" said how: removed from the program alone, `pulumi up` would delete the connector."""
+    project = pulumi_project(pulumi_cli, tmp_path, emu, sentinel)
+
+    def program(declared: bool) -> Callable[[], None]:
+        def run() -> None:
+            if declared:
+                BitbucketConnector("main", name="bitbucket-main", workspace="acme",
+                                   auth=ApiTokenAuth(username="alice", email="alice@acme.io",
+                                                     api_token=pulumi.Config().require_secret("token")))
+        return run
+
+    project.up(program(True))
+    definitions = tmp_path / "connectors.yaml"
+    definitions.write_text("connectors:\n  - name: bitbucket-main\n    workspace: acme\n    adopt: true\n"
+                           '    auth: {type: api_token, username: alice, email: alice@acme.io, '
+                           'api_token: "${env:BB_TOKEN}"}\n')
+    emu.admin("POST", "/clock", {"now": "2099-01-01T00:00:00Z"})
+    code, output = cli(emu, sentinel, capsys, "apply", "-f", str(definitions), "--auto-approve")
+    emu.admin("POST", "/clock", {"now": None})
+    assert code == 0, output
+    project.refresh()
+    failed = project.failing("up", program(True))
+    said = failed.stdout + failed.stderr
+    leave = said[said.index("leave it to cli"):said.index("take it over with")]
+    command = the_command(leave, "pulumi", starting="state delete")
+    urn = next(r["urn"] for r in project.export()["resources"] if r["urn"].endswith("::main"))
+    workspace = project.stack.workspace
+    assert isinstance(workspace, auto.LocalWorkspace) and workspace.pulumi_command is not None
+    workspace.pulumi_command.run([*argv(command, **{"<urn>": urn}), "--stack", project.stack.name, "--yes"],
+                                 workspace.work_dir, dict(workspace.env_vars))
+    run, preview = project.preview(program(False))  # then it goes from the program
+    assert preview.change_summary == {"same": 1}, run.stdout  # the stack only: nothing to delete
+    assert owner(emu, "bitbucket_main") == "cli"
     for text in [*project.printed(), output]:
         assert sentinel not in text
 
