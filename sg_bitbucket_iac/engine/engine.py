@@ -392,8 +392,8 @@ class Engine:
                 report.statuses.insert(0, DriftStatus.CHANGED_OUTSIDE)
             report.messages.append(changed_outside.changed_outside_message(
                 observed.modified_at, last_write, how_to_resend=self.wording.how_to_resend(report.name)))
-        if desired is not None and observed is not None and not adopt:
-            not_ours(report, tags.owner_of(observed.context_tags), self.wording.owner)
+        if desired is not None and observed is not None and not adopt and self.owner is not None:
+            not_ours(report, tags.owner_of(observed.context_tags), self.owner)
         return report
 
 
