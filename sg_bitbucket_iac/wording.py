@@ -162,8 +162,8 @@ PULUMI_WORDING = FrontWording(
     owner=Front.PULUMI,
     field_names=FLAT_FIELD_NAMES,
     takeover="`adopt=True` on the BitbucketConnector, then `pulumi up`",
-    leave="`pulumi state delete <urn>` (`pulumi stack --show-urns` lists them), then remove it from the program; "
-    "removed alone, `pulumi up` would delete the connector",
+    leave="`pulumi state delete <urn>` with the URN `pulumi stack --show-urns` lists, then remove it from the "
+    "program; removed alone, `pulumi up` would delete the connector",
     declare_existing="set `connector_id=\"{id}\"` and `adopt=True` on the BitbucketConnector, then `pulumi up`",
     exists="set adopt=True to manage it from this stack (its credentials are replaced by the declared ones), "
     "read it without managing it with BitbucketConnector.get(name, \"{id}\"), or choose another connector_id",
