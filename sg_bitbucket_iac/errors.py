@@ -83,11 +83,30 @@ class UnsafeValueError(ConfigurationError):
 
 
 # --------------------------------------------------------------------------- StackGuardian answers
+# Where a hint names a setting, its template says {api_key} or {api_url}: the client fills in where the
+# value actually came from (a flag, a provider argument, stack config, an environment variable); these
+# are the names when nobody says (the environment variables that set them).
+SETTING_SOURCES = {"api_key": "SG_API_TOKEN or STACKGUARDIAN_API_KEY", "api_url": "SG_BASE_URL"}
+
+
 class StackGuardianError(SGBitbucketError):
     """StackGuardian answered with an error, or could not be reached."""
 
     status: int | None = None
     category = "error"
+    hint_template = ""  # the hint, with {api_key} / {api_url} where it names a setting
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        if "hint_template" in cls.__dict__:
+            cls.hint = cls.hint_template.format(**SETTING_SOURCES)
+        elif "hint" in cls.__dict__:
+            cls.hint_template = ""  # a hint of its own that names no setting
+
+    @classmethod
+    def hint_naming(cls, sources: dict[str, str]) -> str:
+        """This class's hint, naming where each setting came from (``sources``: setting -> its source)."""
+        return cls.hint_template.format(**{**SETTING_SOURCES, **sources}) if cls.hint_template else cls.hint
 
     def __init__(
         self,
@@ -131,7 +150,7 @@ class CreateConflictError(DuplicateError):
 class AuthenticationError(StackGuardianError):
     status = 401
     category = "unauthenticated"
-    hint = "the StackGuardian API key is missing, invalid or expired; set SG_API_TOKEN (or STACKGUARDIAN_API_KEY)"
+    hint_template = "the StackGuardian API key is missing, invalid or expired; set a valid one in {api_key}"
 
 
 class PermissionDeniedError(StackGuardianError):
@@ -175,7 +194,7 @@ class TransportError(StackGuardianError):
 
     category = "unreachable"
     reason = "no answer"
-    hint = "check the API URL (SG_BASE_URL) and your network; retried with backoff and gave up"
+    hint_template = "check the API URL ({api_url}) and your network; retried with backoff and gave up"
 
 
 class RequestTimeoutError(TransportError):
@@ -188,15 +207,15 @@ class ConnectionRefused(TransportError):
 
     category = "connection_refused"
     reason = "connection refused"
-    hint = ("nothing accepts connections there: check the host and port of the API URL (SG_BASE_URL) and that "
-            "the service is up; retried with backoff and gave up")
+    hint_template = ("nothing accepts connections there: check the host and port of the API URL ({api_url}) and "
+                     "that the service is up; retried with backoff and gave up")
 
 
 class NameNotResolved(TransportError):
     category = "name_not_resolved"
     reason = "host name does not resolve"
-    hint = ("check the host name of the API URL (SG_BASE_URL) for a typo, and your DNS or network; retried with "
-            "backoff and gave up")
+    hint_template = ("check the host name of the API URL ({api_url}) for a typo, and your DNS or network; retried "
+                     "with backoff and gave up")
 
 
 class ConnectionDropped(TransportError):
@@ -211,8 +230,8 @@ class ConnectionDropped(TransportError):
 class TLSHandshakeFailed(TransportError):
     category = "tls_failed"
     reason = "TLS handshake failed (certificate not trusted?)"
-    hint = ("check the API URL (SG_BASE_URL) is the HTTPS address of the API; a company CA can be trusted with "
-            "REQUESTS_CA_BUNDLE=/path/to/ca-bundle.pem")
+    hint_template = ("check the API URL ({api_url}) is the HTTPS address of the API; a company CA can be trusted "
+                     "with REQUESTS_CA_BUNDLE=/path/to/ca-bundle.pem")
 
 
 class ProxyFailed(TransportError):
@@ -312,13 +331,16 @@ class ConnectorExistsError(SGBitbucketError):
 class ForeignOwnerError(SGBitbucketError):
     """Another front owns the connector; nothing was written."""
 
-    def __init__(self, connector_id: str, owner: str, front: str, *, takeover: str,
-                 tag: str = "sg-bitbucket-iac/owner") -> None:
+    def __init__(self, connector_id: str, owner: str, front: str, *, takeover: str = "",
+                 hint: str | None = None, tag: str = "sg-bitbucket-iac/owner") -> None:
+        """``takeover``: how ``front`` takes it over (the hint offers it); ``hint``: the whole hint instead,
+        for a command that may not take it over (``migrate``: the owner's code changes it); ``tag``: the
+        ContextTag that names the owner (a CLI set's tag for a connector of another set)."""
         self.connector_id = connector_id
         self.owner = owner
         super().__init__(
             f"connector {connector_id} is owned by {owner} (ContextTag {tag}), not {front}; nothing was written",
-            hint=f"leave it to {owner}, or take it over with {takeover}",
+            hint=hint if hint is not None else f"leave it to {owner}, or take it over with {takeover}",
         )
 
 

@@ -212,8 +212,21 @@ def transport_failure(exc: BaseException) -> TransportFailure:
         if any(matches(link) for link in chain):
             return TransportFailure(error, error.reason)
     # Anything else (no route to host, ...): the operating system's words for its errno, never the
-    # library's message; without one, the exception's type.
+    # library's message; without one, what the library's exception type means, in words.
     for link in chain:
         if isinstance(link, OSError) and link.errno is not None and link.strerror:
             return TransportFailure(TransportError, link.strerror[:1].lower() + link.strerror[1:])
-    return TransportFailure(TransportError, type(exc).__name__)
+    for kinds, words in _OTHER_FAILURES:
+        if any(isinstance(link, kinds) for link in chain):
+            return TransportFailure(TransportError, words)
+    return TransportFailure(TransportError, "the request failed before any answer")
+
+
+# Failures that are not the network's, in words (never a class name a person has to look up).
+_OTHER_FAILURES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], str], ...] = (
+    ((requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema),
+     "the URL does not start with http:// or https://"),
+    ((requests.exceptions.InvalidURL, urllib3.exceptions.LocationParseError), "the URL is not a valid address"),
+    (requests.exceptions.TooManyRedirects, "too many redirects"),
+    (requests.exceptions.ContentDecodingError, "the answer could not be decoded"),
+)

@@ -390,8 +390,9 @@ class AppPasswordAuth(_AuthBase):
         # plain message remains.
         "Invalid username or app password for {who} (app passwords authenticate with the Bitbucket username, "
         "not the email).",
-        "app passwords can no longer be created or changed; migrate the connector with "
-        "`sg-bitbucket migrate --connector <ID> --to api_token` to an API token with the scopes it needs",
+        # No command here: every front names its own way to switch (wording.py's `migrate`).
+        "app passwords can no longer be created or changed; switch the connector to an API token (or an access "
+        "token) with the scopes it needs",
     )
 
     @field_validator("username")

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from .errors import ForeignOwnerError
 from .tags import DEFAULT_SET, SET_TAG, Front, owner_of, set_of, with_owner, without_cli_bookkeeping
-from .wording import for_owner
+from .wording import FrontWording, for_owner
 
 
 @dataclass(frozen=True)
@@ -79,18 +79,22 @@ def check_write(
     *,
     adopt: bool,
     set_name: str | None = None,
+    in_state: bool = False,
+    wording: FrontWording | None = None,
 ) -> OwnerChange | None:
     """May ``front`` write to this existing connector? The owner change the write makes, if any.
 
     Raises :class:`ForeignOwnerError` when another front owns it, or (for the CLI, writing for the
-    set ``set_name``) another set, and ``adopt`` was not asked for. A connector that nobody owns
-    yet gets ``front`` as its owner on the write (no take-over needed: the caller has already
-    decided it may write, by state or by ``adopt``).
+    set ``set_name``) another set, and ``adopt`` was not asked for; its hint is how ``front`` takes it
+    over, in ``wording`` (the asking engine's table; default: ``front``'s), and ``in_state``: ``front``'s
+    own state still holds the connector, which another front took over since (Terraform then needs
+    `state rm` before `import`). A connector that nobody owns yet gets ``front`` as its owner on the
+    write (no take-over needed: the caller has already decided it may write, by state or by ``adopt``).
     """
     if front is None or context_tags is None:
         return None
     current = owner_of(context_tags)
-    wording = for_owner(front)
+    wording = wording or for_owner(front)
     if current is front:
         if front is not Front.CLI:
             return None
@@ -99,11 +103,13 @@ def check_write(
             return None
         if not adopt:
             raise ForeignOwnerError(connector_id, f"the CLI's set {current_set}", f"set {wanted_set}",
-                                    takeover=f"{wording.takeover} (it moves the connector to set {wanted_set})",
+                                    takeover=f"{wording.take_over(connector_id)} (it moves the connector to set "
+                                    f"{wanted_set})",
                                     tag=SET_TAG)
         return OwnerChange(connector_id, current, front, current_set, wanted_set)
     if current is not None and not adopt:
-        raise ForeignOwnerError(connector_id, current.value, front.value, takeover=wording.takeover)
+        hint = wording.foreign_owner_hint(current.value, connector_id, in_state=in_state)
+        raise ForeignOwnerError(connector_id, current.value, front.value, hint=hint)
     return OwnerChange(connector_id, current, front, set_of(context_tags),
                        (set_name or DEFAULT_SET) if front is Front.CLI else None)
 
@@ -125,5 +131,8 @@ def check_foreign_tool(connector_id: str, context_tags: Mapping[str, str], comma
     """
     current = owner_of(context_tags)
     if current is not None and current is not Front.CLI:
-        raise ForeignOwnerError(connector_id, current.value, command, takeover=for_owner(current).change_credential)
+        # In the owner's own words (never "take it over with" nor back to this command: that loops).
+        raise ForeignOwnerError(connector_id, current.value, command,
+                                hint=f"{current.value} owns its credential: "
+                                f"{for_owner(current).how_to_migrate(connector_id)}")
 

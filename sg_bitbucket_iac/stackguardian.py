@@ -134,10 +134,14 @@ class StackGuardianClient:
         timeout: tuple[float, float] = DEFAULT_TIMEOUT,
         retries: int = 4,
         backoff: float = 0.5,
+        sources: Mapping[str, str] | None = None,
     ) -> None:
+        """``sources``: where the API key and URL came from (``api_key``, ``api_url`` -> a flag, a provider
+        argument, stack config or an environment variable), named by the hints of the errors they cause."""
         self._base = parse_base_url(api_url, "api_url")
         self.api_url = str(self._base)
         self._api_key = checked_api_key(api_key, "api_key")
+        self.sources: dict[str, str] = {k: v for k, v in (sources or {}).items() if v}
         self.org = Identifier.ORG.check(org, "org")
         self._prefix = ("api", "v1", "orgs", self.org, "integrations")
         self.timeout = timeout
@@ -150,6 +154,7 @@ class StackGuardianClient:
     def from_settings(cls, settings: Settings, **kwargs: Any) -> StackGuardianClient:
         if settings.request_timeout is not None:
             kwargs.setdefault("timeout", (min(DEFAULT_TIMEOUT[0], settings.request_timeout), settings.request_timeout))
+        kwargs.setdefault("sources", {name: settings.source_of(name) for name in ("api_key", "api_url")})
         return cls(settings.api_url, settings.require_api_key(), settings.require_org(), **kwargs)
 
     def __repr__(self) -> str:
@@ -215,10 +220,12 @@ class StackGuardianClient:
                 # The class by the exception's type; never the library's own text (it may quote a header value
                 # or a URL with a credential).
                 failure = transport_failure(exc)
+                hint = failure.error.hint_naming(self.sources)
                 if issubclass(failure.error, RequestTimeoutError):
                     raise RequestTimeoutError(f"no complete answer within {self.timeout[1]:g} s",
-                                              operation=operation) from None
-                raise failure.error(f"cannot reach {self.api_url} ({failure.reason})", operation=operation) from None
+                                              operation=operation, hint=hint) from None
+                raise failure.error(f"cannot reach {self.api_url} ({failure.reason})", operation=operation,
+                                    hint=hint) from None
         log.debug("%s %s -> %s", method, _path_only(url), response.status_code)
         status = response.status_code
         if 200 <= status < 300:
@@ -236,7 +243,8 @@ class StackGuardianClient:
                 raise DuplicateError("connector already exists", **kwargs)
             raise BadRequestError("request rejected (400)", **kwargs)
         if status == 401:
-            raise AuthenticationError("API key rejected (401)", **kwargs)
+            raise AuthenticationError("API key rejected (401)", hint=AuthenticationError.hint_naming(self.sources),
+                                      **kwargs)
         if status == 403:
             raise PermissionDeniedError(f"forbidden for org {self.org!r} (403)", **kwargs)
         if status == 404:
@@ -246,8 +254,8 @@ class StackGuardianClient:
         if 300 <= status < 400:
             raise StackGuardianError(
                 f"redirected ({status}); not followed, so the request and its credentials stay on {self.api_url}",
-                hint="set SG_BASE_URL to the API's final address (redirects are followed only for reads on the "
-                "same origin)", **kwargs)
+                hint=f"set {self.sources.get('api_url', 'SG_BASE_URL')} to the API's final address (redirects are "
+                "followed only for reads on the same origin)", **kwargs)
         if status >= 500 or status == 408:
             raise ServerError(f"service error ({status})", **kwargs)
         raise StackGuardianError(f"unexpected HTTP {status}", **kwargs)

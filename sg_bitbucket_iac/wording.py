@@ -12,7 +12,7 @@ through :func:`for_owner` when it owns connectors under an owner value of its ow
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, replace
 
 from .tags import Front
 from .timeline import SWITCH_OFF_APP_PASSWORDS
@@ -22,18 +22,33 @@ from .timeline import SWITCH_OFF_APP_PASSWORDS
 class FrontWording:
     """How one front names the backend's fields and says what a person does next.
 
-    Templates take ``{id}`` (a connector Id) or ``{name}`` (a connector name) where noted.
+    Templates take ``{id}`` (a connector Id) or ``{name}`` (a connector name) where noted. Every
+    text that names a command names one that works when followed literally, in this front's own
+    tools (a Terraform user is never sent to ``sg-bitbucket``, nor back and forth); the tests follow
+    each one (tests/cli/test_advice.py, tests/cli/test_drift_fixes.py, tests/e2e/test_advice_e2e.py).
     """
 
     owner: Front  # the owner tag this front writes
     field_names: Mapping[str, str]  # backend field (`scope`, `id`, `type`) -> the front's name; absent: same
-    takeover: str  # how a person takes over a connector another front owns
+    takeover: str  # {id}: "take it over with ...": a connector another front owns, not in this front's state
     declare_existing: str  # {id}: how a person declares the existing connector with that Id
     exists: str  # {id}: what to do when a create meets a connector with that Id that is not managed here
     resend: str  # {name}: how the declared credential is re-sent after an edit made outside
     change_credential: str  # where the credential of a connector this front owns is changed
     migrate: str  # {id}: how a connector is moved off its app password
     migrate_unnamed: str = ""  # the same when no connector is named (a credential checked on its own)
+    # {id}: "take it back with ...": one this front still has in its state that another front took over
+    # (Terraform cannot import what its state holds); empty: the same as `takeover`.
+    takeback: str = ""
+    # How to stop managing a connector this front's state holds without deleting it (another front owns it
+    # now); empty: nothing to do beyond no longer declaring it.
+    leave: str = ""
+    # Drift finding -> the one command that fixes it ({file}, {id}, {owner}); only fronts with a drift
+    # command fill it (the CLI's `drift`). A finding without an entry has no fix to offer.
+    drift_fixes: Mapping[str, str] = field(default_factory=dict)
+    # Settings field (`api_url`, `api_key`, ...) -> how this front is given it explicitly; a hint about a
+    # bad key or URL names it when the value came from there (else the environment variable it came from).
+    setting_names: Mapping[str, str] = field(default_factory=dict)
 
     def field(self, name: str) -> str:
         return self.field_names.get(name, name)
@@ -43,6 +58,23 @@ class FrontWording:
 
     def how_to_resend(self, name: str) -> str:
         return self.resend.format(name=name)
+
+    def take_over(self, connector_id: str, *, in_state: bool = False) -> str:
+        """How to take over a connector another front owns; ``in_state``: this front's state still holds it."""
+        return ((self.takeback if in_state and self.takeback else self.takeover)
+                .replace("{id}", connector_id))
+
+    def foreign_owner_hint(self, owner: str, connector_id: str, *, in_state: bool = False) -> str:
+        """What a front says when ``owner`` (another front) owns a connector it was asked to write."""
+        leave = f" ({self.leave})" if in_state and self.leave else ""
+        return f"leave it to {owner}{leave}, or take it over with {self.take_over(connector_id, in_state=in_state)}"
+
+    def drift_fix(self, finding: str, *, file: str, connector_id: str, owner: str = "") -> str | None:
+        """The command that fixes a drift finding, for the definitions file as the person named it."""
+        template = self.drift_fixes.get(finding)
+        if template is None:
+            return None
+        return template.replace("{file}", file).replace("{id}", connector_id).replace("{owner}", owner)
 
     def how_to_migrate(self, connector_id: str | None) -> str:
         if connector_id is None and self.migrate_unnamed:
@@ -63,54 +95,106 @@ FLAT_FIELD_NAMES: Mapping[str, str] = {
     "scope": "access_token_scope",
 }
 
-# The command that changes the credential of a connector no front owns; every front names it.
+# The command that changes the credential of a connector no front owns (only the CLI names it).
 _MIGRATE_COMMAND = "`sg-bitbucket migrate --connector {id} --to api_token|access_token ...`"
-_UNOWNED_MIGRATE = "`sg-bitbucket migrate` does the same for a connector no front owns"
+
+# What `sg-bitbucket drift` offers for each finding (DriftStatus values, and the fix variants the engine
+# picks): the one command that fixes it. `apply` with the connector's Id touches only that connector.
+CLI_DRIFT_FIXES: Mapping[str, str] = {
+    "changed_outside": "`sg-bitbucket apply -f {file} {id}` re-asserts the declaration",
+    "not_yet_applied": "`sg-bitbucket apply -f {file} {id}` applies it",
+    "deleted_outside": "`sg-bitbucket apply -f {file} {id}` re-creates it",
+    "not_created": "`sg-bitbucket apply -f {file} {id}` creates it",
+    "credentials_failing": "`sg-bitbucket apply -f {file} {id} --resend-credentials` re-sends the declared credential "
+    "(a plain apply sends nothing when no declared value changed)",
+    "declared_credentials_failing": "Bitbucket refuses the declared credential too: replace it where its entry "
+    "references it, then `sg-bitbucket apply -f {file} {id}`",
+    "app_password": "switch its entry to `type: api_token` (username, email, api_token) or `type: access_token` "
+    "(access_token, repository or project) with a new credential, then `sg-bitbucket apply -f {file} {id}`",
+    "foreign_owner": "set `adopt: true` on its entry, then `sg-bitbucket apply -f {file} {id}` takes it over from "
+    "{owner} (or remove the entry to leave it to {owner})",
+    "unmanaged": "set `adopt: true` on its entry, then `sg-bitbucket apply -f {file} {id}` takes it over",
+    "undeclared": "`sg-bitbucket apply -f {file} --prune` deletes it (to keep it instead, declare it: "
+    "`sg-bitbucket import {id}` prints its entry)",
+    # A file without a `set:` of its own (set `default`) never prunes: other files share that set.
+    "undeclared_default_set": "declare it in {file} (`sg-bitbucket import {id}` prints its entry), or delete it in "
+    "StackGuardian; this file is in set `default`, which never prunes: to prune what it no longer declares, give "
+    "it a `set:` of its own",
+}
 
 CLI_WORDING = FrontWording(
     owner=Front.CLI,
     field_names={},
-    takeover="`adopt: true` on its entry in the definitions file",
-    declare_existing="set `id: {id}` on its entry (and `adopt: true` to take it over)",
-    exists="take it over with `adopt: true` on its entry (`sg-bitbucket import {id} --to-yaml` prints one), "
-    "or choose another Id",
+    takeover="`adopt: true` on its entry in the definitions file, then `sg-bitbucket apply -f FILE`",
+    declare_existing="set `id: {id}` and `adopt: true` on its entry, then `sg-bitbucket apply -f FILE`",
+    exists="take it over with `adopt: true` on its entry (`sg-bitbucket import {id}` prints one), then "
+    "`sg-bitbucket apply -f FILE`; or choose another Id",
     resend="`sg-bitbucket apply -f FILE {name} --resend-credentials` re-sends the declared one (a plain apply "
     "re-sends it too)",
     change_credential="edit its entry in the definitions file and run `sg-bitbucket apply -f FILE`",
     migrate=f"{SWITCH_OFF_APP_PASSWORDS} with {_MIGRATE_COMMAND}",
     migrate_unnamed=f"{SWITCH_OFF_APP_PASSWORDS} with `sg-bitbucket migrate --to api_token|access_token` on the "
     "connector that uses it",
+    drift_fixes=CLI_DRIFT_FIXES,
+    setting_names={"api_url": "--api-url", "org": "--org", "bitbucket_api_url": "--bitbucket-api-url",
+                   "preflight": "--no-preflight", "request_timeout": "--timeout"},
 )
 
-# Terraform and OpenTofu run the same provider and nothing tells them apart reliably (see
-# terraform/invocation.py), so this table never names one alone: "apply", "an `import` block".
-TERRAFORM_WORDING = FrontWording(
+# Terraform and OpenTofu run the same provider. It names the engine's commands ({tf}) only when it knows
+# which engine runs it (terraform/invocation.py reads the engine's command line; the version either sends
+# does not tell them apart); otherwise {tf} reads `<terraform|tofu>` and the rest says "apply". Terraform
+# cannot import an address its state already holds: `state rm` first (the connector stays).
+_TERRAFORM_TEMPLATE = FrontWording(
     owner=Front.TERRAFORM,
     field_names=FLAT_FIELD_NAMES,
-    takeover="an `import` block (or the `import` command) with its Id, then apply: the apply moves the owner",
-    declare_existing="import it: an `import {{}}` block with id = \"{id}\" (or the `import` command with {id}), "
-    "then apply",
-    exists="import it instead of creating it: an `import {{}}` block with id = \"{id}\" (or the `import` command "
-    "with {id}); or set another `connector_id`",
+    takeover="`{tf} import <address> {id}` (or an `import {}` block with that id), then apply",
+    takeback="`{tf} state rm <address>`, then `{tf} import <address> {id}` and apply (this state still holds the "
+    "resource, so an import alone fails; `state rm` leaves the connector in StackGuardian)",
+    leave="`{tf} state rm <address>`, then remove its resource block; the block removed alone would delete "
+    "the connector",
+    declare_existing="set `connector_id = \"{id}\"` on the resource and import it: `{tf} import <address> {id}` "
+    "(or an `import {{}}` block with that id), then apply",
+    exists="import it instead of creating it: `{tf} import <address> {id}` (or an `import {{}}` block with that "
+    "id), then apply; or set another `connector_id`",
     resend="the next apply re-sends the declared one",
-    change_credential="change it in the Terraform or OpenTofu configuration that declares it and apply",
-    migrate=f"{SWITCH_OFF_APP_PASSWORDS} in place: set auth_type = \"api_token\" (username, email, api_token) or "
-    "\"access_token\" (access_token and repository/project), drop app_password, and apply; the connector keeps "
-    f"its Id ({_UNOWNED_MIGRATE})",
+    change_credential="change it in the configuration that declares it and apply",
+    setting_names={"api_key": "api_key", "api_url": "api_uri", "org": "org_name",
+                   "bitbucket_api_url": "bitbucket_api_url", "preflight": "preflight"},
+    migrate=f"{SWITCH_OFF_APP_PASSWORDS} in place: set auth_type = \"api_token\" with username, email and api_token "
+    "(or \"access_token\" with access_token and repository or project), remove app_password, and apply; the "
+    "connector keeps its Id",
 )
+# A person who does not say which engine they run (the CLI speaking of a Terraform-owned connector).
+_ANY_ENGINE = "<terraform|tofu>"
+
+
+def terraform_wording(engine: str | None) -> FrontWording:
+    """The Terraform table in the words of ``engine`` (`terraform`, `tofu`; None: not known, engine-neutral)."""
+    command = engine or _ANY_ENGINE
+    return replace(_TERRAFORM_TEMPLATE, **{
+        f.name: getattr(_TERRAFORM_TEMPLATE, f.name).replace("{tf}", command)
+        for f in fields(FrontWording) if type(getattr(_TERRAFORM_TEMPLATE, f.name)) is str  # texts, not `owner`
+    })
+
+
+TERRAFORM_WORDING = terraform_wording(None)
 
 PULUMI_WORDING = FrontWording(
     owner=Front.PULUMI,
     field_names=FLAT_FIELD_NAMES,
-    takeover="`adopt=True` on the BitbucketConnector",
-    declare_existing="set `connector_id=\"{id}\"` and `adopt=True` on the BitbucketConnector",
+    takeover="`adopt=True` on the BitbucketConnector, then `pulumi up`",
+    leave="`pulumi state delete <urn>` with the URN `pulumi stack --show-urns` lists, then remove it from the "
+    "program; removed alone, `pulumi up` would delete the connector",
+    declare_existing="set `connector_id=\"{id}\"` and `adopt=True` on the BitbucketConnector, then `pulumi up`",
     exists="set adopt=True to manage it from this stack (its credentials are replaced by the declared ones), "
     "read it without managing it with BitbucketConnector.get(name, \"{id}\"), or choose another connector_id",
     resend="the next `pulumi up` re-sends the declared one",
     change_credential="change it in the Pulumi program and run `pulumi up`",
+    setting_names={"api_key": "stackguardian:apiKey", "api_url": "stackguardian:apiUrl", "org": "stackguardian:org",
+                   "bitbucket_api_url": "stackguardian:bitbucketApiUrl", "preflight": "stackguardian:preflight"},
     migrate=f"{SWITCH_OFF_APP_PASSWORDS} in place: give the BitbucketConnector auth=ApiTokenAuth(username, email, "
     "api_token) or AccessTokenAuth(access_token, repository/project) instead of AppPasswordAuth, and run "
-    f"`pulumi up`; the connector keeps its Id ({_UNOWNED_MIGRATE})",
+    "`pulumi up`; the connector keeps its Id",
 )
 
 _BY_OWNER: dict[Front, FrontWording] = {w.owner: w for w in (CLI_WORDING, TERRAFORM_WORDING, PULUMI_WORDING)}

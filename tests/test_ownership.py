@@ -22,7 +22,7 @@ CLI_TAGS = {OWNER_TAG: "cli", MANAGED_TAG: "true", APPLIED_TAG: "{}", FINGERPRIN
 
 
 def test_another_fronts_connector_needs_adopt_and_adopt_moves_it() -> None:
-    with pytest.raises(ForeignOwnerError, match=r"owned by cli.*an `import` block"):
+    with pytest.raises(ForeignOwnerError, match=r"owned by cli.*import <address> c1"):
         check_write("c1", CLI_TAGS, Front.TERRAFORM, adopt=False)
     change = check_write("c1", CLI_TAGS, Front.TERRAFORM, adopt=True)
     assert change is not None and (change.previous, change.new) == (Front.CLI, Front.TERRAFORM)
@@ -45,6 +45,9 @@ def test_a_take_over_drops_the_clis_bookkeeping_and_keeps_the_rest() -> None:
 def test_migrate_refuses_terraform_and_pulumi_connectors_only() -> None:
     check_foreign_tool("c1", CLI_TAGS, "migrate")
     check_foreign_tool("c1", {}, "migrate")
-    for owner, where in (("terraform", "Terraform or OpenTofu configuration"), ("pulumi", "Pulumi program")):
-        with pytest.raises(ForeignOwnerError, match=f"owned by {owner}.*{where}"):
+    for owner, where in (("terraform", 'set auth_type = "api_token".*and apply'),
+                         ("pulumi", "auth=ApiTokenAuth.*`pulumi up`")):
+        with pytest.raises(ForeignOwnerError, match=f"owned by {owner}.*{where}") as caught:
             check_foreign_tool("c1", {OWNER_TAG: owner}, "migrate")
+        # In the owner's words only: neither "take it over with" nor a way back to `sg-bitbucket migrate`.
+        assert "take it over" not in str(caught.value) and "sg-bitbucket " not in str(caught.value)

@@ -40,6 +40,9 @@ DRIFT_LABELS = {
     # Without local state, a connector deleted outside (with its ContextTags) looks never created.
     "not_created": ("missing (not created yet, or deleted outside)", "yellow"),
     "credentials_failing": ("credentials failing", "red"),
+    "app_password": ("app password", "red"),
+    "foreign_owner": ("owned by another front", "red"),
+    "unmanaged": ("exists, not managed here", "yellow"),
     "undeclared": ("managed, not declared", "yellow"),
 }
 PREFLIGHT_STYLES = {"PASS": "green", "FAIL": "red", "INCONCLUSIVE": "yellow"}
@@ -202,10 +205,13 @@ def drift_view(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, Any])
             connector.append(f" ({report['name']})", style="dim")
         table.add_row(connector, Text(show(report.get("set"))), statuses, Text(show(report.get("authenticated"))),
                       Text("\n".join(drift_details(report))))
+    # Each fix on a line of its own under the table, never folded inside a cell: a command to copy whole.
+    fixes = [Text(f"fix {report['connector_id']}: {report['fix']}", style="yellow")
+             for report in reports if report.get("fix")]
     drifted = summary["drifted"]
     line = Text(f"Drift: {drifted} of {summary['total']} connector(s) drifted (file's set: {summary.get('set')}).",
                 style="bold red" if drifted else "bold green")
-    return [table, line]
+    return [table, *fixes, line]
 
 
 # Markdown for pull-request comments. Every value that comes from a person or a server (Ids, names,
@@ -241,6 +247,16 @@ def md_text(text: Any) -> str:
     return "<br>".join(_MD_PUNCTUATION.sub(r"\\\1", line) for line in str(text).splitlines())
 
 
+def md_mixed(text: str) -> str:
+    """The tool's own words with commands in backticks (a drift fix): each `command` as a code span, the
+    words around them as escaped text; text with an odd number of backticks is escaped whole."""
+    parts = str(text).split("`")
+    if len(parts) % 2 == 0:
+        return md_text(text) or NONE
+    rendered = "".join(md_code(part) if index % 2 else md_text(part) for index, part in enumerate(parts))
+    return rendered or NONE
+
+
 def _md_lines(lines: Iterable[str]) -> str:
     """A table cell of several lines, each its own code span."""
     spans = [md_code(part) for line in lines for part in (str(line).splitlines() or [""])]
@@ -262,13 +278,14 @@ def drift_markdown(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, A
         "",
     ]
     if drifted:
-        lines += ["| Connector | Set | Status | Authenticated | Details |", "|---|---|---|---|---|"]
+        lines += ["| Connector | Set | Status | Authenticated | Details | Fix |", "|---|---|---|---|---|---|"]
         for report in drifted:
             status = ", ".join(DRIFT_LABELS.get(s, (s, ""))[0] for s in report["status"])
             lines.append(
                 f"| {md_code(report['connector_id'])} ({md_code(report['name'])}) | "
                 f"{md_code(show(report.get('set')))} | {md_text(status)} | "
-                f"{md_text(show(report.get('authenticated')))} | {_md_lines(drift_details(report))} |"
+                f"{md_text(show(report.get('authenticated')))} | {_md_lines(drift_details(report))} | "
+                f"{md_mixed(report.get('fix') or '')} |"
             )
         lines.append("")
     if in_sync:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .. import changed_outside, interrupted_create, name_clash, ownership, tags, timeline
+from .. import changed_outside, interrupted_create, logs, name_clash, ownership, tags, timeline
 from ..errors import (
     ConnectorExistsError,
     ConnectorValidationError,
@@ -28,7 +28,7 @@ from ..redact import shorten
 from ..settings import Settings
 from ..wire import KIND, ObservedConnector, observed_from_record, to_create_payload, to_update_payload
 from ..wording import CLI_WORDING, FrontWording
-from .drift import DriftReport, DriftStatus, classify_drift
+from .drift import DriftReport, DriftStatus, classify_drift, not_ours
 from .plan import SENSITIVE, Action, ConnectorPlan, FieldChange, plan_connector
 from .precheck import (
     AppPasswordVerdict,
@@ -82,6 +82,8 @@ class Engine:
         ``cli_set``: for the CLI, the set of the definitions file it applies (None: ``default``).
         """
         self.settings = settings
+        if settings.api_key is not None:
+            logs.remember_secret(settings.api_key.reveal())
         self.wording = front or CLI_WORDING
         self.owner = front.owner if front is not None else None  # the owner tag this engine writes
         self.mark_managed = self.owner is tags.Front.CLI  # the CLI keeps its bookkeeping in ContextTags
@@ -205,6 +207,7 @@ class Engine:
         An app password the date refuses fails without a request. The date's warnings are the
         policy's to say (:meth:`validate`, :meth:`precheck`), so they are not repeated here.
         """
+        _remember(connector)
         if not (self.settings.preflight if enabled is None else enabled):
             return None
         verdict = self._app_password_verdict(connector.auth, connector.connector_id, new_connector)
@@ -215,6 +218,7 @@ class Engine:
     def check_credential(self, auth: AnyAuth, workspace: str, *, repositories: Sequence[str] = ()) -> PreflightResult:
         """A credential on its own (`sg-bitbucket preflight`): what the date means for it comes first
         among its checks, and an app password the date refuses sends nothing."""
+        logs.remember_secret(auth.secret.reveal())
         verdict = self._app_password_verdict(auth, None, True)
         if verdict is not None and verdict.refused:
             return refused_preflight(auth.auth_type, workspace, verdict)
@@ -260,7 +264,9 @@ class Engine:
         so that a connector its own interrupted create left behind is accepted
         (:mod:`..interrupted_create`).
         """
+        _remember(desired)
         connector_id = desired.connector_id if desired else (applied.connector_id if applied else None)
+        in_state = applied is not None  # the front's own state holds it (Terraform, Pulumi): a take-back
         if refresh and observed is None and connector_id:
             observed, unreadable = self.read_leniently(connector_id)
         if self.mark_managed and applied is None and observed is not None and observed.managed:
@@ -268,7 +274,7 @@ class Engine:
         change = None
         if desired is not None and observed is not None:
             change = ownership.check_write(desired.connector_id, observed.context_tags, self.owner, adopt=adopt,
-                                           set_name=self.cli_set)
+                                           set_name=self.cli_set, in_state=in_state, wording=self.wording)
         adopting_unmanaged = applied is None and not adopt and not (self.mark_managed and observed and observed.managed)
         finishing = False
         if desired is not None and observed is not None and adopting_unmanaged:
@@ -352,6 +358,7 @@ class Engine:
 
         ``configuration``: as for :meth:`plan`; a create writes its creation marker.
         """
+        _remember(desired)
         if plan.action is Action.NOOP:
             return ApplyResult(plan, observed, AppliedSnapshot.of(desired, self.org) if desired else None)
         if plan.action is Action.DELETE:
@@ -423,7 +430,10 @@ class Engine:
         applied: AppliedSnapshot | None = None,
         observed: ObservedConnector | None = None,
         verify_credentials: bool = False,
+        adopt: bool = False,
     ) -> DriftReport:
+        """One connector's drift; ``adopt``: its declaration takes it over on the next apply (`adopt: true`)."""
+        _remember(desired)
         if applied is None and observed is not None:
             applied = AppliedSnapshot.from_tags(observed.context_tags)
         check = None
@@ -438,6 +448,8 @@ class Engine:
             if DriftStatus.CHANGED_OUTSIDE not in report.statuses:
                 report.statuses.insert(0, DriftStatus.CHANGED_OUTSIDE)
             report.messages.append(edit.message(self.wording.how_to_resend(report.name)))
+        if desired is not None and observed is not None and not adopt and self.owner is not None:
+            not_ours(report, observed.context_tags, self.owner, self.cli_set)
         return report
 
 
@@ -474,3 +486,9 @@ def _repair_note(unreadable: OddRecordError | None) -> str:
         return ""
     return (f"StackGuardian's record could not be read in full ({'; '.join(unreadable.findings)}); "
             "the declaration is re-sent, which repairs it")
+
+
+def _remember(connector: Connector | None) -> None:
+    """The opt-in log scrubs every credential this engine is given (a provider process has no other list)."""
+    if connector is not None:
+        logs.remember_secret(connector.auth.secret.reveal())

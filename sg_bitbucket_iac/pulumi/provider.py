@@ -10,6 +10,7 @@ Which properties exist and how they map is :mod:`.properties`; what the Pulumi C
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -17,6 +18,7 @@ from typing import Any
 
 from pulumi import dynamic
 
+from .. import logs
 from ..changed_outside import refresh_note
 from ..engine import (
     INTERRUPTED_CREATE_NOTE,
@@ -112,6 +114,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
                     org=cfg.get("org") or None,
                     bitbucket_api_url=cfg.get("bitbucketApiUrl") or None,
                     preflight=cfg.get("preflight"),
+                    names=PULUMI_WORDING.setting_names,
                 )
             return runtime.settings
 
@@ -144,6 +147,10 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
     def configure(self, req: dynamic.ConfigureRequest) -> None:
         """Keep the `stackguardian:*` stack config in memory; Settings.resolve adds the environment."""
         error_reports.install(BitbucketConnectorError)  # the CLI shows our message, not a traceback
+        # SG_BITBUCKET_IAC_LOG: plain lines on this process's stderr, which the Pulumi CLI shows with the run.
+        log_problem = logs.configure_provider(os.environ, style="plain")
+        if log_problem:
+            warn_once(log_problem)
         config: dict[str, Any] = {}
         for name in ("apiKey", "apiUrl", "org", "bitbucketApiUrl", "preflight"):
             value = req.config.get(f"{CONFIG_NAMESPACE}:{name}")
@@ -272,7 +279,9 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             desired = keep_identity(parse(news), applied)
             preflight = preflight_flag(news.get("preflight"))
             observed, unreadable = engine.read_leniently(id_)
-            plan = engine.plan(desired, applied=applied, observed=observed, adopt=applied is None, refresh=False,
+            # `adopt=True` also takes back a connector this stack holds that another front took over since.
+            plan = engine.plan(desired, applied=applied, observed=observed,
+                               adopt=applied is None or bool(news.get("adopt")), refresh=False,
                                unreadable=unreadable)
             if plan.action is Action.REPLACE:
                 raise BitbucketConnectorError(

@@ -56,7 +56,6 @@ from ..flatstate import CREDENTIAL_KEYS, SECRET_KEYS, snapshot_of, timestamp
 from ..identifiers import Identifier
 from ..model import Connector
 from ..tags import Front
-from ..wording import TERRAFORM_WORDING
 from . import attributes as attrs
 from . import private, replacements
 from .private import Private
@@ -214,7 +213,7 @@ class ConnectorResource(Resource):
             if checking:
                 writes = not parsed.complete or bool(ctx.changed_fields & set(CREDENTIAL_KEYS))
                 policy = check_policy(connector, at=self.provider.now(), creating=creating, writes_credential=writes,
-                                      wording=TERRAFORM_WORDING)
+                                      wording=self.provider.wording)
                 attrs.report_problems(ctx.diagnostics, policy.problems)
             return planned
         planned["credentials_fingerprint"] = connector.credential_fingerprint(engine.org)
@@ -441,7 +440,7 @@ class ConnectorResource(Resource):
             return None
         state = attrs.refreshed_state(current, observed)
         state["org"] = engine.org
-        note = refresh_note(str(connector_id), current.get("modified_at"), observed.modified_at, TERRAFORM_WORDING)
+        note = refresh_note(str(connector_id), current.get("modified_at"), observed.modified_at, self.provider.wording)
         if note is not None or unreadable is not None:  # forget the secret: the next plan re-sends the declaration
             for attribute in (*SECRET_KEYS, "credentials_fingerprint"):
                 state[attribute] = None

@@ -1,4 +1,4 @@
-"""Which engine command this provider process serves: a destroy, or anything else.
+"""Which engine runs this provider process (Terraform or OpenTofu), and which command: a destroy, or anything else.
 
 `terraform destroy` (and `apply -destroy`, `plan -destroy`; OpenTofu alike) first runs a *normal*
 plan to refresh the state (hashicorp/terraform#32208), which plans the configuration's resources
@@ -12,8 +12,10 @@ else from `ps`; when it cannot be read, the provider behaves as for a plan (the 
 both engines add to the command line, are read from the environment the plugin inherits.
 
 The engine's version, sent in ConfigureProvider, does not tell Terraform from OpenTofu (OpenTofu
-1.12.6 sends "1.13.0", a Terraform version too), so the provider never names the engine. The facts
-and their sources: docs/evidence.md#terraforms-plan-calls-destroy-replacement-private-state.
+1.12.6 sends "1.13.0", a Terraform version too); the same command line does, by the engine's own
+name (`terraform`, `tofu`), so the provider's advice names that engine's commands, and stays
+engine-neutral when the command line cannot be read. The facts and their sources:
+docs/evidence.md#terraforms-plan-calls-destroy-replacement-private-state.
 """
 
 from __future__ import annotations
@@ -39,6 +41,16 @@ class Invocation:
 
     command: str | None  # `plan`, `apply`, `destroy`, ... (None: not known)
     destroying: bool
+    engine: str | None = None  # `terraform` or `tofu`, as the engine's own name says (None: not known)
+
+
+def engine_name(program: str) -> str | None:
+    """`terraform` or `tofu` from the engine's program path (`/usr/bin/tofu`, `terraform-1.0.3`), else None."""
+    base = Path(program).name.lower()
+    for engine in ("tofu", "terraform"):
+        if base == engine or base.startswith((engine + "-", engine + "_", engine + ".")):
+            return engine
+    return None
 
 
 def parse(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> Invocation:
@@ -50,12 +62,13 @@ def parse(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> Invo
     env = os.environ if environ is None else environ
     args = list(argv[1:])
     command = next((a for a in args if not a.startswith("-")), None)
+    engine = engine_name(argv[0]) if argv else None
     if command is None:
-        return Invocation(None, False)
+        return Invocation(None, False, engine)
     flags = [*args[args.index(command) + 1:], *_split(env.get("TF_CLI_ARGS")),
              *_split(env.get(f"TF_CLI_ARGS_{command}"))]
     destroying = command in _DESTROYING or (command in _DESTROY_FLAG_COMMANDS and _destroy_flag(flags))
-    return Invocation(command, destroying)
+    return Invocation(command, destroying, engine)
 
 
 def _split(value: str | None) -> list[str]:

@@ -17,6 +17,7 @@ from . import PROVIDER_NAME, PROVIDER_SOURCE
 
 if TYPE_CHECKING:  # settings, secrets and the engine (pydantic) load on first use, after the plugin handshake
     from ..engine import Engine
+    from ..wording import FrontWording
 
 # Provider attribute -> Settings.resolve keyword (env fallbacks are Settings' business).
 SETTING_OF_ATTRIBUTE = {
@@ -32,14 +33,29 @@ _URL_ATTRIBUTES = ("api_uri", "bitbucket_api_url")
 class SGBitbucketProvider(Provider):
     """Builds the Engine once in configure_provider; resources reach it through `require_engine`."""
 
-    def __init__(self, environ: Mapping[str, str] | None = None, *, destroying: bool | None = None) -> None:
+    def __init__(self, environ: Mapping[str, str] | None = None, *, destroying: bool | None = None,
+                 engine_name: str | None = None) -> None:
         self.environ = environ  # None: the process environment (tests pass their own)
         self.engine: Engine | None = None
         self.configured_with_unknowns = False
         self._destroying = destroying  # None: ask the engine's command line (invocation.py)
+        self._engine_name = engine_name  # `terraform`/`tofu`; None: ask the engine's command line
+        self._wording: FrontWording | None = None
         self._other_orgs: dict[str, Engine] = {}  # engines on orgs the state names (an `org_name` changed)
         # Which configuration this provider runs for: its interrupted creates are finished, no one else's.
         self.configuration: str | None = None
+        self.startup_warnings: list[str] = []  # said at configure: the plugin has no other way to speak
+
+    @property
+    def wording(self) -> FrontWording:
+        """The Terraform table in the words of the engine that runs this provider: its commands named
+        when its command line tells which engine it is (invocation.py), engine-neutral otherwise."""
+        if self._wording is None:
+            from ..wording import terraform_wording
+            from .invocation import engine_invocation
+
+            self._wording = terraform_wording(self._engine_name or engine_invocation().engine)
+        return self._wording
 
     @property
     def destroying(self) -> bool:
@@ -94,6 +110,8 @@ class SGBitbucketProvider(Provider):
         config = config or {}
         self.engine = None
         self._other_orgs = {}
+        for warning in self.startup_warnings:
+            diags.add_warning("sgbitbucket provider", warning)
         self.configured_with_unknowns = any(config.get(a) is Unknown for a in SETTING_OF_ATTRIBUTE)
         if self.configured_with_unknowns:
             # Terraform plans with a provider whose config depends on other resources; we cannot
@@ -105,7 +123,7 @@ class SGBitbucketProvider(Provider):
 
         explicit = {SETTING_OF_ATTRIBUTE[a]: config.get(a) for a in SETTING_OF_ATTRIBUTE}
         try:
-            settings = Settings.resolve(**explicit, environ=self.environ)
+            settings = Settings.resolve(**explicit, environ=self.environ, names=self.wording.setting_names)
         except ConfigurationError as exc:
             diags.add_error("Invalid provider configuration", str(exc))
             return
@@ -119,10 +137,9 @@ class SGBitbucketProvider(Provider):
         try:
             from ..batch_read import BatchedClient  # concurrent ReadResource calls share one listall scan
             from ..engine import Engine
-            from ..wording import TERRAFORM_WORDING
             from .configuration import configuration_identity
 
-            self.engine = Engine(settings, front=TERRAFORM_WORDING, client=BatchedClient.from_settings(settings))
+            self.engine = Engine(settings, front=self.wording, client=BatchedClient.from_settings(settings))
             self.configuration = configuration_identity(self.environ)
         except ConfigurationError as exc:
             diags.add_error("Invalid provider configuration", str(exc))
@@ -149,11 +166,10 @@ class SGBitbucketProvider(Provider):
             from ..batch_read import BatchedClient
             from ..engine import Engine
             from ..settings import checked_text
-            from ..wording import TERRAFORM_WORDING
 
             try:
                 settings = replace(engine.settings, org=checked_text(org, "org"))
-                self._other_orgs[org] = Engine(settings, front=TERRAFORM_WORDING,
+                self._other_orgs[org] = Engine(settings, front=self.wording,
                                                client=BatchedClient.from_settings(settings))
             except ConfigurationError as exc:
                 diags.add_error("Invalid org in the state", str(exc), path=["org"])

@@ -47,8 +47,8 @@ def test_a_whole_apply_stays_inside_both_prefixes(cli: InProcess, recorders: Rec
 
 
 @pytest.mark.parametrize(("args", "path"), [
-    (["audit", "--org", ".."], "org"),
-    (["audit", "--org", "acme/../other"], "org"),
+    (["audit", "--org", ".."], "--org"),
+    (["audit", "--org", "acme/../other"], "--org"),
     (["import", ".."], "ID"),
     (["import", "a%2f..%2f"], "ID"),
     (["migrate", "--connector", ".", "--to", "api_token", "--workspace", "acme"], "--connector"),

@@ -136,8 +136,9 @@ def test_drift_reports_app_passwords_past_the_timeline_instead_of_refusing_the_f
     result = inproc.cli("drift", "-f", path, "--json", SG_BITBUCKET_IAC_NOW=END_OF_SUPPORT)
     assert result.code == 2, result.output
     report = result.json()["connectors"][0]
-    assert report["status"] == ["credentials_failing"]
+    assert report["status"] == ["app_password"]
     assert any("sg-bitbucket migrate --connector legacy" in m for m in report["messages"])
+    assert report["fix"].startswith("switch its entry to `type: api_token`")
 
 
 @pytest.mark.parametrize(("args", "env", "expected"), [

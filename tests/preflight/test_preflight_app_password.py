@@ -46,7 +46,8 @@ def test_without_projects_read_the_repository_probe_names_projects_read(bench: P
         "App password lacks Projects: Read (project), which gives the Repositories: Read (repository) this probe needs."
     )
     assert "the credential lacks Projects: Read (project); app passwords can no longer" in result.summary()
-    assert "sg-bitbucket migrate" in result.summary()
+    # No command: preflight speaks for every front, and each names its own way to switch (wording.py).
+    assert "switch the connector to an API token" in result.summary() and "sg-bitbucket" not in result.summary()
     assert result.warnings == ()  # no Workspace membership (team), no pull requests: the guide asks neither
 
 

@@ -20,7 +20,7 @@ def test_api_key_with_control_characters_is_refused_without_the_value(emulator: 
     provider = configured(emulator, apiKey="sgo_\x00secretpart")
     with pytest.raises(BitbucketConnectorError) as caught:
         provider.create(api_props(tokens["api"]))
-    assert "api_key contains control characters" in str(caught.value)
+    assert "stackguardian:apiKey contains control characters" in str(caught.value)  # where it came from
     assert "secretpart" not in str(caught.value) and "Invalid header" not in str(caught.value)
 
 

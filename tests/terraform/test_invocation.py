@@ -14,19 +14,24 @@ from sg_bitbucket_iac.terraform.invocation import Invocation, parent_command_lin
 
 
 @pytest.mark.parametrize(("argv", "environ", "expected"), [
-    (["terraform", "destroy", "-auto-approve"], {}, Invocation("destroy", True)),
-    (["/usr/bin/tofu", "-chdir=infra", "destroy"], {}, Invocation("destroy", True)),
-    (["terraform", "apply", "-destroy"], {}, Invocation("apply", True)),
-    (["terraform", "plan", "--destroy=true", "-out=x"], {}, Invocation("plan", True)),
-    (["terraform", "plan", "-destroy", "-destroy=false"], {}, Invocation("plan", False)),  # the last one wins
-    (["terraform", "plan"], {"TF_CLI_ARGS_plan": "-destroy -no-color"}, Invocation("plan", True)),
-    (["terraform", "apply"], {"TF_CLI_ARGS": "-destroy"}, Invocation("apply", True)),
-    (["terraform", "apply"], {"TF_CLI_ARGS_plan": "-destroy"}, Invocation("apply", False)),  # another command's
-    (["terraform", "apply", "-auto-approve"], {}, Invocation("apply", False)),
-    (["terraform", "plan", "-var", "mode=destroy"], {}, Invocation("plan", False)),
-    (["terraform", "import", "sgbitbucket_connector.main", "destroy"], {}, Invocation("import", False)),
-    (["terraform", "plan"], {"TF_CLI_ARGS": "'unbalanced"}, Invocation("plan", False)),
-    (["terraform"], {}, Invocation(None, False)),
+    (["terraform", "destroy", "-auto-approve"], {}, Invocation("destroy", True, "terraform")),
+    (["/usr/bin/tofu", "-chdir=infra", "destroy"], {}, Invocation("destroy", True, "tofu")),
+    (["terraform", "apply", "-destroy"], {}, Invocation("apply", True, "terraform")),
+    (["terraform", "plan", "--destroy=true", "-out=x"], {}, Invocation("plan", True, "terraform")),
+    # the last one wins
+    (["terraform", "plan", "-destroy", "-destroy=false"], {}, Invocation("plan", False, "terraform")),
+    (["terraform", "plan"], {"TF_CLI_ARGS_plan": "-destroy -no-color"}, Invocation("plan", True, "terraform")),
+    (["terraform", "apply"], {"TF_CLI_ARGS": "-destroy"}, Invocation("apply", True, "terraform")),
+    # another command's
+    (["terraform", "apply"], {"TF_CLI_ARGS_plan": "-destroy"}, Invocation("apply", False, "terraform")),
+    (["terraform", "apply", "-auto-approve"], {}, Invocation("apply", False, "terraform")),
+    (["terraform", "plan", "-var", "mode=destroy"], {}, Invocation("plan", False, "terraform")),
+    (["terraform", "import", "sgbitbucket_connector.main", "destroy"], {}, Invocation("import", False, "terraform")),
+    (["terraform", "plan"], {"TF_CLI_ARGS": "'unbalanced"}, Invocation("plan", False, "terraform")),
+    (["terraform"], {}, Invocation(None, False, "terraform")),
+    (["/opt/engines/terraform-1.0.3", "plan"], {}, Invocation("plan", False, "terraform")),
+    (["/usr/local/bin/tofu", "plan"], {}, Invocation("plan", False, "tofu")),
+    (["/usr/bin/python3", "plan"], {}, Invocation("plan", False, None)),
 ])
 def test_a_destroy_is_read_from_the_command_line(argv: list[str], environ: dict[str, str],
                                                  expected: Invocation) -> None:

@@ -91,7 +91,8 @@ def test_plan_refuses_a_cli_owned_connector(sim: TerraformSim, workspace: Emulat
     seed(workspace, "bitbucket_main", "bitbucket-main", tokens["api"], {OWNER_TAG: "cli"})
     _, diags, _ = sim.plan(None, api_token_config(tokens["api"]))
     (error,) = [d for d in diags.diagnostics if d.severity == "error"]
-    assert "owned by cli" in error.detail and "an `import` block (or the `import` command)" in error.detail
+    assert "owned by cli" in error.detail
+    assert "import <address> bitbucket_main` (or an `import {}` block with that id)" in error.detail
     assert tokens["api"] not in str(diags)
 
 
@@ -101,6 +102,6 @@ def test_plan_refuses_a_name_used_under_another_id(sim: TerraformSim, workspace:
     _, diags, _ = sim.plan(None, api_token_config(tokens["api"]))
     (error,) = [d for d in diags.diagnostics if d.severity == "error"]
     assert "already used by connector bitbucket-main" in error.detail
-    assert 'an `import {}` block with id = "bitbucket-main"' in error.detail and "`id:" not in error.detail
+    assert 'import <address> bitbucket-main`' in error.detail and "`id:" not in error.detail
     records = workspace.admin("GET", RECORDS)["records"]
     assert [r["Id"] for r in records] == ["bitbucket-main"]

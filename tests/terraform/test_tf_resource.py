@@ -105,7 +105,7 @@ def test_existing_connector_not_in_state_fails_the_plan_with_an_import_hint(sim:
     sim.resource.provider.configuration = configuration_identity({"TF_WORKSPACE": "another"})
     _, diags, _ = sim.plan(None, api_token_config(sentinel))
     (error,) = diags.diagnostics
-    assert error.path == ["connector_id"] and 'an `import {}` block with id = "bitbucket_main"' in error.detail
+    assert error.path == ["connector_id"] and 'import <address> bitbucket_main`' in error.detail
     assert sentinel not in str(diags)
 
 

@@ -157,6 +157,7 @@ class Context:
     @cached_property
     def settings(self) -> Settings:
         from ...settings import Settings
+        from ...wording import CLI_WORDING
 
         settings = Settings.resolve(
             api_url=self.flag("api_url"),
@@ -165,6 +166,7 @@ class Context:
             preflight=False if self.flag("no_preflight", False) else None,
             request_timeout=self.flag("timeout"),
             environ=self.environ,
+            names=CLI_WORDING.setting_names,
         )
         if settings.api_key:
             self.remember_secret(settings.api_key.reveal())

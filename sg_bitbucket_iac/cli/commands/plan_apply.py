@@ -104,11 +104,13 @@ def adoption_target(declared: Declared, observed: dict[str, ObservedConnector],
 
 
 def make_plans(ctx: Context, engine: Engine, definitions: Definitions, scanned: Sequence[ObservedConnector], *,
-               prune: bool, resend: Sequence[str] = ()) -> PlanRun:
+               prune: bool, resend: Sequence[str] = (), declared_in_file: Sequence[str] = ()) -> PlanRun:
     """Every plan, or a ProblemsError naming each connector apply would refuse (nothing sent yet).
 
     ``scanned``: the org's connectors as ``engine`` read them. ``resend``: connector names/Ids
-    whose declared credential is re-sent even if nothing visible changed.
+    whose declared credential is re-sent even if nothing visible changed. ``declared_in_file``: the
+    Ids the whole file declares when ``definitions`` is a selection of it (`plan -f FILE NAME`), so
+    that the connectors left out are not "managed, not declared".
     """
     started = time.perf_counter()
     observed = {o.id: o for o in scanned}
@@ -149,7 +151,8 @@ def make_plans(ctx: Context, engine: Engine, definitions: Definitions, scanned: 
         planned.append(Planned(declared, plan, current, connector))
     if problems:
         raise ProblemsError(problems, f"{definitions.source.name}: {len(problems)} problem(s); nothing was sent")
-    declared_ids = {p.plan.connector_id for p in planned} | {d.connector_id for d in definitions.connectors}
+    declared_ids = ({p.plan.connector_id for p in planned} | {d.connector_id for d in definitions.connectors}
+                    | set(declared_in_file))
     # Only the file's own set: another file's connectors are neither pruned nor "managed, not declared".
     undeclared = [o for o in observed.values()
                   if o.cli_set == definitions.cli_set and o.id not in declared_ids]
@@ -175,7 +178,8 @@ def _prepare(ctx: Context, file: str, names: Sequence[str], *, prune_flag: bool 
     # Pruning needs the whole file: with names, connectors left out are not "undeclared".
     prune = (definitions.prune or prune_flag) and not names
     resend_names = [n for d in selected.connectors for n in (d.connector.name, d.connector_id)] if resend else []
-    return engine, make_plans(ctx, engine, selected, scanned, prune=prune, resend=resend_names)
+    return engine, make_plans(ctx, engine, selected, scanned, prune=prune, resend=resend_names,
+                              declared_in_file=[d.connector_id for d in definitions.connectors])
 
 
 def _render_plan(ctx: Context, run: PlanRun) -> None:
@@ -195,7 +199,7 @@ def _render_plan(ctx: Context, run: PlanRun) -> None:
 def run_plan(ctx: Context) -> int:
     names = list(ctx.args.names)
     resend = bool(ctx.flag("resend_credentials", False))
-    _engine, run = _prepare(ctx, ctx.args.file, names, resend=resend)
+    _engine, run = _prepare(ctx, ctx.args.file, names, prune_flag=ctx.args.prune, resend=resend)
     document = run.to_dict()
     if ctx.args.out:
         plan_file.save(ctx.args.out, plan_file.plan_document(run, names=names, resend_credentials=resend))
