@@ -142,27 +142,28 @@ CLI_WORDING = FrontWording(
 
 # Terraform and OpenTofu run the same provider. It names the engine's commands ({tf}) only when it knows
 # which engine runs it (terraform/invocation.py reads the engine's command line; the version either sends
-# does not tell them apart); otherwise {tf} reads `<terraform|tofu>` and the rest says "apply". Terraform
-# cannot import an address its state already holds: `state rm` first (the connector stays).
+# does not tell them apart); otherwise {tf} reads `<terraform|tofu>`, and what needs no command says "the
+# next apply". Terraform cannot import an address its state already holds: `state rm` first (the
+# connector stays).
 _TERRAFORM_TEMPLATE = FrontWording(
     owner=Front.TERRAFORM,
     field_names=FLAT_FIELD_NAMES,
-    takeover="`{tf} import <address> {id}` (or an `import {}` block with that id), then apply",
-    takeback="`{tf} state rm <address>`, then `{tf} import <address> {id}` and apply (this state still holds the "
-    "resource, so an import alone fails; `state rm` leaves the connector in StackGuardian)",
+    takeover="`{tf} import <address> {id}` (or an `import {}` block with that id), then `{tf} apply`",
+    takeback="`{tf} state rm <address>`, then `{tf} import <address> {id}` and `{tf} apply` (this state still holds "
+    "the resource, so an import alone fails; `state rm` leaves the connector in StackGuardian)",
     leave="`{tf} state rm <address>`, then remove its resource block; the block removed alone would delete "
     "the connector",
     declare_existing="set `connector_id = \"{id}\"` on the resource and import it: `{tf} import <address> {id}` "
-    "(or an `import {{}}` block with that id), then apply",
+    "(or an `import {{}}` block with that id), then `{tf} apply`",
     exists="import it instead of creating it: `{tf} import <address> {id}` (or an `import {{}}` block with that "
-    "id), then apply; or set another `connector_id`",
+    "id), then `{tf} apply`; or set another `connector_id`",
     resend="the next apply re-sends the declared one",
-    change_credential="change it in the configuration that declares it and apply",
+    change_credential="change it in the configuration that declares it and run `{tf} apply`",
     setting_names={"api_key": "api_key", "api_url": "api_uri", "org": "org_name",
                    "bitbucket_api_url": "bitbucket_api_url", "preflight": "preflight"},
     migrate=f"{SWITCH_OFF_APP_PASSWORDS} in place: set auth_type = \"api_token\" with username, email and api_token "
-    "(or \"access_token\" with access_token and repository or project), remove app_password, and apply; the "
-    "connector keeps its Id",
+    "(or \"access_token\" with access_token and repository or project), remove app_password, and run `{tf} "
+    "apply`; the connector keeps its Id",
 )
 # A person who does not say which engine they run (the CLI speaking of a Terraform-owned connector).
 _ANY_ENGINE = "<terraform|tofu>"
@@ -177,7 +178,9 @@ def terraform_wording(engine: str | None) -> FrontWording:
     })
 
 
-TERRAFORM_WORDING = terraform_wording(None)
+# How anyone but the provider speaks of a Terraform-owned connector (owner tag `terraform`, which OpenTofu
+# writes too): in Terraform's commands. The provider speaks in its own engine's (SGBitbucketProvider.wording).
+TERRAFORM_WORDING = terraform_wording("terraform")
 
 PULUMI_WORDING = FrontWording(
     owner=Front.PULUMI,

@@ -45,7 +45,7 @@ def test_a_take_over_drops_the_clis_bookkeeping_and_keeps_the_rest() -> None:
 def test_migrate_refuses_terraform_and_pulumi_connectors_only() -> None:
     check_foreign_tool("c1", CLI_TAGS, "migrate")
     check_foreign_tool("c1", {}, "migrate")
-    for owner, where in (("terraform", 'set auth_type = "api_token".*and apply'),
+    for owner, where in (("terraform", 'set auth_type = "api_token".*`terraform apply`'),
                          ("pulumi", "auth=ApiTokenAuth.*`pulumi up`")):
         with pytest.raises(ForeignOwnerError, match=f"owned by {owner}.*{where}") as caught:
             check_foreign_tool("c1", {OWNER_TAG: owner}, "migrate")

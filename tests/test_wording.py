@@ -38,7 +38,8 @@ def test_every_table_says_everything(table: FrontWording) -> None:
 
 def test_each_front_names_its_own_tools() -> None:
     assert "sg-bitbucket migrate --connector c1" in CLI_WORDING.how_to_migrate("c1")
-    assert "`<terraform|tofu> import <address> c1`" in TERRAFORM_WORDING.declare_existing.format(id="c1")
+    assert "`terraform import <address> c1`" in TERRAFORM_WORDING.declare_existing.format(id="c1")
+    assert "`<terraform|tofu> import <address> c1`" in terraform_wording(None).declare_existing.format(id="c1")
     assert 'an `import {}` block with that id' in TERRAFORM_WORDING.declare_existing.format(id="c1")
     tofu = terraform_wording("tofu")
     assert tofu.take_over("c1").startswith("`tofu import <address> c1`")
@@ -69,7 +70,7 @@ def test_the_terraform_table_names_the_engine_only_when_it_knows_it() -> None:
             else:
                 assert other not in unnamed, text
         assert "the next apply" in table.how_to_resend("c1")
-    assert terraform_wording(None) == TERRAFORM_WORDING
+    assert terraform_wording("terraform") == TERRAFORM_WORDING
 
 
 def test_a_new_front_is_one_table() -> None:
@@ -124,6 +125,6 @@ def test_leaving_a_connector_in_a_fronts_state_never_deletes_it() -> None:
     assert "take it over with `terraform state rm <address>`, then `terraform import <address> c1`" in hint
     assert terraform.foreign_owner_hint("cli", "c1") == (
         "leave it to cli, or take it over with `terraform import <address> c1` (or an `import {}` block with that "
-        "id), then apply")
+        "id), then `terraform apply`")
     assert "`pulumi state delete <urn>`" in PULUMI_WORDING.foreign_owner_hint("cli", "c1", in_state=True)
     assert CLI_WORDING.foreign_owner_hint("terraform", "c1", in_state=True).startswith("leave it to terraform, or")

@@ -42,7 +42,7 @@ from tf.utils import Diagnostics
 
 from ..changed_outside import refresh_note
 from ..engine import Action, ApplyResult, check_policy
-from ..engine.precheck import Notice
+from ..engine.precheck import Notice, app_password_verdict
 from ..errors import (
     ConnectorExistsError,
     ConnectorValidationError,
@@ -61,6 +61,8 @@ from . import private, replacements
 from .private import Private
 
 if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..wire import ObservedConnector
     from .provider import SGBitbucketProvider
 
 State = attrs.State
@@ -448,7 +450,18 @@ class ConnectorResource(Resource):
             ctx.diagnostics.add_warning(f"Connector {connector_id} was modified since the last apply", note)
         if unreadable is not None:
             self._unreadable_warning(ctx.diagnostics, str(connector_id), unreadable)
+        self._legacy_warning(ctx.diagnostics, engine, str(connector_id), observed)
         return state
+
+    def _legacy_warning(self, diags: Diagnostics, engine: Engine, connector_id: str,
+                        observed: ObservedConnector) -> None:
+        """An app password the timeline asks to replace: said at every refresh, since a plan that writes
+        nothing to the connector never meets the refusal (it governs writing a credential)."""
+        verdict = app_password_verdict(observed.auth_type, engine.now(), creating=False,
+                                       how_to_migrate=self.provider.wording.how_to_migrate(connector_id))
+        if verdict is not None and verdict.needs_action:
+            diags.add_warning(f"Connector {connector_id} uses an app password", verdict.message,
+                              path=["auth_type"])
 
     @staticmethod
     def _unreadable_warning(diags: Diagnostics, connector_id: str, unreadable: OddRecordError) -> None:
