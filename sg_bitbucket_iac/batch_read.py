@@ -19,7 +19,10 @@ Reads stay as correct as single GETs:
   :data:`FRESH_SECONDS` (a new scan starts), so a long-lived process never serves old data;
 * a connector this process writes (create, update, delete) is read with a GET from then on, so a
   front always sees its own writes;
-* a failed scan page is not an answer: the waiting reads fall back to their own GET (and its error);
+* a failed scan page is not an answer: an outage, or a page StackGuardian's API does not document
+  (no list under ``msg``, a 200 with an error body, too big, too deep, a cursor that never ends:
+  the client raises for each). The pages before it stay (each was checked whole), nothing is
+  concluded absent, and the waiting reads fall back to their own GET (and its error);
 * the name lookup before a create (no duplicate by name) is answered from a *complete* scan only,
   with what this process's own writes answered in place of their pages; after a write of ours
   failed (it may have landed), or without a complete scan, it is its own name-filtered listall.

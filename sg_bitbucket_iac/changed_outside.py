@@ -19,15 +19,25 @@ How the last write time is known, per front:
   StackGuardian's clock, so the comparison allows :data:`CLOCK_SKEW_TOLERANCE`: an outside edit
   within that window after our write is not seen, and a local clock behind StackGuardian's by
   more than it makes every connector look edited outside (keep the clock synchronised, NTP).
+  That tag is anyone's to edit, so a CLI-managed connector whose tag is **missing, unreadable or
+  in the future** (beyond the same tolerance) counts as changed outside too: a tag pushed into the
+  future would otherwise hide every later edit. (A tag forged to the very time of the edit cannot be
+  told from our own: it is not signed.)
+
+Date arithmetic here never shifts a date that came from outside: it compares differences
+(``a - b > tolerance``), which a timedelta always holds, so a year-9999 tag is a note about that
+connector, never an ``OverflowError`` for the whole org.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .tags import last_write_of
+from .tags import LAST_WRITE_TAG, last_write_of
 from .wording import FrontWording
 
 # Local clock vs StackGuardian's clock, plus the write's own round trip (CLI only).
@@ -41,37 +51,63 @@ def wall_clock() -> datetime:
 
 
 def parse_state_time(value: Any) -> datetime | None:
-    """A front's stored ``modified_at`` (RFC 3339 text) as a datetime; None when absent or unreadable."""
+    """A front's stored ``modified_at`` (RFC 3339 text) as a datetime in UTC; None when absent or unreadable
+    (a date whose offset would carry it past the years a datetime holds included)."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str) or not value:
+        parsed = value
+    elif isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    else:
         return None
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except OverflowError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def modified_after(
     modified_at: datetime | None, last_write: datetime | None, *, tolerance: timedelta = timedelta(0)
 ) -> bool:
     """Whether StackGuardian saw a write after ours (unknown times never count as a change)."""
-    return modified_at is not None and last_write is not None and modified_at > last_write + tolerance
+    return modified_at is not None and last_write is not None and modified_at - last_write > tolerance
 
 
-def changed_outside_message(modified_at: datetime, last_write: datetime, *, how_to_resend: str) -> str:
-    return (
-        f"modified outside this tool at {_iso(modified_at)}, after its last write at {_iso(last_write)}: "
-        f"the credential may have been replaced; {how_to_resend}"
-    )
+def _edited_after(modified_at: datetime, last_write: datetime) -> str:
+    return f"modified outside this tool at {_iso(modified_at)}, after its last write at {_iso(last_write)}"
 
 
-def cli_changed_outside(context_tags: Mapping[str, str], modified_at: datetime | None) -> datetime | None:
-    """The CLI's last write when StackGuardian's ModifiedAt is later than it (beyond the skew tolerance)."""
+@dataclass(frozen=True)
+class OutsideEdit:
+    """Why a connector counts as changed outside this tool (its credential is re-sent on the next apply)."""
+
+    reason: str
+
+    def message(self, how_to_resend: str) -> str:
+        return f"{self.reason}: the credential may have been replaced; {how_to_resend}"
+
+
+def cli_outside_edit(context_tags: Mapping[str, str], modified_at: datetime | None, *,
+                     now: datetime | None = None) -> OutsideEdit | None:
+    """Whether a CLI-managed connector was edited outside: a ``ModifiedAt`` later than the CLI's last
+    write, or a last-write tag that is missing, unreadable or in the future (all beyond the skew tolerance).
+
+    ``now``: this machine's clock (the real time by default; the rehearsal clock never counts here).
+    """
     last_write = last_write_of(context_tags)
-    if modified_after(modified_at, last_write, tolerance=CLOCK_SKEW_TOLERANCE):
-        return last_write
+    if last_write.missing:
+        return OutsideEdit(f"its `{LAST_WRITE_TAG}` tag is missing, so an edit made outside cannot be ruled out")
+    if last_write.at is None:
+        return OutsideEdit(f"its `{LAST_WRITE_TAG}` tag cannot be read ({last_write.unreadable}), so an edit "
+                           "made outside cannot be ruled out")
+    if last_write.at - (now or wall_clock()) > CLOCK_SKEW_TOLERANCE:
+        return OutsideEdit(f"its `{LAST_WRITE_TAG}` tag says {_iso(last_write.at)}, which is in the future (set "
+                           "outside, or written by a clock far ahead), so it would hide every later edit")
+    if modified_after(modified_at, last_write.at, tolerance=CLOCK_SKEW_TOLERANCE):
+        assert modified_at is not None
+        return OutsideEdit(_edited_after(modified_at, last_write.at))
     return None
 
 
@@ -91,9 +127,11 @@ def refresh_note(connector_id: str, state_modified_at: Any, observed_modified_at
     if observed_modified_at is None or not modified_after(observed_modified_at, last_write):
         return None
     assert last_write is not None
-    return f"connector {connector_id}: " + changed_outside_message(
-        observed_modified_at, last_write, how_to_resend=front.how_to_resend(connector_id))
+    edit = OutsideEdit(_edited_after(observed_modified_at, last_write))
+    return f"connector {connector_id}: " + edit.message(front.how_to_resend(connector_id))
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    with contextlib.suppress(OverflowError):  # an offset that carries it past year 9999: shown as it is
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -18,6 +18,7 @@ The class tree::
     │   ├── NotFoundError             404
     │   ├── RateLimitedError          429, after retries
     │   ├── ServerError               5xx, after retries
+    │   │   └── UnexpectedAnswerError ... or an answer the API does not document (shape, size, depth)
     │   └── TransportError            no HTTP answer at all (by the exception's type, never its text)
     │       ├── RequestTimeoutError   no answer in time
     │       ├── ConnectionRefused     nothing listens there: the request never reached a server
@@ -27,6 +28,7 @@ The class tree::
     │       ├── ProxyFailed           the proxy refused or failed the connection
     │       └── InvalidHeaderValue    a header value the HTTP library refuses to send
     ├── ConnectorValidationError      invalid input (also a ValueError); ``.problems``
+    │   └── IdentifierError           ... a value that cannot be a URL path segment; ``.path``
     ├── ProblemsError                 several problems, nothing sent; ``.problems``
     │   └── DefinitionsError          ... in a definitions file
     ├── OddRecordError                a StackGuardian record this tool cannot read; ``.problems``
@@ -57,6 +59,7 @@ from .redact import escape_control
 
 if TYPE_CHECKING:
     from .preflight import PreflightResult
+    from .wire import ObservedConnector
 
 
 class SGBitbucketError(Exception):
@@ -80,11 +83,30 @@ class UnsafeValueError(ConfigurationError):
 
 
 # --------------------------------------------------------------------------- StackGuardian answers
+# Where a hint names a setting, its template says {api_key} or {api_url}: the client fills in where the
+# value actually came from (a flag, a provider argument, stack config, an environment variable); these
+# are the names when nobody says (the environment variables that set them).
+SETTING_SOURCES = {"api_key": "SG_API_TOKEN or STACKGUARDIAN_API_KEY", "api_url": "SG_BASE_URL"}
+
+
 class StackGuardianError(SGBitbucketError):
     """StackGuardian answered with an error, or could not be reached."""
 
     status: int | None = None
     category = "error"
+    hint_template = ""  # the hint, with {api_key} / {api_url} where it names a setting
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        if "hint_template" in cls.__dict__:
+            cls.hint = cls.hint_template.format(**SETTING_SOURCES)
+        elif "hint" in cls.__dict__:
+            cls.hint_template = ""  # a hint of its own that names no setting
+
+    @classmethod
+    def hint_naming(cls, sources: dict[str, str]) -> str:
+        """This class's hint, naming where each setting came from (``sources``: setting -> its source)."""
+        return cls.hint_template.format(**{**SETTING_SOURCES, **sources}) if cls.hint_template else cls.hint
 
     def __init__(
         self,
@@ -128,7 +150,7 @@ class CreateConflictError(DuplicateError):
 class AuthenticationError(StackGuardianError):
     status = 401
     category = "unauthenticated"
-    hint = "the StackGuardian API key is missing, invalid or expired; set SG_API_TOKEN (or STACKGUARDIAN_API_KEY)"
+    hint_template = "the StackGuardian API key is missing, invalid or expired; set a valid one in {api_key}"
 
 
 class PermissionDeniedError(StackGuardianError):
@@ -154,6 +176,17 @@ class ServerError(StackGuardianError):
     hint = "StackGuardian had an internal error or is unavailable; retried with backoff and gave up: try later"
 
 
+class UnexpectedAnswerError(ServerError):
+    """A 2xx answer that is not what the API documents (a listall page without its list, a 200 whose body
+    is an error object, not JSON), or one beyond the answer limits (size, depth). It is an outage: no
+    front concludes from it that a connector is absent, and none creates, deletes or drops one over it."""
+
+    category = "unexpected_answer"
+    hint = ("StackGuardian answered something its API does not document; nothing was concluded from it (treated "
+            "as an outage): try again later, and check that SG_BASE_URL is the StackGuardian API itself, not a "
+            "proxy or a web page")
+
+
 class TransportError(StackGuardianError):
     """No HTTP answer. The subclass is chosen by the type of the HTTP library's exception (see
     :func:`sg_bitbucket_iac.http.transport_failure`), and ``reason`` says it in words. The Bitbucket
@@ -161,7 +194,7 @@ class TransportError(StackGuardianError):
 
     category = "unreachable"
     reason = "no answer"
-    hint = "check the API URL (SG_BASE_URL) and your network; retried with backoff and gave up"
+    hint_template = "check the API URL ({api_url}) and your network; retried with backoff and gave up"
 
 
 class RequestTimeoutError(TransportError):
@@ -174,15 +207,15 @@ class ConnectionRefused(TransportError):
 
     category = "connection_refused"
     reason = "connection refused"
-    hint = ("nothing accepts connections there: check the host and port of the API URL (SG_BASE_URL) and that "
-            "the service is up; retried with backoff and gave up")
+    hint_template = ("nothing accepts connections there: check the host and port of the API URL ({api_url}) and "
+                     "that the service is up; retried with backoff and gave up")
 
 
 class NameNotResolved(TransportError):
     category = "name_not_resolved"
     reason = "host name does not resolve"
-    hint = ("check the host name of the API URL (SG_BASE_URL) for a typo, and your DNS or network; retried with "
-            "backoff and gave up")
+    hint_template = ("check the host name of the API URL ({api_url}) for a typo, and your DNS or network; retried "
+                     "with backoff and gave up")
 
 
 class ConnectionDropped(TransportError):
@@ -197,8 +230,8 @@ class ConnectionDropped(TransportError):
 class TLSHandshakeFailed(TransportError):
     category = "tls_failed"
     reason = "TLS handshake failed (certificate not trusted?)"
-    hint = ("check the API URL (SG_BASE_URL) is the HTTPS address of the API; a company CA can be trusted with "
-            "REQUESTS_CA_BUNDLE=/path/to/ca-bundle.pem")
+    hint_template = ("check the API URL ({api_url}) is the HTTPS address of the API; a company CA can be trusted "
+                     "with REQUESTS_CA_BUNDLE=/path/to/ca-bundle.pem")
 
 
 class ProxyFailed(TransportError):
@@ -236,6 +269,14 @@ class ConnectorValidationError(SGBitbucketError, ValueError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+class IdentifierError(ConnectorValidationError):
+    """An org name, connector Id, slug or key that cannot be a URL path segment; refused before any request."""
+
+    def __init__(self, path: str, message: str, *, rule: str = "identifier_format") -> None:
+        self.path = path
+        super().__init__([Problem(path, message, rule)])
+
+
 class ProblemsError(SGBitbucketError):
     """Several problems, each printed on its own line as `path: message`; nothing was sent."""
 
@@ -254,10 +295,14 @@ class OddRecordError(SGBitbucketError):
     hint = ("fix the connector in StackGuardian (or re-create it with this tool); the other connectors are not "
             "affected")
 
-    def __init__(self, connector_id: str, problems: Iterable[Problem], *, kind: str = "") -> None:
+    def __init__(self, connector_id: str, problems: Iterable[Problem], *, kind: str = "",
+                 partial: ObservedConnector | None = None) -> None:
         self.connector_id = connector_id
         self.problems: list[Problem] = list(problems)
         self.kind = kind
+        # What could be read (an ObservedConnector with each odd field left empty), for a front that
+        # reports the record as drift and re-asserts its declaration instead of failing (see Engine).
+        self.partial = partial
         super().__init__(f"connector {connector_id or '(no Id)'}: unreadable record: {'; '.join(self.findings)}")
 
     @property
@@ -286,13 +331,16 @@ class ConnectorExistsError(SGBitbucketError):
 class ForeignOwnerError(SGBitbucketError):
     """Another front owns the connector; nothing was written."""
 
-    def __init__(self, connector_id: str, owner: str, front: str, *, takeover: str) -> None:
+    def __init__(self, connector_id: str, owner: str, front: str, *, takeover: str = "",
+                 hint: str | None = None, tag: str = "sg-bitbucket-iac/owner") -> None:
+        """``takeover``: how ``front`` takes it over (the hint offers it); ``hint``: the whole hint instead,
+        for a command that may not take it over (``migrate``: the owner's code changes it); ``tag``: the
+        ContextTag that names the owner (a CLI set's tag for a connector of another set)."""
         self.connector_id = connector_id
         self.owner = owner
         super().__init__(
-            f"connector {connector_id} is owned by {owner} (ContextTag sg-bitbucket-iac/owner), not {front}; "
-            "nothing was written",
-            hint=f"leave it to {owner}, or take it over with {takeover}",
+            f"connector {connector_id} is owned by {owner} (ContextTag {tag}), not {front}; nothing was written",
+            hint=hint if hint is not None else f"leave it to {owner}, or take it over with {takeover}",
         )
 
 

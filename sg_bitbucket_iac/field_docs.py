@@ -53,7 +53,13 @@ RESOURCE: dict[str, str] = {
     "adopt": "Take over an existing connector with this Id that this stack does not manage yet (one another tool "
              "or front owns, or one made in the UI): its credentials are replaced by the declared ones and the "
              "owner moves here. Without it, creating over an existing connector is an error.",
-    "org": "The StackGuardian org the connector lives in (the provider's {org} when it was created).",
+    # `{org}` in a text is the provider's setting (Terraform `org_name`, Pulumi `org`), not this attribute.
+    "org": "The StackGuardian org the connector lives in (the provider's {org} when it was written). A new {org} "
+           "replaces the connector: it is deleted in the old org and created in the new one.",
+    # Terraform only (its plan shows the owner moving; Pulumi's ownership moves with `adopt`).
+    "owner": "Who owns the connector in StackGuardian (ContextTag sg-bitbucket-iac/owner): `terraform` once an "
+             "apply wrote it. An imported connector shows the owner it had (`cli`, `pulumi`, or null for none) "
+             "until the next apply moves it to `terraform`, which its first plan shows as an in-place update.",
     "authenticated": "Whether StackGuardian reports the credentials as working.",
     "created_at": "When StackGuardian created the connector (RFC 3339, UTC).",
     "modified_at": "When StackGuardian last saw a write (RFC 3339, UTC).",

@@ -8,45 +8,52 @@ in the asking front's field names (:func:`field_name`), and never quotes a secre
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from pydantic import ValidationInfo
 from pydantic_core import PydanticCustomError
 
-from .redact import control_characters
+from .identifiers import Identifier
+from .redact import control_characters, shorten
 from .secrets import Secret
 
 MASKED_VALUES = frozenset({"********", "****", "*****", "***"})
 # Ids: what we derive from a name is stricter than what StackGuardian can hold. The documented
 # rule (`^[a-zA-Z0-9_]+$`, under 100 characters) is met by every Id we derive; the API also holds
 # Ids with hyphens (its live tests use them, and older connectors whose Id is their ResourceName),
-# so a declared or imported Id may have them.
+# so a declared or imported Id may have them (Identifier.CONNECTOR_ID, the rule for every Id in a URL).
 DERIVED_ID_RE = re.compile(r"^[A-Za-z0-9_]+$")
-HELD_ID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
-WORKSPACE_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,61}$")
-REPOSITORY_RE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
-PROJECT_KEY_RE = re.compile(r"^[A-Za-z0-9_]{1,32}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_NAME = 99
 MAX_DESCRIPTION = 255
 MAX_TAGS = 10
+# The format characters a description keeps: the zero-width non-joiner and joiner (emoji sequences, Persian,
+# the Indic scripts) and the tag characters of subdivision flag emoji. Every other one (bidi controls of
+# "Trojan Source", zero-width spaces, BOMs) is refused.
+_TEXT_JOINERS = frozenset("\u200c\u200d")
+_EMOJI_TAGS = ("\U000e0020", "\U000e007f")
 
 
 def derive_id(name: str) -> str:
-    """StackGuardian Id from a ResourceName: every character outside [A-Za-z0-9_] becomes `_`."""
-    derived = re.sub(r"[^A-Za-z0-9_]", "_", name.strip())
-    return derived[:MAX_NAME] or "connector"
+    """StackGuardian Id from a ResourceName: every character outside [A-Za-z0-9_] becomes `_`.
+
+    A name that derives a word the API routes elsewhere (`listall`) gets a `_` appended.
+    """
+    derived = re.sub(r"[^A-Za-z0-9_]", "_", name.strip())[:MAX_NAME] or "connector"
+    return derived + "_" if derived in Identifier.CONNECTOR_ID.rule.reserved else derived
 
 
 def is_held_id(value: str) -> bool:
-    """Whether StackGuardian can hold this Id (accepted in `id:` and from the API)."""
-    return bool(HELD_ID_RE.match(value)) and len(value) <= MAX_NAME
+    """Whether StackGuardian can hold this Id (accepted in `id:` and from the API) and it can be a URL segment."""
+    return Identifier.CONNECTOR_ID.is_valid(value)
 
 
 def custom_error(kind: str, message: str, **values: Any) -> PydanticCustomError:
-    """A pydantic error whose text is final (values are substituted here as repr, braces escaped)."""
-    text = message.format(**{k: repr(v) for k, v in values.items()}) if values else message
-    return PydanticCustomError(kind, text.replace("{", "{{").replace("}", "}}"))
+    """A pydantic error whose text is final: values are substituted here quoted and shortened. Without a
+    context pydantic leaves the template as it is, so a brace in a value stays one brace."""
+    text = message.format(**{k: shorten(str(v)) for k, v in values.items()}) if values else message
+    return PydanticCustomError(kind, text)
 
 
 def field_name(info: ValidationInfo, field: str) -> str:
@@ -124,17 +131,54 @@ def check_repository(value: str, info: ValidationInfo) -> str:
             "give the repository slug only (e.g. 'infra'), not 'workspace/infra'; the workspace goes in "
             f"`{field_name(info, 'workspace')}`",
         )
-    if not REPOSITORY_RE.match(value):
-        raise custom_error("repository_format", "a repository slug uses letters, digits, '.', '-' and '_' only")
+    _check_identifier(Identifier.REPOSITORY, value, "repository_format")
     return value
 
 
 def check_project_key(value: str) -> str:
     value = value.strip()
-    if not PROJECT_KEY_RE.match(value):
+    _check_identifier(Identifier.PROJECT_KEY, value, "project_key_format")
+    return value
+
+
+def _check_identifier(kind: Identifier, value: str, error_kind: str) -> None:
+    """The identifier's own rule (a URL path segment), its message as the field's error."""
+    message = kind.message(value)
+    if message is not None:
+        raise custom_error(error_kind, message)
+
+
+def refused_characters(value: str, *, multiline: bool = False) -> list[str]:
+    """The characters a name, tag (or, with ``multiline``, a description) may not hold, as `U+001B`, ....
+
+    Names and tags are one-line labels shown in terminals, plans and pull-request comments: no control
+    character (ESC, BEL, NUL, ...), no format character (bidi overrides, zero-width ones) and no line
+    or paragraph separator. A description may span lines and hold tabs, and keeps the joiners that emoji
+    and some scripts need, but no other control or format character and no odd line separator.
+    """
+    if value.isprintable():  # C-speed: nothing of the kinds below at all
+        return []
+
+    def refused(ch: str) -> bool:
+        category = unicodedata.category(ch)
+        if category == "Cc":
+            return not (multiline and ch in "\t\n")
+        if category == "Cf":
+            return not (multiline and (ch in _TEXT_JOINERS or _EMOJI_TAGS[0] <= ch <= _EMOJI_TAGS[1]))
+        return category in ("Zl", "Zp")
+
+    return [f"U+{ord(ch):04X}" for ch in sorted({ch for ch in value if refused(ch)})]
+
+
+def check_text(value: str, what: str, *, multiline: bool = False) -> str:
+    """Refuse control characters in ``what`` (naming them, never echoing the value): they are never written."""
+    found = refused_characters(value, multiline=multiline)
+    if found:
+        shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
         raise custom_error(
-            "project_key_format",
-            "a project key is the short KEY shown in Bitbucket's project settings (letters, digits, _)",
+            "control_characters",
+            f"{what} contains control characters ({shown}); they can hide or fake text in terminals, plans and "
+            "reviews, so StackGuardian never gets them: remove them",
         )
     return value
 
@@ -145,17 +189,18 @@ def check_name(value: str) -> str:
         raise custom_error("name_empty", "give the connector a name (its StackGuardian ResourceName)")
     if len(value) > MAX_NAME:
         raise custom_error("name_too_long", f"a connector name has at most {MAX_NAME} characters; shorten it")
-    return value
+    return check_text(value, "the name")
 
 
 def check_id(value: str, info: ValidationInfo) -> str:
     value = value.strip()
-    if not is_held_id(value):
+    reason = Identifier.CONNECTOR_ID.why_refused(value)
+    if reason is not None:
         raise custom_error(
             "id_format",
-            "a StackGuardian Id uses only letters, digits, '_' and '-' (at most 99); e.g. {suggestion}, "
-            f"or leave `{field_name(info, 'id')}` out to derive it from the name",
-            suggestion=derive_id(value),
+            f"{shorten(value)} is not a StackGuardian Id: {reason}; an Id uses only letters, digits, '_' and '-' "
+            f"(at most 99); e.g. {derive_id(value)!r}, or leave `{field_name(info, 'id')}` out to derive it from "
+            "the name",
         )
     return value
 
@@ -166,7 +211,7 @@ def check_description(value: str) -> str:
             "description_too_long",
             f"StackGuardian keeps descriptions under 256 characters; this one has {len(value)}; shorten it",
         )
-    return value
+    return check_text(value, "the description", multiline=True)
 
 
 def check_tags_list(value: Any, info: ValidationInfo) -> Any:
@@ -176,24 +221,30 @@ def check_tags_list(value: Any, info: ValidationInfo) -> Any:
     return value
 
 
+def check_tag(value: str) -> str:
+    """One tag (the list's own rules are :func:`check_tags`')."""
+    value = value.strip()
+    if not value:
+        raise custom_error("tag_empty", "tags cannot be empty strings; remove the empty entry")
+    return check_text(value, "a tag")
+
+
 def check_tags(value: tuple[str, ...]) -> tuple[str, ...]:
+    """The list of tags, each already checked and stripped by :func:`check_tag`."""
     if len(value) > MAX_TAGS:
         raise custom_error("too_many_tags", f"StackGuardian allows at most {MAX_TAGS} tags; this has {len(value)}")
-    for tag in value:
-        if not tag.strip():
-            raise custom_error("tag_empty", "tags cannot be empty strings; remove the empty entry")
     if len(set(value)) != len(value):
         raise custom_error("tag_duplicate", "each tag may appear once; remove the duplicates")
-    return tuple(tag.strip() for tag in value)
+    return value
 
 
 def check_workspace(value: str) -> str:
     value = value.strip()
-    if not WORKSPACE_RE.match(value):
+    reason = Identifier.WORKSPACE.why_refused(value)
+    if reason is not None:
         raise custom_error(
             "workspace_format",
             "give the Bitbucket workspace slug as in bitbucket.org/<slug> (lowercase letters, digits, "
-            "'-', '_', '.'); {value} is not one",
-            value=value,
+            f"'-', '_', '.'); {shorten(value)} is not one: {reason}",
         )
     return value

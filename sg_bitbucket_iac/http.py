@@ -6,13 +6,17 @@
   redirect that is not followed is handed back to the client, which reports it.
 * **Proxies**: a loopback URL never goes through a proxy (an `HTTP_PROXY` would otherwise see the
   emulator's API key in clear); any other URL honours the proxy settings of the environment
-  (`HTTPS_PROXY`, `NO_PROXY`, ...) as `requests` users expect.
+  (`HTTPS_PROXY`, `NO_PROXY`, ...) as `requests` users expect. Loopback, origins and redirect
+  targets are decided by the parse urllib3 connects by (:mod:`sg_bitbucket_iac.urls`); a URL that
+  ``urllib.parse`` reads differently is never followed.
 * **Failures below HTTP** map to an error class by the *type* of what the library raised, found by
   walking the exception chain (requests -> urllib3's ``MaxRetryError``/``NewConnectionError``/
   ``ProtocolError`` -> ``ConnectionRefusedError``, ``socket.gaierror``, ``ConnectionResetError``,
   ``ssl.SSLError`` ...), never by searching its message: that text changes between library versions
   and can quote a header value (`Invalid header value b'apikey KEY\\n'`) or a URL with a credential,
   so it is never shown either. :func:`transport_failure` gives the class and a reason in words.
+* **Limits on answers** (time, size, depth, waits) live in :mod:`sg_bitbucket_iac.answers`; every session
+  made here mounts its adapter, so an answer's read timeout is one deadline for the whole answer.
 """
 
 from __future__ import annotations
@@ -23,11 +27,11 @@ import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
 
+from .answers import LimitedAdapter
 from .errors import (
     ConnectionDropped,
     ConnectionRefused,
@@ -38,7 +42,7 @@ from .errors import (
     TLSHandshakeFailed,
     TransportError,
 )
-from .settings import is_loopback
+from .urls import connection_origin, is_loopback
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 MAX_REDIRECTS = 5
@@ -63,17 +67,20 @@ class HeaderAuth(requests.auth.AuthBase):
         return "<Authorization header (redacted)>"
 
 
-def origin(url: str) -> tuple[str, str, int | None]:
-    """(scheme, host, port) with the scheme's default port made explicit."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or {"http": 80, "https": 443}.get(scheme)
-    return scheme, (parts.hostname or "").lower(), port
+def origin(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) as urllib3 connects, the scheme's default port explicit; None for an ambiguous URL."""
+    return connection_origin(url)
 
 
 def redirect_allowed(method: str, from_url: str, to_url: str) -> bool:
     """The one redirect rule: same origin and a safe method."""
-    return method.upper() in SAFE_METHODS and origin(from_url) == origin(to_url)
+    target = origin(to_url)
+    return method.upper() in SAFE_METHODS and target is not None and origin(from_url) == target
+
+
+def _loopback_url(url: str | bytes) -> bool:
+    found = origin(url if isinstance(url, str) else url.decode())
+    return found is not None and is_loopback(found[1])
 
 
 class PolicySession(requests.Session):
@@ -103,10 +110,10 @@ class PolicySession(requests.Session):
         and ``NO_PROXY`` rules match scheme, host and port), the arguments and the session's own
         settings, all in the key; a process does not change its proxy environment mid-run.
         """
-        if url is None or proxies:
+        found = None if url is None or proxies else origin(url if isinstance(url, str) else url.decode())
+        if found is None:  # no URL, explicit proxies, or an ambiguous URL: nothing to key on
             return self._merge_environment(url, proxies, stream, verify, cert)
-        text = url if isinstance(url, str) else url.decode()
-        key = (origin(text), stream, verify, cert, self.trust_env, self.verify, self.cert,
+        key = (found, stream, verify, cert, self.trust_env, self.verify, self.cert,
                tuple(sorted(self.proxies.items())))
         try:
             cached = self._environment_settings.get(key)
@@ -121,21 +128,26 @@ class PolicySession(requests.Session):
         self, url: str | bytes | None, proxies: Any, stream: Any, verify: Any, cert: Any
     ) -> dict[str, Any]:
         settings: dict[str, Any] = dict(super().merge_environment_settings(url, proxies, stream, verify, cert))
-        if url is not None and is_loopback(urlsplit(url if isinstance(url, str) else url.decode()).hostname):
+        if url is not None and _loopback_url(url):
             settings["proxies"] = {}
         return settings
 
     def rebuild_proxies(self, prepared_request: requests.PreparedRequest, proxies: Any) -> dict[str, str]:
         rebuilt: dict[str, str] = super().rebuild_proxies(prepared_request, proxies)
         url = prepared_request.url or ""
-        if is_loopback(urlsplit(url).hostname):
+        if _loopback_url(url):
             prepared_request.headers.pop("Proxy-Authorization", None)
             return {}
         return rebuilt
 
 
-def new_session() -> PolicySession:
-    return PolicySession()
+def new_session(adapter: LimitedAdapter | None = None) -> PolicySession:
+    """A session with this module's policy and the answer limits' adapter (``adapter``: one with retries)."""
+    session = PolicySession()
+    mounted = adapter or LimitedAdapter()
+    session.mount("http://", mounted)
+    session.mount("https://", mounted)
+    return session
 
 
 @dataclass(frozen=True)
@@ -200,8 +212,21 @@ def transport_failure(exc: BaseException) -> TransportFailure:
         if any(matches(link) for link in chain):
             return TransportFailure(error, error.reason)
     # Anything else (no route to host, ...): the operating system's words for its errno, never the
-    # library's message; without one, the exception's type.
+    # library's message; without one, what the library's exception type means, in words.
     for link in chain:
         if isinstance(link, OSError) and link.errno is not None and link.strerror:
             return TransportFailure(TransportError, link.strerror[:1].lower() + link.strerror[1:])
-    return TransportFailure(TransportError, type(exc).__name__)
+    for kinds, words in _OTHER_FAILURES:
+        if any(isinstance(link, kinds) for link in chain):
+            return TransportFailure(TransportError, words)
+    return TransportFailure(TransportError, "the request failed before any answer")
+
+
+# Failures that are not the network's, in words (never a class name a person has to look up).
+_OTHER_FAILURES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], str], ...] = (
+    ((requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema),
+     "the URL does not start with http:// or https://"),
+    ((requests.exceptions.InvalidURL, urllib3.exceptions.LocationParseError), "the URL is not a valid address"),
+    (requests.exceptions.TooManyRedirects, "too many redirects"),
+    (requests.exceptions.ContentDecodingError, "the answer could not be decoded"),
+)

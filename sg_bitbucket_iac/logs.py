@@ -5,13 +5,29 @@ status (debug), each preflight's verdict, the CLI's phases with their durations 
 is scrubbed of the secrets the run has seen (in every form :mod:`.redact` knows) and has its control
 characters escaped, at the moment it is written, so a line can never carry a credential, whatever a
 message was given.
+
+The same setting works in every front, written where its engine shows a plugin's output:
+
+* the CLI: plain lines on its stderr (``sg-bitbucket-iac DEBUG name: message``);
+* the Terraform provider: one hclog JSON object per line on the plugin's stderr (``@level``,
+  ``@message``, ``@module``, ``@timestamp``), which go-plugin reads into Terraform's provider log at
+  that level: ``TF_LOG=debug`` (or ``TF_LOG_PROVIDER=debug``) shows them, ``TF_LOG_PATH`` keeps them;
+* the Pulumi dynamic provider: plain lines on its stderr, which the Pulumi engine shows with the
+  run's output (each line as a diagnostic of the provider; ``--logtostderr -v=9`` adds the engine's own).
+
+Secrets: the CLI hands in the live set of what it has read; a provider process has no such list, so
+the engine calls :func:`remember_secret` with every API key and credential it is given.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+import threading
 from collections.abc import Collection, Mapping
+from datetime import UTC, datetime
+from typing import Literal
 
 from .errors import ConfigurationError
 from .redact import escape_control, scrub_text
@@ -19,6 +35,24 @@ from .redact import escape_control, scrub_text
 LOG_ENV = "SG_BITBUCKET_IAC_LOG"
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 _HANDLER_NAME = "sg-bitbucket-iac"
+# Below this length a "secret" is too short to scrub from a line without mangling ordinary words.
+_MIN_SCRUB_LENGTH = 8
+# hclog's level names (go-hclog LevelFromString), by Python level.
+_HCLOG_LEVELS = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warn", logging.ERROR: "error",
+                 logging.CRITICAL: "error"}
+
+Style = Literal["plain", "hclog"]
+
+_seen: set[str] = set()
+_seen_lock = threading.Lock()
+_active = False  # a handler is installed: only then is a secret worth keeping for the scrub
+
+
+def remember_secret(value: str | None) -> None:
+    """A secret this process holds (API key, credential): scrubbed from every log line from now on."""
+    if _active and value and len(value) >= _MIN_SCRUB_LENGTH and value not in _seen:
+        with _seen_lock:
+            _seen.add(value)
 
 
 class _Scrubbed(logging.Formatter):
@@ -26,15 +60,37 @@ class _Scrubbed(logging.Formatter):
         super().__init__("sg-bitbucket-iac %(levelname)s %(name)s: %(message)s")
         self._secrets = secrets
 
+    def scrubbed(self, text: str) -> str:
+        with _seen_lock:
+            known = [*_seen, *self._secrets]
+        return escape_control(scrub_text(text, known), keep="")
+
     def format(self, record: logging.LogRecord) -> str:
-        return escape_control(scrub_text(super().format(record), self._secrets), keep="")
+        return self.scrubbed(super().format(record))
 
 
-def configure(environ: Mapping[str, str], secrets: Collection[str] = ()) -> None:
+class _HclogJson(_Scrubbed):
+    """go-hclog's JSON line: what go-plugin parses from a plugin's stderr into the host's log, with its level."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.exc_info:
+            message += "\n" + self.formatException(record.exc_info)
+        moment = datetime.fromtimestamp(record.created, UTC)
+        return json.dumps({
+            "@level": _HCLOG_LEVELS.get(record.levelno, "info"),
+            "@message": self.scrubbed(message),
+            "@module": record.name,
+            # go-plugin parses exactly this layout ("2006-01-02T15:04:05.000000Z07:00").
+            "@timestamp": moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z",
+        })
+
+
+def configure(environ: Mapping[str, str], secrets: Collection[str] = (), *, style: Style = "plain") -> None:
     """Log to stderr at the level ``SG_BITBUCKET_IAC_LOG`` names; nothing when it is unset.
 
     ``secrets`` is read at each line, so a live collection (the CLI's secrets seen so far) also
-    scrubs the secrets a run learns after this call.
+    scrubs the secrets a run learns after this call. ``style``: ``hclog`` for the Terraform plugin.
     """
     wanted = environ.get(LOG_ENV, "").strip().lower()
     unconfigure()
@@ -45,16 +101,33 @@ def configure(environ: Mapping[str, str], secrets: Collection[str] = ()) -> None
                                  hint=f"use one of {', '.join(LEVELS)}")
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name(_HANDLER_NAME)
-    handler.setFormatter(_Scrubbed(secrets))
+    handler.setFormatter(_HclogJson(secrets) if style == "hclog" else _Scrubbed(secrets))
     package = logging.getLogger("sg_bitbucket_iac")
     package.addHandler(handler)
     package.setLevel(LEVELS[wanted])
+    global _active
+    _active = True
+
+
+def configure_provider(environ: Mapping[str, str], *, style: Style) -> str | None:
+    """:func:`configure` for a provider process: a bad level is said, not raised (the plugin must start).
+
+    Returns the problem's text, for the front to show as a warning; None when all is well.
+    """
+    try:
+        configure(environ, style=style)
+    except ConfigurationError as error:
+        return str(error)
+    return None
 
 
 def unconfigure() -> None:
     """Remove what :func:`configure` set up (a run is over: in-process callers keep their own logging)."""
+    global _active
+    _active = False
+    with _seen_lock:
+        _seen.clear()
     package = logging.getLogger("sg_bitbucket_iac")
     for handler in [h for h in package.handlers if h.get_name() == _HANDLER_NAME]:
         package.removeHandler(handler)
         package.setLevel(logging.NOTSET)
-

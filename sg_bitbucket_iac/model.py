@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -40,6 +41,7 @@ from .field_rules import (
     check_project_key,
     check_repository,
     check_secret,
+    check_tag,
     check_tags,
     check_tags_list,
     check_username,
@@ -85,28 +87,19 @@ class AuthType(enum.StrEnum):
 
 # --------------------------------------------------------------------------- preflight profiles
 @dataclass(frozen=True)
-class ScopeNeed:
-    """A read permission the connector needs, in one auth type's vocabulary."""
-
-    key: str  # user | workspace | repository | project | pullrequest
-    scope: str
-    label: str  # as Bitbucket's token and app-password pages call it
-
-    @property
-    def described(self) -> str:
-        return f"{self.label} ({self.scope})"
-
-
-def _needs(*needs: ScopeNeed) -> dict[str, ScopeNeed]:
-    return {need.key: need for need in needs}
-
-
-@dataclass(frozen=True)
 class PreflightProfile:
-    """How preflight checks one auth type: its probe algorithm, the scopes it needs, and its wording."""
+    """How preflight checks one auth type: its probe algorithm, the scopes StackGuardian's guide asks of it, and
+    its wording.
+
+    ``rows`` is the auth type's part of the guide's table: what each credential, by the guide's name
+    for it, must hold; nothing outside its row is required
+    (docs/evidence.md#what-stackguardians-guide-requires-per-credential).
+    """
 
     algorithm: str  # the probe sequence; preflight/algorithms.py maps the name to code
-    needs: Mapping[str, ScopeNeed]
+    probes: Mapping[str, str]  # what a probe reads (user, workspace, repository, project, pullrequest) -> its scope
+    labels: Mapping[str, str]  # each scope in the guide's words (Atlassian's, for a scope the guide does not name)
+    rows: Mapping[str, tuple[str, ...]]  # the guide's name for a credential -> the scopes it requires
     classic_scopes: bool  # Bitbucket's classic scope names, which imply one another (API-token names do not)
     subject: str  # who is speaking in messages
     auth_failed: str  # the 401 text; {who}: the account
@@ -137,6 +130,16 @@ class _AuthBase(BaseModel):
     @abstractmethod
     def account(self) -> str:
         """Who Bitbucket authenticates (messages name it); empty for a credential that is not a user."""
+
+    @property
+    @abstractmethod
+    def guide_name(self) -> str:
+        """What StackGuardian's guide calls this credential: its row in the guide's table."""
+
+    @property
+    def required_scopes(self) -> tuple[str, ...]:
+        """The scopes preflight requires: the guide's row for this credential, no more."""
+        return self.preflight.rows[self.guide_name]
 
     def credential_parts(self) -> tuple[str, ...]:
         """What the credential fingerprint covers: every stored field, the secret revealed."""
@@ -186,13 +189,17 @@ class ApiTokenAuth(_AuthBase):
     preflight: ClassVar[PreflightProfile] = PreflightProfile(
         "api_token",
         # docs/evidence.md#preflight-of-an-api-token and #bitbucket-scopes: API-token names, which imply nothing.
-        _needs(
-            ScopeNeed("user", "read:user:bitbucket", "User: Read"),
-            ScopeNeed("workspace", "read:workspace:bitbucket", "Workspace: Read"),
-            ScopeNeed("repository", "read:repository:bitbucket", "Repository: Read"),
-            ScopeNeed("project", "read:project:bitbucket", "Project: Read"),
-            ScopeNeed("pullrequest", "read:pullrequest:bitbucket", "Pullrequest: Read"),
-        ),
+        {"user": "read:user:bitbucket", "workspace": "read:workspace:bitbucket",
+         "repository": "read:repository:bitbucket", "project": "read:project:bitbucket",
+         "pullrequest": "read:pullrequest:bitbucket"},
+        {"read:user:bitbucket": "User:bitbucket: Read", "read:workspace:bitbucket": "Workspace:bitbucket: Read",
+         "read:repository:bitbucket": "Repository:bitbucket: Read", "read:project:bitbucket": "Project:bitbucket: Read",
+         "read:pullrequest:bitbucket": "Pullrequest:bitbucket: Read", "read:account": "Account: Read",
+         "read:me": "Me: Read"},
+        # The guide's Account: Read and Me: Read (read:account, read:me) are Atlassian platform scopes no
+        # Bitbucket answer shows: reported as not verifiable, never required.
+        {"API token": ("read:project:bitbucket", "read:pullrequest:bitbucket", "read:repository:bitbucket",
+                       "read:user:bitbucket", "read:workspace:bitbucket")},
         False,
         "Token",
         "Bitbucket rejected the API token for {who}. Check that: the email is your Atlassian account email; the "
@@ -220,6 +227,10 @@ class ApiTokenAuth(_AuthBase):
     @property
     def account(self) -> str:
         return self.email
+
+    @property
+    def guide_name(self) -> str:
+        return "API token"
 
     def wire_config(self) -> dict[str, Any]:
         return {"bitbucketAuthType": self.auth_type.wire,
@@ -255,12 +266,13 @@ class AccessTokenAuth(_AuthBase):
     wire_secret_key: ClassVar[str] = "bitbucketAccessToken"
     preflight: ClassVar[PreflightProfile] = PreflightProfile(
         "access_token",
-        # docs/evidence.md#preflight-of-an-access-token: access tokens are not users, so only resource scopes apply.
-        _needs(
-            ScopeNeed("repository", "repository", "Repositories: Read"),
-            ScopeNeed("project", "project", "Projects: Read"),
-            ScopeNeed("pullrequest", "pullrequest", "Pull requests: Read"),
-        ),
+        # docs/evidence.md#preflight-of-an-access-token: tokens are not users, so only resource scopes are probed;
+        # a workspace token's Account: Read is judged from the scopes Bitbucket reports.
+        {"repository": "repository", "project": "project"},
+        {"repository": "Repositories: Read", "project": "Projects: Read", "account": "Account: Read"},
+        {"repository access token": ("repository",),
+         "project access token": ("project", "repository"),
+         "workspace access token": ("account", "project", "repository")},
         True,
         "Access token",
         "Bitbucket rejected the access token. It may be revoked, or the resource it belonged to was deleted or "
@@ -326,6 +338,10 @@ class AccessTokenAuth(_AuthBase):
     def account(self) -> str:
         return ""
 
+    @property
+    def guide_name(self) -> str:
+        return f"{self.scope} access token"
+
     def wire_config(self) -> dict[str, Any]:
         return {"bitbucketAuthType": self.auth_type.wire, "bitbucketAccessToken": self.access_token}
 
@@ -362,14 +378,11 @@ class AppPasswordAuth(_AuthBase):
     wire_secret_key: ClassVar[str] = "bitbucketCreds"
     preflight: ClassVar[PreflightProfile] = PreflightProfile(
         "app_password",
-        # docs/evidence.md#preflight-of-an-app-password: classic names; /user and /user/workspaces both need `account`.
-        _needs(
-            ScopeNeed("user", "account", "Account: Read"),
-            ScopeNeed("workspace", "account", "Account: Read"),
-            ScopeNeed("repository", "repository", "Repositories: Read"),
-            ScopeNeed("project", "project", "Projects: Read"),
-            ScopeNeed("pullrequest", "pullrequest", "Pull requests: Read"),
-        ),
+        # docs/evidence.md#preflight-of-an-app-password: classic names; /user and /user/workspaces both need `account`,
+        # the repository listing `repository`, which the guide's Projects: Read (`project`) implies.
+        {"user": "account", "workspace": "account", "repository": "repository", "project": "project"},
+        {"account": "Account: Read", "project": "Projects: Read", "repository": "Repositories: Read"},
+        {"app password": ("account", "project")},
         True,
         "App password",
         # The app-password preflight (docs/evidence.md#preflight-of-an-app-password) also words a brownout 401
@@ -377,8 +390,9 @@ class AppPasswordAuth(_AuthBase):
         # plain message remains.
         "Invalid username or app password for {who} (app passwords authenticate with the Bitbucket username, "
         "not the email).",
-        "app passwords can no longer be created or changed; migrate the connector with "
-        "`sg-bitbucket migrate --connector <ID> --to api_token` to an API token with the scopes it needs",
+        # No command here: every front names its own way to switch (wording.py's `migrate`).
+        "app passwords can no longer be created or changed; switch the connector to an API token (or an access "
+        "token) with the scopes it needs",
     )
 
     @field_validator("username")
@@ -394,6 +408,10 @@ class AppPasswordAuth(_AuthBase):
     @property
     def account(self) -> str:
         return self.username
+
+    @property
+    def guide_name(self) -> str:
+        return "app password"
 
     def wire_config(self) -> dict[str, Any]:
         return {"bitbucketAuthType": self.auth_type.wire,
@@ -418,6 +436,9 @@ SECRET_FIELDS = frozenset(c.secret_field for c in AUTH_CLASSES)
 
 
 # --------------------------------------------------------------------------- the connector
+Tag = Annotated[str, AfterValidator(check_tag)]  # its problems point at the item: `tags[2]`
+
+
 class Connector(BaseModel):
     """A Bitbucket connector as the user declares it."""
 
@@ -426,7 +447,7 @@ class Connector(BaseModel):
     name: str
     id: str | None = None
     description: str = ""
-    tags: tuple[str, ...] = ()
+    tags: tuple[Tag, ...] = ()
     workspace: str
     auth: Auth
 
@@ -540,7 +561,6 @@ __all__ = [
     "ConnectorValidationError",
     "PreflightProfile",
     "Problem",
-    "ScopeNeed",
     "credentials_from",
     "parse_auth",
     "parse_connector",

@@ -17,18 +17,25 @@ from .wire import ObservedConnector
 from .wording import CLI_WORDING, FrontWording
 
 
-def same_name_elsewhere(desired: Connector, candidates: Iterable[ObservedConnector]) -> ObservedConnector | None:
-    """The first connector (by Id) other than the declared one that already uses its name."""
-    found = sorted((o for o in candidates if o.name == desired.name and o.id != desired.connector_id),
-                   key=lambda o: o.id)
+def same_name_elsewhere(desired: Connector, candidates: Iterable[ObservedConnector], *,
+                        replacing: str | None = None) -> ObservedConnector | None:
+    """The first connector (by Id) other than the declared one, and other than the one it replaces,
+    that already uses its name."""
+    mine = {desired.connector_id, replacing}
+    found = sorted((o for o in candidates if o.name == desired.name and o.id not in mine), key=lambda o: o.id)
     return found[0] if found else None
 
 
 def check_name_free(desired: Connector, candidates: Iterable[ObservedConnector], org: str,
-                    front: FrontWording = CLI_WORDING) -> None:
+                    front: FrontWording = CLI_WORDING, *, replacing: str | None = None) -> None:
     """Raise :class:`NameClashError` when creating ``desired`` would duplicate a name; its hint is
-    worded for ``front``."""
-    clash = same_name_elsewhere(desired, candidates)
+    worded for ``front``.
+
+    ``replacing``: the Id of the connector this create replaces (a new ``connector_id``). It holds the
+    name until it is deleted (after the create, with Terraform's ``create_before_destroy``), and is
+    the very connector the declaration describes: never a clash.
+    """
+    clash = same_name_elsewhere(desired, candidates, replacing=replacing)
     if clash is not None:
         raise name_clash(desired, clash.id, org, front)
 

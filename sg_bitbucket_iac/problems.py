@@ -3,7 +3,8 @@
 Each problem names the field path (``connectors[0].auth.email``), the rule and the fix, in the
 field names of the front that asked (``names``: backend field -> the front's name). It never
 echoes an input value: a key the user typed may carry a secret (``{api_token:SECRET}`` without the
-space YAML needs), so such a key is shown cut short.
+space YAML needs), so such a key is shown cut short; a value a rule quotes (an unknown auth type,
+an email without @) is shown by :func:`~sg_bitbucket_iac.redact.shorten`, never in full.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from .errors import Problem
+from .redact import shorten
 
 # A key holding a separator or a space, or longer than any real key, may be `key:value` typed without
 # the space YAML needs after the colon (`{api_token:SECRET}` in a flow mapping): it is shown cut short.
@@ -150,8 +152,8 @@ def _problem(err: Mapping[str, Any], shape: Shape, prefix: str, names: Mapping[s
                        f"{_either([f'{recommended} (recommended)', *others])}", "required")
     if kind == "union_tag_invalid":
         tag = str((err.get("ctx") or {}).get("tag", ""))
-        return Problem(join_path(path, ["type"]), f"unknown auth type {tag!r}{did_you_mean(tag, shape.auth_models)} "
-                       f"(use {_either(shape.auth_models)})", "auth_type")
+        return Problem(join_path(path, ["type"]), f"unknown auth type {shorten(tag)}"
+                       f"{did_you_mean(tag, shape.auth_models)} (use {_either(shape.auth_models)})", "auth_type")
     if kind == "literal_error" and field_name == "scope":
         return Problem(path, f"{name('scope')} is one of repository, project, workspace", "scope")
     if kind in _EXPECTED:

@@ -10,6 +10,8 @@ Two rules for every text that leaves this tool (error, log line, plan, diagnosti
   tool (set in the StackGuardian UI, echoed by a server) and carry terminal escape sequences or
   bidi overrides; :func:`escape_control` shows them as ``\\x1b[31m`` and ``\\u202e``, visible and
   harmless, and :func:`control_characters` names them in a value that must hold none.
+* **No wall of text.** A value quoted back (a 5 MB email typed into the wrong field) is shown by
+  :func:`shorten`: its start and its length, never all of it.
 
 This module imports nothing from the package, so anything (the error classes included) can use it
 without an import loop.
@@ -108,6 +110,22 @@ def escape_control(text: str, *, keep: str = "\n\t") -> str:
     return "".join(out)
 
 
+# A quoted value longer than this is shown as its start and its length (an Id we suggest, 99 at most, fits).
+MAX_SHOWN_VALUE = 120
+_SHOWN_START = 40
+
+
+def shorten(value: object, *, limit: int = MAX_SHOWN_VALUE, quoted: bool = True) -> str:
+    """``value`` for a message: quoted (repr: control characters escaped), or bare with control characters
+    escaped; a long one as its start and its length; anything but a string by its type alone."""
+    if not isinstance(value, str):
+        return type(value).__name__
+    cut = len(value) > limit
+    start = value[:_SHOWN_START] if cut else value
+    text = repr(start) if quoted else escape_control(start, keep="")
+    return f"{text}… ({len(value)} characters)" if cut else text
+
+
 def control_characters(value: str) -> list[str]:
     """Names of the control characters in ``value`` (never the value): `U+0000`, `U+001B`, ..."""
     if value.isprintable():  # C-speed: no control (Cc) or format (Cf) character at all
@@ -117,4 +135,4 @@ def control_characters(value: str) -> list[str]:
     return sorted(f"U+{ord(ch):04X}" for ch in found)
 
 
-__all__ = ["MASK", "control_characters", "escape_control", "mask", "scrub_text", "secret_forms"]
+__all__ = ["MASK", "control_characters", "escape_control", "mask", "scrub_text", "secret_forms", "shorten"]

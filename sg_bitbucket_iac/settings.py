@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from typing import Any
 
 from .errors import ConfigurationError, UnsafeValueError
+from .identifiers import Identifier
 from .redact import control_characters
 from .secrets import Secret
+from .urls import parse_base_url
 
 DEFAULT_API_URL = "https://api.app.stackguardian.io"
 DEFAULT_BITBUCKET_API_URL = "https://api.bitbucket.org/2.0"
@@ -39,10 +40,6 @@ def _first_env_named(names: tuple[str, ...], environ: Mapping[str, str]) -> tupl
     return names[0], None
 
 
-def _first_env(names: tuple[str, ...], environ: Mapping[str, str]) -> str | None:
-    return _first_env_named(names, environ)[1]
-
-
 def checked_api_key(value: str | Secret, setting: str) -> Secret:
     """The API key as a Secret, without the surrounding whitespace a file or a CI store adds.
 
@@ -63,7 +60,7 @@ def checked_api_key(value: str | Secret, setting: str) -> Secret:
 
 
 def checked_text(value: str | None, setting: str) -> str | None:
-    """A plain setting (org name) without surrounding whitespace; control characters refused."""
+    """A plain setting without surrounding whitespace; control characters refused."""
     if value is None:
         return None
     stripped = str(value).strip()
@@ -74,35 +71,20 @@ def checked_text(value: str | None, setting: str) -> str | None:
     return stripped or None
 
 
-def is_loopback(host: str | None) -> bool:
-    if not host:
-        return False
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+def checked_org(value: str | None, setting: str) -> str | None:
+    """The org name without surrounding whitespace, checked by its identifier rule: it is a URL path segment."""
+    org = checked_text(value, setting)
+    if org is None:
+        return None
+    message = Identifier.ORG.message(org)
+    if message is not None:
+        raise ConfigurationError(f"{setting}: {message}")
+    return org
 
 
-def checked_base_url(url: str, setting: str) -> str:
-    """A base URL without trailing slash; plain http only to loopback (credentials travel on it)."""
-    url = url.strip().rstrip("/")
-    bad = control_characters(url)
-    if bad:
-        raise UnsafeValueError(f"{setting} contains control characters ({', '.join(bad)})",
-                               hint="set the URL again without line breaks or escape codes")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigurationError(f"{setting}={url!r} is not an http(s) URL", hint="use e.g. https://api.app.stackguardian.io")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise ConfigurationError(
-            f"{setting}={url!r} uses plain http:// to a non-loopback host; credentials would travel unencrypted",
-            hint="use https://, or http:// only for 127.0.0.1/localhost (the emulator)",
-        )
-    if parts.query or parts.fragment:
-        raise ConfigurationError(f"{setting}={url!r} must not carry a query or fragment")
-    return url
+def checked_base_url(url: object, setting: str) -> str:
+    """A base URL without trailing slash, as the one parse (:func:`~sg_bitbucket_iac.urls.parse_base_url`) read it."""
+    return str(parse_base_url(url, setting))
 
 
 def parse_timeout(value: str | float | None, setting: str) -> float | None:
@@ -133,6 +115,17 @@ def parse_bool(value: str | bool | None, setting: str, default: bool = True) -> 
     raise ConfigurationError(f"{setting}={value!r} is not a boolean", hint="use true or false")
 
 
+# Each setting's environment variables, by the Settings field they set.
+ENV_OF_SETTING: Mapping[str, tuple[str, ...]] = {
+    "api_key": ENV_API_KEY,
+    "api_url": ENV_API_URL,
+    "org": ENV_ORG,
+    "bitbucket_api_url": ENV_BITBUCKET_API_URL,
+    "preflight": ENV_PREFLIGHT,
+    "request_timeout": ENV_TIMEOUT,
+}
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved settings. `api_key` is wrapped; `org` may be None until a command needs it."""
@@ -145,6 +138,14 @@ class Settings:
     clock: str | None = field(default=None)
     # Seconds to wait for an answer from StackGuardian or Bitbucket (None: 30 s and 10 s).
     request_timeout: float | None = None
+    # Where each value came from, as a person would look for it: the front's name for an explicit value
+    # (`--api-url`, Terraform's `api_uri`, `stackguardian:apiUrl`), else the environment variable read.
+    # A hint about a bad key or URL names it (errors.SETTING_SOURCES when absent).
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def source_of(self, setting: str) -> str:
+        """Where ``setting``'s value came from; for a default, the environment variables that would set it."""
+        return self.sources.get(setting) or " or ".join(ENV_OF_SETTING.get(setting, (setting,)))
 
     @classmethod
     def resolve(
@@ -158,26 +159,41 @@ class Settings:
         clock: str | None = None,
         request_timeout: str | float | None = None,
         environ: Mapping[str, str] | None = None,
+        names: Mapping[str, str] | None = None,
     ) -> Settings:
+        """Explicit values first, else the environment. ``names``: how the calling front names each
+        explicit value (`--api-url`, `api_uri`, `stackguardian:apiUrl`), for the messages that point at it."""
         env = os.environ if environ is None else environ
-        key_setting = "api_key"
-        key: str | Secret | None = api_key
-        if not _present(key):
-            key_setting, key = _first_env_named(ENV_API_KEY, env)
+        sources: dict[str, str] = {}
+
+        def pick(setting: str, explicit: Any, given: bool) -> Any:
+            """The explicit value when ``given``, else the first environment variable set; notes the source."""
+            if given:
+                sources[setting] = (names or {}).get(setting, setting)
+                return explicit
+            found, value = _first_env_named(ENV_OF_SETTING[setting], env)
+            if value is not None:
+                sources[setting] = found
+            return value
+
+        # A blank key or org is an unset one; an explicit `preflight` or timeout is read even when blank
+        # (a typo must not turn the credential check off silently).
+        key: str | Secret | None = pick("api_key", api_key, _present(api_key))
+        url = pick("api_url", api_url, bool(api_url))
+        bitbucket_url = pick("bitbucket_api_url", bitbucket_api_url, bool(bitbucket_api_url))
+        org_name = pick("org", org, _present(org))
+        preflight_value = pick("preflight", preflight, preflight is not None)
+        timeout = pick("request_timeout", request_timeout, request_timeout is not None)
         return cls(
-            api_key=checked_api_key(key, key_setting) if key is not None else None,
-            api_url=checked_base_url(api_url or _first_env(ENV_API_URL, env) or DEFAULT_API_URL, "api_url"),
-            org=checked_text(org if _present(org) else _first_env(ENV_ORG, env), "org"),
-            bitbucket_api_url=checked_base_url(
-                bitbucket_api_url or _first_env(ENV_BITBUCKET_API_URL, env) or DEFAULT_BITBUCKET_API_URL,
-                "bitbucket_api_url",
-            ),
-            preflight=parse_bool(
-                preflight if preflight is not None else _first_env(ENV_PREFLIGHT, env), "preflight", True
-            ),
+            api_key=checked_api_key(key, sources["api_key"]) if key is not None else None,
+            api_url=checked_base_url(url, sources["api_url"]) if url is not None else DEFAULT_API_URL,
+            org=checked_org(org_name, sources.get("org", "org")),
+            bitbucket_api_url=checked_base_url(bitbucket_url, sources["bitbucket_api_url"])
+            if bitbucket_url is not None else DEFAULT_BITBUCKET_API_URL,
+            preflight=parse_bool(preflight_value, sources.get("preflight", "preflight"), True),
             clock=clock or env.get("SG_BITBUCKET_IAC_NOW") or None,
-            request_timeout=parse_timeout(request_timeout, "timeout") if request_timeout is not None
-            else parse_timeout(_first_env(ENV_TIMEOUT, env), ENV_TIMEOUT[0]),
+            request_timeout=parse_timeout(timeout, sources.get("request_timeout", "timeout")),
+            sources=sources,
         )
 
     def require_api_key(self) -> Secret:

@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .errors import OddRecordError, Problem
+from .identifiers import Identifier
 from .model import AUTH_CLASSES, AnyAuth, AuthType, Connector
-from .redact import escape_control
+from .redact import escape_control, shorten
 from .secrets import Secret
-from .tags import LAST_WRITE_TAG, Front, fingerprint_of, owner_of, workspace_of
+from .tags import LAST_WRITE_TAG, Front, fingerprint_of, owner_of, set_of, workspace_of
 
 KIND = "BITBUCKET_ORG"
 AUTH_TYPE_KEY = "bitbucketAuthType"
@@ -111,6 +112,11 @@ class ObservedConnector:
     def managed(self) -> bool:
         """Owned by the CLI (so the CLI prunes it and reports it as undeclared)."""
         return self.owner is Front.CLI
+
+    @property
+    def cli_set(self) -> str | None:
+        """The CLI set it belongs to (the definitions file's ``set:``); None unless the CLI owns it."""
+        return set_of(self.context_tags)
 
     @property
     def fingerprint(self) -> str | None:
@@ -245,6 +251,11 @@ def observed_from_record(record: Mapping[str, Any]) -> ObservedConnector:
         raise OddRecordError("", [Problem("", f"the record is {_kind_of(record)}, not a mapping", "unreadable_record")])
     read = _RecordReader(record)
     connector_id = read.text(record.get("Id"), "Id") or read.text(record.get("ResourceName"), "ResourceName")
+    refused = Identifier.CONNECTOR_ID.why_refused(connector_id)
+    if refused is not None:
+        # Never a URL path segment: the connector is reported, never read, written, deleted, adopted or imported.
+        read.odd("Id", f"{shorten(connector_id)} cannot be a connector Id in a URL ({refused})")
+        connector_id = shorten(connector_id, quoted=False)
     settings = read.mapping(record.get("Settings"), "Settings")
     raw_config = settings.get("config")
     config: Mapping[str, Any] = {}
@@ -288,7 +299,7 @@ def observed_from_record(record: Mapping[str, Any]) -> ObservedConnector:
         modified_at=read.epoch_ms(record.get("ModifiedAt"), "ModifiedAt"),
     )
     if read.problems:
-        raise OddRecordError(connector_id, read.problems, kind=observed.kind)
+        raise OddRecordError(connector_id, read.problems, kind=observed.kind, partial=observed)
     return observed
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from bitbucket_spec import SpecCheck
+from hostile_server import HostileServer
 from traffic_guard import GUARD_ENV, guard_environment, install_socket_guard, refused_count, refused_since
 
 from sg_bitbucket_iac import settings
@@ -96,6 +97,22 @@ def emulator(emulator_factory: Callable[..., Emulator]) -> Emulator:
 def fresh_emulator(emulator: Emulator) -> Emulator:
     """The same as ``emulator`` (already one per test); the name says so where it matters."""
     return emulator
+
+
+@pytest.fixture
+def hostile() -> Iterator[Callable[..., HostileServer]]:
+    """Starts loopback servers that answer whatever a test scripts (``hostile_server.py``):
+    ``hostile()`` alone, or ``hostile(upstream=emulator.stackguardian_url)`` in front of an emulated API.
+    All are closed at teardown, which ends every stalled or endless answer."""
+    started: list[HostileServer] = []
+
+    def start(upstream: str | None = None) -> HostileServer:
+        started.append(HostileServer(upstream))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.close()
 
 
 @pytest.fixture

@@ -339,7 +339,9 @@ def test_any_other_failure_is_a_transport_error_in_the_systems_words() -> None:
     assert transport_failure(unreachable) == TransportFailure(TransportError, "network is unreachable")
     with pytest.raises(requests.exceptions.InvalidURL) as raised:
         PolicySession().get("http://")
-    assert transport_failure(raised.value) == TransportFailure(TransportError, "InvalidURL")  # never its message
+    # Never the library's message, nor a class name: what it means, in words.
+    assert transport_failure(raised.value) == TransportFailure(TransportError, "the URL is not a valid address")
+    assert transport_failure(requests.exceptions.ConnectionError()).reason == "the request failed before any answer"
 
 
 def test_bitbucket_error_bodies_echoing_the_credential_are_scrubbed(emulator: Emulator, sentinel: str) -> None:

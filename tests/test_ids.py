@@ -46,7 +46,7 @@ def test_a_name_used_under_another_id_is_a_clash_naming_both_ways_out() -> None:
 
 
 @pytest.mark.parametrize(("front", "says"), [
-    (TERRAFORM_WORDING, "`terraform import <address> bitbucket-main`"),
+    (TERRAFORM_WORDING, 'import <address> bitbucket-main`'),
     (PULUMI_WORDING, '`connector_id="bitbucket-main"` and `adopt=True`'),
 ])
 def test_the_clash_says_how_to_declare_the_holder_in_the_fronts_words(front: FrontWording, says: str) -> None:

@@ -41,3 +41,45 @@ def test_lines_are_scrubbed_and_escaped_and_configured_once(capsys: pytest.Captu
 def test_an_unknown_level_is_refused_with_the_ones_there_are() -> None:
     with pytest.raises(ConfigurationError, match="debug, info, warning"):
         configure({LOG_ENV: "loud"})
+
+
+def test_the_terraform_plugin_writes_hclog_json_lines_that_go_plugin_reads(capsys: pytest.CaptureFixture[str]) -> None:
+    """One JSON object per line with @level (hclog's names), @message, @module and @timestamp in the layout
+    go-plugin parses ("2006-01-02T15:04:05.000000Z07:00"); anything else it would log as plain debug text."""
+    import json
+    import re
+
+    from sg_bitbucket_iac.logs import configure_provider, remember_secret
+
+    assert configure_provider({LOG_ENV: "debug"}, style="hclog") is None
+    remember_secret(SECRET)  # what the engine does with every key and credential it is given
+    logger = logging.getLogger("sg_bitbucket_iac.stackguardian")
+    logger.debug("GET /api/v1/orgs/acme/integrations/listall/ -> 200")
+    logger.warning("sent %s and a \x1b[31m name\nacross lines", SECRET)
+    lines = capsys.readouterr().err.splitlines()
+    unconfigure()
+    first, second = (json.loads(line) for line in lines)
+    assert first["@level"] == "debug" and first["@module"] == "sg_bitbucket_iac.stackguardian"
+    assert first["@message"] == "GET /api/v1/orgs/acme/integrations/listall/ -> 200"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", first["@timestamp"])
+    assert second["@level"] == "warn" and second["@message"] == "sent **** and a \\x1b[31m name\\x0aacross lines"
+    assert SECRET not in "\n".join(lines)
+
+
+def test_a_provider_with_a_bad_level_starts_and_says_why() -> None:
+    from sg_bitbucket_iac.logs import configure_provider
+
+    assert "is not a log level" in str(configure_provider({LOG_ENV: "loud"}, style="plain"))
+    assert configure_provider({}, style="plain") is None
+
+
+def test_secrets_are_kept_only_while_a_log_is_written() -> None:
+    from sg_bitbucket_iac import logs
+
+    logs.remember_secret(SECRET)
+    assert SECRET not in logs._seen  # no log, nothing to scrub: the engine's calls cost nothing
+    configure({LOG_ENV: "info"})
+    logs.remember_secret(SECRET)
+    assert SECRET in logs._seen
+    unconfigure()
+    assert not logs._seen

@@ -43,7 +43,7 @@ MALFORMED: list[tuple[str, dict[str, Any], str, str]] = [
     ("too many tags", api_token_connector(tags=[f"t{i}" for i in range(11)]), "connectors[0].tags",
      "at most 10"),
     ("tags as string", api_token_connector(tags="platform"), "connectors[0].tags", "list of strings"),
-    ("empty tag", api_token_connector(tags=["ok", " "]), "connectors[0].tags", "cannot be empty"),
+    ("empty tag", api_token_connector(tags=["ok", " "]), "connectors[0].tags[1]", "cannot be empty"),
     ("duplicate tags", api_token_connector(tags=["a", "a"]), "connectors[0].tags", "once"),
     ("missing workspace", {"name": "c", "auth": {"type": "access_token", "access_token": SENTINEL}},
      "connectors[0].workspace", "required"),
@@ -200,10 +200,26 @@ def test_each_auth_type_names_its_preflight() -> None:
     for auth_class in AUTH_CLASSES:
         profile = auth_class.preflight
         assert profile.algorithm in ALGORITHMS
-        assert {"repository", "pullrequest"} <= set(profile.needs)
+        assert "repository" in profile.probes
+        for row in profile.rows.values():
+            assert set(row) <= set(profile.labels)  # every required scope is named in the guide's words
     assert ApiTokenAuth.preflight.classic_scopes is False and AppPasswordAuth.preflight.classic_scopes is True
     assert _auths()[AuthType.API_TOKEN].account == "alice@acme.io"
     assert _auths()[AuthType.ACCESS_TOKEN].account == ""
+
+
+def test_each_credential_has_its_row_of_the_guide_and_a_scope_has_one_label() -> None:
+    tokens = [AccessTokenAuth(access_token=Secret(SENTINEL), scope="repository", repository="infra"),
+              AccessTokenAuth(access_token=Secret(SENTINEL), scope="project", project="INF"),
+              AccessTokenAuth(access_token=Secret(SENTINEL))]
+    rows = {auth.guide_name: auth.required_scopes for auth in [*_auths().values(), *tokens]}
+    assert set(rows) == {"API token", "repository access token", "project access token", "workspace access token",
+                         "app password"}
+    labels: dict[str, set[str]] = {}
+    for auth_class in AUTH_CLASSES:
+        for scope, label in auth_class.preflight.labels.items():
+            labels.setdefault(scope, set()).add(label)
+    assert {scope: found for scope, found in labels.items() if len(found) > 1} == {}
 
 
 def test_messages_name_fields_in_the_asking_fronts_words() -> None:

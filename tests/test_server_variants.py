@@ -35,8 +35,8 @@ def started(factory: Factory, sentinel: str, **switches: Any) -> tuple[Emulator,
             "kind": "api_token", "secret": secret, "email": "alice@acme.io", "username": "alice",
             "scopes": API_SCOPES, "workspaces": ["acme"]})
     emulator.admin("POST", "/bitbucket/credentials", {
-        "kind": "access_token", "secret": sentinel + "-at", "scopes": ["repository", "pullrequest", "project"],
-        "resource": "acme"})
+        "kind": "access_token", "secret": sentinel + "-at", "resource": "acme",
+        "scopes": ["repository", "pullrequest", "project", "account"]})
     client = StackGuardianClient(emulator.stackguardian_url, KEY, ORG, backoff=0.01)
     engine = Engine(Settings(bitbucket_api_url=emulator.bitbucket_url, clock="2026-01-15T00:00:00Z"), client=client,
                     preflight_backoff=0.01)

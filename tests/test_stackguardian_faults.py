@@ -10,6 +10,7 @@ and a second plan has nothing to do.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,17 @@ def make_engine(emulator: Emulator, *, retries: int = 4) -> Engine:
                                  retries=retries, backoff=0.01)
     settings = Settings(bitbucket_api_url=emulator.bitbucket_url, preflight=False, clock="2026-01-15T00:00:00Z")
     return Engine(settings, front=CLI_WORDING, client=client)
+
+
+def settled(emulator: Emulator) -> None:
+    """Until every request the emulator is still answering has been answered: a write whose client gave
+    up on its slow answer (and retried) lands late, and the next apply must not race it (a late create
+    would bring back a connector the next apply deleted; a real service would do the same)."""
+    for _ in range(200):
+        if emulator.admin("GET", "/stats")["stackguardian"]["in_flight"] == 0:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the emulator is still answering requests after 10 s")
 
 
 def apply_once(engine: Engine, desired: Sequence[Connector], prune: Sequence[str], *,
@@ -150,6 +162,7 @@ def test_soak_100_connectors_at_20_percent_random_faults(
     secrets = {f"soak_{i:03d}": f"{sentinel}-soak-{i:03d}" for i in range(100)}
     desired = [connector(f"soak-{i:03d}", "first", secrets[f"soak_{i:03d}"]) for i in range(100)]
     outcomes = apply_once(engine, desired, (), parallelism=8)
+    settled(emulator)
     created_faults = faults_fired(emulator)
     assert [repr(o) for o in outcomes if isinstance(o, Exception)] == []
     first = convergence(emulator, desired, secrets, ())
@@ -158,6 +171,7 @@ def test_soak_100_connectors_at_20_percent_random_faults(
     secrets.update({c.connector_id: f"{sentinel}-rotated-{c.connector_id}" for c in kept})
     updated = [connector(c.name, "second", secrets[c.connector_id]) for c in kept]
     outcomes = apply_once(engine, updated, [c.connector_id for c in dropped], parallelism=8)
+    settled(emulator)
     total_faults = faults_fired(emulator)
     assert [repr(o) for o in outcomes if isinstance(o, Exception)] == []
     second = convergence(emulator, updated, secrets, [c.connector_id for c in dropped])

@@ -100,7 +100,7 @@ export class Connector extends pulumi.CustomResource {
      */
     declare public readonly name: pulumi.Output<string>;
     /**
-     * The StackGuardian org the connector lives in (the provider's `org` when it was created).
+     * The StackGuardian org the connector lives in (the provider's `org` when it was written). A new `org` replaces the connector: it is deleted in the old org and created in the new one.
      */
     declare public /*out*/ readonly org: pulumi.Output<string>;
     /**

@@ -7,7 +7,8 @@ declared on a parent parser with ``default=SUPPRESS``, so a value given in one p
 overwritten by the other's default.
 
 Exit codes: 0 ok / no changes, 1 error, 2 changes or drift present (``plan --detailed-exitcode``,
-``drift``, ``audit``), 3 a check inconclusive and none failed (``preflight``, ``validate``). With
+``drift``, ``audit``), 3 a check inconclusive and none failed (``preflight``, ``validate``), 141 the
+reader of stdout went away (``| head``: quiet, as a tool ended by SIGPIPE). With
 ``--json`` every command prints one JSON document on stdout, errors included (``{"errors": [...]}``).
 """
 
@@ -37,6 +38,7 @@ HANDLERS = {
     "audit": "commands.audit:run",
     "migrate": "commands.migrate:run",
     "import": "commands.import_connector:run",
+    "schema": "commands.schema:run",
     "terraform-mirror": "commands.terraform_mirror:run",
     "pulumi-plugin": "commands.pulumi_plugin:run",
     "demo": "demo:run",
@@ -142,6 +144,9 @@ def _add_commands(subparsers: argparse._SubParsersAction[_Parser], parents: list
                      help="save the plan (no secrets in it) for `sg-bitbucket apply PLAN.json`")
     sub.add_argument("--resend-credentials", action="store_true",
                      help="plan a re-send of the declared credentials even if nothing visible changed")
+    sub.add_argument("--prune", action="store_true",
+                     help="preview what `apply --prune` deletes: connectors managed by sg-bitbucket that the file no "
+                          "longer declares (the same as `prune: true` in the file)")
 
     sub = command("apply", "create/update (and with prune, delete) connectors to match the file, or apply a "
                            "saved plan: `apply PLAN.json`", with_definitions=True)
@@ -187,6 +192,10 @@ def _add_commands(subparsers: argparse._SubParsersAction[_Parser], parents: list
                             "item to paste under `connectors:`, or with --to-yaml a complete file")
     sub.add_argument("connector_id", metavar="ID", help="StackGuardian connector Id")
     sub.add_argument("--to-yaml", action="store_true", help="print a complete definitions file (> file.yaml)")
+
+    command("schema", "print the JSON Schema of a definitions file, for editors: `sg-bitbucket schema > "
+                      "connectors.schema.json`, then `# yaml-language-server: $schema=./connectors.schema.json` "
+                      "as the file's first line")
 
     sub = command("terraform-mirror", "write this installation's Terraform provider into DIR as a filesystem "
                                       "mirror for `terraform init` / `tofu init`")
@@ -292,6 +301,13 @@ def main(
     stdin: TextIO | None = None,
 ) -> int:
     """Run one command; ``environ`` replaces os.environ for settings (the demo injects its clock so)."""
+    try:
+        return _run(argv, environ=environ, stdin=stdin)
+    except BrokenPipeError:
+        return _reader_went_away()
+
+
+def _run(argv: Sequence[str] | None, *, environ: Mapping[str, str] | None, stdin: TextIO | None) -> int:
     global _JSON_REQUESTED
     arguments = list(sys.argv[1:] if argv is None else argv)
     _JSON_REQUESTED = "--json" in arguments
@@ -323,10 +339,33 @@ def main(
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return INTERRUPTED
+    except BrokenPipeError:
+        raise  # the reader of stdout went away: main() ends quietly
     except Exception as error:  # every failure becomes one clear line per problem and exit 1
         return _report_error(error, ctx)
     finally:
         logs.unconfigure()
+
+
+def _reader_went_away() -> int:
+    """`sg-bitbucket ... | head`: the reader closed the pipe. Stop quietly, as CLI tools killed by SIGPIPE do.
+
+    Python ignores SIGPIPE, so a write to a closed pipe raises BrokenPipeError instead of ending the
+    process. The recipe of Python's `signal` documentation ("Note on SIGPIPE"): point stdout at
+    /dev/null, so that the interpreter's last flush at exit cannot fail again and print a
+    traceback. The exit code is what a shell reports for a tool ended by SIGPIPE (128 + 13 = 141,
+    as `yes | head` gives under `set -o pipefail`), not 1: nothing failed, the reader had enough.
+    """
+    import os
+    import signal
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout replaced in-process (tests): nothing to redirect
+        pass
+    return 128 + int(signal.SIGPIPE)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ the CLI's own per-connector keys (``preflight``, ``adopt``).
 Shape::
 
     org: acme                 # optional; --org or SG_ORG otherwise
-    prune: false              # delete managed connectors missing from the file (apply)
+    set: platform             # the set of connectors this file manages (default: `default`)
+    prune: false              # delete this set's connectors missing from the file (apply); needs `set:`
     connectors:
       - name: bitbucket-main
         workspace: acme
@@ -36,6 +37,7 @@ from typing import Any
 
 from ..engine import check_policy
 from ..errors import DefinitionsError
+from ..identifiers import Identifier
 from ..model import (
     SECRET_FIELDS,
     AuthType,
@@ -46,9 +48,10 @@ from ..model import (
 )
 from ..problems import did_you_mean, join_path, unknown_key_message
 from ..secrets import Secret, SecretReference, SecretReferenceError
+from ..tags import DEFAULT_SET, SET_NAME_PATTERN, is_set_name
 from .yaml_source import YamlDocument, read_yaml
 
-TOP_LEVEL_KEYS = ("org", "prune", "connectors")
+TOP_LEVEL_KEYS = ("org", "set", "prune", "connectors")
 CLI_CONNECTOR_KEYS = ("preflight", "adopt")
 CONNECTOR_KEYS = (*Connector.model_fields, *CLI_CONNECTOR_KEYS)
 MIGRATION_KEYS = ("to", "workspace", "username", "email", "scope", "repository", "project", "secret")
@@ -78,6 +81,12 @@ class Definitions:
     org: str | None
     prune: bool
     connectors: tuple[Declared, ...]
+    set_name: str | None = None  # the file's `set:`; None when it names none
+
+    @property
+    def cli_set(self) -> str:
+        """The set this file manages: prune, "managed, not declared" and the set tag are its."""
+        return self.set_name or DEFAULT_SET
 
     def select(self, names: Sequence[str]) -> Definitions:
         """Only the named connectors (by name or Id); an unknown name is an error."""
@@ -92,7 +101,7 @@ class Definitions:
             ])
         wanted = set(names)
         kept = tuple(d for d in self.connectors if d.connector.name in wanted or d.connector_id in wanted)
-        return Definitions(self.source, self.org, self.prune, kept)
+        return Definitions(self.source, self.org, self.prune, kept, self.set_name)
 
 
 @dataclass(frozen=True)
@@ -170,6 +179,32 @@ def _resolve_auth_secrets(auth: dict[str, Any], path: str, resolve: _SecretResol
 
 
 # --------------------------------------------------------------------------- the definitions file
+def prune_refusal(set_name: str | None) -> str | None:
+    """Why this file may not prune (None: it may).
+
+    A file without `set:` is in the set `default`, with every other file that names none and every
+    connector the CLI tagged before sets existed: its prune would delete their connectors.
+    """
+    if set_name is not None and set_name != DEFAULT_SET:
+        return None
+    which = "names no `set:`, so it is" if set_name is None else "names"
+    return (f"pruning needs a set of the file's own; this file {which} in set `{DEFAULT_SET}`, with every file "
+            "without `set:` and every connector applied before sets existed, and a prune would delete connectors "
+            "that other files applied. Add `set: NAME` (a name no other file uses) at the top of the file, and "
+            "`adopt: true` on the entries already applied, once, to move them into it")
+
+
+def _check_set(document: YamlDocument, data: Mapping[str, Any]) -> str | None:
+    value = data.get("set")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not is_set_name(value):
+        document.problem("set", f"must be a set name ({SET_NAME_PATTERN}: a letter or digit, then up to 63 letters, "
+                         "digits, `_`, `.` or `-`), such as `platform`", "pattern")
+        return None
+    return value
+
+
 def _check_bool(document: YamlDocument, container: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
     value = container.get(key, default)
     if value is None:
@@ -250,7 +285,8 @@ def load_definitions(
         raise DefinitionsError([Problem(str(source), "the file is empty; expected a mapping with `connectors:`")])
     if not isinstance(data, Mapping):
         raise DefinitionsError([document.located(Problem(
-            "", "the file must be a mapping with `connectors:` (and optionally `org:` and `prune:`)", "type"))])
+            "", "the file must be a mapping with `connectors:` (and optionally `org:`, `set:` and `prune:`)",
+            "type"))])
     for key in data:
         if not isinstance(key, str) or key not in TOP_LEVEL_KEYS:
             document.problem(join_path("", [str(key)]), unknown_key_message(str(key), TOP_LEVEL_KEYS), "unknown_key")
@@ -258,7 +294,15 @@ def load_definitions(
     if org is not None and (not isinstance(org, str) or not org.strip()):
         document.problem("org", "must be the StackGuardian org name (a non-empty string)", "type")
         org = None
+    elif isinstance(org, str) and (refused := Identifier.ORG.message(org.strip())) is not None:
+        document.problem("org", refused, "org_format")  # it goes into every request's path
+        org = None
+    set_name = _check_set(document, data)
     prune = _check_bool(document, data, "prune", "", False)
+    set_invalid = data.get("set") is not None and set_name is None  # already a problem of its own
+    refusal = prune_refusal(set_name) if prune and not set_invalid else None
+    if refusal:
+        document.problem("prune", refusal, "prune_needs_set")
     items = data.get("connectors")
     declared: list[Declared] = []
     if "connectors" not in data:
@@ -276,7 +320,7 @@ def load_definitions(
     if document.problems:
         raise DefinitionsError([document.located(p) for p in document.problems],
                                f"{source.name}: {len(document.problems)} problem(s); nothing was sent")
-    return Definitions(source, org.strip() if isinstance(org, str) else None, prune, tuple(declared))
+    return Definitions(source, org.strip() if isinstance(org, str) else None, prune, tuple(declared), set_name)
 
 
 # --------------------------------------------------------------------------- migration mapping
@@ -307,6 +351,9 @@ def load_migration_mapping(
     targets: list[MigrationTarget] = []
     for connector_id, entry in data["connectors"].items():
         path = join_path("connectors", [str(connector_id)])
+        if (refused := Identifier.CONNECTOR_ID.message(connector_id)) is not None:
+            document.problem(path, refused, "id_format")
+            continue
         if not isinstance(entry, Mapping):
             document.problem(path, "must be a mapping: to, workspace, and the new credential's fields", "type")
             continue

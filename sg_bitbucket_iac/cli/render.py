@@ -11,7 +11,8 @@ Colour only on a terminal and never with ``--no-color`` (or ``NO_COLOR``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from rich import box
@@ -39,6 +40,9 @@ DRIFT_LABELS = {
     # Without local state, a connector deleted outside (with its ContextTags) looks never created.
     "not_created": ("missing (not created yet, or deleted outside)", "yellow"),
     "credentials_failing": ("credentials failing", "red"),
+    "app_password": ("app password", "red"),
+    "foreign_owner": ("owned by another front", "red"),
+    "unmanaged": ("exists, not managed here", "yellow"),
     "undeclared": ("managed, not declared", "yellow"),
 }
 PREFLIGHT_STYLES = {"PASS": "green", "FAIL": "red", "INCONCLUSIVE": "yellow"}
@@ -48,7 +52,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 # --------------------------------------------------------------------------- control characters
-_SINGLE_LINE_KEYS = frozenset({"connector_id", "name", "id", "auth_type", "workspace", "field", "email", "username"})
+_SINGLE_LINE_KEYS = frozenset({"connector_id", "name", "id", "auth_type", "workspace", "field", "email", "username",
+                               "set"})
 
 
 def clean(value: Any, key: str = "") -> Any:
@@ -188,7 +193,7 @@ def drift_details(report: Mapping[str, Any]) -> list[str]:
 
 @_escaped
 def drift_view(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> list[RenderableType]:
-    table = make_table("Connector", "Status", "Authenticated", "Details")
+    table = make_table("Connector", "Set", "Status", "Authenticated", "Details")
     for report in reports:
         statuses = Text()
         for position, status in enumerate(report["status"]):
@@ -198,17 +203,64 @@ def drift_view(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, Any])
         connector = Text(report["connector_id"])
         if report.get("name") and report["name"] != report["connector_id"]:
             connector.append(f" ({report['name']})", style="dim")
-        table.add_row(connector, statuses, Text(show(report.get("authenticated"))),
+        table.add_row(connector, Text(show(report.get("set"))), statuses, Text(show(report.get("authenticated"))),
                       Text("\n".join(drift_details(report))))
+    # Each fix on a line of its own under the table, never folded inside a cell: a command to copy whole.
+    fixes = [Text(f"fix {report['connector_id']}: {report['fix']}", style="yellow")
+             for report in reports if report.get("fix")]
     drifted = summary["drifted"]
-    line = Text(f"Drift: {drifted} of {summary['total']} connector(s) drifted.",
+    line = Text(f"Drift: {drifted} of {summary['total']} connector(s) drifted (file's set: {summary.get('set')}).",
                 style="bold red" if drifted else "bold green")
-    return [table, line]
+    return [table, *fixes, line]
 
 
-def _md(text: Any) -> str:
-    """A Markdown table cell: pipes escaped, line breaks as <br>."""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", "<br>")
+# Markdown for pull-request comments. Every value that comes from a person or a server (Ids, names,
+# descriptions, tags, messages that quote them) is an inline code span: inside one, nothing is a link,
+# an image, HTML, a comment or an entity, and GitHub neither autolinks, @-mentions, #-references nor
+# turns `:name:` into an emoji there. Only this tool's own words are plain text, escaped all the same.
+# The ASCII punctuation that can start or end Markdown, HTML, an entity or an autolink (commas, quotes and
+# the like never do, and stay readable).
+_MD_PUNCTUATION = re.compile(r"""([!#&()*+\-.:<=>@\[\\\]_`{|}~])""")
+
+
+def md_code(text: Any, *, in_table: bool = True) -> str:
+    """``text`` as one inline code span that shows it literally (line breaks as spaces; `—` for nothing).
+
+    The fence is one backtick longer than any run inside, padded when the text starts or ends with a
+    backtick or a space; in a table a pipe is written ``\\|``, which GFM turns back into ``|`` before
+    the span is read.
+    """
+    line = " ".join(str(text).splitlines())
+    if not line:
+        return NONE
+    if in_table:
+        line = line.replace("|", "\\|")
+    longest = max((len(run) for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * (longest + 1)
+    # CommonMark strips one space from each end of a span that is not all spaces: pad it back.
+    pad = " " if (line[0] in "` " or line[-1] in "` ") and line.strip(" ") else ""
+    return f"{fence}{pad}{line}{pad}{fence}"
+
+
+def md_text(text: Any) -> str:
+    """Plain Markdown text that renders as written: markup punctuation backslash-escaped, line breaks `<br>`."""
+    return "<br>".join(_MD_PUNCTUATION.sub(r"\\\1", line) for line in str(text).splitlines())
+
+
+def md_mixed(text: str) -> str:
+    """The tool's own words with commands in backticks (a drift fix): each `command` as a code span, the
+    words around them as escaped text; text with an odd number of backticks is escaped whole."""
+    parts = str(text).split("`")
+    if len(parts) % 2 == 0:
+        return md_text(text) or NONE
+    rendered = "".join(md_code(part) if index % 2 else md_text(part) for index, part in enumerate(parts))
+    return rendered or NONE
+
+
+def _md_lines(lines: Iterable[str]) -> str:
+    """A table cell of several lines, each its own code span."""
+    spans = [md_code(part) for line in lines for part in (str(line).splitlines() or [""])]
+    return "<br>".join(spans) if spans else NONE
 
 
 @_escaped
@@ -220,21 +272,24 @@ def drift_markdown(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, A
     lines = [
         "### sg-bitbucket drift report",
         "",
-        f"{icon} **{len(drifted)} of {summary['total']} connector(s) drifted** in org `{summary['org']}` "
-        f"(definitions `{summary['file']}`, checked {summary['checked_at']}).",
+        f"{icon} **{len(drifted)} of {summary['total']} connector(s) drifted** in org "
+        f"{md_code(summary['org'], in_table=False)} (definitions {md_code(summary['file'], in_table=False)}, "
+        f"set {md_code(show(summary.get('set')), in_table=False)}, checked {md_text(summary['checked_at'])}).",
         "",
     ]
     if drifted:
-        lines += ["| Connector | Status | Authenticated | Details |", "|---|---|---|---|"]
+        lines += ["| Connector | Set | Status | Authenticated | Details | Fix |", "|---|---|---|---|---|---|"]
         for report in drifted:
             status = ", ".join(DRIFT_LABELS.get(s, (s, ""))[0] for s in report["status"])
             lines.append(
-                f"| `{_md(report['connector_id'])}` ({_md(report['name'])}) | {_md(status)} | "
-                f"{_md(show(report.get('authenticated')))} | {_md(chr(10).join(drift_details(report)))} |"
+                f"| {md_code(report['connector_id'])} ({md_code(report['name'])}) | "
+                f"{md_code(show(report.get('set')))} | {md_text(status)} | "
+                f"{md_text(show(report.get('authenticated')))} | {_md_lines(drift_details(report))} | "
+                f"{md_mixed(report.get('fix') or '')} |"
             )
         lines.append("")
     if in_sync:
-        names = ", ".join(f"`{_md(r['connector_id'])}`" for r in in_sync)
+        names = ", ".join(md_code(r["connector_id"], in_table=False) for r in in_sync)
         lines += [f"<details><summary>In sync ({len(in_sync)})</summary>", "", names, "", "</details>", ""]
     return "\n".join(lines)
 
@@ -242,7 +297,8 @@ def drift_markdown(reports: Sequence[Mapping[str, Any]], summary: Mapping[str, A
 # --------------------------------------------------------------------------- audit
 @_escaped
 def audit_view(entries: Sequence[Mapping[str, Any]], summary: Mapping[str, Any]) -> list[RenderableType]:
-    table = make_table("Connector", "Auth type", "Authenticated", "App-password timeline", "Owner", "Next step")
+    table = make_table("Connector", "Auth type", "Authenticated", "App-password timeline", "Owner", "Set",
+                       "Next step")
     for entry in entries:
         connector = Text(entry["connector_id"])
         if entry.get("name") and entry["name"] != entry["connector_id"]:
@@ -254,6 +310,7 @@ def audit_view(entries: Sequence[Mapping[str, Any]], summary: Mapping[str, Any])
             Text(show(authenticated), style="red" if authenticated is False else ""),
             Text(show(entry.get("app_password_phase"))),
             Text(show(entry.get("owner"))),
+            Text(show(entry.get("set"))),
             Text(entry["next_step"], style="yellow" if entry["needs_action"] else "green"),
         )
     line = Text(
@@ -301,7 +358,7 @@ def preflight_view(result: Mapping[str, Any], title: str | None = None) -> list[
     if identity.get("username"):
         parts.append(Text(f"identity: {identity['username']}" + (
             f" ({identity['display_name']})" if identity.get("display_name") else "")))
-    if result.get("missing_scopes"):
-        parts.append(Text("missing scopes: " + ", ".join(result["missing_scopes"]), style="red"))
+    if result.get("missing_permissions"):
+        parts.append(Text("missing: " + ", ".join(result["missing_permissions"]), style="red"))
     parts.append(Text(f"{status}: {result.get('summary', '')}", style=f"bold {PREFLIGHT_STYLES.get(status, '')}"))
     return parts

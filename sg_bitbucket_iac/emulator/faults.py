@@ -22,6 +22,8 @@ import random
 import re
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -260,12 +262,25 @@ class FaultInjector:
 
 
 class RequestStats:
-    """Request counts per emulated API, by method and by route template; thread-safe."""
+    """Request counts per emulated API, by method and by route template, and the requests still being
+    answered (``in_flight``: a request whose client gave up on a slow answer may still write later); thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_method: dict[str, Counter[str]] = {api: Counter() for api in APIS}
         self._by_route: dict[str, Counter[str]] = {api: Counter() for api in APIS}
+        self._in_flight: Counter[str] = Counter()
+
+    @contextmanager
+    def answering(self, api: str) -> Iterator[None]:
+        """Count one request of ``api`` as in flight while it is answered (latency included)."""
+        with self._lock:
+            self._in_flight[api] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight[api] -= 1
 
     def record(self, api: str, method: str, route: str) -> None:
         with self._lock:
@@ -285,6 +300,7 @@ class RequestStats:
                     "total": sum(self._by_method[api].values()),
                     "by_method": dict(self._by_method[api]),
                     "by_route": dict(self._by_route[api]),
+                    "in_flight": self._in_flight[api],
                 }
                 for api in APIS
             }

@@ -327,6 +327,10 @@ class Emulator:
         route_of = _route_finder(service)
 
         def dispatch(request: Request) -> Response | None:
+            with self.stats.answering(name):
+                return answer(request)
+
+        def answer(request: Request) -> Response | None:
             plan = self.faults.plan(name, request.method, request.path)
             if plan.latency_before_s:
                 time.sleep(plan.latency_before_s)

@@ -10,12 +10,13 @@ written; engine.py does the I/O.
 
 from ..errors import ConnectorExistsError, PreflightFailed
 from .drift import AuditFinding, DriftReport, DriftStatus, audit_connector, classify_drift
-from .engine import ApplyResult, Engine
+from .engine import INTERRUPTED_CREATE_NOTE, ApplyResult, Engine
 from .plan import SENSITIVE, Action, ConnectorPlan, FieldChange, keep_identity, plan_connector
 from .precheck import check_policy
 from .snapshot import AppliedSnapshot
 
 __all__ = [
+    "INTERRUPTED_CREATE_NOTE",
     "SENSITIVE",
     "Action",
     "AppliedSnapshot",

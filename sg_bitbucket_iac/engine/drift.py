@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -10,10 +11,10 @@ from typing import Any
 from .. import timeline
 from ..model import Connector
 from ..preflight.result import PreflightResult
-from ..tags import owner_of
+from ..tags import DEFAULT_SET, Front, owner_of, set_of
 from ..timeline import SWITCH_OFF_APP_PASSWORDS
 from ..wire import ObservedConnector
-from ..wording import CLI_WORDING, FrontWording, credential_remedy
+from ..wording import CLI_WORDING, FrontWording, credential_remedy, for_owner
 from .plan import SENSITIVE, FieldChange, Rotation, rotation
 from .precheck import app_password_verdict
 from .snapshot import AppliedSnapshot
@@ -27,7 +28,28 @@ class DriftStatus(enum.StrEnum):
     DELETED_OUTSIDE = "deleted_outside"
     NOT_CREATED = "not_created"
     CREDENTIALS_FAILING = "credentials_failing"
+    APP_PASSWORD = "app_password"  # an app password the timeline no longer allows
+    FOREIGN_OWNER = "foreign_owner"  # declared here, owned by another front
+    UNMANAGED = "unmanaged"  # declared here, exists, owned by no front (and not `adopt: true`)
     UNDECLARED = "undeclared"  # managed by this tool but missing from the definitions
+
+
+# Which finding's fix a report offers when it has several: the first that applies. A connector another
+# front owns must be taken over before anything else can be written; an app password must be replaced
+# in the file before an apply is allowed; re-sending the credential also re-asserts every visible field.
+_FIX_ORDER = (
+    DriftStatus.APP_PASSWORD,
+    DriftStatus.FOREIGN_OWNER,
+    DriftStatus.UNMANAGED,
+    DriftStatus.UNDECLARED,
+    DriftStatus.CREDENTIALS_FAILING,
+    DriftStatus.DELETED_OUTSIDE,
+    DriftStatus.NOT_CREATED,
+    DriftStatus.CHANGED_OUTSIDE,
+    DriftStatus.NOT_YET_APPLIED,
+)
+# The fix for credentials failing when Bitbucket refuses the declared credential too (`--verify-credentials`).
+DECLARED_CREDENTIALS_FAILING = "declared_credentials_failing"
 
 
 @dataclass
@@ -40,10 +62,22 @@ class DriftReport:
     messages: list[str] = field(default_factory=list)
     authenticated: bool | None = None
     modified_at: datetime | None = None
+    owner: str | None = None  # the owner tag's front, when the connector exists
+    declared_credential_failed: bool = False  # preflight of the declared credential failed
 
     @property
     def drifted(self) -> bool:
         return self.statuses != [DriftStatus.IN_SYNC]
+
+    @property
+    def finding(self) -> str | None:
+        """The finding whose fix this report offers (a key of the front's ``drift_fixes``); None in sync."""
+        for status in _FIX_ORDER:
+            if status in self.statuses:
+                if status is DriftStatus.CREDENTIALS_FAILING and self.declared_credential_failed:
+                    return DECLARED_CREDENTIALS_FAILING
+                return status.value
+        return None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +89,8 @@ class DriftReport:
             "messages": list(self.messages),
             "authenticated": self.authenticated,
             "modified_at": self.modified_at.isoformat() if self.modified_at else None,
+            "owner": self.owner,
+            "finding": self.finding,
         }
 
 
@@ -122,6 +158,8 @@ def classify_drift(
         return report
     report.authenticated = observed.authenticated
     report.modified_at = observed.modified_at
+    owner = owner_of(observed.context_tags)
+    report.owner = owner.value if owner is not None else None
     if desired is None:
         report.statuses.append(DriftStatus.UNDECLARED)
         report.messages.append("managed by sg-bitbucket-iac but missing from the definitions; "
@@ -163,10 +201,12 @@ def classify_drift(
         failing.append("StackGuardian reports the credentials as not authenticated")
     if preflight is not None and preflight.failed:
         failing.append(f"preflight against Bitbucket failed: {preflight.summary()}")
+        report.declared_credential_failed = True
     verdict = app_password_verdict(observed.auth_type, at, creating=False,
                                    how_to_migrate=wording.how_to_migrate(observed.id))
     if verdict is not None and verdict.refused:
-        failing.append(verdict.message)
+        report.statuses.append(DriftStatus.APP_PASSWORD)
+        report.messages.append(verdict.message)
     elif verdict is not None and verdict.needs_action:
         report.messages.append(verdict.message)
     if failing:
@@ -175,6 +215,26 @@ def classify_drift(
     if not report.statuses:
         report.statuses.append(DriftStatus.IN_SYNC)
     return report
+
+
+def not_ours(report: DriftReport, context_tags: Mapping[str, str], front: Front, cli_set: str | None = None) -> None:
+    """A declared connector ``front`` may not write to yet: another front's, another CLI set's (``cli_set``:
+    the set of the file asking), or nobody's. Its apply would be refused until the declaration takes it
+    over, so that comes first in the report (and its fix)."""
+    owner = owner_of(context_tags)
+    if owner is front:
+        current, wanted = set_of(context_tags) or DEFAULT_SET, cli_set or DEFAULT_SET
+        if front is not Front.CLI or current == wanted:
+            return
+        status = DriftStatus.FOREIGN_OWNER
+        text = f"in the CLI's set {current}, not this file's set {wanted}: apply refuses to write to it"
+    elif owner is not None:
+        status = DriftStatus.FOREIGN_OWNER
+        text = f"owned by {owner.value}, not {front.value}: apply refuses to write to it"
+    else:
+        status, text = DriftStatus.UNMANAGED, "exists but is not managed here: apply refuses to write to it"
+    report.statuses = [status, *(s for s in report.statuses if s is not DriftStatus.IN_SYNC)]
+    report.messages.insert(0, text)
 
 
 # --------------------------------------------------------------------------- audit
@@ -198,9 +258,9 @@ def audit_connector(observed: ObservedConnector, *, at: datetime) -> AuditFindin
     actions: list[str] = []
     owner = owner_of(observed.context_tags)
     remedy = credential_remedy(owner, observed.id)
-    # A connector nobody owns moves with `sg-bitbucket migrate`; an owned one in its owner's code.
-    how_to_migrate = (CLI_WORDING.how_to_migrate(observed.id) if owner is None
-                      else f"{SWITCH_OFF_APP_PASSWORDS} in the code that owns it: {remedy}")
+    # A connector nobody owns moves with `sg-bitbucket migrate`; an owned one in its owner's code, in its words.
+    how_to_migrate = (f"{SWITCH_OFF_APP_PASSWORDS} in its entry: {remedy}" if owner is Front.CLI
+                      else for_owner(owner).how_to_migrate(observed.id))
     verdict = app_password_verdict(observed.auth_type, at, creating=False, how_to_migrate=how_to_migrate)
     if verdict is not None and verdict.needs_action:
         actions.append(verdict.message)

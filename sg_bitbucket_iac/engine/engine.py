@@ -8,25 +8,27 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .. import changed_outside, name_clash, ownership, tags, timeline
+from .. import changed_outside, interrupted_create, logs, name_clash, ownership, tags, timeline
 from ..errors import (
     ConnectorExistsError,
     ConnectorValidationError,
     NotFoundError,
     OddRecordError,
     PreflightFailed,
+    Problem,
 )
 from ..model import AnyAuth, Connector
+from ..redact import shorten
 from ..settings import Settings
 from ..wire import KIND, ObservedConnector, observed_from_record, to_create_payload, to_update_payload
 from ..wording import CLI_WORDING, FrontWording
-from .drift import DriftReport, DriftStatus, classify_drift
+from .drift import DriftReport, DriftStatus, classify_drift, not_ours
 from .plan import SENSITIVE, Action, ConnectorPlan, FieldChange, plan_connector
 from .precheck import (
     AppPasswordVerdict,
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 OWNER_NOTE = "owner_moved"
+INTERRUPTED_CREATE_NOTE = "interrupted_create"
 
 
 @dataclass
@@ -68,6 +71,7 @@ class Engine:
         front: FrontWording | None = None,
         client: StackGuardianClient | None = None,
         preflight_backoff: float = 1.0,
+        cli_set: str | None = None,
     ) -> None:
         """``front``: the front this engine works for, which it names as the owner of what it writes
         and in whose words it speaks; None for a command that belongs to no front (``migrate``,
@@ -75,11 +79,15 @@ class Engine:
         ``client``: the StackGuardian client (the fronts' batched one, a test's); by default one is
         built from ``settings`` when first needed, so an engine that only checks credentials and
         dates needs no API key or org. ``preflight_backoff``: the Bitbucket retry backoff factor.
+        ``cli_set``: for the CLI, the set of the definitions file it applies (None: ``default``).
         """
         self.settings = settings
+        if settings.api_key is not None:
+            logs.remember_secret(settings.api_key.reveal())
         self.wording = front or CLI_WORDING
         self.owner = front.owner if front is not None else None  # the owner tag this engine writes
         self.mark_managed = self.owner is tags.Front.CLI  # the CLI keeps its bookkeeping in ContextTags
+        self.cli_set = (cli_set or tags.DEFAULT_SET) if self.mark_managed else None
         self.preflight_backoff = preflight_backoff
         self.org = client.org if client is not None else (settings.org or "")
         self._client = client
@@ -102,8 +110,25 @@ class Engine:
 
     # ------------------------------------------------------------------ reading
     def read(self, connector_id: str) -> ObservedConnector | None:
+        """The connector with this Id; an odd record raises :class:`OddRecordError`, and so does an answer
+        holding another connector (never acted on)."""
         record = self.client.find(connector_id)
-        return observed_from_record(record) if record is not None else None
+        return _the_connector(connector_id, observed_from_record(record)) if record is not None else None
+
+    def read_leniently(self, connector_id: str) -> tuple[ObservedConnector | None, OddRecordError | None]:
+        """The connector as far as its record can be read, and what could not be read (None: all of it).
+
+        A field of the wrong type or out of range (``bitbucketEmail: 123``, an absurd
+        ``authenticatedAt``) is drift to repair, not a reason to stop a refresh or a plan: the
+        fronts keep what could be read, say what could not, and re-send the declaration, which
+        overwrites the odd field. What decides who the connector is and who may write to it (its
+        Id, kind and ContextTags) must be readable; otherwise the record is refused as before.
+        """
+        record = self.client.find(connector_id)
+        if record is None:
+            return None, None
+        observed, unreadable = _observed_leniently(record)
+        return _the_connector(connector_id, observed), unreadable
 
     def named(self, name: str) -> list[ObservedConnector]:
         """Bitbucket connectors with this exact ResourceName (the server filter is a comma list)."""
@@ -159,10 +184,11 @@ class Engine:
         differs from ``previous`` (what the front last checked) and preflight is on (``preflight``
         None: the engine's default). Problems mean: write nothing.
         """
-        policy = check_policy(connector, at=self.now(), path=path, creating=creating, wording=self.wording)
-        if policy.problems or not sends_credentials or (
-            previous is not None and same_credential(previous, connector)
-        ):
+        writes_credential = creating or (sends_credentials and not (
+            previous is not None and same_credential(previous, connector)))
+        policy = check_policy(connector, at=self.now(), path=path, creating=creating,
+                              writes_credential=writes_credential, wording=self.wording)
+        if policy.problems or not writes_credential:
             return policy
         result = self.preflight(connector, new_connector=creating, enabled=preflight)
         judged = judge_preflight(result, connector, path=path)
@@ -181,6 +207,7 @@ class Engine:
         An app password the date refuses fails without a request. The date's warnings are the
         policy's to say (:meth:`validate`, :meth:`precheck`), so they are not repeated here.
         """
+        _remember(connector)
         if not (self.settings.preflight if enabled is None else enabled):
             return None
         verdict = self._app_password_verdict(connector.auth, connector.connector_id, new_connector)
@@ -191,6 +218,7 @@ class Engine:
     def check_credential(self, auth: AnyAuth, workspace: str, *, repositories: Sequence[str] = ()) -> PreflightResult:
         """A credential on its own (`sg-bitbucket preflight`): what the date means for it comes first
         among its checks, and an app password the date refuses sends nothing."""
+        logs.remember_secret(auth.secret.reveal())
         verdict = self._app_password_verdict(auth, None, True)
         if verdict is not None and verdict.refused:
             return refused_preflight(auth.auth_type, workspace, verdict)
@@ -219,30 +247,58 @@ class Engine:
         refresh: bool = True,
         resend_credentials: bool = False,
         same_name: Iterable[ObservedConnector] | None = None,
+        replacing: str | None = None,
+        unreadable: OddRecordError | None = None,
+        configuration: str | None = None,
     ) -> ConnectorPlan:
-        """One connector's plan; refuses (raises) a connector another front owns unless ``adopt``,
-        and a create whose name another connector already uses (``same_name``: the candidates the
-        caller already has, else a listall filtered by name)."""
+        """One connector's plan. Reads only: the plan of every front is made here, and no plan writes.
+
+        Refuses (raises) a connector another front (or CLI set) owns unless ``adopt`` (which, for a
+        connector this front does not own yet, makes the plan an update that moves the owner), and a
+        create whose name another connector already uses (``same_name``: the candidates the caller
+        already has, else a listall filtered by name; ``replacing``: the Id of the connector this
+        create replaces, which never counts). The checks meant for writing a credential (the
+        app-password timeline) refuse only creates and credential writes. ``unreadable``: what could
+        not be read of ``observed`` (see :meth:`read_leniently`); the plan re-sends the whole
+        declaration. ``configuration``: the identity of the Terraform or Pulumi configuration asking,
+        so that a connector its own interrupted create left behind is accepted
+        (:mod:`..interrupted_create`).
+        """
+        _remember(desired)
         connector_id = desired.connector_id if desired else (applied.connector_id if applied else None)
+        in_state = applied is not None  # the front's own state holds it (Terraform, Pulumi): a take-back
         if refresh and observed is None and connector_id:
-            observed = self.read(connector_id)
+            observed, unreadable = self.read_leniently(connector_id)
         if self.mark_managed and applied is None and observed is not None and observed.managed:
             applied = AppliedSnapshot.from_tags(observed.context_tags)
-        change = ownership.check_write(desired.connector_id, observed.context_tags, self.owner, adopt=adopt,
-                                       takeover=self.wording.takeover) if (
-            desired is not None and observed is not None) else None
+        change = None
+        if desired is not None and observed is not None:
+            change = ownership.check_write(desired.connector_id, observed.context_tags, self.owner, adopt=adopt,
+                                           set_name=self.cli_set, in_state=in_state, wording=self.wording)
         adopting_unmanaged = applied is None and not adopt and not (self.mark_managed and observed and observed.managed)
+        finishing = False
         if desired is not None and observed is not None and adopting_unmanaged:
-            raise ConnectorExistsError(desired.connector_id, self.org,
-                                       hint=self.wording.exists.format(id=desired.connector_id))
+            finishing = interrupted_create.left_by_interrupted_create(
+                desired, observed, org=self.org, front=self.owner, configuration=configuration)
+            if not finishing:
+                raise ConnectorExistsError(desired.connector_id, self.org,
+                                           hint=self.wording.exists.format(id=desired.connector_id))
         plan = plan_connector(desired, org=self.org, applied=applied, observed=observed, adopt=adopt)
+        if finishing:
+            plan.warnings.append(Notice(INTERRUPTED_CREATE_NOTE, interrupted_create.accepted_note(plan.connector_id)))
         if desired is not None and plan.action is Action.CREATE:
             name_clash.check_name_free(desired, self.named(desired.name) if same_name is None else same_name,
-                                       self.org, self.wording)
+                                       self.org, self.wording, replacing=replacing)
         if desired is not None:
-            plan.warnings.extend(self.validate(desired, creating=plan.action in (Action.CREATE, Action.REPLACE)))
-            self._reassert(desired, plan, observed, resend_credentials or self._cli_changed_outside(observed))
-        if change is not None and change.previous is not None:
+            reason = resend_credentials or self._cli_changed_outside(observed) or _repair_note(unreadable)
+            self._reassert(desired, plan, observed, reason)
+            creating = plan.action in (Action.CREATE, Action.REPLACE)
+            policy = check_policy(desired, at=self.now(), creating=creating,
+                                  writes_credential=creating or plan.sends_credentials, wording=self.wording)
+            if policy.problems:
+                raise ConnectorValidationError(policy.problems)
+            plan.warnings.extend(policy.warnings)
+        if change is not None and (change.previous is not None or adopt):
             plan.adopt = True
             plan.warnings.append(Notice(OWNER_NOTE, change.message))
             if plan.action is Action.NOOP:
@@ -250,11 +306,11 @@ class Engine:
         return plan
 
     def _cli_changed_outside(self, observed: ObservedConnector | None) -> str:
-        """The CLI's "changed outside" note when ModifiedAt is later than its last write (ContextTags)."""
+        """The CLI's "changed outside" note when its ContextTags say so (changed_outside.cli_outside_edit)."""
         if not self.mark_managed or observed is None or not observed.managed:
             return ""
-        last_write = changed_outside.cli_changed_outside(observed.context_tags, observed.modified_at)
-        return changed_outside.RESEND_NOTE if last_write is not None else ""
+        edit = changed_outside.cli_outside_edit(observed.context_tags, observed.modified_at)
+        return changed_outside.RESEND_NOTE if edit is not None else ""
 
     @staticmethod
     def _reassert(desired: Connector, plan: ConnectorPlan, observed: ObservedConnector | None,
@@ -270,7 +326,10 @@ class Engine:
             plan.changes.append(FieldChange(key, SENSITIVE, SENSITIVE, sensitive=True, note=note))
 
     # ------------------------------------------------------------------ applying
-    def _context_tags(self, connector: Connector, observed: ObservedConnector | None) -> dict[str, str]:
+    def _context_tags(self, connector: Connector, observed: ObservedConnector | None,
+                      configuration: str | None = None) -> dict[str, str]:
+        """ContextTags for a write: the user's kept, ours rebuilt (a create by Terraform or Pulumi with the
+        creation marker of ``configuration``; later writes of the same front keep it)."""
         context = {k: v for k, v in (observed.context_tags if observed else {}).items() if not tags.is_ours(k)}
         context.update(tags.descriptive_tags(connector))
         if self.mark_managed or (self.owner is None and observed is not None and observed.managed):
@@ -278,8 +337,13 @@ class Engine:
             context.update(tags.cli_bookkeeping(AppliedSnapshot.of(connector, self.org).to_dict(),
                                                 changed_outside.wall_clock()))
         if observed is not None and self.owner is None:
-            context.update({k: v for k, v in observed.context_tags.items() if k == tags.OWNER_TAG})
-        return ownership.owner_tags(context, self.owner)
+            context.update({k: v for k, v in observed.context_tags.items() if k in (tags.OWNER_TAG, tags.SET_TAG)})
+        if observed is None and configuration and self.owner is not None and not self.mark_managed:
+            context.update(interrupted_create.marker_tag(connector, org=self.org, front=self.owner,
+                                                         configuration=configuration))
+        elif observed is not None and self.owner is not None and observed.owner is self.owner:
+            context.update({k: v for k, v in observed.context_tags.items() if k == tags.CREATED_BY_TAG})
+        return ownership.owner_tags(context, self.owner, self.cli_set)
 
     def apply(
         self,
@@ -288,8 +352,13 @@ class Engine:
         *,
         observed: ObservedConnector | None = None,
         preflight: bool | None = None,
+        configuration: str | None = None,
     ) -> ApplyResult:
-        """Carry out a plan: preflight (when credentials are sent), then one StackGuardian write."""
+        """Carry out a plan: preflight (when credentials are sent), then one StackGuardian write.
+
+        ``configuration``: as for :meth:`plan`; a create writes its creation marker.
+        """
+        _remember(desired)
         if plan.action is Action.NOOP:
             return ApplyResult(plan, observed, AppliedSnapshot.of(desired, self.org) if desired else None)
         if plan.action is Action.DELETE:
@@ -306,18 +375,19 @@ class Engine:
         result = ApplyResult(plan, None, None, check.preflight, [w for w in check.warnings if w.from_preflight])
         if plan.action in (Action.CREATE, Action.REPLACE):
             with self._name_reserved(desired):
-                record = self.client.create(to_create_payload(desired, self._context_tags(desired, None)),
-                                            conflict_hint=self.wording.conflict(desired.connector_id))
+                payload = to_create_payload(desired, self._context_tags(desired, None, configuration))
+                record = self.client.create(payload, conflict_hint=self.wording.conflict(desired.connector_id))
         else:
             if observed is None:
-                observed = self.read(desired.connector_id)
+                observed, _unreadable = self.read_leniently(desired.connector_id)
                 if observed is None:
                     raise NotFoundError("connector vanished between plan and apply",
                                         operation=f"update connector {desired.connector_id}")
             patch = to_update_payload(desired, self._context_tags(desired, observed),
                                       send_credentials=plan.sends_credentials)
             record = self.client.update(desired.connector_id, patch, not_modified_since=observed.modified_at)
-        result.observed = observed_from_record(record)
+        # The write succeeded: an answer still odd (a field StackGuardian computes) is reported by the next read.
+        result.observed, _unreadable = _observed_leniently(record)
         result.snapshot = AppliedSnapshot.of(desired, self.org)
         return result
 
@@ -341,21 +411,14 @@ class Engine:
                     del self._creating_names[desired.name]
             raise
 
-    def take_ownership(self, observed: ObservedConnector) -> tuple[ownership.OwnerChange | None, ObservedConnector]:
-        """Terraform import: move the owner to this engine's front with a ContextTags-only write.
-
-        Nothing else changes (no credential is sent); the CLI's markers go with a move away from it,
-        so a CLI file that no longer lists the connector never prunes it. Returns the connector as
-        the write left it: its ModifiedAt is this tool's last write, not an edit made outside.
-        """
+    def takeover_of(self, observed: ObservedConnector) -> ownership.OwnerChange | None:
+        """What taking the connector over would change (None: this engine's front owns it already, or
+        the engine belongs to no front). Writes nothing: the owner moves with the next write, an
+        apply planned with ``adopt=True`` (a Terraform import says so and leaves the rest to it)."""
         if self.owner is None:
-            return None, observed
-        change = ownership.check_write(observed.id, observed.context_tags, self.owner, adopt=True)
-        if change is None:
-            return None, observed
-        record = self.client.update(
-            observed.id, {"ContextTags": ownership.owner_tags(observed.context_tags, self.owner)})
-        return change, observed_from_record(record)
+            return None
+        return ownership.check_write(observed.id, observed.context_tags, self.owner, adopt=True,
+                                     set_name=self.cli_set)
 
     def delete(self, connector_id: str) -> bool:
         return self.client.delete(connector_id, missing_ok=True)
@@ -367,7 +430,10 @@ class Engine:
         applied: AppliedSnapshot | None = None,
         observed: ObservedConnector | None = None,
         verify_credentials: bool = False,
+        adopt: bool = False,
     ) -> DriftReport:
+        """One connector's drift; ``adopt``: its declaration takes it over on the next apply (`adopt: true`)."""
+        _remember(desired)
         if applied is None and observed is not None:
             applied = AppliedSnapshot.from_tags(observed.context_tags)
         check = None
@@ -375,14 +441,54 @@ class Engine:
             check = self.preflight(desired, new_connector=False, enabled=True)
         report = classify_drift(desired, org=self.org, applied=applied, observed=observed, at=self.now(),
                                 preflight=check, wording=self.wording)
-        last_write = changed_outside.cli_changed_outside(observed.context_tags, observed.modified_at) if (
+        edit = changed_outside.cli_outside_edit(observed.context_tags, observed.modified_at) if (
             observed is not None and observed.managed) else None
-        if last_write is not None and observed is not None and observed.modified_at is not None:
+        if edit is not None:
             report.statuses = [s for s in report.statuses if s is not DriftStatus.IN_SYNC]
             if DriftStatus.CHANGED_OUTSIDE not in report.statuses:
                 report.statuses.insert(0, DriftStatus.CHANGED_OUTSIDE)
-            report.messages.append(changed_outside.changed_outside_message(
-                observed.modified_at, last_write, how_to_resend=self.wording.how_to_resend(report.name)))
+            report.messages.append(edit.message(self.wording.how_to_resend(report.name)))
+        if desired is not None and observed is not None and not adopt and self.owner is not None:
+            not_ours(report, observed.context_tags, self.owner, self.cli_set)
         return report
 
 
+# What says who a connector is and who may write to it: a record whose Id, kind or ContextTags cannot
+# be read is refused (nothing is written to it), never repaired by a write that could take it from its owner.
+_IDENTITY_FIELDS = ("Id", "Settings", "Settings.kind", "ContextTags")
+
+
+def _decides_identity(path: str) -> bool:
+    return path in _IDENTITY_FIELDS or path.startswith("ContextTags.")
+
+
+def _the_connector(connector_id: str, observed: ObservedConnector) -> ObservedConnector:
+    """``observed`` when it is the connector asked for; an answer holding another one is an odd record."""
+    if observed.id != connector_id:
+        found = f"is {shorten(observed.id)}: StackGuardian answered a read of this connector with another one"
+        raise OddRecordError(connector_id, [Problem("Id", found, "unreadable_record")])
+    return observed
+
+
+def _observed_leniently(record: Mapping[str, Any]) -> tuple[ObservedConnector, OddRecordError | None]:
+    """A record as far as it can be read (see :meth:`Engine.read_leniently`)."""
+    try:
+        return observed_from_record(record), None
+    except OddRecordError as odd:
+        if odd.partial is None or any(_decides_identity(p.path) for p in odd.problems):
+            raise
+        return odd.partial, odd
+
+
+def _repair_note(unreadable: OddRecordError | None) -> str:
+    """Why the declaration is re-sent to a record that could not be read in full ("" when it could)."""
+    if unreadable is None:
+        return ""
+    return (f"StackGuardian's record could not be read in full ({'; '.join(unreadable.findings)}); "
+            "the declaration is re-sent, which repairs it")
+
+
+def _remember(connector: Connector | None) -> None:
+    """The opt-in log scrubs every credential this engine is given (a provider process has no other list)."""
+    if connector is not None:
+        logs.remember_secret(connector.auth.secret.reveal())

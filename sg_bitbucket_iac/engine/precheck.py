@@ -108,16 +108,25 @@ def app_password_verdict(
 
 
 def check_policy(
-    connector: Connector, *, at: datetime, path: str = "", creating: bool = True, wording: FrontWording = CLI_WORDING
+    connector: Connector, *, at: datetime, path: str = "", creating: bool = True, writes_credential: bool = True,
+    wording: FrontWording = CLI_WORDING,
 ) -> Precheck:
-    """Rules that depend on the date: app passwords follow the deprecation timeline."""
+    """Rules that depend on the date: app passwords follow the deprecation timeline.
+
+    They govern writing a credential: a create, or a credential sent to an existing connector. A
+    connector whose credential is not written now (an unchanged one, a rename, a destroy) is only
+    warned about, so a declared legacy connector never blocks the rest of a run; drift and audit
+    report it until it is migrated.
+    """
     verdict = app_password_verdict(connector.auth_type, at, creating=creating,
                                    how_to_migrate=wording.how_to_migrate(connector.connector_id))
     if verdict is None:
         return Precheck()
     where = f"{path}.auth.type" if path else "auth.type"
     if verdict.refused:
-        return Precheck([Problem(where, verdict.message, APP_PASSWORD_UNSUPPORTED)])
+        if creating or writes_credential:
+            return Precheck([Problem(where, verdict.message, APP_PASSWORD_UNSUPPORTED)])
+        return Precheck([], [Notice(APP_PASSWORD_UNSUPPORTED, end_sentence(verdict.message), path=where)])
     if not verdict.warnings:
         return Precheck()
     text = " ".join(end_sentence(warning) for warning in verdict.warnings)

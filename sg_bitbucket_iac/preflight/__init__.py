@@ -15,7 +15,9 @@ from collections.abc import Sequence
 import requests
 
 from ..bitbucket import MAX_REQUESTS, TIMEOUT_SECONDS, BitbucketClient
+from ..identifiers import Identifier
 from ..model import AnyAuth
+from ..redact import shorten
 from ..settings import checked_base_url
 from .algorithms import ALGORITHMS
 from .cache import DEFAULT_CACHE, PreflightCache, preflight_cache_key
@@ -70,6 +72,8 @@ def _execute(
     try:
         if not workspace.strip():
             run.add("workspace", Outcome.INVALID_INPUT, "the Bitbucket workspace is required for preflight.")
+        elif not _identifiers_valid(run, workspace, repositories):
+            pass  # a value that cannot be a URL path segment: no request at all
         else:
             ALGORITHMS[auth.preflight.algorithm](run, auth, repositories)
     finally:
@@ -83,6 +87,16 @@ def _execute(
         result.requests_made,
     )
     return result
+
+
+def _identifiers_valid(run: ProbeRun, workspace: str, repositories: Sequence[str]) -> bool:
+    """Record an INVALID_INPUT check for each value that would go into a path and breaks its rule."""
+    refusals = [("workspace", Identifier.WORKSPACE.message(workspace))]
+    refusals += [(f"repository:{shorten(slug)}", Identifier.REPOSITORY.message(slug)) for slug in repositories]
+    for name, message in refusals:
+        if message is not None:
+            run.add(name, Outcome.INVALID_INPUT, message)
+    return all(message is None for _name, message in refusals)
 
 
 __all__ = [

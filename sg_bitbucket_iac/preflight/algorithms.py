@@ -11,7 +11,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from ..bitbucket import ProbeResponse
+from ..bitbucket import (
+    ProbeResponse,
+    project_path,
+    projects_path,
+    repositories_path,
+    user_path,
+    user_workspaces_path,
+)
+from ..identifiers import Identifier
 from ..model import AccessTokenAuth, ApiTokenAuth, AppPasswordAuth
 from .result import Identity, Outcome, unique
 from .run import ProbeRun, Wording
@@ -24,11 +32,12 @@ WORKSPACE_PAGES = 3  # "following next, at most 3 pages"
 def _probe_user_credential(
     run: ProbeRun, username: str, repositories: Sequence[str], who: str, expected_type: str
 ) -> None:
-    """Steps 2-6 of docs/evidence.md#preflight-of-an-api-token; app passwords run them with classic names."""
+    """Steps 2-6 of docs/evidence.md#preflight-of-an-api-token; app passwords run 2-5 with classic names (the guide
+    asks Pull requests: Read of API tokens only)."""
     ws = run.workspace
     workspace_wording = Wording(f"workspace {ws} not found or not accessible (check the slug).")
     response = run.scope_probe(
-        "identity", "user", "/user", {}, Wording("GET /user answered 404: the Bitbucket API URL must end in /2.0.")
+        "identity", "user", user_path(), {}, Wording("GET /user answered 404: the Bitbucket API URL must end in /2.0.")
     )
     if run.halted:
         return
@@ -50,12 +59,13 @@ def _probe_user_credential(
             f"{expected_type!r}: this looks like a different credential type.",
         )
 
-    _check_membership(run, who, reserve=3 + len(repositories))
+    pullrequest_probe = 1 if run.asks_pullrequests else 0
+    _check_membership(run, who, reserve=2 + pullrequest_probe + len(repositories))
 
     listing = run.scope_probe(
         "repository_read",
         "repository",
-        f"/repositories/{ws}",
+        repositories_path(ws),
         {"pagelen": "10", "role": "member"},
         workspace_wording,
     )
@@ -65,21 +75,30 @@ def _probe_user_credential(
             run.add("repositories_visible", Outcome.NOT_FOUND_OR_NO_ACCESS, message, listing)
         else:
             run.warn("repositories_visible", message, listing)
-    confirmed = run.repositories(repositories, listing, Wording("not found or not accessible."), reserve=2)
+    confirmed = run.repositories(
+        repositories, listing, Wording("not found or not accessible."), reserve=1 + pullrequest_probe
+    )
 
     run.scope_probe(
         "project_read",
         "project",
-        f"/workspaces/{ws}/projects",
+        projects_path(ws),
         {"pagelen": "10"},
         replace(
             workspace_wording,
             forbidden=f"{who} may not list the projects of workspace {ws} (403 Forbidden): not a member?",
         ),
     )
-    discovered = [str(v.get("slug")) for v in listing.values()] if listing else []
+    discovered = _slugs(listing)
     target = next(iter(confirmed), None) or (None if repositories else next(iter(discovered), None))
     run.pullrequests(target, f"no accessible repository in {ws} to probe")
+
+
+def _slugs(listing: ProbeResponse | None) -> list[str]:
+    """The repository slugs a listing shows that may be probed: one Bitbucket returns that breaks the
+    slug rule would reach another endpoint, so it is never probed."""
+    slugs = [str(v.get("slug")) for v in listing.values()] if listing else []
+    return [slug for slug in slugs if Identifier.REPOSITORY.is_valid(slug)]
 
 
 def _check_membership(run: ProbeRun, who: str, reserve: int) -> None:
@@ -87,10 +106,10 @@ def _check_membership(run: ProbeRun, who: str, reserve: int) -> None:
     ws = run.workspace
     name = "workspace_membership"
     wording = Wording("GET /user/workspaces answered 404: the Bitbucket API URL must end in /2.0.")
-    response = run.get(name, "/user/workspaces", {"pagelen": "100"})
+    response = run.get(name, user_workspaces_path(), {"pagelen": "100"})
     pages = 1
     seen: set[str] = set()
-    while run.answer(name, response, run.needs["workspace"], wording):
+    while run.answer(name, response, run.probe_scopes["workspace"], wording):
         assert response is not None
         seen |= {str((v.get("workspace") or {}).get("slug")) for v in response.values()}
         if ws in seen:
@@ -101,7 +120,7 @@ def _check_membership(run: ProbeRun, who: str, reserve: int) -> None:
             message = f"Account {who} is not a member of workspace {ws} (or the slug is wrong)."
             run.add(name, Outcome.NOT_FOUND_OR_NO_ACCESS, message, response)
             return
-        if pages >= WORKSPACE_PAGES or run.client.remaining <= reserve or not run.client.same_origin(next_url):
+        if pages >= WORKSPACE_PAGES or run.client.remaining <= reserve or not run.client.may_follow(next_url):
             run.warn(
                 name,
                 f"workspace {ws} is not among the first {len(seen)} workspaces of {who}; membership "
@@ -136,21 +155,19 @@ def api_token_preflight(run: ProbeRun, auth: ApiTokenAuth, repositories: Sequenc
     The email and username formats are the model's rules, checked before preflight can run.
     """
     _probe_user_credential(run, auth.username, repositories, auth.email, "api_token")
-    run.infer_missing(run.needs)
+    run.judge_row()
     if not run.halted:
         _platform_scopes_check(run)
 
 
 def app_password_preflight(run: ProbeRun, auth: AppPasswordAuth, repositories: Sequence[str]) -> None:
-    """The app-password probes: the API token's, with classic scope names (the timeline gate is the date policy's)."""
+    """The app-password probes: the API token's, with classic scope names (the timeline gate is the date policy's).
+
+    The guide asks Account: Read and Projects: Read, nothing else: no pull-request probe, no Workspace
+    membership (`team`).
+    """
     _probe_user_credential(run, auth.username, repositories, auth.username, "app_password")
-    run.infer_missing(run.needs)
-    if not run.halted and run.granted is not None and "team" not in run.granted:
-        run.warn(
-            "team_scope",
-            "StackGuardian lists Workspace membership: Read (team) for app passwords; it "
-            "is not among the granted scopes (no probe needs it).",
-        )
+    run.judge_row()
 
 
 # --------------------------------------------------------------------------- access tokens
@@ -181,28 +198,26 @@ def access_token_preflight(run: ProbeRun, auth: AccessTokenAuth, repositories: S
         run.scope_probe(
             "project_read",
             "project",
-            f"/workspaces/{ws}/projects/{auth.project}",
+            project_path(ws, str(auth.project)),
             {},
             replace(wording, not_found=f"Project {auth.project} {outside}"),
         )
     if auth.scope != "repository":
         params = {"q": f'project.key="{auth.project}"'} if auth.scope == "project" else {}
         listing = run.scope_probe(
-            "repository_read", "repository", f"/repositories/{ws}", {**params, "pagelen": "10"}, wording
+            "repository_read", "repository", repositories_path(ws), {**params, "pagelen": "10"}, wording
         )
     if auth.scope == "workspace":
-        run.scope_probe("project_read", "project", f"/workspaces/{ws}/projects", {"pagelen": "10"}, wording)
+        run.scope_probe("project_read", "project", projects_path(ws), {"pagelen": "10"}, wording)
     # A repository token's first call is its own repository (access-token step 2), checked like any configured one.
-    confirmed = run.repositories(configured, listing, replace(wording, not_found=outside), reserve=1)
+    run.repositories(configured, listing, replace(wording, not_found=outside), reserve=0)
     _check_token_level(run, auth.scope)
-    discovered = [str(v.get("slug")) for v in listing.values()] if listing else []
-    target = next(iter(confirmed), None) or (None if configured else next(iter(discovered), None))
-    run.pullrequests(target, f"no repository this token can read in {ws}")
-    run.infer_missing(["repository", "pullrequest"] + (["project"] if auth.scope != "repository" else []))
+    run.judge_row()  # a workspace token's Account: Read, from the scopes Bitbucket reports
     run.add(
         "user_scopes",
         Outcome.NOT_VERIFIABLE,
-        "Account, Me, User and Workspace: Read are not applicable to access tokens (tokens are not users).",
+        "Me, User and Workspace: Read are API-token permissions; they do not apply to access tokens (tokens are "
+        "not users).",
     )
 
 

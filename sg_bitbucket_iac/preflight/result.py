@@ -140,6 +140,7 @@ class PreflightResult:
             "identity": self.identity.to_dict() if self.identity else None,
             "checks": [check.to_dict() for check in self.checks],
             "missing_scopes": list(self.missing_scopes),
+            "missing_permissions": [describe(scope) for scope in self.missing_scopes],  # in the guide's words
             "warnings": list(self.warnings),
             "requests_made": self.requests_made,
             "from_cache": self.from_cache,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from ..bitbucket import MAX_REQUESTS, BitbucketClient, ProbeResponse
-from ..model import AnyAuth, ScopeNeed
+from ..bitbucket import MAX_REQUESTS, ApiPath, BitbucketClient, ProbeResponse, pullrequests_path, repository_path
+from ..model import AnyAuth
 from ..redact import escape_control
 from ..redact import scrub_text as scrub
 from .result import (
@@ -18,7 +18,7 @@ from .result import (
     status_of,
     unique,
 )
-from .scopes import describe, implied_scopes
+from .scopes import describe, implied_scopes, row_scopes_granting
 
 INCONCLUSIVE_MESSAGE = "Bitbucket is rate-limiting or unavailable; credentials not verified — retry or skip preflight"
 
@@ -62,7 +62,10 @@ class ProbeRun:
         self.workspace = workspace
         self.client = client
         self.profile = auth.preflight
-        self.needs = self.profile.needs
+        self.probe_scopes = self.profile.probes  # what each probe reads -> the scope its endpoint needs
+        self.row = auth.required_scopes  # the guide's row: what this credential must hold
+        # What StackGuardian's guide calls the credential, for messages: "an API token", "a project access token".
+        self.a_guide_name = ("an " if auth.guide_name[0] in "AEIOUaeiou" else "a ") + auth.guide_name
         self.subject = self.profile.subject  # "Token", "App password", "Access token"
         self.auth_failed = self.profile.auth_failed.format(who=auth.account)
         self.classic = self.profile.classic_scopes
@@ -73,7 +76,7 @@ class ProbeRun:
         self.credential_type: str | None = None
         self.identity: Identity | None = None
         self.halted: str | None = None  # why the remaining probes are not run
-        self.settled: set[str] = set()  # scope needs a probe has answered (OK or missing)
+        self.judged: set[str] = set()  # scopes of the row a check already names (granted, missing, not verified)
 
     # ------------------------------------------------------------------ recording
     def add(
@@ -108,8 +111,11 @@ class ProbeRun:
         return any(c.outcome in FAILING_OUTCOMES for c in self.checks)
 
     # ------------------------------------------------------------------ probing
-    def get(self, name: str, path: str, params: Mapping[str, str] | None = None) -> ProbeResponse | None:
-        """One probe, or a SKIPPED check when an earlier answer or the request budget rules it out."""
+    def get(self, name: str, path: ApiPath | str, params: Mapping[str, str] | None = None) -> ProbeResponse | None:
+        """One probe, or a SKIPPED check when an earlier answer or the request budget rules it out.
+
+        ``path``: an API path, or a ``next`` link the client may follow.
+        """
         if self.halted:
             self.add(name, Outcome.SKIPPED, f"not run: {self.halted}")
             return None
@@ -123,28 +129,43 @@ class ProbeRun:
             self.granted = set(response.granted)
         return response
 
-    def satisfied(self, need: ScopeNeed) -> bool | None:
-        """Whether the granted scopes Bitbucket reported cover a need; None when none were reported."""
+    @property
+    def asks_pullrequests(self) -> bool:
+        """Whether the guide's row asks this credential for pull-request read (API tokens only)."""
+        return self.probe_scopes.get("pullrequest") in self.row
+
+    def satisfied(self, scope: str) -> bool | None:
+        """Whether the granted scopes Bitbucket reported give ``scope``; None when none were reported."""
         if self.granted is None:
             return None
-        return need.scope in implied_scopes(self.granted, self.classic)
+        return scope in implied_scopes(self.granted, self.classic)
 
-    def answer(self, name: str, response: ProbeResponse | None, need: ScopeNeed | None, wording: Wording) -> bool:
-        """Record the check for any answer but 200; True for 200 (the caller records what it learnt)."""
+    def answer(self, name: str, response: ProbeResponse | None, scope: str | None, wording: Wording) -> bool:
+        """Record the check for any answer but 200; True for 200 (the caller records what it learnt).
+
+        ``scope``: what the endpoint needs. A 200 settles it if the row names it; a missing-scope 403
+        names the row's scopes that would have given what Bitbucket refused.
+        """
         if response is None:
             return False
         outcome = outcome_of(response)
-        if need is not None and outcome in (Outcome.OK, Outcome.MISSING_SCOPE):
-            self.settled.add(need.key)
         if outcome is Outcome.OK:
+            if scope in self.row:
+                self.judged.add(scope)
             return True
         if outcome is Outcome.AUTH_FAILED:
             self.add(name, outcome, self.auth_failed, response)
             self.halted = "Bitbucket rejected the credential (401)"
         elif outcome is Outcome.MISSING_SCOPE:
-            missing = self._missing_from_body(response) or ([need.scope] if need else [])
-            described = ", ".join(describe(s) for s in missing)
-            self.add(name, outcome, f"{self.subject} lacks {described}.", response, missing)
+            refused = self._missing_from_body(response) or ([scope] if scope else [])
+            lacking, message = self._lacking(refused)
+            if lacking:
+                self.judged.update(lacking)
+                self.add(name, outcome, message, response, lacking)
+            else:  # never a failure for a scope outside the row: Bitbucket asks it of this probe, the guide does not
+                self.warn(name, f"Bitbucket refused {response.endpoint} for lack of "
+                          f"{', '.join(describe(s) for s in refused)}, which StackGuardian's guide does not ask of "
+                          f"{self.a_guide_name}; not required.", response)
         elif outcome is Outcome.FORBIDDEN:
             said = response.error_message or "Forbidden"
             message = wording.forbidden or (
@@ -172,6 +193,20 @@ class ProbeRun:
             self.add(name, outcome, message, response)
         return False
 
+    def _lacking(self, refused: Sequence[str]) -> tuple[list[str], str]:
+        """The row's scopes that the refused ones stand for, and the sentence naming them in the guide's words."""
+        lacking: list[str] = []
+        given: list[str] = []  # refused scopes the row grants only by implication
+        for scope in refused:
+            granting = row_scopes_granting(scope, self.row, self.classic)
+            lacking.extend(s for s in granting if s not in lacking)
+            if granting and scope not in granting:
+                given.append(scope)
+        message = f"{self.subject} lacks {', '.join(describe(s) for s in lacking)}"
+        if given:
+            message += f", which gives the {', '.join(describe(s) for s in given)} this probe needs"
+        return lacking, message + "."
+
     def _missing_from_body(self, response: ProbeResponse) -> list[str]:
         """`required` minus `granted` (with implications) from a privilege-scope 403."""
         required = [str(s) for s in response.error_detail.get("required", [])]
@@ -180,15 +215,16 @@ class ProbeRun:
         return [s for s in required if s not in effective]
 
     def scope_probe(
-        self, name: str, need_key: str, path: str, params: Mapping[str, str], wording: Wording
+        self, name: str, reads: str, path: ApiPath, params: Mapping[str, str], wording: Wording
     ) -> ProbeResponse | None:
-        """A probe whose point is one scope; records OK itself. Returns the 200 answer or None."""
-        need = self.needs[need_key]
+        """A probe whose point is one scope (``reads``: a key of the profile's probes); records OK itself.
+        Returns the 200 answer or None."""
+        scope = self.probe_scopes[reads]
         response = self.get(name, path, params)
-        if not self.answer(name, response, need, wording):
+        if not self.answer(name, response, scope, wording):
             return None
         assert response is not None
-        self.add(name, Outcome.OK, f"{need.described} granted.", response)
+        self.add(name, Outcome.OK, f"{describe(scope)} granted.", response)
         return response
 
     # ------------------------------------------------------------------ steps shared by the auth types
@@ -212,41 +248,60 @@ class ProbeRun:
                     "requests per credential.",
                 )
                 continue
-            response = self.get(name, f"/repositories/{self.workspace}/{slug}")
+            response = self.get(name, repository_path(self.workspace, slug))
             wording_here = replace(wording, not_found=f"Repository {full_name} {wording.not_found}")
-            if self.answer(name, response, self.needs["repository"], wording_here):
+            if self.answer(name, response, self.probe_scopes["repository"], wording_here):
                 self.add(name, Outcome.OK, f"repository {full_name} is accessible.", response)
                 confirmed.append(slug)
         return confirmed
 
     def pullrequests(self, repository: str | None, why_none: str) -> None:
-        """API-token step 6 / access-token step 3: pull requests readable, probed on a repository, else by scopes."""
-        need = self.needs["pullrequest"]
+        """API-token step 6: pull requests readable, probed on a repository, else judged by the granted scopes.
+
+        Only where the guide's row asks for Pull requests: Read (API tokens); other credentials are never probed.
+        """
+        if not self.asks_pullrequests:
+            return
+        scope = self.probe_scopes["pullrequest"]
         if repository is None:
-            if self.satisfied(need) is True:
+            if self.satisfied(scope) is True:
+                self.judged.add(scope)
                 self.skip(
                     "pullrequest_read",
-                    f"pull-request read not probed ({why_none}); {need.described} "
+                    f"pull-request read not probed ({why_none}); {describe(scope)} "
                     "is among the granted scopes Bitbucket reported.",
                 )
-            elif self.satisfied(need) is None and not self.halted:
+            elif self.satisfied(scope) is None and not self.halted:
+                self.judged.add(scope)
                 self.skip("pullrequest_read", f"pull-request read not verified: {why_none}.")
-            return  # a known-missing scope is reported by infer_missing()
-        path = f"/repositories/{self.workspace}/{repository}/pullrequests"
+            return  # a known-missing scope is reported by judge_row()
+        path = pullrequests_path(self.workspace, repository)
         wording = Wording(f"repository {self.workspace}/{repository} not found or not accessible.")
         self.scope_probe("pullrequest_read", "pullrequest", path, {"pagelen": "10"}, wording)
 
-    def infer_missing(self, required: Iterable[str]) -> None:
-        """Name the scopes no probe answered for but that the granted scopes show to be missing."""
-        for key in required:
-            need = self.needs[key]
-            if key in self.settled or self.satisfied(need) is not False:
+    def judge_row(self) -> None:
+        """Each scope of the guide's row that no probe settled: judged from the scopes Bitbucket reported as
+        granted; where it reported none, noted as not verified (never a failure)."""
+        for scope in self.row:
+            if scope in self.judged:
                 continue
-            self.settled.add(key)
-            message = (
-                f"{self.subject} lacks {need.described} (from the scopes Bitbucket reported as granted; not probed)."
-            )
-            self.add(f"{key}_scope", Outcome.MISSING_SCOPE, message, missing=[need.scope])
+            held = self.satisfied(scope)
+            if held is None and self.halted:
+                continue  # the probes stopped early: their own check says why
+            self.judged.add(scope)
+            name = scope.removeprefix("read:").removesuffix(":bitbucket") + "_scope"  # e.g. pullrequest_scope
+            if held is True:
+                self.add(name, Outcome.OK, f"{describe(scope)} granted (from the scopes Bitbucket reported).")
+            elif held is False:
+                message = (
+                    f"{self.subject} lacks {describe(scope)} (from the scopes Bitbucket reported as granted; "
+                    "not probed)."
+                )
+                self.add(name, Outcome.MISSING_SCOPE, message, missing=[scope])
+            else:
+                self.add(name, Outcome.NOT_VERIFIABLE,
+                         f"{describe(scope)}, which StackGuardian's guide asks of {self.a_guide_name}, not verified: "
+                         "Bitbucket did not report the credential's scopes and no probe needs it.")
 
     def result(self) -> PreflightResult:
         return PreflightResult(

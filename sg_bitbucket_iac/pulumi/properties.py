@@ -32,9 +32,14 @@ from ..wording import PULUMI_WORDING
 # The wire form of an unknown value; the SDK turns it into pulumi.output.Unknown during Check/Diff.
 UNKNOWN_WIRE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
-# Inputs that steer a write but describe nothing on the server: not stored as outputs.
-DIRECTIVE_KEYS: tuple[str, ...] = ("preflight", "adopt")
+# Inputs a program sets that steer a write but describe nothing on the server: not stored as outputs.
+FLAG_KEYS: tuple[str, ...] = ("preflight", "adopt")
+# `configuration` steers a write too, but BitbucketConnector sets it itself (the stack and resource it
+# declares), not the program; the native provider reads the same identity from the resource's URN instead.
+DIRECTIVE_KEYS: tuple[str, ...] = (*FLAG_KEYS, "configuration")
 INPUT_KEYS: tuple[str, ...] = (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, *DIRECTIVE_KEYS)
+# What a program declares (every input but `configuration`): the native provider's inputs.
+PROGRAM_INPUT_KEYS: tuple[str, ...] = (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, *FLAG_KEYS)
 COMPUTED_KEYS: tuple[str, ...] = (
     "org",
     "authenticated",
@@ -76,6 +81,13 @@ def connector_data(props: Mapping[str, Any]) -> dict[str, Any]:
 def parse(props: Mapping[str, Any]) -> Connector:
     """The declared connector, its problems worded in Pulumi's property names."""
     return parse_connector(connector_data(props), names=PULUMI_WORDING.field_names)
+
+
+def configuration_of(props: Mapping[str, Any]) -> str | None:
+    """The stack and resource that declare the connector, as BitbucketConnector set it (see
+    :func:`~sg_bitbucket_iac.interrupted_create.creation_marker`); None from older programs."""
+    value = props.get("configuration")
+    return value if isinstance(value, str) and value and not is_unknown(value) else None
 
 
 def preflight_flag(value: Any) -> bool | None:
@@ -124,10 +136,13 @@ __all__ = [
     "ADDITIONAL_SECRET_OUTPUTS",
     "COMPUTED_KEYS",
     "DIRECTIVE_KEYS",
+    "FLAG_KEYS",
     "INPUT_KEYS",
     "OUTPUT_KEYS",
+    "PROGRAM_INPUT_KEYS",
     "SECRET_KEYS",
     "UNKNOWN_WIRE",
+    "configuration_of",
     "connector_data",
     "inputs_from_outputs",
     "is_unknown",

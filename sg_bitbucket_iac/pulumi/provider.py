@@ -10,6 +10,7 @@ Which properties exist and how they map is :mod:`.properties`; what the Pulumi C
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -17,8 +18,10 @@ from typing import Any
 
 from pulumi import dynamic
 
+from .. import logs
 from ..changed_outside import refresh_note
 from ..engine import (
+    INTERRUPTED_CREATE_NOTE,
     Action,
     ConnectorExistsError,
     ConnectorPlan,
@@ -28,10 +31,10 @@ from ..engine import (
 )
 from ..errors import BitbucketConnectorError, ConfigurationError, ForeignOwnerError, NameClashError
 from ..flatstate import secret_values
+from ..identifiers import Identifier
 from ..model import Connector, ConnectorValidationError
 from ..secrets import Secret
 from ..settings import Settings
-from ..tags import Front, owner_of
 from ..wire import ObservedConnector
 from ..wording import PULUMI_WORDING
 from . import error_reports
@@ -41,6 +44,7 @@ from .properties import (
     INPUT_KEYS,
     OUTPUT_KEYS,
     SECRET_KEYS,
+    configuration_of,
     connector_data,
     inputs_from_outputs,
     is_unknown,
@@ -67,6 +71,9 @@ class _Runtime:
     settings: Settings | None = None
     engines: dict[str, Engine] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # (org, new connector Id) -> the Id it replaces, noted by Diff. Pulumi then checks the replacement
+    # with empty olds, which say nothing of the connector it replaces; that one's name is no clash.
+    replacing: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 _RUNTIME_LOCK = threading.Lock()
@@ -107,6 +114,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
                     org=cfg.get("org") or None,
                     bitbucket_api_url=cfg.get("bitbucketApiUrl") or None,
                     preflight=cfg.get("preflight"),
+                    names=PULUMI_WORDING.setting_names,
                 )
             return runtime.settings
 
@@ -122,7 +130,8 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
     def _engine(self, org: str | None = None) -> Engine:
         """One Engine per org and process, created on first use (4 gRPC worker threads share it)."""
         settings = self._settings()
-        wanted = org or settings.require_org()
+        # An org from state goes into every URL path: checked like the configured one.
+        wanted = Identifier.ORG.check(org, "org") if org else settings.require_org()
         runtime = self._runtime()
         with runtime.lock:
             engine = runtime.engines.get(wanted)
@@ -138,6 +147,10 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
     def configure(self, req: dynamic.ConfigureRequest) -> None:
         """Keep the `stackguardian:*` stack config in memory; Settings.resolve adds the environment."""
         error_reports.install(BitbucketConnectorError)  # the CLI shows our message, not a traceback
+        # SG_BITBUCKET_IAC_LOG: plain lines on this process's stderr, which the Pulumi CLI shows with the run.
+        log_problem = logs.configure_provider(os.environ, style="plain")
+        if log_problem:
+            warn_once(log_problem)
         config: dict[str, Any] = {}
         for name in ("apiKey", "apiUrl", "org", "bitbucketApiUrl", "preflight"):
             value = req.config.get(f"{CONFIG_NAMESPACE}:{name}")
@@ -148,6 +161,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             runtime.config = config
             runtime.settings = None
             runtime.engines.clear()
+            runtime.replacing.clear()
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
         """Schema, timeline and (once the credential is known) preflight, so `preview` fails early."""
@@ -173,27 +187,35 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
                 warn_once(f"{connector.connector_id}: {warning}")
             failures = check_failures(check.problems, (), secrets)
             if creating and not failures:
-                failures = self._create_refusals(connector, adopt=bool(news.get("adopt")), secrets=secrets)
+                failures = self._create_refusals(connector, adopt=bool(news.get("adopt")), secrets=secrets,
+                                                 configuration=configuration_of(news))
             return dynamic.CheckResult(news, failures)
 
-    def _create_refusals(self, connector: Connector, *, adopt: bool, secrets: list[str]) -> list[dynamic.CheckFailure]:
+    def _create_refusals(self, connector: Connector, *, adopt: bool, secrets: list[str],
+                         configuration: str | None) -> list[dynamic.CheckFailure]:
         """What Create would refuse (Id taken, another front's connector, name used under another Id),
-        said at `preview` already, as `terraform plan` does; reads only, served by the batched scan."""
+        said at `preview` already, as `terraform plan` does; reads only, served by the batched scan.
+        A connector this stack's own interrupted create left is not refused: Create finishes it."""
         engine = self._engine()
         try:
-            engine.plan(connector, observed=engine.read(connector.connector_id), adopt=adopt, refresh=False)
+            plan = engine.plan(connector, adopt=adopt, replacing=self._replaced_by(engine.org, connector.connector_id),
+                               configuration=configuration)
         except ConnectorExistsError as exc:
             return [dynamic.CheckFailure("connector_id", shown(str(exc), secrets))]
         except ForeignOwnerError as exc:
             return [dynamic.CheckFailure("adopt", shown(str(exc), secrets))]
         except NameClashError as exc:
-            holder = engine.read(exc.existing_id)
-            if holder is not None and owner_of(holder.context_tags) is Front.PULUMI:
-                # Pulumi checks a create-replacement (new connector_id, same name) like a create, while
-                # the connector it replaces still holds the name; Create checks again once that is deleted.
-                return []
             return [dynamic.CheckFailure("name", shown(str(exc), secrets))]
+        for warning in plan.warnings:
+            if warning.rule == INTERRUPTED_CREATE_NOTE:
+                warn_once(f"{connector.connector_id}: {warning}")  # Create says the same: printed once
         return []
+
+    def _replaced_by(self, org: str, connector_id: str) -> str | None:
+        """The Id a planned replacement creating ``connector_id`` in ``org`` replaces (see _Runtime.replacing)."""
+        runtime = self._runtime()
+        with runtime.lock:
+            return runtime.replacing.get((org, connector_id))
 
     @staticmethod
     def _declared(olds: Mapping[str, Any]) -> Connector | None:
@@ -218,8 +240,17 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
                     authenticated=olds.get("authenticated") if isinstance(olds.get("authenticated"), bool) else None)
             )
             if plan.action is Action.REPLACE:
-                replaces = ["org" if any(c.field == "org" for c in plan.changes) else "connector_id"]
-                return dynamic.DiffResult(changes=True, replaces=replaces, delete_before_replace=True)
+                runtime, org = self._runtime(), self._org()
+                with runtime.lock:
+                    runtime.replacing[(org, desired.connector_id)] = applied.connector_id
+                moves_org = any(c.field == "org" for c in plan.changes)
+                if moves_org:
+                    warn_once(f"connector {id_} moves from org {applied.org} to org {org}: `pulumi up` "
+                              f"deletes it in org {applied.org} and creates it in org {org} (workflows in "
+                              f"{applied.org} that use it lose it); to keep the one in {applied.org}, set "
+                              f"stackguardian:org back, or `pulumi state delete` the resource first")
+                return dynamic.DiffResult(changes=True, replaces=["org" if moves_org else "connector_id"],
+                                          delete_before_replace=True)
             return dynamic.DiffResult(changes=plan.action is not Action.NOOP, replaces=[], delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> dynamic.CreateResult:
@@ -228,23 +259,30 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             desired = parse(props)
             preflight = preflight_flag(props.get("preflight"))
             engine = self._engine()
-            observed = engine.read(desired.connector_id)
+            observed, unreadable = engine.read_leniently(desired.connector_id)
+            configuration = configuration_of(props)
             try:
-                plan = engine.plan(desired, observed=observed, adopt=bool(props.get("adopt")), refresh=False)
+                # No `replacing`: a replacement deletes the old connector first, so the name is free by now.
+                plan = engine.plan(desired, observed=observed, adopt=bool(props.get("adopt")), refresh=False,
+                                   unreadable=unreadable, configuration=configuration)
             except ConnectorExistsError as exc:
                 raise BitbucketConnectorError(str(exc)) from None
-            outs = _apply(engine, desired, plan, observed, preflight)
+            outs = _apply(engine, desired, plan, observed, preflight, configuration)
             return dynamic.CreateResult(desired.connector_id, outs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
         """Plan against the live connector and the state's snapshot; always return ALL outputs."""
         with clean_errors("update", olds, news, extra=self._api_key()):
+            _check_state_id(id_)
             engine = self._engine()
             applied = snapshot_from_state({**olds, "connector_id": olds.get("connector_id") or id_})
             desired = keep_identity(parse(news), applied)
             preflight = preflight_flag(news.get("preflight"))
-            observed = engine.read(id_)
-            plan = engine.plan(desired, applied=applied, observed=observed, adopt=applied is None, refresh=False)
+            observed, unreadable = engine.read_leniently(id_)
+            # `adopt=True` also takes back a connector this stack holds that another front took over since.
+            plan = engine.plan(desired, applied=applied, observed=observed,
+                               adopt=applied is None or bool(news.get("adopt")), refresh=False,
+                               unreadable=unreadable)
             if plan.action is Action.REPLACE:
                 raise BitbucketConnectorError(
                     f"connector {id_}: {plan.replace_reason}; this needs a replacement, not an update"
@@ -253,10 +291,16 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             return dynamic.UpdateResult(outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> dynamic.ReadResult:
-        """Refresh and ``BitbucketConnector.get``: what StackGuardian reports now, secrets kept from state."""
+        """Refresh and ``BitbucketConnector.get``: what StackGuardian reports now, secrets kept from state.
+
+        A record with odd fields is drift, not an error: the outputs keep what could be read, the
+        credential's fingerprint is forgotten, and the next `pulumi up` re-sends the declaration,
+        which repairs the record.
+        """
         with clean_errors("read", props, extra=self._api_key()):
+            _check_state_id(id_)
             engine = self._engine(props.get("org") or None)
-            observed = engine.read(id_)
+            observed, unreadable = engine.read_leniently(id_)
             if observed is None:
                 if not any(props.get(k) is not None for k in ("org", "connector_id")):
                     # `BitbucketConnector.get` (no prior state): the SDK's server always adds `__provider`
@@ -273,15 +317,26 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
                 )
             outs = state_outputs(observed, org=engine.org, previous=props)
             note = refresh_note(id_, props.get("modified_at"), observed.modified_at, PULUMI_WORDING)
-            if note is not None:
+            if note is not None or unreadable is not None:
                 outs["credentials_fingerprint"] = None  # the next `up` re-sends the declared credential
+            if note is not None:
                 warn_once(note)
+            if unreadable is not None:
+                warn_once(f"connector {id_}: part of its StackGuardian record cannot be read "
+                          f"({'; '.join(unreadable.findings)}); the outputs keep what could be read, and the next "
+                          "`pulumi up` re-sends the declaration, which repairs the record")
             return dynamic.ReadResult(id_, outs, inputs_from_outputs(outs))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Delete in the org the state recorded; a connector already gone is fine."""
         with clean_errors("delete", props, extra=self._api_key()):
+            _check_state_id(id_)
             self._engine(props.get("org") or None).delete(id_)
+
+
+def _check_state_id(id_: str) -> None:
+    """The resource id (state, `BitbucketConnector.get`, `pulumi import`) goes into a URL path: its rule first."""
+    Identifier.CONNECTOR_ID.check(id_, "id")
 
 
 def _apply(
@@ -290,9 +345,10 @@ def _apply(
     plan: ConnectorPlan,
     observed: ObservedConnector | None,
     preflight: bool | None,
+    configuration: str | None = None,
 ) -> dict[str, Any]:
     """Carry out the engine's plan and return the FULL outputs (an UpdateResult without them wipes state)."""
-    result = engine.apply(desired, plan, observed=observed, preflight=preflight)
+    result = engine.apply(desired, plan, observed=observed, preflight=preflight, configuration=configuration)
     for warning in [*plan.warnings, *result.warnings]:
         warn_once(f"{desired.connector_id}: {warning}")
     observed_after = result.observed or engine.read(desired.connector_id)

@@ -8,6 +8,7 @@ each secret stay secret under its own key (the engine re-marks outputs secret by
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,6 +141,11 @@ class BitbucketConnector(dynamic.Resource, module="stackguardian", name="Bitbuck
             adopt=adopt,
         )
         props.update(auth._properties())
+        # Which stack and resource declare it: a create this stack's run left unrecorded (interrupted
+        # after StackGuardian stored it) is finished by its next run, and no other stack's is taken.
+        props["configuration"] = json.dumps({
+            "front": "pulumi", "stack": f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}",
+            "resource": resource_name}, sort_keys=True)
         super().__init__(BitbucketConnectorProvider(), resource_name, props, _with_secret_outputs(opts))
 
     @staticmethod

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SecretReferenceError
+from ..local_files import FileRefused, read_regular_file
 from ..redact import control_characters
 from .aws import resolve_secrets_manager, resolve_ssm
 from .secret import Secret
@@ -103,23 +103,17 @@ def _read_secret_file(ref: SecretReference, base_dir: Path | None, allowed_dirs:
             "definitions, or pass --allow-secret-files-outside DIR for the folder that holds it"
         )
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    except OSError as exc:
-        raise SecretReferenceError(f"{ref.text}: cannot read {path}: {exc.strerror}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise SecretReferenceError(f"{ref.text}: {path} is not a regular file; point it at a file")
-        if info.st_size > MAX_SECRET_FILE_BYTES:
+        data = read_regular_file(path, MAX_SECRET_FILE_BYTES)
+    except FileRefused as refused:
+        if refused.strerror:
+            raise SecretReferenceError(f"{ref.text}: cannot read {path}: {refused.strerror}") from None
+        if refused.too_large:
+            size = f"{refused.size} bytes, more than" if refused.size is not None else "more than"
             raise SecretReferenceError(
-                f"{ref.text}: {path} has {info.st_size} bytes, more than a credential file's "
-                f"{MAX_SECRET_FILE_BYTES}; point it at the file that holds only the credential"
-            )
-        data = os.read(fd, MAX_SECRET_FILE_BYTES + 1)
-    except OSError as exc:
-        raise SecretReferenceError(f"{ref.text}: cannot read {path}: {exc.strerror}") from None
-    finally:
-        os.close(fd)
+                f"{ref.text}: {path} has {size} a credential file's {MAX_SECRET_FILE_BYTES} bytes; point it at "
+                "the file that holds only the credential"
+            ) from None
+        raise SecretReferenceError(f"{ref.text}: {path} {refused.reason}; point it at a file") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

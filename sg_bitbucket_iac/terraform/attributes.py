@@ -15,6 +15,7 @@ from typing import Any
 from tf.types import Unknown
 from tf.utils import Diagnostics
 
+from ..engine import INTERRUPTED_CREATE_NOTE
 from ..engine.precheck import (
     APP_PASSWORD_DEPRECATED,
     PREFLIGHT_FAILED,
@@ -31,6 +32,7 @@ from ..flatstate import (
     key_of_path,
     refreshed,
 )
+from ..identifiers import Identifier
 from ..model import AuthType, Connector, parse_connector
 from ..redact import scrub_text
 from ..wire import ObservedConnector
@@ -41,6 +43,8 @@ AttributePath = list[Any]  # tf.utils.AttributePath: attribute names, (index,) s
 
 RESOURCE_ATTRIBUTES = (
     "id", *DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, "preflight", "authenticated", "modified_at", "credentials_fingerprint",
+    "owner",
+    "org",
 )
 
 
@@ -75,6 +79,7 @@ def report_problems(diags: Diagnostics, problems: Iterable[Problem], skip: Itera
 
 
 _WARNING_SUMMARIES = {
+    INTERRUPTED_CREATE_NOTE: "Connector created by this configuration",
     APP_PASSWORD_DEPRECATED: "App passwords are deprecated",
     PREFLIGHT_INCONCLUSIVE: "Credential preflight inconclusive",
     PREFLIGHT_WARNING: "Credential preflight",
@@ -93,6 +98,17 @@ def report_error(diags: Diagnostics, summary: str, exc: BaseException, secrets: 
     # Anything else is a bug or an unexpected library error: say what it was.
     detail = str(exc) if isinstance(exc, SGBitbucketError) else f"{type(exc).__name__}: {exc}"
     diags.add_error(summary, scrub_text(detail, [s for s in secrets if isinstance(s, str)]))
+
+
+def checked_identifier(diags: Diagnostics, kind: Identifier, value: Any, summary: str,
+                       attribute: str | None) -> str | None:
+    """``value`` when it may go into a URL path; else None and an error at ``attribute`` (None: no attribute,
+    as for an import Id), so that no request is sent and a read keeps the resource in state."""
+    message = kind.message(value)
+    if message is None:
+        return str(value)
+    diags.add_error(summary, message, path=[attribute] if attribute else None)
+    return None
 
 
 def secrets_of(values: Mapping[str, Any]) -> list[str]:
@@ -153,6 +169,7 @@ def refreshed_state(current: Mapping[str, Any], observed: ObservedConnector) -> 
     state: State = {name: current.get(name) for name in RESOURCE_ATTRIBUTES}
     state.update({k: v for k, v in refreshed(observed, current).items() if k in state})
     state["id"] = observed.id
+    state["owner"] = observed.owner.value if observed.owner is not None else None
     return state
 
 
@@ -164,7 +181,7 @@ def imported_state(observed: ObservedConnector) -> State:
 def data_source_state(observed: ObservedConnector) -> State:
     """Non-secret attributes only: the data source never holds a credential."""
     state = imported_state(observed)
-    for attribute in (*SECRET_KEYS, "preflight", "credentials_fingerprint"):
+    for attribute in (*SECRET_KEYS, "preflight", "credentials_fingerprint", "owner", "org"):
         state.pop(attribute, None)
     return state
 

@@ -9,6 +9,8 @@ from tf.iface import Config, DataSource, ReadDataContext
 from tf.utils import Diagnostics
 
 from .. import field_docs
+from ..identifiers import Identifier
+from ..redact import shorten
 from ..wire import ObservedConnector, observed_from_record
 from . import attributes as attrs
 
@@ -67,9 +69,17 @@ class ConnectorDataSource(DataSource):
         if engine is None:
             return None
         connector_id, name = config.get("connector_id"), config.get("name")
+        if connector_id and attrs.checked_identifier(ctx.diagnostics, Identifier.CONNECTOR_ID, connector_id,
+                                                     "Invalid connector_id", "connector_id") is None:
+            return None
         try:
             if connector_id:
-                observed = engine.read(connector_id)
+                # A field of the wrong type is no reason to stop the plan that reads it: what could be
+                # read is returned, and a warning names the rest (Id, kind and ContextTags must be readable).
+                observed, unreadable = engine.read_leniently(connector_id)
+                if unreadable is not None:
+                    ctx.diagnostics.add_warning(f"Connector {connector_id}: part of its StackGuardian record "
+                                                "cannot be read", "; ".join(unreadable.findings))
                 if observed is None:
                     ctx.diagnostics.add_error(f"No connector {connector_id}",
                                               f"StackGuardian org {engine.org} has no connector with that Id.",
@@ -97,11 +107,11 @@ class ConnectorDataSource(DataSource):
         if len(matches) == 1:
             return matches[0]
         if not matches:
-            diags.add_error(f"No connector named {name!r}",
+            diags.add_error(f"No connector named {shorten(name)}",
                             f"StackGuardian org {org} has no Bitbucket connector with that ResourceName.",
                             path=["name"])
         else:
-            diags.add_error(f"{len(matches)} connectors named {name!r}",
+            diags.add_error(f"{len(matches)} connectors named {shorten(name)}",
                             f"Ids: {', '.join(sorted(o.id for o in matches))}; look it up by connector_id.",
                             path=["name"])
         return None

@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     import tf.provider
     from tf.runner import run_provider
 
+    from .. import logs
     from .provider import SGBitbucketProvider
     from .servicer import SGBitbucketServicer
 
@@ -52,7 +53,12 @@ def main(argv: list[str] | None = None) -> None:
     # plans creates through the resource (see servicer.py).
     tf.provider.ProviderServicer = SGBitbucketServicer
     _ensure_cert_cache_dir()
-    run_provider(SGBitbucketProvider(), argv or sys.argv)
+    # SG_BITBUCKET_IAC_LOG: hclog JSON lines on stderr, which Terraform's provider log shows (TF_LOG=debug).
+    log_problem = logs.configure_provider(os.environ, style="hclog")
+    provider = SGBitbucketProvider()
+    if log_problem:
+        provider.startup_warnings.append(log_problem)
+    run_provider(provider, argv or sys.argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -118,7 +118,7 @@ def test_drift_reads_one_listall_and_tells_the_kinds_of_drift_apart(world: World
     markdown = world.cli("drift", "-f", str(path), "--format", "markdown")
     assert markdown.code == 2
     assert markdown.stdout.startswith("### sg-bitbucket drift report")
-    assert "| `bitbucket_main` (bitbucket-main) | changed outside, not yet applied |" in markdown.stdout
+    assert "| `bitbucket_main` (`bitbucket-main`) | `default` | changed outside, not yet applied |" in markdown.stdout
     assert world.sentinel not in clean.output + drift.output + table.output + markdown.output
 
 
@@ -138,6 +138,7 @@ def test_drift_verify_credentials_reports_a_revoked_token(world: World) -> None:
 
 def test_prune_deletes_only_managed_connectors_missing_from_the_file(world: World) -> None:
     path = world.definitions()
+    path.write_text("set: team\n" + path.read_text())
     assert world.cli("apply", "-f", str(path), "--auto-approve").code == 0
     world.seed_legacy_app_password("unmanaged")
     text = path.read_text()
@@ -149,7 +150,7 @@ def test_prune_deletes_only_managed_connectors_missing_from_the_file(world: Worl
     assert [(r["connector_id"], r["action"]) for r in pruned.json()["results"]] == [("infra_repo", "delete")]
     assert sorted(r["Id"] for r in world.records()) == ["bitbucket_main", "unmanaged"]
     # `prune: true` in the file does the same.
-    world.write("extra.yaml", f"org: {world.org}\nconnectors:\n  - name: extra\n    workspace: acme\n"
+    world.write("extra.yaml", f"org: {world.org}\nset: team\nconnectors:\n  - name: extra\n    workspace: acme\n"
                               "    auth: {type: api_token, username: alice, email: alice@acme.io, "
                               "api_token: '${env:TOK_MAIN}'}\n")
     assert world.cli("apply", "-f", "extra.yaml", "--auto-approve").code == 0

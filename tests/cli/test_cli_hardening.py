@@ -47,8 +47,8 @@ def seed(inproc: InProcess, *records_: dict[str, Any]) -> None:
     {"status": 502},
 ], ids=["429-after-store", "503-after-store", "dropped-after-store", "502"])
 def test_apply_converges_through_write_faults_in_one_run(inproc: InProcess, rule: dict[str, Any]) -> None:
-    path = str(inproc.write("connectors.yaml", MAIN))
-    extra = inproc.write("extra.yaml", MAIN + (
+    path = str(inproc.write("connectors.yaml", "set: team\n" + MAIN))
+    extra = inproc.write("extra.yaml", "set: team\n" + MAIN + (
         "  - name: to-prune\n    workspace: acme\n"
         '    auth: {type: api_token, username: alice, email: alice@acme.io, api_token: "${env:TOK_MAIN}"}\n'))
     # Create under faults: one apply, exit 0, one record each (no "already exists", no "pick another Id").
@@ -58,7 +58,7 @@ def test_apply_converges_through_write_faults_in_one_run(inproc: InProcess, rule
     assert sorted(r["Id"] for r in records(inproc)) == ["bitbucket_main", "infra_repo", "to_prune"]
     # Update and prune under faults, in the same one run.
     inproc.emulator.admin("DELETE", "/faults")
-    inproc.write("connectors.yaml", MAIN.replace("description: Main", "description: Changed"))
+    inproc.write("connectors.yaml", "set: team\n" + MAIN.replace("description: Main", "description: Changed"))
     fault(inproc, method="PATCH", path_regex="integrations/", times=2, **rule)
     fault(inproc, method="DELETE", path_regex="integrations/", times=2, **rule)
     updated = inproc.cli("apply", "-f", path, "--auto-approve", "--prune", "--parallelism", "1")

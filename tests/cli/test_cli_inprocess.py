@@ -62,7 +62,7 @@ def test_parallel_apply_of_many_connectors(inproc: InProcess) -> None:
 def test_plan_json_has_stable_keys(inproc: InProcess) -> None:
     result = inproc.cli("plan", "-f", str(inproc.write("connectors.yaml", MAIN)), "--json")
     document = result.json()
-    assert set(document) == {"org", "file", "prune", "connectors", "managed_not_declared", "summary"}
+    assert set(document) == {"org", "file", "set", "prune", "connectors", "managed_not_declared", "summary"}
     assert set(document["connectors"][0]) == {"path", "action", "connector_id", "name", "changes",
                                               "sends_credentials", "full_credential_replacement", "warnings"}
     assert document["connectors"][0]["path"] == "connectors[0]"
@@ -136,8 +136,9 @@ def test_drift_reports_app_passwords_past_the_timeline_instead_of_refusing_the_f
     result = inproc.cli("drift", "-f", path, "--json", SG_BITBUCKET_IAC_NOW=END_OF_SUPPORT)
     assert result.code == 2, result.output
     report = result.json()["connectors"][0]
-    assert report["status"] == ["credentials_failing"]
+    assert report["status"] == ["app_password"]
     assert any("sg-bitbucket migrate --connector legacy" in m for m in report["messages"])
+    assert report["fix"].startswith("switch its entry to `type: api_token`")
 
 
 @pytest.mark.parametrize(("args", "env", "expected"), [
@@ -180,7 +181,7 @@ def test_renderers_escape_markdown_and_show_nothing_as_a_dash() -> None:
               "not_yet_applied": [], "messages": ["line one\nline two"]}
     summary = {"total": 1, "drifted": 1, "org": "acme", "file": "c.yaml", "checked_at": "now"}
     markdown = drift_markdown([report], summary)
-    assert "`a\\|b`" in markdown and "p\\|q -> —" in markdown and "line one<br>line two" in markdown
+    assert "`a\\|b`" in markdown and "p\\|q -> —`" in markdown and "`line one`<br>`line two`" in markdown
     assert show(None) == show([]) == "—" and show(["a", "b"]) == "a, b" and show(False) == "no"
     assert "No changes" in str(plan_view([{"action": "no-op", "connector_id": "a", "changes": []}])[0])
 

@@ -14,7 +14,7 @@ from cli_helpers import DEPRECATED_PHASE, WORKSPACE, InProcess
 from seeding import API_TOKEN_SCOPES
 
 from sg_bitbucket_iac.ownership import owner_tags
-from sg_bitbucket_iac.tags import OWNER_TAG, Front
+from sg_bitbucket_iac.tags import OWNER_TAG, SET_TAG, Front
 
 ORG = "acme"
 RECORDS = f"/stackguardian/orgs/{ORG}/integrations"
@@ -69,11 +69,13 @@ def hand_to(inproc: InProcess, connector_id: str, owner: str) -> None:
 
 # --------------------------------------------------------------------------- 1. ownership
 def test_cli_writes_the_owner_and_prunes_only_what_it_owns(inproc: InProcess) -> None:
-    path = str(inproc.write("connectors.yaml", TWO))
+    path = str(inproc.write("connectors.yaml", "set: team\n" + TWO))
     assert inproc.cli("apply", "-f", path, "--auto-approve").code == 0
     assert record(inproc, "second")["ContextTags"][OWNER_TAG] == "cli"
+    assert record(inproc, "second")["ContextTags"][SET_TAG] == "team"
     hand_to(inproc, "second", "terraform")
-    pruning = inproc.write("pruning.yaml", "prune: true\n" + MAIN)
+    assert SET_TAG not in record(inproc, "second")["ContextTags"]  # the set goes with the CLI's bookkeeping
+    pruning = inproc.write("pruning.yaml", "set: team\nprune: true\n" + MAIN)
     plan = inproc.cli("plan", "-f", str(pruning), "--json")
     assert plan.code == 0, plan.output
     assert [c["action"] for c in plan.json()["connectors"]] == ["no-op"]
@@ -85,12 +87,16 @@ def test_cli_writes_the_owner_and_prunes_only_what_it_owns(inproc: InProcess) ->
     assert record(inproc, "second")["ContextTags"][OWNER_TAG] == "terraform"
 
 
-def test_legacy_managed_marker_means_the_cli(inproc: InProcess) -> None:
+def test_legacy_managed_marker_means_the_cli_in_the_default_set(inproc: InProcess) -> None:
     seed(inproc, "old", "old", f"{inproc.sentinel}-old", context_tags={"sg-bitbucket-iac/managed": "true"})
-    plan = inproc.cli("plan", "-f", str(inproc.write("c.yaml", "prune: true\n" + MAIN)), "--json")
+    plan = inproc.cli("plan", "-f", str(inproc.write("c.yaml", MAIN)), "--json")
     assert plan.code == 0, plan.output
-    assert {(c["connector_id"], c["action"]) for c in plan.json()["connectors"]} == {
-        ("bitbucket_main", "create"), ("old", "delete")}
+    assert plan.json()["managed_not_declared"] == ["old"]  # the CLI's, in set `default` like this file
+    # A named set never prunes it, nor reports it as its own.
+    named = inproc.cli("plan", "-f", str(inproc.write("n.yaml", "set: team\nprune: true\n" + MAIN)), "--json")
+    assert named.code == 0, named.output
+    assert [(c["connector_id"], c["action"]) for c in named.json()["connectors"]] == [("bitbucket_main", "create")]
+    assert named.json()["managed_not_declared"] == []
 
 
 def test_cli_refuses_another_fronts_connector_and_adopt_moves_the_owner(inproc: InProcess) -> None:

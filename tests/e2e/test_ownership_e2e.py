@@ -31,6 +31,7 @@ SYSTEM_TERRAFORM = Path("/usr/local/bin/terraform")
 RECORD = f"/stackguardian/orgs/{ORG}/integrations/{{}}"
 DEFINITIONS = """\
 org: acme
+set: platform
 prune: {prune}
 connectors:
 {entries}"""
@@ -118,13 +119,14 @@ def test_cli_created_connector_imported_by_terraform_survives_a_cli_prune(
     tf.write("main.tf", terraform_config(emu))
     var = {"TF_VAR_token": token}
     imported = tf.run("import", "sgbitbucket_connector.main", "bitbucket_main", env=var)
-    assert "was owned by cli; now owned by terraform" in imported.output
+    assert "owned by cli; the next apply makes terraform its owner" in " ".join(imported.output.split())
+    assert raw(emu, "bitbucket_main")["ContextTags"][OWNER_TAG] == "cli"  # an import writes nothing
+    refreshed = tf.run("plan", "-refresh-only", env=var)
+    assert "modified since the last apply" not in refreshed.output
+    tf.run("apply", "-auto-approve", env=var)  # moves the owner and sets the imported connector's secret
     tags = raw(emu, "bitbucket_main")["ContextTags"]
     assert tags[OWNER_TAG] == "terraform"
     assert not {"sg-bitbucket-iac/managed", "sg-bitbucket-iac/applied", "sg-bitbucket-iac/fingerprint"} & set(tags)
-    refreshed = tf.run("plan", "-refresh-only", env=var)
-    assert "modified outside Terraform" not in refreshed.output  # the take-over was our own write
-    tf.run("apply", "-auto-approve", env=var)  # sets the imported connector's secret in state
 
     only_other = definitions(tmp_path, "bitbucket-other", prune=True)
     code, output = cli(emu, token, capsys, "plan", "-f", only_other, "--json")
@@ -168,7 +170,7 @@ def test_terraform_re_sends_a_credential_swapped_outside(
         "bitbucketAuthType": "API_TOKEN", "bitbucketCreds": f"alice:{swapped}", "bitbucketEmail": "alice@acme.io"}]}})
     emu.admin("POST", "/clock", {"now": None})
     planned = tf.run("plan", "-out=resend.bin", env=var)
-    assert "modified outside Terraform" in planned.output
+    assert "modified since the last apply" in planned.output
     changes = [c["change"]["actions"] for c in tf.show_plan("resend.bin")["resource_changes"]]
     assert changes == [["update"]]
     tf.run("apply", "resend.bin", env=var)

@@ -14,15 +14,19 @@ A sentinel token is in every credential; it must appear in no command output and
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import tf_harness
+from mid_apply_kill import hold_the_create_answer, wait_until_stored
 from tf_harness import (
     PROVIDER_SCRIPT,
     Terraform,
@@ -288,8 +292,8 @@ def test_config_errors_fail_at_plan_and_nothing_is_written(terraform_binary: Pat
                                                            tmp_path: Path) -> None:
     tf = make_terraform(terraform_binary, tmp_path, emu)
     env = {"TF_VAR_token": token}
-    # A field of another auth type, and an app password after StackGuardian's cut-off.
-    tf.write("main.tf", provider_block(emu) + '''
+    # A field of another auth type: the configuration itself is wrong (validation, before any plan).
+    mixed = '''
 resource "sgbitbucket_connector" "mixed" {
   name         = "bitbucket-mixed"
   workspace    = "acme"
@@ -297,7 +301,12 @@ resource "sgbitbucket_connector" "mixed" {
   access_token = var.token
   username     = "alice"
 }
-
+'''
+    tf.write("main.tf", provider_block(emu) + mixed)
+    result = tf.run("plan", env=env, expect=1)
+    assert "Invalid username" in result.stderr and "belongs to auth type" in result.stderr
+    # An app password after StackGuardian's cut-off: the plan refuses to create it.
+    tf.write("main.tf", provider_block(emu) + '''
 resource "sgbitbucket_connector" "legacy" {
   name         = "bitbucket-legacy"
   workspace    = "acme"
@@ -307,19 +316,19 @@ resource "sgbitbucket_connector" "legacy" {
 }
 ''')
     result = tf.run("plan", env={**env, "SG_BITBUCKET_IAC_NOW": "2026-06-10T00:00:00Z"}, expect=1)
-    assert "Invalid username" in result.stderr and "belongs to auth type" in result.stderr
     assert "Invalid auth_type" in result.stderr and "2026-06-09" in result.stderr
     # A credential Bitbucket does not know fails preflight at plan.
     tf.write("main.tf", provider_block(emu) + api_token_resource("unknown"))
     result = tf.run("plan", env={"TF_VAR_token": token + "-unknown"}, expect=1)
     assert "Credential preflight failed" in result.stderr
-    # A connector that exists but is not in state: plan says to import it.
+    # A connector that exists but is not in state: plan says to import it. Another team's configuration
+    # created it (another root module); this configuration's own creates are test_interrupted_create_*'s.
     tf.write("main.tf", provider_block(emu) + api_token_resource("taken"))
-    tf.run("apply", "-auto-approve", env=env)
-    for state_file in tf.workdir.glob("terraform.tfstate*"):
-        state_file.unlink()  # as if another team created it
+    other_team = make_terraform(terraform_binary, tmp_path / "other-team", emu)
+    other_team.write("main.tf", provider_block(emu) + api_token_resource("taken"))
+    other_team.run("apply", "-auto-approve", env=env)
     result = tf.run("plan", env=env, expect=1)
-    assert "already exists" in result.stderr and "terraform import" in result.stderr
+    assert "already exists" in result.stderr and "an `import {}` block" in " ".join(result.stderr.split())
     for connector_id in ("bitbucket_mixed", "bitbucket_legacy", "bitbucket_unknown"):
         assert raw(emu, connector_id) is None
     emu.admin("DELETE", RECORD.format("bitbucket_taken"))
@@ -356,3 +365,64 @@ def test_example_configuration_with_data_source(terraform_binary: Path, emu: Emu
     tf.run("destroy", "-auto-approve", env=env)
     assert raw(emu) is None and raw(emu, "infra_repo") is None and raw(emu, "bitbucket_platform") is None
     assert_no_leak(tf, token, state)
+
+
+# --------------------------------------------------------------------------- interrupted creates, org changes
+@pytest.mark.e2e
+def test_interrupted_create_is_finished_by_the_next_run(terraform_binary: Path, emu: Emulator, token: str,
+                                                        tmp_path: Path) -> None:
+    """`terraform apply` killed (its whole process group) after StackGuardian stored the create: the next
+    plan does not say "already exists ... import it", and the next apply takes the connector into state."""
+    tf = make_terraform(terraform_binary, tmp_path, emu)
+    env = {"TF_VAR_token": token}
+    tf.write("main.tf", provider_block(emu) + api_token_resource("killed"))
+    hold_the_create_answer(emu)
+    process = subprocess.Popen([str(tf.binary), "apply", "-no-color", "-auto-approve"], cwd=tf.workdir,
+                               env={**tf.env, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    try:
+        record = wait_until_stored(lambda: raw(emu, "bitbucket_killed"), lambda: process.poll() is None)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # terraform and its provider: their own process group
+        process.communicate()
+        emu.admin("DELETE", "/faults")
+    assert record["ContextTags"]["sg-bitbucket-iac/owner"] == "terraform"
+    assert "bitbucket_killed" not in json.dumps(tf.run("show", "-json").json())  # not in Terraform's state
+
+    planned = tf.run("plan", "-detailed-exitcode", "-out=plan.bin", env=env, expect=2)
+    text = " ".join(planned.output.split())  # Terraform wraps diagnostics
+    assert "already exists" not in text and "Connector created by this configuration" in text, text
+    assert "was created by this configuration but is missing from its state" in text
+    tf.run("apply", "plan.bin", env=env)
+    assert connectors_named(emu, "bitbucket-killed") == ["bitbucket_killed"]
+    tf.run("plan", "-detailed-exitcode", env=env, expect=0)
+    tf.run("destroy", "-auto-approve", env=env)
+    assert raw(emu, "bitbucket_killed") is None
+    assert_no_leak(tf, token)
+
+
+@pytest.mark.e2e
+def test_a_new_org_name_replaces_the_connector_and_the_plan_says_so(terraform_binary: Path, emu: Emulator,
+                                                                    token: str, tmp_path: Path) -> None:
+    emu.admin("POST", "/orgs", {"org": "beta", "api_keys": [API_KEY]})
+    tf = make_terraform(terraform_binary, tmp_path, emu)
+    env = {"TF_VAR_token": token}
+    tf.write("main.tf", provider_block(emu) + api_token_resource("orgmove"))
+    tf.run("apply", "-auto-approve", env=env)
+    assert raw(emu, "bitbucket_orgmove") is not None
+    tf.write("main.tf", tf_harness.provider_block("beta", emu.bitbucket_url) + api_token_resource("orgmove"))
+    planned = tf.run("plan", "-detailed-exitcode", "-out=plan.bin", env=env, expect=2)
+    text = " ".join(planned.output.split())  # Terraform wraps diagnostics
+    assert "Connector bitbucket_orgmove moves to org beta" in text, text
+    assert "deletes connector bitbucket_orgmove in org acme and creates it in org beta" in text
+    assert actions(tf.show_plan()) == [["delete", "create"]]
+    assert raw(emu, "bitbucket_orgmove") is not None  # a plan never writes
+    tf.run("apply", "plan.bin", env=env)
+    assert raw(emu, "bitbucket_orgmove") is None
+    assert emu.admin("GET", "/stackguardian/orgs/beta/integrations/bitbucket_orgmove")["ContextTags"][
+        "sg-bitbucket-iac/owner"] == "terraform"
+    tf.run("plan", "-detailed-exitcode", env=env, expect=0)
+    tf.run("destroy", "-auto-approve", env=env)
+    assert emu.admin("GET", "/stackguardian/orgs/beta/integrations")["records"] == []
+    assert_no_leak(tf, token)

@@ -62,7 +62,7 @@ API_SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repositor
 ENGINES = discover_engines()
 DEV_OVERRIDES_WARNING = re.compile(r"(?i)development overrides|dev_overrides")
 # What a write may change besides the credential: values StackGuardian or the provider computes.
-COMPUTED = {"credentials_fingerprint", "modified_at", "authenticated"}
+COMPUTED = {"credentials_fingerprint", "modified_at", "authenticated", "owner"}
 NOT_RECORDED = {"username", "workspace", "access_token_scope", "repository", "project"}
 
 

@@ -167,7 +167,7 @@ def test_invalid_faults_are_400(emulator: Emulator, fault: dict[str, Any], messa
 
 # --------------------------------------------------------------------------- stats
 def test_stats_shape_counts_fault_injected_requests_and_resets(emulator: Emulator, sg: SG) -> None:
-    empty = {"total": 0, "by_method": {}, "by_route": {}}
+    empty = {"total": 0, "by_method": {}, "by_route": {}, "in_flight": 0}
     emulator.admin("DELETE", "/stats")
     assert emulator.admin("GET", "/stats") == {"stackguardian": empty, "bitbucket": empty}
     add_fault(emulator, api="stackguardian", path_regex="listall", status=503, times=1)
@@ -188,10 +188,28 @@ def test_stats_shape_counts_fault_injected_requests_and_resets(emulator: Emulato
             CREATE_ROUTE: 2,
             "GET /api/v1/orgs/{org}/integrations/{integration}/": 1,
         },
+        "in_flight": 0,  # every request above has had its answer
     }
     assert stats["bitbucket"]["total"] == 1 and stats["bitbucket"]["by_method"] == {"GET": 1}
     assert emulator.admin("DELETE", "/stats") == {"stackguardian": empty, "bitbucket": empty}
     assert emulator.admin("GET", "/stats")["stackguardian"]["total"] == 0
+
+
+def test_stats_count_a_request_in_flight_until_its_slow_answer_is_sent(emulator: Emulator) -> None:
+    """A write whose client gave up waiting is still being answered: `in_flight` says so until it lands."""
+    import threading
+
+    add_fault(emulator, api="stackguardian", path_regex="listall", latency_ms=600, times=1)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.get(f"{emulator.stackguardian_url}/api/v1/orgs/acme/integrations/listall/",
+                     headers={"Authorization": "apikey sgo_test_key"}, timeout=0.1)
+    assert emulator.admin("GET", "/stats")["stackguardian"]["in_flight"] == 1
+    waits = 0
+    while emulator.admin("GET", "/stats")["stackguardian"]["in_flight"] and waits < 100:
+        threading.Event().wait(0.05)  # the slow answer is 0.6 s away; 5 s at most
+        waits += 1
+    assert emulator.admin("GET", "/stats")["stackguardian"] == {
+        "total": 1, "by_method": {"GET": 1}, "by_route": {LISTALL_ROUTE: 1}, "in_flight": 0}
 
 
 def test_unauthorised_requests_are_counted_too(emulator: Emulator) -> None:

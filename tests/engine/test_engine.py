@@ -32,8 +32,8 @@ def bitbucket(emulator: Emulator, sentinel: str) -> dict[str, str]:
     tokens = {"api": sentinel, "api2": sentinel + "-rotated", "access": sentinel + "-access"}
     for secret in (tokens["api"], tokens["api2"]):
         seed_api_token(emulator, secret)
-    seed_credential(emulator, "access_token", tokens["access"], scopes=["repository", "pullrequest", "project"],
-                    workspaces=["acme"], resource="acme")
+    seed_credential(emulator, "access_token", tokens["access"], workspaces=["acme"], resource="acme",
+                    scopes=["repository", "pullrequest", "project", "account"])
     return tokens
 
 

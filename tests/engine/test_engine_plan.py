@@ -167,7 +167,8 @@ def test_app_password_connector_is_reported_broken_after_end_of_support() -> Non
                            "auth": {"type": "app_password", "username": "bob", "app_password": SENTINEL}})
     report = classify_drift(app, org=ORG, applied=AppliedSnapshot.of(app, ORG), observed=observed_of(app),
                             at=datetime(2026, 6, 10, tzinfo=UTC))
-    assert DriftStatus.CREDENTIALS_FAILING in report.statuses
+    assert report.statuses == [DriftStatus.APP_PASSWORD]
+    assert report.finding == "app_password"  # its fix switches the entry's auth type, not a re-send
 
 
 @pytest.mark.parametrize("tags", [{}, {"sg-bitbucket-iac/applied": "{not json"}])

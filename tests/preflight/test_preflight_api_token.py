@@ -366,11 +366,13 @@ def test_to_dict_is_json_and_complete(bench: PreflightBench) -> None:
         "identity",
         "checks",
         "missing_scopes",
+        "missing_permissions",
         "warnings",
         "requests_made",
         "from_cache",
     }
     assert data["status"] == "FAIL" and data["auth_type"] == "api_token"
+    assert "Workspace:bitbucket: Read (read:workspace:bitbucket)" in data["missing_permissions"]
     assert set(data["checks"][0]) == {"name", "endpoint", "http_status", "outcome", "message", "missing_scopes"}
 
 

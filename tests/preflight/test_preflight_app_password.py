@@ -36,12 +36,25 @@ def test_wrong_password(bench: PreflightBench) -> None:
     assert "Invalid username or app password for alice" in result.summary()
 
 
-def test_missing_classic_scopes_are_named_together(bench: PreflightBench) -> None:
+def test_without_projects_read_the_repository_probe_names_projects_read(bench: PreflightBench) -> None:
+    """The guide asks Projects: Read, which gives the repository read the listing needs: that is what is missing."""
     result = run(bench, app_password(bench, "pw-account-only", ["account"]))
     assert result.status is PreflightStatus.FAIL
-    assert result.missing_scopes == ("project", "pullrequest", "repository")
-    assert "sg-bitbucket migrate" in result.summary()
-    assert any("team" in w for w in result.warnings)
+    assert result.missing_scopes == ("project",)
+    listing = next(c for c in result.checks if c.name == "repository_read")
+    assert listing.message == (
+        "App password lacks Projects: Read (project), which gives the Repositories: Read (repository) this probe needs."
+    )
+    assert "the credential lacks Projects: Read (project); app passwords can no longer" in result.summary()
+    # No command: preflight speaks for every front, and each names its own way to switch (wording.py).
+    assert "switch the connector to an API token" in result.summary() and "sg-bitbucket" not in result.summary()
+    assert result.warnings == ()  # no Workspace membership (team), no pull requests: the guide asks neither
+
+
+def test_missing_account_and_projects_read_are_named_in_one_failure(bench: PreflightBench) -> None:
+    result = run(bench, app_password(bench, "pw-none", ["email", "team", "pullrequest"]))
+    assert result.missing_scopes == ("account", "project")
+    assert "the credential lacks Account: Read (account), Projects: Read (project);" in result.summary()
 
 
 def test_missing_account_scope(bench: PreflightBench) -> None:

@@ -25,8 +25,8 @@ def tokens(emulator: Emulator, sentinel: str) -> dict[str, str]:
     found = {"api": sentinel, "api2": sentinel + "-rotated", "access": sentinel + "-access", "weak": sentinel + "-weak"}
     for secret in (found["api"], found["api2"]):
         seed_api_token(emulator, secret)
-    seed_credential(emulator, "access_token", found["access"], scopes=["repository", "pullrequest", "project"],
-                    workspaces=["acme"], resource="acme")
+    seed_credential(emulator, "access_token", found["access"], workspaces=["acme"], resource="acme",
+                    scopes=["repository", "pullrequest", "project", "account"])
     seed_api_token(emulator, found["weak"], scopes=["read:user:bitbucket"])
     return found
 

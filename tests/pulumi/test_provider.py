@@ -63,7 +63,7 @@ def test_flat_properties_become_the_backend_shape() -> None:
 
 
 def test_every_input_except_directives_is_an_output() -> None:
-    assert set(INPUT_KEYS) - set(OUTPUT_KEYS) == {"preflight", "adopt"}
+    assert set(INPUT_KEYS) - set(OUTPUT_KEYS) == {"preflight", "adopt", "configuration"}
 
 
 def test_pickled_provider_is_a_reference_without_settings(emulator: Emulator) -> None:
@@ -132,7 +132,7 @@ def test_preflight_can_be_turned_off_in_stack_config(emulator: Emulator, sentine
     assert stats(emulator)["bitbucket"]["total"] == 0
 
 
-def test_app_password_is_refused_from_2026_06_09_with_the_migrate_command(
+def test_app_password_is_refused_from_2026_06_09_with_pulumis_way_to_switch(
     emulator: Emulator, sentinel: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SG_BITBUCKET_IAC_NOW", "2026-06-10T00:00:00Z")
@@ -145,7 +145,9 @@ def test_app_password_is_refused_from_2026_06_09_with_the_migrate_command(
         "app_password": sentinel,
     }
     found = failures(provider, {}, props)
-    assert list(found) == ["auth_type"] and "sg-bitbucket migrate" in found["auth_type"]
+    # Pulumi's own way (`sg-bitbucket migrate` refuses a connector Pulumi owns: the advice would loop).
+    assert list(found) == ["auth_type"] and "auth=ApiTokenAuth(" in found["auth_type"]
+    assert "sg-bitbucket " not in found["auth_type"]
     assert "auth=ApiTokenAuth(" in found["auth_type"]  # first the way a Pulumi program migrates in place
     assert sentinel not in found["auth_type"]
 

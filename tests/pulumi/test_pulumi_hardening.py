@@ -20,19 +20,43 @@ def test_api_key_with_control_characters_is_refused_without_the_value(emulator: 
     provider = configured(emulator, apiKey="sgo_\x00secretpart")
     with pytest.raises(BitbucketConnectorError) as caught:
         provider.create(api_props(tokens["api"]))
-    assert "api_key contains control characters" in str(caught.value)
+    assert "stackguardian:apiKey contains control characters" in str(caught.value)  # where it came from
     assert "secretpart" not in str(caught.value) and "Invalid header" not in str(caught.value)
 
 
-def test_read_of_an_odd_record_says_what_is_wrong(emulator: Emulator, tokens: dict[str, str]) -> None:
+def test_read_of_an_odd_record_is_drift_that_the_next_update_repairs(emulator: Emulator, tokens: dict[str, str],
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    provider = configured(emulator)
+    props = api_props(tokens["api"])
+    created = provider.create(props)
+    record = raw_record(emulator)
+    emulator.admin("PATCH", f"/stackguardian/orgs/{ORG}/integrations/bitbucket_main",
+                   {"Settings": {"kind": "BITBUCKET_ORG", "config": [{**record["Settings"]["config"][0],
+                                                                       "bitbucketEmail": 123}]}})
+    capsys.readouterr()
+    read = provider.read(created.id, created.outs or {})
+    warned = capsys.readouterr().err
+    assert "bitbucket_main" in warned and "Settings.config[0].bitbucketEmail is a number, not a string" in warned
+    assert tokens["api"] not in warned
+    outs = read.outs or {}
+    assert read.id == "bitbucket_main" and outs["name"] == "bitbucket-main"
+    assert outs["email"] == "alice@acme.io"  # what StackGuardian shows unreadably, the state keeps
+    assert outs["credentials_fingerprint"] is None  # the next up re-sends the declared credential
+    assert provider.diff("bitbucket_main", outs, props).changes
+    provider.update("bitbucket_main", outs, props)
+    assert raw_record(emulator)["Settings"]["config"][0]["bitbucketEmail"] == "alice@acme.io"  # repaired
+    assert provider.read(created.id, created.outs or {}).outs is not None
+
+
+def test_read_of_a_record_whose_kind_is_odd_says_what_is_wrong(emulator: Emulator, tokens: dict[str, str]) -> None:
     provider = configured(emulator)
     created = provider.create(api_props(tokens["api"]))
     emulator.admin("PATCH", f"/stackguardian/orgs/{ORG}/integrations/bitbucket_main",
-                   {"Settings": {"kind": "BITBUCKET_ORG", "config": {"bitbucketAuthType": "API_TOKEN"}}})
+                   {"Settings": {"kind": ["BITBUCKET_ORG"], "config": {"bitbucketAuthType": "API_TOKEN"}}})
     with pytest.raises(BitbucketConnectorError) as caught:
         provider.read(created.id, created.outs or {})
     text = str(caught.value)
-    assert "bitbucket_main" in text and "Settings.config is a mapping, not a list" in text
+    assert "bitbucket_main" in text and "Settings.kind is a list, not a string" in text
     assert "unexpected" not in text and tokens["api"] not in text
 
 

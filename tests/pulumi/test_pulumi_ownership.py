@@ -128,7 +128,14 @@ def test_check_of_a_new_resource_says_at_preview_what_create_would_refuse(
 def test_check_lets_a_replacement_through_while_the_connector_it_replaces_holds_the_name(
     provider: BitbucketConnectorProvider, emulator: Emulator, tokens: dict[str, str],
 ) -> None:
-    seeded(emulator, "moved_v1", "bitbucket-main", tokens["access"], "pulumi")  # this stack's, being replaced
-    assert provider.check({}, {**api_props(tokens["api"]), "connector_id": "moved_v2"}).failures == []
+    old = provider.create({**api_props(tokens["api"]), "connector_id": "moved_v1"})
+    news = {**api_props(tokens["api"]), "connector_id": "moved_v2"}
+    # Pulumi diffs first (a new connector_id: replace), then checks the replacement with empty olds.
+    assert provider.diff(old.id, old.outs or {}, news).replaces == ["connector_id"]
+    assert provider.check({}, news).failures == []
     with pytest.raises(BitbucketConnectorError, match="already used by connector moved_v1"):
-        provider.create({**api_props(tokens["api"]), "connector_id": "moved_v2"})  # Create still refuses
+        provider.create(news)  # Create comes after the delete; while the old one holds the name it refuses
+    # Another stack's connector with the name is no replacement of this one: refused at check.
+    other = configured(emulator)
+    (failure,) = other.check({}, news).failures
+    assert failure.property == "name" and "already used by connector moved_v1" in failure.reason

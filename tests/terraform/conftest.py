@@ -14,8 +14,10 @@ from sg_bitbucket_iac.terraform.provider import SGBitbucketProvider
 
 
 @pytest.fixture(autouse=True)
-def _isolated(isolated_settings: None) -> None:
-    """Terraform tests: settings only from the provider config they pass."""
+def _isolated(isolated_settings: None, tmp_path_factory: pytest.TempPathFactory,
+              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Terraform tests: settings only from the provider config they pass; replacement notes in a temp folder."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
 
 
 @pytest.fixture

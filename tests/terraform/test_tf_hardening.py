@@ -36,16 +36,28 @@ def test_api_key_with_control_characters_is_a_diagnostic_without_the_value(works
     assert "api_key contains control characters" in text and "secretpart" not in text
 
 
-def test_refresh_of_an_odd_record_says_what_is_wrong(sim: TerraformSim, workspace: Emulator,
-                                                     tokens: dict[str, str]) -> None:
+def test_refresh_of_an_odd_record_says_what_is_wrong_and_keeps_the_rest(sim: TerraformSim, workspace: Emulator,
+                                                                        tokens: dict[str, str]) -> None:
     state = sim.plan_and_apply(None, api_token_config(tokens["api"]))
     workspace.admin("PATCH", f"/stackguardian/orgs/{ORG}/integrations/bitbucket_main",
                     {"Authentication": {"authenticated": True, "authenticatedAt": 1e20}})
-    _refreshed, diags = sim.read(state)
-    assert diags.has_errors()
+    refreshed, diags = sim.read(state)
+    assert refreshed is not None and not diags.has_errors()
     text = diag_text(diags)
     assert "bitbucket_main" in text and "Authentication.authenticatedAt is 1e+20" in text
     assert "Traceback" not in text and tokens["api"] not in text
+    assert refreshed["name"] == "bitbucket-main" and refreshed["api_token"] is None  # re-sent by the next apply
+
+
+def test_a_record_whose_kind_cannot_be_read_is_still_refused(sim: TerraformSim, workspace: Emulator,
+                                                              tokens: dict[str, str]) -> None:
+    state = sim.plan_and_apply(None, api_token_config(tokens["api"]))
+    record = workspace.admin("GET", f"/stackguardian/orgs/{ORG}/integrations/bitbucket_main")
+    workspace.admin("PATCH", f"/stackguardian/orgs/{ORG}/integrations/bitbucket_main",
+                    {"Settings": {**record["Settings"], "kind": ["BITBUCKET_ORG"]}})
+    refreshed, diags = sim.read(state)
+    assert refreshed == state and diags.has_errors()
+    assert "Settings.kind is a list, not a string" in diag_text(diags)
 
 
 def test_create_whose_answer_is_lost_after_store_converges(sim: TerraformSim, workspace: Emulator,

@@ -37,10 +37,11 @@ def test_names_and_schemas() -> None:
     assert {n for n, a in resource.items() if a.sensitive} == {"api_token", "access_token", "app_password"}
     assert {n for n, a in resource.items() if a.required} == {"name", "workspace", "auth_type"}
     assert {n for n, a in resource.items() if a.computed and not a.optional} == {
-        "id", "authenticated", "modified_at", "credentials_fingerprint"}
-    assert {n for n, a in resource.items() if a.requires_replace} == {"connector_id"}
+        "id", "authenticated", "modified_at", "credentials_fingerprint", "owner", "org"}
+    assert ConnectorResource.get_schema().version == 1
+    assert {n for n, a in resource.items() if a.requires_replace} == {"connector_id", "org"}
     data_source = {a.name: a for a in ConnectorDataSource.get_schema().attributes}
-    assert not {"api_token", "access_token", "app_password", "credentials_fingerprint"} & set(data_source)
+    assert not {"api_token", "access_token", "app_password", "credentials_fingerprint", "owner"} & set(data_source)
     assert not any(a.sensitive for a in data_source.values())
     ConnectorResource.get_schema().to_pb()  # serialisable as Terraform receives it
     ConnectorDataSource.get_schema().to_pb()

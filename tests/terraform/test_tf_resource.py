@@ -9,6 +9,7 @@ from tf.types import Unknown
 from tf_helpers import ORG, TerraformSim, access_token_config, api_token_config, configured_provider
 
 from sg_bitbucket_iac.emulator import Emulator
+from sg_bitbucket_iac.terraform.configuration import configuration_identity
 from sg_bitbucket_iac.terraform.connector_resource import ConnectorResource
 from sg_bitbucket_iac.terraform.provider import SGBitbucketProvider
 
@@ -72,7 +73,7 @@ def test_auth_type_switch_is_an_in_place_full_credential_replacement(sim: Terraf
     # Every credential attribute of both types changes; nothing forces replacement.
     assert changed == {"auth_type", "username", "email", "api_token", "access_token", "repository"}
     requires_replace = {a.name for a in ConnectorResource.get_schema().attributes if a.requires_replace}
-    assert requires_replace == {"connector_id"}
+    assert requires_replace == {"connector_id", "org"} and not requires_replace & changed
     assert planned["username"] is None and planned["email"] is None and planned["api_token"] is None
     assert planned["access_token_scope"] == "repository" and planned["id"] == "bitbucket_main"
     new_state, diags = sim.apply(state, planned)
@@ -99,9 +100,12 @@ def test_rename_keeps_the_derived_id(sim: TerraformSim, workspace: Emulator, sen
 def test_existing_connector_not_in_state_fails_the_plan_with_an_import_hint(sim: TerraformSim,
                                                                            sentinel: str) -> None:
     sim.plan_and_apply(None, api_token_config(sentinel))
+    # Planned by another configuration (another workspace): its own creates are not taken (see
+    # test_tf_interrupted_create.py for the same configuration's).
+    sim.resource.provider.configuration = configuration_identity({"TF_WORKSPACE": "another"})
     _, diags, _ = sim.plan(None, api_token_config(sentinel))
     (error,) = diags.diagnostics
-    assert error.path == ["connector_id"] and "terraform import" in error.detail
+    assert error.path == ["connector_id"] and 'import <address> bitbucket_main`' in error.detail
     assert sentinel not in str(diags)
 
 
@@ -160,12 +164,14 @@ def test_import_of_a_missing_or_foreign_connector_is_an_error(sim: TerraformSim)
     assert state is None and "No connector nope" in str(diags)
 
 
-def test_app_password_after_cutoff_fails_validate_and_warns_before(sim: TerraformSim, sentinel: str,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_app_password_after_cutoff_fails_the_plan_of_a_create_and_warns_before(
+    sim: TerraformSim, sentinel: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cfg = api_token_config(None, auth_type="app_password", email=None, app_password=sentinel)
     monkeypatch.setenv("SG_BITBUCKET_IAC_NOW", "2026-06-10T00:00:00Z")
-    for values in (cfg, {**cfg, "app_password": Unknown}):  # `terraform validate`: variables unknown
-        diags = sim.validate(values)
+    for values in (cfg, {**cfg, "app_password": Unknown}):  # the secret known, or known only at apply
+        assert not sim.validate(values).diagnostics  # validation also runs before a destroy: no date there
+        _, diags, _ = sim.plan(None, values)
         (error,) = diags.diagnostics
         assert error.path == ["auth_type"] and "2026-06-09" in error.detail and "auth_type =" in error.detail
     monkeypatch.setenv("SG_BITBUCKET_IAC_NOW", "2026-01-15T00:00:00Z")

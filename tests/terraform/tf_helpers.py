@@ -7,6 +7,8 @@ attributes changed; then it calls the resource's plan/create/update/read like tf
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from tf.iface import CreateContext, DeleteContext, ImportContext, PlanContext, ReadContext, UpdateContext
@@ -14,6 +16,7 @@ from tf.types import Unknown
 from tf.utils import Diagnostics
 
 from sg_bitbucket_iac.emulator import Emulator
+from sg_bitbucket_iac.terraform import private
 from sg_bitbucket_iac.terraform.connector_resource import ConnectorResource
 from sg_bitbucket_iac.terraform.provider import SGBitbucketProvider
 
@@ -45,8 +48,18 @@ def access_token_config(token: Any, **values: Any) -> dict[str, Any]:
 
 
 class TerraformSim:
+    """One resource instance's calls, in order; ``private`` is the private state Terraform would carry
+    between them (import -> read -> plan -> apply), so the calls see what the servicer gives them."""
+
     def __init__(self, resource: ConnectorResource) -> None:
         self.resource = resource
+        self.private = b""
+
+    @contextmanager
+    def _carrying_private(self) -> Iterator[None]:
+        with private.exchange(self.private) as call:
+            yield
+        self.private = call.sent.encode()
 
     @staticmethod
     def proposed(prior: dict[str, Any] | None, cfg: dict[str, Any]) -> dict[str, Any]:
@@ -72,15 +85,17 @@ class TerraformSim:
             changed = set(proposed)
         else:
             changed = {k for k in proposed if SCHEMA[k].type.semantically_equal(prior.get(k), proposed[k]) is False}
-        planned = self.resource.plan(PlanContext(diags, TYPE, changed_fields=changed), prior, dict(proposed))
+        with self._carrying_private():
+            planned = self.resource.plan(PlanContext(diags, TYPE, changed_fields=changed), prior, dict(proposed))
         return planned, diags, changed
 
     def apply(self, prior: dict[str, Any] | None, planned: dict[str, Any]) -> tuple[dict[str, Any] | None, Diagnostics]:
         diags = Diagnostics()
-        if prior is None:
-            state = self.resource.create(CreateContext(diags, TYPE), dict(planned))
-        else:
-            state = self.resource.update(UpdateContext(diags, TYPE), dict(prior), dict(planned))
+        with self._carrying_private():
+            if prior is None:
+                state = self.resource.create(CreateContext(diags, TYPE), dict(planned))
+            else:
+                state = self.resource.update(UpdateContext(diags, TYPE), dict(prior), dict(planned))
         if state is not None and not diags.has_errors():
             for name, value in planned.items():  # Terraform's "inconsistent result after apply" check
                 assert value is Unknown or state[name] == value, f"{name}: planned {value!r}, got {state[name]!r}"
@@ -95,7 +110,8 @@ class TerraformSim:
 
     def read(self, state: dict[str, Any]) -> tuple[dict[str, Any] | None, Diagnostics]:
         diags = Diagnostics()
-        return self.resource.read(ReadContext(diags, TYPE), dict(state)), diags
+        with self._carrying_private():
+            return self.resource.read(ReadContext(diags, TYPE), dict(state)), diags
 
     def delete(self, state: dict[str, Any]) -> Diagnostics:
         diags = Diagnostics()
@@ -104,11 +120,14 @@ class TerraformSim:
 
     def import_(self, connector_id: str) -> tuple[dict[str, Any] | None, Diagnostics]:
         diags = Diagnostics()
-        return self.resource.import_(ImportContext(diags, TYPE), connector_id), diags
+        self.private = b""
+        with self._carrying_private():
+            return self.resource.import_(ImportContext(diags, TYPE), connector_id), diags
 
 
-def configured_provider(emulator: Emulator, **overrides: Any) -> SGBitbucketProvider:
-    provider = SGBitbucketProvider(environ={})
+def configured_provider(emulator: Emulator, *, destroying: bool = False, **overrides: Any) -> SGBitbucketProvider:
+    """A provider on the emulator; ``destroying``: as the engine's command line would say for a destroy."""
+    provider = SGBitbucketProvider(environ={}, destroying=destroying)
     diags = Diagnostics()
     provider.configure_provider(diags, {
         "api_key": API_KEY, "org_name": ORG, "api_uri": emulator.stackguardian_url,

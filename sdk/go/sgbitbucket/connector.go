@@ -42,7 +42,7 @@ type Connector struct {
 	ModifiedAt pulumi.StringPtrOutput `pulumi:"modifiedAt"`
 	// StackGuardian ResourceName. Defaults to the resource's name.
 	Name pulumi.StringOutput `pulumi:"name"`
-	// The StackGuardian org the connector lives in (the provider's `org` when it was created).
+	// The StackGuardian org the connector lives in (the provider's `org` when it was written). A new `org` replaces the connector: it is deleted in the old org and created in the new one.
 	Org pulumi.StringOutput `pulumi:"org"`
 	// Project key of a project access token.
 	Project pulumi.StringPtrOutput `pulumi:"project"`
@@ -346,7 +346,7 @@ func (o ConnectorOutput) Name() pulumi.StringOutput {
 	return o.ApplyT(func(v *Connector) pulumi.StringOutput { return v.Name }).(pulumi.StringOutput)
 }
 
-// The StackGuardian org the connector lives in (the provider's `org` when it was created).
+// The StackGuardian org the connector lives in (the provider's `org` when it was written). A new `org` replaces the connector: it is deleted in the old org and created in the new one.
 func (o ConnectorOutput) Org() pulumi.StringOutput {
 	return o.ApplyT(func(v *Connector) pulumi.StringOutput { return v.Org }).(pulumi.StringOutput)
 }

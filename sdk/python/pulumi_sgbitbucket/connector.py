@@ -558,7 +558,7 @@ class Connector(pulumi.CustomResource):
     @pulumi.getter
     def org(self) -> pulumi.Output[_builtins.str]:
         """
-        The StackGuardian org the connector lives in (the provider's `org` when it was created).
+        The StackGuardian org the connector lives in (the provider's `org` when it was written). A new `org` replaces the connector: it is deleted in the old org and created in the new one.
         """
         return pulumi.get(self, "org")
 

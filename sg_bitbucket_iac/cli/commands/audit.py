@@ -8,6 +8,7 @@ Exit 2 when any connector needs action.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +40,7 @@ def audit_entry(observed: ObservedConnector, at: datetime) -> dict[str, Any]:
         "app_password_phase": phase,
         "managed": observed.managed,
         "owner": owner.value if owner is not None else None,
+        "set": observed.cli_set,
         "workspace": observed.workspace,
         "modified_at": observed.modified_at.isoformat() if observed.modified_at else None,
         "needs_action": finding.needs_action,
@@ -50,7 +52,8 @@ def unreadable_entry(odd: dict[str, Any]) -> dict[str, Any]:
     """A record that cannot be read still gets its row: it needs action (fixing it in StackGuardian)."""
     return {
         "connector_id": odd["connector_id"], "name": "", "auth_type": None, "authenticated": None,
-        "authenticated_at": None, "app_password_phase": None, "managed": None, "owner": None, "workspace": None,
+        "authenticated_at": None, "app_password_phase": None, "managed": None, "owner": None, "set": None,
+        "workspace": None,
         "modified_at": None, "needs_action": True, "unreadable": odd["problems"],
         "next_step": "unreadable record (" + "; ".join(odd["problems"]) + "): fix it in StackGuardian, or re-create it",
     }
@@ -76,6 +79,7 @@ def run(ctx: Context) -> int:
         "not_authenticated": sum(1 for e in entries if e["authenticated"] is False),
         "managed": sum(1 for e in entries if e["managed"]),
         "by_owner": {front.value: sum(1 for e in entries if e["owner"] == front.value) for front in Front},
+        "by_set": dict(sorted(Counter(e["set"] for e in entries if e["set"] is not None).items())),
     }
     if ctx.json:
         ctx.out.json({"summary": summary, "connectors": entries})

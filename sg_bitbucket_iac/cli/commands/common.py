@@ -157,6 +157,7 @@ class Context:
     @cached_property
     def settings(self) -> Settings:
         from ...settings import Settings
+        from ...wording import CLI_WORDING
 
         settings = Settings.resolve(
             api_url=self.flag("api_url"),
@@ -165,6 +166,7 @@ class Context:
             preflight=False if self.flag("no_preflight", False) else None,
             request_timeout=self.flag("timeout"),
             environ=self.environ,
+            names=CLI_WORDING.setting_names,
         )
         if settings.api_key:
             self.remember_secret(settings.api_key.reveal())
@@ -202,15 +204,16 @@ class Context:
             raise UsageError("no StackGuardian org", hint="set `org:` in the file, pass --org, or set SG_ORG")
         return str(org)
 
-    def engine(self, *, org: str | None = None, mark_managed: bool) -> Engine:
+    def engine(self, *, org: str | None = None, mark_managed: bool, cli_set: str | None = None) -> Engine:
         """An engine on StackGuardian for ``org``; ``mark_managed``: it writes as the CLI, the owner of
-        what a definitions file declares (and keeps its bookkeeping in ContextTags); without it the
-        engine belongs to no front (migrate, audit, import never move the owner)."""
+        what a definitions file declares (and keeps its bookkeeping in ContextTags), for the file's set
+        ``cli_set``; without it the engine belongs to no front (migrate, audit, import never move the owner)."""
         from ...engine import Engine
         from ...wording import CLI_WORDING
 
         settings = replace(self.settings, org=org or self.org_for(None))
-        return Engine(settings, front=CLI_WORDING if mark_managed else None, preflight_backoff=self.preflight_backoff)
+        return Engine(settings, front=CLI_WORDING if mark_managed else None, preflight_backoff=self.preflight_backoff,
+                      cli_set=cli_set)
 
     def preflight_engine(self) -> Engine:
         """An engine used only for Bitbucket preflight and date rules: no StackGuardian key or org needed."""
@@ -234,17 +237,21 @@ class Context:
             self.remember_secret(declared.connector.auth.secret.reveal())
         return definitions
 
-    def load_and_scan(self, path: str, *, check_timeline: bool = True
+    def load_and_scan(self, path: str, *, check_timeline: bool = True,
+                      check: Callable[[Definitions], None] | None = None,
                       ) -> tuple[Definitions, Engine, list[ObservedConnector]]:
         """The definitions, an engine on their org that keeps state, and that org's connectors.
 
-        In this order: a file with a problem sends no request at all, not even a read.
+        In this order: a file with a problem (or that ``check`` refuses) sends no request at all, not
+        even a read.
         """
         started = time.perf_counter()
         definitions = self.load_definitions(path, check_timeline=check_timeline)
+        if check is not None:
+            check(definitions)
         loaded = time.perf_counter()
         log.info("read %s: %d connector(s) in %.3f s", path, len(definitions.connectors), loaded - started)
-        engine = self.engine(org=self.org_for(definitions.org), mark_managed=True)
+        engine = self.engine(org=self.org_for(definitions.org), mark_managed=True, cli_set=definitions.cli_set)
         observed = self.scan(engine.list_observed(), "Reading connectors")
         log.info("read org %s: %d connector(s) in %.3f s", engine.org, len(observed), time.perf_counter() - loaded)
         return definitions, engine, observed

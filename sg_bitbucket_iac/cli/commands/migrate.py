@@ -20,6 +20,7 @@ from typing import Any
 
 from ...engine import Engine
 from ...errors import ConnectorValidationError, Problem, ProblemsError, UsageError
+from ...identifiers import Identifier
 from ...model import AuthType, Connector, parse_connector
 from ...ownership import check_foreign_tool
 from ...secrets import Secret
@@ -85,6 +86,7 @@ def _single(ctx: Context) -> list[dict[str, Any]]:
         raise UsageError("--mapping goes with --all-app-passwords")
     if not args.to:
         raise UsageError("--to is required: api_token or access_token")
+    Identifier.CONNECTOR_ID.check(args.connector, "--connector")
     engine = ctx.engine(mark_managed=False)
     observed = engine.read(args.connector)
     if observed is None or not observed.is_bitbucket:

@@ -4,8 +4,9 @@ Both read StackGuardian once (one ``listall`` scan, a handful of requests for th
 connectors) and ask the engine for each connector's plan; apply then carries the plans out with
 bounded parallelism, each connector on its own (one failure does not stop the others). The
 engine's rules decide everything: what changed, what is sent, preflight before credentials
-are written, who owns a connector (only the CLI's own are pruned), a name already used under
-another Id, and a ``ModifiedAt`` later than our last write (the credential is re-sent).
+are written, who owns a connector (only the CLI's own, of the file's set, are pruned), a name
+already used under another Id, and a ``ModifiedAt`` later than our last write (the credential is
+re-sent).
 
 ``plan -f FILE [NAME...] --out PLAN.json`` saves the plan without secrets; ``apply PLAN.json``
 plans again and applies only when nothing changed since (see :mod:`.plan_file`).
@@ -33,7 +34,7 @@ from ...errors import (
 )
 from ...model import Connector
 from ...wire import ObservedConnector
-from ..definitions import Declared, Definitions
+from ..definitions import Declared, Definitions, prune_refusal
 from ..exit_codes import EXIT_CHANGES, EXIT_ERROR, EXIT_OK
 from . import plan_file
 from .common import Context, note_unreadable, run_bounded, unreadable_records
@@ -60,7 +61,7 @@ class PlanRun:
     definitions: Definitions
     prune: bool
     planned: list[Planned]
-    unpruned: list[ObservedConnector]  # managed, not declared, kept because prune is off
+    unpruned: list[ObservedConnector]  # of the file's set, not declared, kept because prune is off
 
     @property
     def changes(self) -> list[Planned]:
@@ -73,6 +74,7 @@ class PlanRun:
         return {
             "org": self.org,
             "file": str(self.definitions.source),
+            "set": self.definitions.cli_set,
             "prune": self.prune,
             "connectors": plans,
             "managed_not_declared": [o.id for o in self.unpruned],
@@ -102,11 +104,13 @@ def adoption_target(declared: Declared, observed: dict[str, ObservedConnector],
 
 
 def make_plans(ctx: Context, engine: Engine, definitions: Definitions, scanned: Sequence[ObservedConnector], *,
-               prune: bool, resend: Sequence[str] = ()) -> PlanRun:
+               prune: bool, resend: Sequence[str] = (), declared_in_file: Sequence[str] = ()) -> PlanRun:
     """Every plan, or a ProblemsError naming each connector apply would refuse (nothing sent yet).
 
     ``scanned``: the org's connectors as ``engine`` read them. ``resend``: connector names/Ids
-    whose declared credential is re-sent even if nothing visible changed.
+    whose declared credential is re-sent even if nothing visible changed. ``declared_in_file``: the
+    Ids the whole file declares when ``definitions`` is a selection of it (`plan -f FILE NAME`), so
+    that the connectors left out are not "managed, not declared".
     """
     started = time.perf_counter()
     observed = {o.id: o for o in scanned}
@@ -147,8 +151,11 @@ def make_plans(ctx: Context, engine: Engine, definitions: Definitions, scanned: 
         planned.append(Planned(declared, plan, current, connector))
     if problems:
         raise ProblemsError(problems, f"{definitions.source.name}: {len(problems)} problem(s); nothing was sent")
-    declared_ids = {p.plan.connector_id for p in planned} | {d.connector_id for d in definitions.connectors}
-    undeclared = [o for o in observed.values() if o.managed and o.id not in declared_ids]
+    declared_ids = ({p.plan.connector_id for p in planned} | {d.connector_id for d in definitions.connectors}
+                    | set(declared_in_file))
+    # Only the file's own set: another file's connectors are neither pruned nor "managed, not declared".
+    undeclared = [o for o in observed.values()
+                  if o.cli_set == definitions.cli_set and o.id not in declared_ids]
     if prune:
         planned += [Planned(None, engine.plan(None, observed=o, refresh=False), o) for o in undeclared]
         undeclared = []
@@ -159,22 +166,32 @@ def make_plans(ctx: Context, engine: Engine, definitions: Definitions, scanned: 
 
 def _prepare(ctx: Context, file: str, names: Sequence[str], *, prune_flag: bool = False,
              resend: bool = False) -> tuple[Engine, PlanRun]:
-    definitions, engine, scanned = ctx.load_and_scan(file)
+    # The app-password dates are the engine's to apply per plan: they refuse creates and credential
+    # writes only, so a declared legacy connector left as it is never blocks the rest (a prune, say).
+    def may_prune(definitions: Definitions) -> None:
+        refusal = prune_refusal(definitions.set_name) if prune_flag else None
+        if refusal:
+            raise UsageError(f"--prune refused: {refusal}")
+
+    definitions, engine, scanned = ctx.load_and_scan(file, check_timeline=False, check=may_prune)
     selected = definitions.select(names)
     # Pruning needs the whole file: with names, connectors left out are not "undeclared".
     prune = (definitions.prune or prune_flag) and not names
     resend_names = [n for d in selected.connectors for n in (d.connector.name, d.connector_id)] if resend else []
-    return engine, make_plans(ctx, engine, selected, scanned, prune=prune, resend=resend_names)
+    return engine, make_plans(ctx, engine, selected, scanned, prune=prune, resend=resend_names,
+                              declared_in_file=[d.connector_id for d in definitions.connectors])
 
 
 def _render_plan(ctx: Context, run: PlanRun) -> None:
     from ..render import plan_view
 
+    ctx.out.line(f"Set {run.definitions.cli_set}: this file manages the CLI's connectors of set "
+                 f"{run.definitions.cli_set} in org {run.org}; other sets and fronts are left alone.")
     ctx.out.render(*plan_view([p.to_dict() for p in run.planned]))
     if run.unpruned:
         ctx.out.line(
-            f"note: {len(run.unpruned)} connector(s) owned by the CLI are not in the file and are kept "
-            f"(prune is off): {', '.join(o.id for o in run.unpruned)}",
+            f"note: {len(run.unpruned)} connector(s) of set {run.definitions.cli_set} are not in the file and are "
+            f"kept (prune is off): {', '.join(o.id for o in run.unpruned)}",
             "yellow",
         )
 
@@ -182,7 +199,7 @@ def _render_plan(ctx: Context, run: PlanRun) -> None:
 def run_plan(ctx: Context) -> int:
     names = list(ctx.args.names)
     resend = bool(ctx.flag("resend_credentials", False))
-    _engine, run = _prepare(ctx, ctx.args.file, names, resend=resend)
+    _engine, run = _prepare(ctx, ctx.args.file, names, prune_flag=ctx.args.prune, resend=resend)
     document = run.to_dict()
     if ctx.args.out:
         plan_file.save(ctx.args.out, plan_file.plan_document(run, names=names, resend_credentials=resend))
@@ -210,7 +227,7 @@ def _apply_one(engine: Engine, item: Planned) -> dict[str, Any]:
     }
 
 
-def _apply_arguments(ctx: Context) -> tuple[str, list[str], dict[str, Any] | None]:
+def _apply_arguments(ctx: Context) -> tuple[str, list[str], plan_file.SavedPlan | None]:
     """(definitions file, names, saved plan or None): `apply -f FILE [NAME...]` or `apply PLAN.json`."""
     names = list(ctx.args.names)
     if ctx.args.file:
@@ -221,13 +238,13 @@ def _apply_arguments(ctx: Context) -> tuple[str, list[str], dict[str, Any] | Non
     if ctx.args.prune or ctx.flag("resend_credentials", False):
         raise UsageError("a saved plan already says what is pruned and re-sent; apply it without --prune or "
                          "--resend-credentials")
-    return str(saved["file"]), list(saved.get("names") or ()), saved
+    return saved.file, list(saved.names), saved
 
 
 def run_apply(ctx: Context) -> int:
     file, names, saved = _apply_arguments(ctx)
-    resend = bool(saved["resend_credentials"]) if saved else bool(ctx.flag("resend_credentials", False))
-    engine, run = _prepare(ctx, file, names, prune_flag=bool(saved and saved.get("prune")) or ctx.args.prune,
+    resend = saved.resend_credentials if saved else bool(ctx.flag("resend_credentials", False))
+    engine, run = _prepare(ctx, file, names, prune_flag=bool(saved and saved.prune) or ctx.args.prune,
                            resend=resend)
     if saved is not None:
         plan_file.check_fresh(saved, plan_file.plan_document(run, names=names, resend_credentials=resend),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...errors import ConnectorValidationError, ProblemsError, UsageError
+from ...identifiers import Identifier
 from ...model import credentials_from
 from ..exit_codes import exit_for_checks
 from .common import Context, problems_as_flags
@@ -15,6 +16,10 @@ def run(ctx: Context) -> int:
     repositories: list[str] = list(args.repository or [])
     if args.auth_type == "access_token" and len(repositories) > 1:
         raise UsageError("an access token is checked for one --repository (a repository token sees only its own)")
+    # Path segments of the probes: refused before a secret is read or a request sent.
+    Identifier.WORKSPACE.check(args.workspace, "--workspace")
+    for slug in repositories:
+        Identifier.REPOSITORY.check(slug, "--repository")
     secret = ctx.read_secret(f"{args.auth_type.replace('_', ' ')}")
     values = {
         "workspace": args.workspace,

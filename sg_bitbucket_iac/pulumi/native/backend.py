@@ -45,9 +45,9 @@ from ...wire import ObservedConnector
 from ...wording import NATIVE_PULUMI_WORDING, camel_case
 from ..messages import check_reasons, clean_errors, shown
 from ..properties import (
-    DIRECTIVE_KEYS,
-    INPUT_KEYS,
+    FLAG_KEYS,
     OUTPUT_KEYS,
+    PROGRAM_INPUT_KEYS,
     SECRET_KEYS,
     inputs_from_outputs,
     state_outputs,
@@ -229,13 +229,13 @@ class Backend:
     # ------------------------------------------------------------------ Check
     def check(self, olds: Mapping[str, Any], news: Mapping[str, Any], *, resource_name: str) -> Checked:
         """Schema, timeline and (once the credential is known) preflight, so `pulumi preview` fails early."""
-        inputs = {k: v for k, v in news.items() if k in INPUT_KEYS and v is not None}
+        inputs = {k: v for k, v in news.items() if k in PROGRAM_INPUT_KEYS and v is not None}
         if "name" not in inputs and resource_name:
             inputs["name"] = resource_name  # like the dynamic resource: the resource's own name
         secrets = secret_values(inputs)
         with self.errors("check", inputs):
             unknown = {k for k, v in inputs.items() if is_unknown(v)}
-            failures = [Failure(k, f"{camel(k)} must be true or false") for k in DIRECTIVE_KEYS
+            failures = [Failure(k, f"{camel(k)} must be true or false") for k in FLAG_KEYS
                         if k not in unknown and not _is_flag(inputs.get(k))]
             if failures:
                 return Checked(inputs, failures)
@@ -245,7 +245,7 @@ class Backend:
                 return Checked(inputs, _failures(exc.problems, unknown, secrets))
             if unknown:
                 return Checked(inputs)  # the rest is checked at `up`, once every value is known
-            creating = not any(olds.get(k) is not None for k in INPUT_KEYS)  # olds are empty on create/replace
+            creating = not any(olds.get(k) is not None for k in PROGRAM_INPUT_KEYS)  # olds are empty on create/replace
             previous = None if creating else _declared(olds)
             precheck = self.engine().precheck(connector, creating=creating, preflight=flag(inputs.get("preflight")),
                                               previous=previous)
@@ -280,13 +280,14 @@ class Backend:
         """Desired (news) vs state (olds are the previous outputs), through the pure planner; no I/O."""
         with self.errors("diff", olds, news):
             state = {**olds, "connector_id": olds.get("connector_id") or connector_id}
-            if any(is_unknown(news.get(k)) for k in INPUT_KEYS):
-                changed = [k for k in INPUT_KEYS if k in news and (is_unknown(news[k]) or news[k] != state.get(k))]
+            if any(is_unknown(news.get(k)) for k in PROGRAM_INPUT_KEYS):
+                changed = [k for k in PROGRAM_INPUT_KEYS
+                           if k in news and (is_unknown(news[k]) or news[k] != state.get(k))]
                 replaces = [k for k in ("connector_id",) if k in changed and news.get(k) not in (None, state[k])]
-                return Difference(True, [k for k in changed if k not in DIRECTIVE_KEYS], replaces)
+                return Difference(True, [k for k in changed if k not in FLAG_KEYS], replaces)
             applied = snapshot_of(state, olds.get("org"))
             if applied is None:  # state without a usable snapshot (hand-edited): write everything again
-                return Difference(True, [k for k in INPUT_KEYS if k in news and k not in DIRECTIVE_KEYS])
+                return Difference(True, [k for k in PROGRAM_INPUT_KEYS if k in news and k not in FLAG_KEYS])
             desired = keep_identity(parse(news), applied)
             authenticated = olds.get("authenticated")
             plan = plan_connector(desired, org=self.org(), applied=applied, observed=applied.as_observed(
@@ -376,7 +377,7 @@ class Backend:
                 raise BitbucketConnectorError(f"connector {connector_id} in org {engine.org} is a "
                                               f"{observed.kind or 'non-Bitbucket'} connector, not a Bitbucket one")
             outs = state_outputs(observed, org=engine.org, previous=state)
-            kept = {k: inputs[k] for k in DIRECTIVE_KEYS if inputs.get(k) is not None}
+            kept = {k: inputs[k] for k in FLAG_KEYS if inputs.get(k) is not None}
             if importing:
                 kept.update(self._import_notes(observed))
             else:

@@ -21,7 +21,7 @@ from google.protobuf import struct_pb2
 from google.protobuf.json_format import MessageToDict
 from pulumi.runtime import rpc
 
-from ..properties import INPUT_KEYS, OUTPUT_KEYS
+from ..properties import OUTPUT_KEYS, PROGRAM_INPUT_KEYS
 from .backend import LOOKUP_KEYS, SECRET_OUTPUT_KEYS, UNKNOWN, camel
 
 SIG = rpc._special_sig_key
@@ -29,7 +29,7 @@ SECRET_SIG = rpc._special_secret_sig
 OUTPUT_SIG = rpc._special_output_value_sig
 UNKNOWN_WIRE = rpc.UNKNOWN
 
-KEY_OF_PROPERTY: dict[str, str] = {camel(k): k for k in (*INPUT_KEYS, *OUTPUT_KEYS, *LOOKUP_KEYS)}
+KEY_OF_PROPERTY: dict[str, str] = {camel(k): k for k in (*PROGRAM_INPUT_KEYS, *OUTPUT_KEYS, *LOOKUP_KEYS)}
 
 
 def _plain(value: Any) -> Any:

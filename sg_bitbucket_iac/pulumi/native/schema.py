@@ -20,7 +20,7 @@ import json
 from typing import Any
 
 from ... import __version__, field_docs
-from ..properties import DIRECTIVE_KEYS, INPUT_KEYS, OUTPUT_KEYS
+from ..properties import FLAG_KEYS, OUTPUT_KEYS, PROGRAM_INPUT_KEYS
 from . import PACKAGE
 from .backend import ACCESS_TOKEN_SCOPES, AUTH_TYPES, LOOKUP_KEYS, SECRET_OUTPUT_KEYS, SETTING_OF_CONFIG, camel
 
@@ -33,7 +33,7 @@ NODE_PACKAGE = "@stackguardian/sgbitbucket"
 PYTHON_PACKAGE = "pulumi_sgbitbucket"
 
 _ENUM_OF_KEY = {"auth_type": AUTH_TYPE_TOKEN, "access_token_scope": SCOPE_TOKEN}
-_BOOLEAN_KEYS = frozenset({*DIRECTIVE_KEYS, "authenticated"})
+_BOOLEAN_KEYS = frozenset({*FLAG_KEYS, "authenticated"})
 # Only for Pulumi: what the schema adds to the shared text.
 _PULUMI_NOTES = {
     "name": " Defaults to the resource's name.",
@@ -96,7 +96,7 @@ def _config() -> dict[str, Any]:
 def package_schema() -> dict[str, Any]:
     """The whole schema as a JSON-ready dict (stable key order: the SDKs are generated from it)."""
     config = _config()
-    resource_inputs = _properties(INPUT_KEYS, field_docs.RESOURCE, secret_keys=SECRET_OUTPUT_KEYS)
+    resource_inputs = _properties(PROGRAM_INPUT_KEYS, field_docs.RESOURCE, secret_keys=SECRET_OUTPUT_KEYS)
     resource_outputs = _properties(OUTPUT_KEYS, field_docs.RESOURCE, secret_keys=SECRET_OUTPUT_KEYS)
     lookup_outputs = _properties(LOOKUP_KEYS, field_docs.LOOKUP)
     return {

@@ -33,7 +33,7 @@ from ... import __version__
 from ...errors import BitbucketConnectorError
 from ...redact import escape_control
 from ..messages import shown
-from ..properties import INPUT_KEYS, OUTPUT_KEYS
+from ..properties import OUTPUT_KEYS, PROGRAM_INPUT_KEYS
 from . import PACKAGE, properties
 from .backend import LOOKUP_KEYS, SECRET_OUTPUT_KEYS, Backend, Failure, camel
 from .schema import FUNCTION_TOKEN, RESOURCE_TOKEN, schema_json
@@ -149,7 +149,7 @@ class ConnectorProviderServicer(provider_pb2_grpc.ResourceProviderServicer):
         failures = [Failure("", f"{escape_control(name)} is not a property of {RESOURCE_TOKEN}")
                     for name in news.strangers] + checked.failures
         secret = {*SECRET_OUTPUT_KEYS, *news.secret}
-        return proto.CheckResponse(inputs=properties.from_flat(checked.inputs, INPUT_KEYS, secret_keys=secret),
+        return proto.CheckResponse(inputs=properties.from_flat(checked.inputs, PROGRAM_INPUT_KEYS, secret_keys=secret),
                                    failures=_failures(failures))
 
     @_answers
@@ -197,7 +197,7 @@ class ConnectorProviderServicer(provider_pb2_grpc.ResourceProviderServicer):
             return proto.ReadResponse(id="")  # gone: refresh drops it from state
         secret = {*SECRET_OUTPUT_KEYS, *state.secret, *inputs.secret}
         return proto.ReadResponse(id=read.connector_id, properties=self._outputs(read.outputs, secret),
-                                  inputs=properties.from_flat(read.inputs, INPUT_KEYS, secret_keys=secret))
+                                  inputs=properties.from_flat(read.inputs, PROGRAM_INPUT_KEYS, secret_keys=secret))
 
     @_answers
     def Delete(self, request: proto.DeleteRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:

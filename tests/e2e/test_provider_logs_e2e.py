@@ -1,0 +1,117 @@
+"""`SG_BITBUCKET_IAC_LOG` in both providers, where each real engine shows a provider's log (issue 22, part 6).
+
+* Terraform: the plugin writes hclog JSON lines on stderr; with `TF_LOG_PROVIDER=debug` Terraform prints
+  them as its provider log, each at its own level (`[DEBUG] provider.terraform-provider-sgbitbucket: GET ...`).
+* Pulumi: the dynamic provider writes plain lines on stderr; the Pulumi CLI shows them with the run.
+
+Every secret (credential, API key) holds the sentinel; no line may carry it. Without the setting, nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import tf_harness
+from engines import OLDEST_TERRAFORM, require_engine
+from tf_harness import PROVIDER_SCRIPT, Terraform, find_terraform, terraform_version, venv_bin
+
+from sg_bitbucket_iac.emulator import Emulator
+
+pytestmark = pytest.mark.e2e
+
+ORG = "acme"
+API_SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket",
+              "read:project:bitbucket", "read:pullrequest:bitbucket"]
+SYSTEM_TERRAFORM = Path("/usr/local/bin/terraform")
+RESOURCE = '''
+resource "sgbitbucket_connector" "main" {
+  name      = "bitbucket-main"
+  workspace = "acme"
+  auth_type = "api_token"
+  username  = "alice"
+  email     = "alice@acme.io"
+  api_token = var.token
+}
+'''
+
+
+@pytest.fixture
+def sentinel() -> str:
+    return "SENTINEL-" + secrets.token_hex(12)
+
+
+@pytest.fixture
+def emu(sentinel: str) -> Iterator[Emulator]:
+    with Emulator() as emulator:
+        emulator.admin("POST", "/orgs", {"org": ORG, "api_keys": [f"sgo_{sentinel}_key"]})
+        emulator.admin("POST", "/bitbucket/workspaces", {"slug": "acme"})
+        emulator.admin("POST", "/bitbucket/credentials", {
+            "kind": "api_token", "secret": f"{sentinel}-token", "email": "alice@acme.io", "username": "alice",
+            "scopes": API_SCOPES, "workspaces": ["acme"]})
+        yield emulator
+
+
+def test_terraform_shows_the_providers_log_at_its_levels(emu: Emulator, sentinel: str, tmp_path: Path) -> None:
+    binary = (SYSTEM_TERRAFORM if SYSTEM_TERRAFORM.is_file() else find_terraform()) or require_engine(
+        OLDEST_TERRAFORM, "the provider log is checked with a real Terraform")
+    assert (venv_bin() / PROVIDER_SCRIPT).exists(), f"{PROVIDER_SCRIPT} is not installed: `pip install -e .`"
+    print(f"terraform {binary}: {terraform_version(binary)}")
+    tf = Terraform.create(binary, tmp_path / "tf", {
+        "STACKGUARDIAN_API_KEY": f"sgo_{sentinel}_key", "STACKGUARDIAN_API_URI": emu.stackguardian_url})
+    tf.write("main.tf", tf_harness.provider_block(ORG, emu.bitbucket_url) + RESOURCE)
+    token = {"TF_VAR_token": f"{sentinel}-token"}
+    quiet = tf.run("plan", env={**token, "TF_LOG_PROVIDER": "debug"})
+    assert "sg_bitbucket_iac" not in quiet.output  # off unless asked for
+    applied = tf.run("apply", "-auto-approve", env={**token, "SG_BITBUCKET_IAC_LOG": "debug",
+                                                    "TF_LOG_PROVIDER": "debug"})
+    provider_lines = [line for line in applied.stderr.splitlines()
+                      if "provider.terraform-provider-sgbitbucket:" in line]
+    requests = [line for line in provider_lines if "@module=sg_bitbucket_iac.stackguardian" in line]
+    assert any(re.search(r"\[DEBUG\] provider\.terraform-provider-sgbitbucket: GET /api/v1/orgs/acme/integrations/"
+                         r"listall/ -> 200", line) for line in requests), "\n".join(provider_lines)
+    assert any("POST /api/v1/orgs/acme/integrations/ -> 200" in line for line in requests)
+    assert any("[INFO]  provider.terraform-provider-sgbitbucket: Bitbucket preflight" in line
+               for line in provider_lines)
+    for text in tf.human_output():
+        assert sentinel not in text
+
+
+def test_pulumi_shows_the_providers_log_with_the_run(emu: Emulator, sentinel: str, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("pulumi")
+    import pulumi
+    from pulumi import automation as auto
+    from pulumi_harness import SHIM, PulumiProject
+
+    from sg_bitbucket_iac.pulumi import ApiTokenAuth, BitbucketConnector
+
+    binary = require_engine("pulumi", "the Pulumi e2e tier runs the real CLI")
+    require_engine(SHIM, "the CLI runs dynamic providers through it")
+    for name in ("SG_API_TOKEN", "STACKGUARDIAN_API_KEY", "SG_BASE_URL", "STACKGUARDIAN_API_URI", "SG_ORG",
+                 "STACKGUARDIAN_ORG_NAME", "BITBUCKET_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    project = PulumiProject.create(binary, tmp_path, project="logs", extra_env={"SG_BITBUCKET_IAC_LOG": "debug"},
+                                   config={
+        "stackguardian:apiKey": auto.ConfigValue(f"sgo_{sentinel}_key", secret=True),
+        "stackguardian:org": auto.ConfigValue(ORG),
+        "stackguardian:apiUrl": auto.ConfigValue(emu.stackguardian_url),
+        "stackguardian:bitbucketApiUrl": auto.ConfigValue(emu.bitbucket_url),
+        "token": auto.ConfigValue(f"{sentinel}-token", secret=True),
+    })
+
+    def program() -> None:
+        BitbucketConnector("main", name="bitbucket-main", workspace="acme",
+                           auth=ApiTokenAuth(username="alice", email="alice@acme.io",
+                                             api_token=pulumi.Config().require_secret("token")))
+
+    run, _ = project.up(program)
+    shown = run.stdout + run.stderr
+    request = "sg-bitbucket-iac DEBUG sg_bitbucket_iac.stackguardian: POST /api/v1/orgs/acme/integrations/ -> 200"
+    assert request in shown, shown
+    assert "sg-bitbucket-iac INFO sg_bitbucket_iac.preflight: Bitbucket preflight" in shown
+    for text in project.printed():
+        assert sentinel not in text
