@@ -79,6 +79,20 @@ def clean_errors(operation: str, *secret_sources: Mapping[str, Any], wording: Fr
         raise BitbucketConnectorError(f"{operation}: unexpected {type(exc).__name__}: {text}") from None
 
 
+def org_move_warning(connector_id: str, old_org: str, new_org: str, *, org_setting: str) -> str:
+    """What a preview says when a new org setting (``org_setting``, as the front names it) replaces a connector."""
+    return (f"connector {connector_id} moves from org {old_org} to org {new_org}: `pulumi up` deletes it in org "
+            f"{old_org} and creates it in org {new_org} (workflows in {old_org} that use it lose it); to keep the "
+            f"one in {old_org}, set {org_setting} back, or `pulumi state delete` the resource first")
+
+
+def unreadable_note(connector_id: str, findings: Iterable[str]) -> str:
+    """What a refresh says of a record with odd fields: drift that the next `pulumi up` repairs."""
+    return (f"connector {connector_id}: part of its StackGuardian record cannot be read ({'; '.join(findings)}); "
+            "the outputs keep what could be read, and the next `pulumi up` re-sends the declaration, which repairs "
+            "the record")
+
+
 def _property(path: str, wording: FrontWording) -> str:
     field = field_of_path(path)[0]
     return wording.field(field) if field else ""

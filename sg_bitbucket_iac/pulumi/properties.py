@@ -8,6 +8,7 @@ returned only under their own input keys; the derived ``credentials_fingerprint`
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,6 +25,7 @@ from ..flatstate import (
     refreshed,
     snapshot_of,
 )
+from ..identifiers import Identifier
 from ..model import Connector, parse_connector
 from ..settings import parse_bool
 from ..wire import ObservedConnector
@@ -90,6 +92,41 @@ def configuration_of(props: Mapping[str, Any]) -> str | None:
     return value if isinstance(value, str) and value and not is_unknown(value) else None
 
 
+def checked_resource_id(resource_id: str) -> str:
+    """The resource id (from state, a `get`, `pulumi import`) goes into a URL path: its rule first."""
+    return Identifier.CONNECTOR_ID.check(resource_id, "id")
+
+
+def checked_state_org(org: Any) -> str | None:
+    """The org the state recorded (None: not recorded), checked like the configured one: it goes into every URL."""
+    return Identifier.ORG.check(org, "org") if org else None
+
+
+class Replacements:
+    """The connector a planned replacement replaces, per (org, new Id), as the provider's Diff noted it.
+
+    Pulumi checks a replacement again with empty olds, which say nothing of the connector it
+    replaces; that one still holds the declared name until it is deleted, so the replacement's
+    name check must not count it (:func:`sg_bitbucket_iac.name_clash.check_name_free`).
+    """
+
+    def __init__(self) -> None:
+        self._replaced: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+
+    def note(self, org: str, new_id: str, old_id: str) -> None:
+        with self._lock:
+            self._replaced[(org, new_id)] = old_id
+
+    def replaced_by(self, org: str, new_id: str) -> str | None:
+        with self._lock:
+            return self._replaced.get((org, new_id))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._replaced.clear()
+
+
 def preflight_flag(value: Any) -> bool | None:
     """The per-resource ``preflight`` input; None (unset or not known yet) defers to the provider setting.
 
@@ -142,6 +179,9 @@ __all__ = [
     "PROGRAM_INPUT_KEYS",
     "SECRET_KEYS",
     "UNKNOWN_WIRE",
+    "Replacements",
+    "checked_resource_id",
+    "checked_state_org",
     "configuration_of",
     "connector_data",
     "inputs_from_outputs",

@@ -31,7 +31,6 @@ from ..engine import (
 )
 from ..errors import BitbucketConnectorError, ConfigurationError, ForeignOwnerError, NameClashError
 from ..flatstate import secret_values
-from ..identifiers import Identifier
 from ..model import Connector, ConnectorValidationError
 from ..secrets import Secret
 from ..settings import Settings
@@ -39,11 +38,15 @@ from ..wire import ObservedConnector
 from ..wording import PULUMI_WORDING
 from . import error_reports
 from .diagnostics import check_failures, clean_errors, shown, warn_once
+from .messages import org_move_warning, unreadable_note
 from .properties import (
     ADDITIONAL_SECRET_OUTPUTS,
     INPUT_KEYS,
     OUTPUT_KEYS,
     SECRET_KEYS,
+    Replacements,
+    checked_resource_id,
+    checked_state_org,
     configuration_of,
     connector_data,
     inputs_from_outputs,
@@ -71,9 +74,7 @@ class _Runtime:
     settings: Settings | None = None
     engines: dict[str, Engine] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    # (org, new connector Id) -> the Id it replaces, noted by Diff. Pulumi then checks the replacement
-    # with empty olds, which say nothing of the connector it replaces; that one's name is no clash.
-    replacing: dict[tuple[str, str], str] = field(default_factory=dict)
+    replacing: Replacements = field(default_factory=Replacements)  # noted by Diff, asked by Check
 
 
 _RUNTIME_LOCK = threading.Lock()
@@ -130,8 +131,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
     def _engine(self, org: str | None = None) -> Engine:
         """One Engine per org and process, created on first use (4 gRPC worker threads share it)."""
         settings = self._settings()
-        # An org from state goes into every URL path: checked like the configured one.
-        wanted = Identifier.ORG.check(org, "org") if org else settings.require_org()
+        wanted = checked_state_org(org) or settings.require_org()
         runtime = self._runtime()
         with runtime.lock:
             engine = runtime.engines.get(wanted)
@@ -212,10 +212,8 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
         return []
 
     def _replaced_by(self, org: str, connector_id: str) -> str | None:
-        """The Id a planned replacement creating ``connector_id`` in ``org`` replaces (see _Runtime.replacing)."""
-        runtime = self._runtime()
-        with runtime.lock:
-            return runtime.replacing.get((org, connector_id))
+        """The Id a planned replacement creating ``connector_id`` in ``org`` replaces (see Replacements)."""
+        return self._runtime().replacing.replaced_by(org, connector_id)
 
     @staticmethod
     def _declared(olds: Mapping[str, Any]) -> Connector | None:
@@ -240,15 +238,12 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
                     authenticated=olds.get("authenticated") if isinstance(olds.get("authenticated"), bool) else None)
             )
             if plan.action is Action.REPLACE:
-                runtime, org = self._runtime(), self._org()
-                with runtime.lock:
-                    runtime.replacing[(org, desired.connector_id)] = applied.connector_id
+                org = self._org()
+                self._runtime().replacing.note(org, desired.connector_id, applied.connector_id)
                 moves_org = any(c.field == "org" for c in plan.changes)
                 if moves_org:
-                    warn_once(f"connector {id_} moves from org {applied.org} to org {org}: `pulumi up` "
-                              f"deletes it in org {applied.org} and creates it in org {org} (workflows in "
-                              f"{applied.org} that use it lose it); to keep the one in {applied.org}, set "
-                              f"stackguardian:org back, or `pulumi state delete` the resource first")
+                    warn_once(org_move_warning(id_, applied.org, org,
+                                               org_setting=PULUMI_WORDING.setting_names["org"]))
                 return dynamic.DiffResult(changes=True, replaces=["org" if moves_org else "connector_id"],
                                           delete_before_replace=True)
             return dynamic.DiffResult(changes=plan.action is not Action.NOOP, replaces=[], delete_before_replace=False)
@@ -322,9 +317,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             if note is not None:
                 warn_once(note)
             if unreadable is not None:
-                warn_once(f"connector {id_}: part of its StackGuardian record cannot be read "
-                          f"({'; '.join(unreadable.findings)}); the outputs keep what could be read, and the next "
-                          "`pulumi up` re-sends the declaration, which repairs the record")
+                warn_once(unreadable_note(id_, unreadable.findings))
             return dynamic.ReadResult(id_, outs, inputs_from_outputs(outs))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
@@ -336,7 +329,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
 
 def _check_state_id(id_: str) -> None:
     """The resource id (state, `BitbucketConnector.get`, `pulumi import`) goes into a URL path: its rule first."""
-    Identifier.CONNECTOR_ID.check(id_, "id")
+    checked_resource_id(id_)
 
 
 def _apply(

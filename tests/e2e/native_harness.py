@@ -154,7 +154,7 @@ def seed(emu: Emulator, tokens: Mapping[str, str], *, orgs: Mapping[str, str]) -
         if name.startswith("access"):
             emu.admin("POST", "/bitbucket/credentials", {
                 "kind": "access_token", "secret": secret, "resource": "acme",
-                "scopes": ["repository", "pullrequest", "project"], "workspaces": ["acme"]})
+                "scopes": ["account", "project", "repository"], "workspaces": ["acme"]})
         else:
             emu.admin("POST", "/bitbucket/credentials", {
                 "kind": "api_token", "secret": secret, "email": "alice@acme.io", "username": "alice",

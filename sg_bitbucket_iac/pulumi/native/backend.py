@@ -17,6 +17,7 @@ and :data:`UNKNOWN` for a value Pulumi does not know yet (preview).
 
 from __future__ import annotations
 
+import os
 import threading
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -24,8 +25,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ... import logs
 from ...changed_outside import refresh_note
-from ...engine import Action, ConnectorExistsError, Engine, keep_identity, plan_connector
+from ...engine import INTERRUPTED_CREATE_NOTE, Action, ConnectorExistsError, Engine, keep_identity, plan_connector
 from ...errors import (
     BitbucketConnectorError,
     ConnectorValidationError,
@@ -36,19 +38,23 @@ from ...errors import (
 )
 from ...field_rules import derive_id
 from ...flatstate import CREDENTIAL_KEYS, declaration, flat_of, key_of_path, refreshed, secret_values, snapshot_of
+from ...identifiers import Identifier
 from ...model import AccessTokenAuth, AuthType, Connector, parse_connector
-from ...redact import escape_control
+from ...redact import escape_control, shorten
 from ...secrets import Secret
-from ...settings import Settings, checked_api_key, checked_base_url, checked_text, parse_bool
-from ...tags import Front, owner_of
+from ...settings import Settings, checked_api_key, checked_base_url, checked_org, parse_bool
+from ...tags import owner_of
 from ...wire import ObservedConnector
 from ...wording import NATIVE_PULUMI_WORDING, camel_case
-from ..messages import check_reasons, clean_errors, shown
+from ..messages import check_reasons, clean_errors, org_move_warning, shown, unreadable_note
 from ..properties import (
     FLAG_KEYS,
     OUTPUT_KEYS,
     PROGRAM_INPUT_KEYS,
     SECRET_KEYS,
+    Replacements,
+    checked_resource_id,
+    checked_state_org,
     inputs_from_outputs,
     state_outputs,
 )
@@ -122,6 +128,23 @@ class Read:
 Warn = Callable[[str], None]
 
 
+def configuration_of_urn(urn: str) -> str | None:
+    """Which stack and resource declare a connector: the resource's URN, for interrupted creates.
+
+    The engine gives every Check and Create the resource's URN
+    (``urn:pulumi:STACK::PROJECT::sgbitbucket:index:Connector::NAME``, parents' types included), so
+    this provider needs no hidden input, unlike the dynamic resource (its ``configuration``): nothing a
+    program could set or forget, nothing in the schema, the SDKs or `pulumi import`'s generated code,
+    and the same value in every language. A create writes a marker made from it
+    (:mod:`sg_bitbucket_iac.interrupted_create`); the same stack's next run of the same resource
+    computes the same marker and finishes that create, while another stack, project, resource name or
+    the dynamic resource (another type, another identity) never does. A URN does not name the Pulumi
+    organization; two stacks of one project and stack name in two organizations are told apart by
+    nothing else than the rest of the marker (StackGuardian org, declaration, credential).
+    """
+    return urn if urn.startswith("urn:pulumi:") else None
+
+
 def flag(value: Any, key: str = "preflight") -> bool | None:
     """A per-resource boolean (None: the provider's default); the settings' parser refuses anything else."""
     if value is None or value is UNKNOWN:
@@ -143,6 +166,7 @@ class Backend:
         self._settings: Settings | None = None
         self._engines: dict[str, Engine] = {}
         self._lock = threading.Lock()
+        self._replacing = Replacements()  # noted by Diff, asked by the replacement's Check
 
     # ------------------------------------------------------------------ configuration
     @staticmethod
@@ -152,7 +176,7 @@ class Backend:
             "apiKey": lambda v, s: checked_api_key(Secret(str(v)), s),
             "apiUrl": lambda v, s: checked_base_url(str(v), s),
             "bitbucketApiUrl": lambda v, s: checked_base_url(str(v), s),
-            "org": lambda v, s: checked_text(str(v), s),
+            "org": lambda v, s: checked_org(str(v), s),
             "preflight": lambda v, s: parse_bool(v if isinstance(v, bool) else str(v), s),
         }
         failures = []
@@ -168,7 +192,13 @@ class Backend:
         return failures
 
     def configure(self, config: Mapping[str, Any]) -> None:
-        """Keep the `sgbitbucket:*` values; Settings.resolve adds the environment on first use."""
+        """Keep the `sgbitbucket:*` values; Settings.resolve adds the environment on first use.
+
+        ``SG_BITBUCKET_IAC_LOG`` turns on the provider log: plain lines on this plugin's stderr, which the
+        Pulumi CLI shows with the run (scrubbed like the CLI's, :mod:`sg_bitbucket_iac.logs`)."""
+        log_problem = logs.configure_provider(os.environ, style="plain")
+        if log_problem:
+            self._warn(escape_control(log_problem))
         kept = {k: v for k, v in config.items() if k in SETTING_OF_CONFIG and v not in (None, "") and v is not UNKNOWN}
         if "apiKey" in kept:
             kept["apiKey"] = Secret(str(kept["apiKey"]))
@@ -176,6 +206,7 @@ class Backend:
             self._config = kept
             self._settings = None
             self._engines.clear()
+        self._replacing.clear()
 
     def _resolved(self) -> Settings:
         with self._lock:
@@ -183,7 +214,7 @@ class Backend:
                 values = {SETTING_OF_CONFIG[k]: v for k, v in self._config.items()}
                 if "preflight" in values and not isinstance(values["preflight"], bool):
                     values["preflight"] = str(values["preflight"])
-                self._settings = Settings.resolve(**values)
+                self._settings = Settings.resolve(**values, names=WORDING.setting_names)
             return self._settings
 
     def _api_key(self) -> tuple[str, ...]:
@@ -206,7 +237,7 @@ class Backend:
             raise BitbucketConnectorError(
                 "no StackGuardian API key: set it with `pulumi config set --secret sgbitbucket:apiKey`, or "
                 "SG_API_TOKEN (or STACKGUARDIAN_API_KEY) in the environment")
-        wanted = org or self.org()
+        wanted = checked_state_org(org) or self.org()  # an org from state goes into every URL path too
         with self._lock:
             engine = self._engines.get(wanted)
             if engine is None:
@@ -227,8 +258,11 @@ class Backend:
             self._warn(escape_control(f"{connector_id}: {note}"))
 
     # ------------------------------------------------------------------ Check
-    def check(self, olds: Mapping[str, Any], news: Mapping[str, Any], *, resource_name: str) -> Checked:
-        """Schema, timeline and (once the credential is known) preflight, so `pulumi preview` fails early."""
+    def check(self, olds: Mapping[str, Any], news: Mapping[str, Any], *, resource_name: str,
+              configuration: str | None = None) -> Checked:
+        """Schema, timeline and (once the credential is known) preflight, so `pulumi preview` fails early.
+
+        ``configuration``: which stack and resource ask (:func:`configuration_of_urn`). Reads only."""
         inputs = {k: v for k, v in news.items() if k in PROGRAM_INPUT_KEYS and v is not None}
         if "name" not in inputs and resource_name:
             inputs["name"] = resource_name  # like the dynamic resource: the resource's own name
@@ -245,7 +279,8 @@ class Backend:
                 return Checked(inputs, _failures(exc.problems, unknown, secrets))
             if unknown:
                 return Checked(inputs)  # the rest is checked at `up`, once every value is known
-            creating = not any(olds.get(k) is not None for k in PROGRAM_INPUT_KEYS)  # olds are empty on create/replace
+            # Olds are empty on a create and on a replacement's second Check: only those are creates.
+            creating = not any(olds.get(k) is not None for k in PROGRAM_INPUT_KEYS)
             previous = None if creating else _declared(olds)
             precheck = self.engine().precheck(connector, creating=creating, preflight=flag(inputs.get("preflight")),
                                               previous=previous)
@@ -253,31 +288,34 @@ class Backend:
             failures = _failures(precheck.problems, set(), secrets)
             if creating and not failures:
                 failures = self._create_refusals(connector, adopt=bool(flag(inputs.get("adopt"), "adopt")),
-                                                 secrets=secrets)
+                                                 secrets=secrets, configuration=configuration)
             return Checked(inputs, failures)
 
-    def _create_refusals(self, connector: Connector, *, adopt: bool, secrets: list[str]) -> list[Failure]:
+    def _create_refusals(self, connector: Connector, *, adopt: bool, secrets: list[str],
+                         configuration: str | None) -> list[Failure]:
         """What Create would refuse (Id taken, another front's connector, name used under another Id),
-        said at `pulumi preview` already; reads only, served by the batched scan."""
+        said at `pulumi preview` already; reads only, served by the batched scan. A replacement's name
+        check does not count the connector it replaces (noted by Diff), and a connector this stack's
+        own interrupted create left is not refused: Create finishes it."""
         engine = self.engine()
         try:
-            engine.plan(connector, observed=engine.read(connector.connector_id), adopt=adopt, refresh=False)
+            plan = engine.plan(connector, adopt=adopt, configuration=configuration,
+                               replacing=self._replacing.replaced_by(engine.org, connector.connector_id))
         except ConnectorExistsError as exc:
             return [Failure("connector_id", shown(str(exc), secrets, one_line=True))]
         except ForeignOwnerError as exc:
             return [Failure("adopt", shown(str(exc), secrets, one_line=True))]
         except NameClashError as exc:
-            holder = engine.read(exc.existing_id)
-            if holder is not None and owner_of(holder.context_tags) is Front.PULUMI:
-                # A create-replacement (new connectorId, same name) is checked like a create while the
-                # connector it replaces still holds the name; Create checks again once that is deleted.
-                return []
             return [Failure("name", shown(str(exc), secrets, one_line=True))]
+        self._say(connector.connector_id, [w for w in plan.warnings if w.rule == INTERRUPTED_CREATE_NOTE])
         return []
 
     # ------------------------------------------------------------------ Diff
     def diff(self, connector_id: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Difference:
-        """Desired (news) vs state (olds are the previous outputs), through the pure planner; no I/O."""
+        """Desired (news) vs state (olds are the previous outputs), through the pure planner; no I/O.
+
+        A replacement is noted for the replacement's Check; a new org is one, said by a warning that
+        names the connector deleted in the old org."""
         with self.errors("diff", olds, news):
             state = {**olds, "connector_id": olds.get("connector_id") or connector_id}
             if any(is_unknown(news.get(k)) for k in PROGRAM_INPUT_KEYS):
@@ -290,46 +328,59 @@ class Backend:
                 return Difference(True, [k for k in PROGRAM_INPUT_KEYS if k in news and k not in FLAG_KEYS])
             desired = keep_identity(parse(news), applied)
             authenticated = olds.get("authenticated")
-            plan = plan_connector(desired, org=self.org(), applied=applied, observed=applied.as_observed(
+            org = self.org()
+            plan = plan_connector(desired, org=org, applied=applied, observed=applied.as_observed(
                 authenticated=authenticated if isinstance(authenticated, bool) else None))
             changed = list(dict.fromkeys(_key(c.field) for c in plan.changes))
             if plan.action is Action.REPLACE:
+                self._replacing.note(org, desired.connector_id, applied.connector_id)
+                if "org" in changed:
+                    self._warn(escape_control(org_move_warning(
+                        applied.connector_id, applied.org, org, org_setting=WORDING.setting_names["org"])))
                 return Difference(True, changed, ["org" if "org" in changed else "connector_id"])
             return Difference(plan.action is not Action.NOOP, [k for k in changed if k in OUTPUT_KEYS])
 
     # ------------------------------------------------------------------ Create / Update
-    def create(self, props: Mapping[str, Any], *, preview: bool) -> tuple[str, dict[str, Any]]:
-        """Create, or take over an existing connector with the same Id when ``adopt`` is true."""
+    def create(self, props: Mapping[str, Any], *, preview: bool,
+               configuration: str | None = None) -> tuple[str, dict[str, Any]]:
+        """Create, or take over an existing connector with the same Id when ``adopt`` is true; a connector
+        this stack's interrupted create left (``configuration``: :func:`configuration_of_urn`) is finished."""
         with self.errors("create", props):
             if preview:
                 return self._preview_outputs(props, {})
             desired = parse(props)
             engine = self.engine()
-            observed = engine.read(desired.connector_id)
+            observed, unreadable = engine.read_leniently(desired.connector_id)
+            # No `replacing`: a replacement deletes the old connector first, so the name is free by now.
             plan = engine.plan(desired, observed=observed, adopt=bool(flag(props.get("adopt"), "adopt")),
-                               refresh=False)
-            return desired.connector_id, self._apply(engine, desired, plan, observed, flag(props.get("preflight")))
+                               refresh=False, unreadable=unreadable, configuration=configuration)
+            outputs = self._apply(engine, desired, plan, observed, flag(props.get("preflight")), configuration)
+            return desired.connector_id, outputs
 
     def update(self, connector_id: str, olds: Mapping[str, Any], news: Mapping[str, Any], *,
                preview: bool) -> dict[str, Any]:
-        """Plan against the live connector and the state's snapshot; always return every output."""
+        """Plan against the live connector and the state's snapshot; always return every output.
+
+        ``adopt`` also takes back a connector this stack holds that another front took over since."""
         with self.errors("update", olds, news):
+            checked_resource_id(connector_id)
             if preview:
                 return self._preview_outputs(news, olds)[1]
             engine = self.engine()
             applied = snapshot_of({**olds, "connector_id": olds.get("connector_id") or connector_id}, olds.get("org"))
             desired = keep_identity(parse(news), applied)
-            observed = engine.read(connector_id)
+            observed, unreadable = engine.read_leniently(connector_id)
             adopt = applied is None or bool(flag(news.get("adopt"), "adopt"))
-            plan = engine.plan(desired, applied=applied, observed=observed, adopt=adopt, refresh=False)
+            plan = engine.plan(desired, applied=applied, observed=observed, adopt=adopt, refresh=False,
+                               unreadable=unreadable)
             if plan.action is Action.REPLACE:
                 raise BitbucketConnectorError(f"connector {connector_id}: {plan.replace_reason}; this needs a "
                                               "replacement, not an update")
             return self._apply(engine, desired, plan, observed, flag(news.get("preflight")))
 
     def _apply(self, engine: Engine, desired: Connector, plan: Any, observed: ObservedConnector | None,
-               preflight: bool | None) -> dict[str, Any]:
-        result = engine.apply(desired, plan, observed=observed, preflight=preflight)
+               preflight: bool | None, configuration: str | None = None) -> dict[str, Any]:
+        result = engine.apply(desired, plan, observed=observed, preflight=preflight, configuration=configuration)
         self._say(desired.connector_id, [*plan.warnings, *result.warnings])
         after = result.observed or engine.read(desired.connector_id)
         if after is None:
@@ -362,11 +413,16 @@ class Backend:
 
     # ------------------------------------------------------------------ Read / Delete
     def read(self, connector_id: str, state: Mapping[str, Any], inputs: Mapping[str, Any]) -> Read:
-        """Refresh (state given) and import (nothing given): StackGuardian's view, secrets kept from state."""
+        """Refresh (state given) and import (nothing given): StackGuardian's view, secrets kept from state.
+
+        Reads only. A failed read is an error (the resource stays in state); only a connector
+        StackGuardian says is gone leaves it. A record with odd fields is drift: the outputs keep
+        what could be read, and the next `pulumi up` re-sends the declaration, which repairs it."""
         importing = not state and not inputs
         with self.errors("import" if importing else "read", state, inputs):
+            checked_resource_id(connector_id)
             engine = self.engine(state.get("org") or None)
-            observed = engine.read(connector_id)
+            observed, unreadable = engine.read_leniently(connector_id)
             if observed is None:
                 if importing:
                     raise BitbucketConnectorError(
@@ -382,9 +438,12 @@ class Backend:
                 kept.update(self._import_notes(observed))
             else:
                 note = refresh_note(connector_id, state.get("modified_at"), observed.modified_at, WORDING)
-                if note is not None:
+                if note is not None or unreadable is not None:
                     outs["credentials_fingerprint"] = None  # the next `up` re-sends the declared credential
+                if note is not None:
                     self._warn(escape_control(note))
+            if unreadable is not None:
+                self._warn(escape_control(unreadable_note(connector_id, unreadable.findings)))
             return Read(connector_id, outs, {**inputs_of(outs), **kept})
 
     def _import_notes(self, observed: ObservedConnector) -> dict[str, Any]:
@@ -406,8 +465,9 @@ class Backend:
         return extra
 
     def delete(self, connector_id: str, state: Mapping[str, Any]) -> None:
-        """Delete in the org the state recorded; a connector already gone is fine."""
+        """Delete in the org the state recorded (the old one, after a new org); a connector already gone is fine."""
         with self.errors("delete", state):
+            checked_resource_id(connector_id)
             self.engine(state.get("org") or None).delete(connector_id)
 
     # ------------------------------------------------------------------ Invoke
@@ -417,6 +477,10 @@ class Backend:
         if len(given) != 1:
             return {}, [Failure("", "give exactly one of connectorId and name (got "
                                     f"{' and '.join(camel(k) for k in given) or 'neither'})")]
+        if connector_id:
+            invalid = Identifier.CONNECTOR_ID.message(connector_id)  # it goes into a URL path: checked first
+            if invalid is not None:
+                return {}, [Failure("connector_id", invalid)]
         with self.errors("getConnector"):
             engine = self.engine()
             if connector_id:
@@ -427,9 +491,9 @@ class Backend:
             else:
                 found = engine.named(str(name))
                 if len(found) != 1:
-                    what = (f"{len(found)} connectors are named {escape_control(repr(name))} (Ids: "
+                    what = (f"{len(found)} connectors are named {shorten(name)} (Ids: "
                             f"{', '.join(sorted(o.id for o in found))}); look it up by connectorId") if found else (
-                        f"StackGuardian org {engine.org} has no Bitbucket connector named {escape_control(repr(name))}")
+                        f"StackGuardian org {engine.org} has no Bitbucket connector named {shorten(name)}")
                     return {}, [Failure("name", what)]
                 observed = found[0]
             if not observed.is_bitbucket:

@@ -35,7 +35,7 @@ from ...redact import escape_control
 from ..messages import shown
 from ..properties import OUTPUT_KEYS, PROGRAM_INPUT_KEYS
 from . import PACKAGE, properties
-from .backend import LOOKUP_KEYS, SECRET_OUTPUT_KEYS, Backend, Failure, camel
+from .backend import LOOKUP_KEYS, SECRET_OUTPUT_KEYS, Backend, Failure, camel, configuration_of_urn
 from .schema import FUNCTION_TOKEN, RESOURCE_TOKEN, schema_json
 
 _URN: contextvars.ContextVar[str] = contextvars.ContextVar("urn", default="")
@@ -145,7 +145,8 @@ class ConnectorProviderServicer(provider_pb2_grpc.ResourceProviderServicer):
     def Check(self, request: proto.CheckRequest, context: grpc.ServicerContext) -> proto.CheckResponse:
         self._resource(request.type)
         news, olds = properties.to_flat(request.news), properties.to_flat(request.olds)
-        checked = self.backend.check(olds.values, news.values, resource_name=request.name)
+        checked = self.backend.check(olds.values, news.values, resource_name=request.name,
+                                     configuration=configuration_of_urn(request.urn))
         failures = [Failure("", f"{escape_control(name)} is not a property of {RESOURCE_TOKEN}")
                     for name in news.strangers] + checked.failures
         secret = {*SECRET_OUTPUT_KEYS, *news.secret}
@@ -180,7 +181,8 @@ class ConnectorProviderServicer(provider_pb2_grpc.ResourceProviderServicer):
     @_answers
     def Create(self, request: proto.CreateRequest, context: grpc.ServicerContext) -> proto.CreateResponse:
         props = properties.to_flat(request.properties)
-        connector_id, outs = self.backend.create(props.values, preview=request.preview)
+        connector_id, outs = self.backend.create(props.values, preview=request.preview,
+                                                 configuration=configuration_of_urn(request.urn))
         return proto.CreateResponse(id=connector_id, properties=self._outputs(outs, props.secret))
 
     @_answers

@@ -52,9 +52,15 @@ def unwrap(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v["value"] if is_secret(v) else v for k, v in values.items()}
 
 
+def urn(name: str = "main", *, stack: str = "test", project: str = "native") -> str:
+    """A Connector's URN as the engine writes it (the native provider's configuration identity)."""
+    return f"urn:pulumi:{stack}::{project}::sgbitbucket:index:Connector::{name}"
+
+
 class Driver:
-    def __init__(self, stub: provider_pb2_grpc.ResourceProviderStub) -> None:
+    def __init__(self, stub: provider_pb2_grpc.ResourceProviderStub, servicer: ConnectorProviderServicer) -> None:
         self.stub = stub
+        self.servicer = servicer  # in this process: a test reaches the backend's engine through it
 
     def configure(self, emulator: Emulator, **extra: Any) -> None:
         args = {"apiKey": secret("sgo_test_key"), "apiUrl": emulator.stackguardian_url, "org": "acme",
@@ -65,15 +71,15 @@ class Driver:
         assert response.acceptSecrets and response.supportsPreview
 
     def check(self, news: Mapping[str, Any], olds: Mapping[str, Any] | None = None,
-              name: str = "main") -> proto.CheckResponse:
-        return self.stub.Check(proto.CheckRequest(urn=URN, news=struct(news), olds=struct(olds or {}), name=name,
+              name: str = "main", urn: str = URN) -> proto.CheckResponse:
+        return self.stub.Check(proto.CheckRequest(urn=urn, news=struct(news), olds=struct(olds or {}), name=name,
                                                   type="sgbitbucket:index:Connector"))
 
     def diff(self, connector_id: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> proto.DiffResponse:
         return self.stub.Diff(proto.DiffRequest(urn=URN, id=connector_id, olds=struct(olds), news=struct(news)))
 
-    def create(self, props: Mapping[str, Any], preview: bool = False) -> proto.CreateResponse:
-        return self.stub.Create(proto.CreateRequest(urn=URN, properties=struct(props), preview=preview))
+    def create(self, props: Mapping[str, Any], preview: bool = False, urn: str = URN) -> proto.CreateResponse:
+        return self.stub.Create(proto.CreateRequest(urn=urn, properties=struct(props), preview=preview))
 
     def update(self, connector_id: str, olds: Mapping[str, Any], news: Mapping[str, Any],
                preview: bool = False) -> proto.UpdateResponse:
@@ -97,10 +103,11 @@ class Driver:
 
 @contextmanager
 def running() -> Iterator[Driver]:
-    server, port = serve(ConnectorProviderServicer(None))
+    servicer = ConnectorProviderServicer(None)
+    server, port = serve(servicer)
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     try:
-        yield Driver(provider_pb2_grpc.ResourceProviderStub(channel))
+        yield Driver(provider_pb2_grpc.ResourceProviderStub(channel), servicer)
     finally:
         channel.close()
         server.stop(None)
