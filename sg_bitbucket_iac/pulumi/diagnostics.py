@@ -9,7 +9,6 @@ a whole traceback to the CLI, so :mod:`.error_reports` makes it send that text a
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Collection, Iterable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
@@ -34,21 +33,14 @@ def check_failures(
     return [dynamic.CheckFailure(key, reason) for key, reason in messages.check_reasons(problems, skip, secrets)]
 
 
-_WARNED: set[str] = set()
-_WARNED_LOCK = threading.Lock()
+_WARNED = messages.SaidOnce()
 
 
 def warn_once(text: str) -> None:
-    """Once per process: provider stderr is passed through to the Pulumi CLI (warnings hold no secret).
-
-    A credential's preflight warnings come back from the backend's cache on the write after Check,
-    so without this every warning would be printed twice.
-    """
-    with _WARNED_LOCK:
-        if text in _WARNED:
-            return
-        _WARNED.add(text)
-    print(f"warning: BitbucketConnector: {escape_control(text)}", file=sys.stderr, flush=True)
+    """Once per process (:class:`.messages.SaidOnce`): provider stderr is passed through to the Pulumi CLI
+    (warnings hold no secret)."""
+    if _WARNED.first_time(text):
+        print(f"warning: BitbucketConnector: {escape_control(text)}", file=sys.stderr, flush=True)
 
 
 def clean_errors(operation: str, *secret_sources: Mapping[str, Any],

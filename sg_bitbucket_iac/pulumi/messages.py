@@ -17,7 +17,8 @@ No Pulumi SDK import: each front wraps the results in its own types.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -40,6 +41,32 @@ def shown(text: str, secrets: Iterable[str], *, one_line: bool = False) -> str:
     if one_line:
         return escape_control("; ".join(cleaned.splitlines()), keep="")
     return escape_control(cleaned)
+
+
+class SaidOnce:
+    """The warnings a provider process has said, so that each is said once.
+
+    A credential's preflight warnings come back from the backend's cache on the write after Check,
+    and Check and Create both note a connector an interrupted create left: said each time, every
+    such warning would be printed twice."""
+
+    def __init__(self) -> None:
+        self._said: set[str] = set()
+        self._lock = threading.Lock()
+
+    def first_time(self, text: str) -> bool:
+        with self._lock:
+            if text in self._said:
+                return False
+            self._said.add(text)
+            return True
+
+    def wrap(self, say: Callable[[str], None]) -> Callable[[str], None]:
+        """``say``, called only with texts not said before."""
+        def once(text: str) -> None:
+            if self.first_time(text):
+                say(text)
+        return once
 
 
 def check_reasons(problems: Iterable[Problem], skip: Collection[str], secrets: list[str],

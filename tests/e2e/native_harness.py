@@ -92,14 +92,28 @@ class NativeProject:
         return self.root / "work"
 
     # ------------------------------------------------------------------ commands
-    def run(self, *args: str, check: bool = True, stdin: str | None = None, timeout: float = 300) -> CliRun:
+    def run(self, *args: str, check: bool = True, stdin: str | None = None, timeout: float = 300,
+            env: Mapping[str, str] | None = None) -> CliRun:
+        """One command; ``env``: variables added for this command only."""
         argv = [str(self.binary), *args, "--non-interactive", "--color", "never"]
-        done = subprocess.run(argv, cwd=self.work, env=self.env, input=stdin, capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        done = subprocess.run(argv, cwd=self.work, env={**self.env, **(env or {})}, input=stdin,
+                              capture_output=True, text=True, timeout=timeout, check=False)
         run = CliRun(list(args), done.returncode, done.stdout, done.stderr)
         self.runs.append(run)
         if check and run.returncode != 0:
             raise CliFailed(run)
+        return run
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """One command in the background (a test that kills part of it); :meth:`finished` collects it."""
+        argv = [str(self.binary), *args, "--non-interactive", "--color", "never"]
+        return subprocess.Popen(argv, cwd=self.work, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+
+    def finished(self, process: subprocess.Popen[str], *args: str, timeout: float = 120) -> CliRun:
+        stdout, stderr = process.communicate(timeout=timeout)
+        run = CliRun(list(args), process.returncode, stdout, stderr)
+        self.runs.append(run)
         return run
 
     def fails(self, *args: str) -> CliRun:
@@ -184,3 +198,33 @@ def secret_outputs_encrypted(resource: Mapping[str, Any], *names: str) -> None:
     for name in names:
         value = resource["outputs"].get(name)
         assert value is None or is_secret_value(value), f"{name} is not encrypted in state: {value!r}"
+
+
+def verbs(emu: Emulator) -> set[str]:
+    """The HTTP methods StackGuardian saw since the stats were last cleared (`DELETE /stats`)."""
+    return set(emu.admin("GET", "/stats")["stackguardian"]["by_method"])
+
+
+def secrets_block(*names: str) -> str:
+    """A YAML program's `config:` block declaring each ``token_<name>`` a secret string."""
+    return "config:\n" + "".join(f"  token_{name}:\n    type: string\n    secret: true\n" for name in names)
+
+
+def api_token_connector(resource: str, *, name: str | None = None, token: str = "api", extra: str = "",
+                        options: str = "") -> str:
+    """One `sgbitbucket:Connector` of a YAML program's `resources:` (alice's API token ``token_<token>``);
+    ``extra``: more property lines, ``options``: option lines (each indented as in the program)."""
+    text = (f"  {resource}:\n    type: sgbitbucket:Connector\n    properties:\n      name: {name or resource}\n"
+            f"      workspace: acme\n      authType: api_token\n      username: alice\n      email: alice@acme.io\n"
+            f"      apiToken: ${{token_{token}}}\n{extra}")
+    return text + (f"    options:\n{options}" if options else "")
+
+
+def seed_record(emu: Emulator, org: str, connector_id: str, token: str, *, name: str | None = None,
+                tags: Mapping[str, str] | None = None) -> None:
+    """A connector written outside the program (in the UI, or by another front: its ``tags``)."""
+    emu.admin("POST", f"/stackguardian/orgs/{org}/integrations/bulk", {"records": [{
+        "Id": connector_id, "ResourceName": name or connector_id, "Tags": [], "ContextTags": dict(tags or {}),
+        "Settings": {"kind": "BITBUCKET_ORG", "config": [{
+            "bitbucketAuthType": "API_TOKEN", "bitbucketCreds": f"alice:{token}", "bitbucketEmail": "alice@acme.io"}]},
+    }]})

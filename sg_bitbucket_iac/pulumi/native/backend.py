@@ -46,7 +46,7 @@ from ...settings import Settings, checked_api_key, checked_base_url, checked_org
 from ...tags import owner_of
 from ...wire import ObservedConnector
 from ...wording import NATIVE_PULUMI_WORDING, camel_case
-from ..messages import check_reasons, clean_errors, org_move_warning, shown, unreadable_note
+from ..messages import SaidOnce, check_reasons, clean_errors, org_move_warning, shown, unreadable_note
 from ..properties import (
     FLAG_KEYS,
     OUTPUT_KEYS,
@@ -160,8 +160,9 @@ def parse(values: Mapping[str, Any]) -> Connector:
 class Backend:
     """One per provider process: settings from Configure, one engine per org, created on first use."""
 
-    def __init__(self, warn: Warn) -> None:
-        self._warn = warn
+    def __init__(self, warn: Warn, *, log: Warn | None = None) -> None:
+        self._warn = SaidOnce().wrap(warn)  # each warning once per process, as the dynamic provider's
+        self._log = log  # where the opt-in log's lines go (None: this process's stderr)
         self._config: dict[str, Any] = {}
         self._settings: Settings | None = None
         self._engines: dict[str, Engine] = {}
@@ -194,9 +195,9 @@ class Backend:
     def configure(self, config: Mapping[str, Any]) -> None:
         """Keep the `sgbitbucket:*` values; Settings.resolve adds the environment on first use.
 
-        ``SG_BITBUCKET_IAC_LOG`` turns on the provider log: plain lines on this plugin's stderr, which the
-        Pulumi CLI shows with the run (scrubbed like the CLI's, :mod:`sg_bitbucket_iac.logs`)."""
-        log_problem = logs.configure_provider(os.environ, style="plain")
+        ``SG_BITBUCKET_IAC_LOG`` turns on the provider log: the dynamic provider's plain lines (scrubbed
+        like the CLI's, :mod:`sg_bitbucket_iac.logs`), sent to the engine's log, shown with the run."""
+        log_problem = logs.configure_provider(os.environ, style="plain", sink=self._log)
         if log_problem:
             self._warn(escape_control(log_problem))
         kept = {k: v for k, v in config.items() if k in SETTING_OF_CONFIG and v not in (None, "") and v is not UNKNOWN}

@@ -43,7 +43,9 @@ Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
 class EngineLog:
-    """Warnings to the engine's log service (shown under the resource); stderr without an engine."""
+    """Messages to the engine's log service (shown under the resource being worked on); stderr without an
+    engine. The engine hides a resource plugin's own stderr unless `--debug`, so nothing meant for a
+    person goes there while an engine listens."""
 
     def __init__(self, address: str | None) -> None:
         self._address = address
@@ -51,15 +53,22 @@ class EngineLog:
         self._lock = threading.Lock()
 
     def warn(self, message: str) -> None:
+        self._send(engine_pb2.WARNING, "warning", message)
+
+    def info(self, message: str) -> None:
+        """A line of the opt-in log (``SG_BITBUCKET_IAC_LOG``): shown with the run, like the dynamic provider's."""
+        self._send(engine_pb2.INFO, "info", message)
+
+    def _send(self, severity: engine_pb2.LogSeverity.ValueType, label: str, message: str) -> None:
         text = escape_control(message, keep="")
         try:
             stub = self._engine()
             if stub is not None:
-                stub.Log(engine_pb2.LogRequest(severity=engine_pb2.WARNING, message=text, urn=_URN.get()), timeout=10)
+                stub.Log(engine_pb2.LogRequest(severity=severity, message=text, urn=_URN.get()), timeout=10)
                 return
         except grpc.RpcError:
-            pass  # the engine is going away: the warning goes where a person can still see it
-        print(f"warning: {PACKAGE}: {text}", file=sys.stderr, flush=True)
+            pass  # the engine is going away: the message goes where a person can still see it
+        print(f"{label}: {PACKAGE}: {text}", file=sys.stderr, flush=True)
 
     def _engine(self) -> engine_pb2_grpc.EngineStub | None:
         with self._lock:
@@ -111,7 +120,7 @@ class ConnectorProviderServicer(provider_pb2_grpc.ResourceProviderServicer):
 
     def __init__(self, engine_address: str | None = None) -> None:
         self.log = EngineLog(engine_address)
-        self.backend = Backend(self.log.warn)
+        self.backend = Backend(self.log.warn, log=self.log.info)
 
     # ------------------------------------------------------------------ plugin and provider
     def GetPluginInfo(self, request: empty_pb2.Empty, context: grpc.ServicerContext) -> proto.PluginInfo:
