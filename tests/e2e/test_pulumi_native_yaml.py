@@ -26,6 +26,7 @@ from native_harness import (
     provider_config,
     secret_outputs_encrypted,
     seed,
+    verbs,
     writes,
 )
 from pulumi_harness import raw_record
@@ -252,10 +253,11 @@ def test_pulumi_import_round_trip_and_the_import_option(
     _made_outside(emu, api_key, "clicked", tokens["api2"])
     project = project_for(pulumi_cli, tmp_path / "project", emu, api_key, tokens, CONFIG + "resources: {}\n")
 
-    # `pulumi import`: reads only, writes the state and the program's code (the username from its tag)
-    before = writes(emu)
+    # `pulumi import`: reads only (StackGuardian sees GETs alone), writes the state and the program's code (the
+    # username from its tag); the take-over it says (`adopt: true`) moves the owner at `up`
+    emu.admin("DELETE", "/stats")
     run = project.run("import", "sgbitbucket:index:Connector", "imported", "cli_api", "--yes", "--out", "gen.yaml")
-    assert writes(emu) == before
+    assert verbs(emu) == {"GET"} and raw_record(emu, ORG, "cli_api")["ContextTags"][OWNER_TAG] == "cli"  # type: ignore[index]
     assert "owned by cli" in run.output and "set the credential (apiToken)" in run.output
     generated = (project.work / "gen.yaml").read_text(encoding="utf-8")
     for line in ("type: sgbitbucket:Connector", "connectorId: cli_api", "workspace: acme", "username: alice",
