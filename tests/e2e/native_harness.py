@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -228,3 +229,34 @@ def seed_record(emu: Emulator, org: str, connector_id: str, token: str, *, name:
         "Settings": {"kind": "BITBUCKET_ORG", "config": [{
             "bitbucketAuthType": "API_TOKEN", "bitbucketCreds": f"alice:{token}", "bitbucketEmail": "alice@acme.io"}]},
     }]})
+
+
+CLOCK = "2026-01-15T00:00:00Z"  # the emulator's and the plugin's clock (the plugin inherits SG_BITBUCKET_IAC_NOW)
+
+
+def yaml_engine() -> Path:
+    """The real Pulumi CLI, with the YAML language host beside it (`require_engine` fails in CI without them)."""
+    from engines import require_engine
+
+    binary = require_engine("pulumi", "the native provider's e2e tier runs the real CLI")
+    require_engine("pulumi-language-yaml", "YAML programs run on the YAML language host")
+    return binary
+
+
+@contextmanager
+def emulated(api_key: str, tokens: Mapping[str, str], *, orgs: tuple[str, ...] = ("acme",)) -> Iterator[Emulator]:
+    """An emulator on :data:`CLOCK`: the workspace, the credentials (:func:`seed`), ``orgs`` keyed by ``api_key``."""
+    with Emulator() as emulator:
+        emulator.admin("POST", "/clock", {"now": CLOCK})
+        seed(emulator, tokens, orgs=dict.fromkeys(orgs, api_key))
+        yield emulator
+
+
+def stack_for(binary: Path, root: Path, emu: Emulator, api_key: str, tokens: Mapping[str, str],
+              program: str) -> NativeProject:
+    """A new stack of ``program`` (YAML) on org `acme` of ``emu``: the API key and each ``token_<name>`` secret."""
+    project = NativeProject.create(binary, root)
+    project.program(program)
+    project.init(provider_config(emu, "acme"),
+                 {"sgbitbucket:apiKey": api_key, **{f"token_{k}": v for k, v in tokens.items()}})
+    return project

@@ -10,7 +10,6 @@ its URN), runs it, and ends in a preview with nothing to do. The advice is in th
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,16 +19,17 @@ import pytest
 pytest.importorskip("pulumi")
 
 from advice import argv, the_command
-from engines import require_engine
 from native_harness import (
+    CLOCK,
     VENV_BIN,
     NativeProject,
     api_token_connector,
     assert_no_leak,
-    provider_config,
+    emulated,
     secrets_block,
-    seed,
     seed_record,
+    stack_for,
+    yaml_engine,
 )
 from pulumi_harness import raw_record
 
@@ -39,7 +39,6 @@ from sg_bitbucket_iac.tags import OWNER_TAG, WORKSPACE_TAG
 pytestmark = pytest.mark.e2e
 
 ORG = "acme"
-CLOCK = "2026-01-15T00:00:00Z"
 LATER = "2026-01-15T01:00:00Z"  # the CLI's write comes after the stack's
 CONFIG = secrets_block("api")
 TAKE_OVER = ("take it over with `adopt: true` on the sgbitbucket Connector (`adopt=True` in Python, "
@@ -48,30 +47,18 @@ TAKE_OVER = ("take it over with `adopt: true` on the sgbitbucket Connector (`ado
 
 @pytest.fixture(scope="module")
 def pulumi_cli() -> Path:
-    binary = require_engine("pulumi", "the native provider's advice is followed with the real CLI")
-    require_engine("pulumi-language-yaml", "YAML programs run on the YAML language host")
-    return binary
-
-
-@pytest.fixture
-def sentinel() -> str:
-    return "SENTINEL-" + secrets.token_hex(10)
+    return yaml_engine()
 
 
 @pytest.fixture
 def emu(sentinel: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     monkeypatch.setenv("SG_BITBUCKET_IAC_NOW", CLOCK)
-    with Emulator() as emulator:
-        emulator.admin("POST", "/clock", {"now": CLOCK})
-        seed(emulator, {"api": f"{sentinel}-token"}, orgs={ORG: f"sgo_{sentinel}"})
+    with emulated(f"sgo_{sentinel}", {"api": f"{sentinel}-token"}) as emulator:
         yield emulator
 
 
 def project_for(binary: Path, root: Path, emu: Emulator, sentinel: str, program: str) -> NativeProject:
-    project = NativeProject.create(binary, root)
-    project.program(program)
-    project.init(provider_config(emu, ORG), {"sgbitbucket:apiKey": f"sgo_{sentinel}", "token_api": f"{sentinel}-token"})
-    return project
+    return stack_for(binary, root, emu, f"sgo_{sentinel}", {"api": f"{sentinel}-token"}, program)
 
 
 def owner(emu: Emulator, connector_id: str) -> str | None:

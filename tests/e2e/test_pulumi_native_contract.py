@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,17 +22,17 @@ import pytest
 
 pytest.importorskip("pulumi")
 
-from engines import require_engine
 from mid_apply_kill import command_line, descendants, hold_the_create_answer, kill, wait_until_stored
 from native_harness import (
-    NativeProject,
+    CLOCK,
     api_token_connector,
     assert_no_leak,
-    provider_config,
+    emulated,
     secrets_block,
-    seed,
     seed_record,
+    stack_for,
     verbs,
+    yaml_engine,
 )
 from pulumi_harness import raw_record
 
@@ -43,21 +42,13 @@ from sg_bitbucket_iac.tags import OWNER_TAG
 pytestmark = pytest.mark.e2e
 
 ORG, NEW_ORG = "acme", "beta"
-CLOCK = "2026-01-15T00:00:00Z"
 CONFIG = secrets_block("api", "weak")
 PLUGIN = "pulumi-resource-sgbitbucket"
 
 
 @pytest.fixture(scope="module")
 def pulumi_cli() -> Path:
-    binary = require_engine("pulumi", "the native provider's e2e tier runs the real CLI")
-    require_engine("pulumi-language-yaml", "YAML programs run on the YAML language host")
-    return binary
-
-
-@pytest.fixture
-def sentinel() -> str:
-    return "SENTINEL-" + secrets.token_hex(10)
+    return yaml_engine()
 
 
 @pytest.fixture
@@ -73,19 +64,8 @@ def tokens(sentinel: str) -> dict[str, str]:
 @pytest.fixture
 def emu(api_key: str, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     monkeypatch.setenv("SG_BITBUCKET_IAC_NOW", CLOCK)  # the plugin inherits the product clock
-    with Emulator() as emulator:
-        emulator.admin("POST", "/clock", {"now": CLOCK})
-        seed(emulator, tokens, orgs={ORG: api_key, NEW_ORG: api_key})
+    with emulated(api_key, tokens, orgs=(ORG, NEW_ORG)) as emulator:
         yield emulator
-
-
-def project_for(pulumi_cli: Path, tmp_path: Path, emu: Emulator, api_key: str, tokens: dict[str, str],
-                program: str) -> NativeProject:
-    project = NativeProject.create(pulumi_cli, tmp_path)
-    project.program(program)
-    project.init(provider_config(emu, ORG),
-                 {"sgbitbucket:apiKey": api_key, **{f"token_{k}": v for k, v in tokens.items()}})
-    return project
 
 
 def owner(emu: Emulator, org: str, connector_id: str) -> str | None:
@@ -108,7 +88,7 @@ def test_planning_reads_only_and_what_changes_outside_or_in_the_program_converge
     pulumi_cli: Path, tmp_path: Path, emu: Emulator, api_key: str, tokens: dict[str, str], sentinel: str
 ) -> None:
     seed_record(emu, ORG, "cliowned", tokens["api"], tags={OWNER_TAG: "cli", "sg-bitbucket-iac/managed": "true"})
-    project = project_for(pulumi_cli, tmp_path, emu, api_key, tokens, fleet())
+    project = stack_for(pulumi_cli, tmp_path, emu, api_key, tokens, fleet())
 
     # 1. preview (Check, Diff) reads only, `adopt: true` included; `up` moves the owner. The plugin's log,
     #    asked for with SG_BITBUCKET_IAC_LOG, comes with the run: every request, no secret.
@@ -172,8 +152,8 @@ def test_planning_reads_only_and_what_changes_outside_or_in_the_program_converge
 def test_an_up_whose_plugin_is_killed_after_the_create_is_stored_is_finished_by_the_next_up(
     pulumi_cli: Path, tmp_path: Path, emu: Emulator, api_key: str, tokens: dict[str, str], sentinel: str
 ) -> None:
-    project = project_for(pulumi_cli, tmp_path, emu, api_key, tokens,
-                          CONFIG + "resources:\n" + api_token_connector("killed"))
+    project = stack_for(pulumi_cli, tmp_path, emu, api_key, tokens,
+                        CONFIG + "resources:\n" + api_token_connector("killed"))
     hold_the_create_answer(emu)
     running = project.start("up", "--yes")
     try:

@@ -18,16 +18,16 @@ import pytest
 
 pytest.importorskip("pulumi")
 
-from engines import require_engine
 from native_harness import (
+    CLOCK,
     VENV_BIN,
-    NativeProject,
     assert_no_leak,
-    provider_config,
+    emulated,
     secret_outputs_encrypted,
-    seed,
+    stack_for,
     verbs,
     writes,
+    yaml_engine,
 )
 from pulumi_harness import raw_record
 
@@ -40,14 +40,11 @@ from sg_bitbucket_iac.wire import to_create_payload
 pytestmark = pytest.mark.e2e
 
 ORG = "acme"
-CLOCK = "2026-01-15T00:00:00Z"
 
 
 @pytest.fixture(scope="module")
 def pulumi_cli() -> Path:
-    binary = require_engine("pulumi", "the native provider's e2e tier runs the real CLI")
-    require_engine("pulumi-language-yaml", "YAML programs run on the YAML language host")
-    return binary
+    return yaml_engine()
 
 
 @pytest.fixture(scope="module")
@@ -74,19 +71,8 @@ def _clock() -> Iterator[None]:
 
 @pytest.fixture
 def emu(api_key: str, tokens: dict[str, str]) -> Iterator[Emulator]:
-    with Emulator() as emulator:
-        emulator.admin("POST", "/clock", {"now": CLOCK})
-        seed(emulator, tokens, orgs={ORG: api_key})
+    with emulated(api_key, tokens) as emulator:
         yield emulator
-
-
-def project_for(pulumi_cli: Path, tmp_path: Path, emu: Emulator, api_key: str, tokens: dict[str, str],
-                program: str) -> NativeProject:
-    project = NativeProject.create(pulumi_cli, tmp_path)
-    project.program(program)
-    project.init(provider_config(emu, ORG),
-                 {"sgbitbucket:apiKey": api_key, **{f"token_{k}": v for k, v in tokens.items()}})
-    return project
 
 
 CONFIG = "config:\n" + "".join(
@@ -138,7 +124,7 @@ def config_of(emu: Emulator, connector_id: str) -> dict[str, object]:
 def test_yaml_program_preview_up_auth_switch_refresh_destroy(
     pulumi_cli: Path, tmp_path: Path, emu: Emulator, api_key: str, tokens: dict[str, str]
 ) -> None:
-    project = project_for(pulumi_cli, tmp_path, emu, api_key, tokens, fleet())
+    project = stack_for(pulumi_cli, tmp_path, emu, api_key, tokens, fleet())
 
     # preview: validated, preflighted, nothing written; a value unknown until apply is fine
     preview = project.run("preview")
@@ -251,7 +237,7 @@ def test_pulumi_import_round_trip_and_the_import_option(
 ) -> None:
     _applied_by_cli(emu, api_key, tmp_path, tokens)
     _made_outside(emu, api_key, "clicked", tokens["api2"])
-    project = project_for(pulumi_cli, tmp_path / "project", emu, api_key, tokens, CONFIG + "resources: {}\n")
+    project = stack_for(pulumi_cli, tmp_path / "project", emu, api_key, tokens, CONFIG + "resources: {}\n")
 
     # `pulumi import`: reads only (StackGuardian sees GETs alone), writes the state and the program's code (the
     # username from its tag); the take-over it says (`adopt: true`) moves the owner at `up`
@@ -332,7 +318,7 @@ def test_errors_are_one_line_and_nothing_is_written(
 """
 
     program = one("weak", "token_weak")
-    project = project_for(pulumi_cli, tmp_path, emu, api_key, tokens, program)
+    project = stack_for(pulumi_cli, tmp_path, emu, api_key, tokens, program)
     failed = project.fails("preview")
     assert "apiToken" in failed.output and "read:repository:bitbucket" in failed.output  # every missing scope
 

@@ -10,38 +10,30 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from guide_credentials import APP_PASSWORDS_STILL_WORK, GuideCredential, guide_cases, scopes_without
+from guide_credentials import GuideCredential, guide_cases, seeded_without
 from native_driver import plain, running, unwrap
-from seeding import seed_workspace
 
 from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.wording import camel_case
-
-PROJECT = "PLAT"  # the project tests/seeding.py creates, holding repository infra
 
 
 @pytest.mark.parametrize(("guide", "left_out"), guide_cases())
 def test_check_and_create_with_preflight_on(emulator: Emulator, sentinel: str, monkeypatch: pytest.MonkeyPatch,
                                             guide: GuideCredential, left_out: str | None) -> None:
-    monkeypatch.setenv("SG_BITBUCKET_IAC_NOW", APP_PASSWORDS_STILL_WORK)
-    emulator.admin("POST", "/clock", {"now": APP_PASSWORDS_STILL_WORK})
-    seed_workspace(emulator)
     secret = f"{sentinel}-{guide.id}"
-    guide.seed(emulator, secret, scopes_without(guide, left_out), project=PROJECT)
+    named = seeded_without(emulator, monkeypatch, guide, left_out, secret)
     props = {"name": "guide-connector", "workspace": "acme",
-             **{camel_case(k): v for k, v in guide.flat_fields(secret, PROJECT).items()}}
+             **{camel_case(k): v for k, v in guide.flat_fields(secret, "PLAT").items()}}
     secret_property = camel_case(guide.secret_field)
-    words = guide.failure_without(left_out) if left_out else None
     with running() as driver:
         driver.configure(emulator)  # preflight on: the provider config does not turn it off
         failures = {f.property: f.reason for f in driver.check(props).failures}
-        if words is None:
+        if named is None:
             assert failures == {}
             created = driver.create(props)
             outs = unwrap(plain(created.properties))
             assert created.id == "guide_connector" and outs["authenticated"] is True and outs["authType"] == guide.kind
             return
-        named = f"lacks {words} ({left_out})"
         assert list(failures) == [secret_property] and named in failures[secret_property]
         assert secret not in failures[secret_property]
         with pytest.raises(grpc.RpcError) as caught:
