@@ -165,14 +165,17 @@ class StackGuardianClient:
         self._create.close()
 
     # ------------------------------------------------------------------ plumbing
-    def _url(self, *parts: str) -> str:
+    def _url(self, connector_id: str | None = None, *, listing: bool = False) -> str:
         """The one place a StackGuardian URL is made: ``/api/v1/orgs/{org}/integrations/`` (create),
-        ``…/listall/`` (``_url(LISTALL)``) or ``…/{connector_id}/``, each part checked by its rule,
-        percent-encoded, and the result proved to stay under the prefix (:func:`~sg_bitbucket_iac.urls.join_path`)."""
-        if len(parts) > 1:
-            raise ValueError("a StackGuardian URL has at most one part below integrations/")
-        if parts and parts[0] != LISTALL:
-            Identifier.CONNECTOR_ID.check(parts[0], "connector_id")
+        ``…/listall/`` (``listing``) or ``…/{connector_id}/``, the Id checked by its rule (so a connector Id
+        of ``listall`` never reaches the listing route), percent-encoded, and the result proved to stay under
+        the prefix (:func:`~sg_bitbucket_iac.urls.join_path`)."""
+        if listing:
+            if connector_id is not None:
+                raise ValueError("the listing route names no connector")
+            parts: tuple[str, ...] = (LISTALL,)
+        else:
+            parts = () if connector_id is None else (Identifier.CONNECTOR_ID.check(connector_id, "connector_id"),)
         return join_path(self._base, self._prefix, parts, trailing_slash=True, names=("connector_id",))
 
     def _headers(self) -> dict[str, str]:
@@ -403,7 +406,7 @@ class StackGuardianClient:
             if cursor:
                 page_params["lastevaluatedkey"] = cursor
             records, cursor = self._listall_page(
-                self._request("GET", self._url(LISTALL), operation, params=page_params))
+                self._request("GET", self._url(listing=True), operation, params=page_params))
             yield from records
             if cursor is None:
                 return

@@ -1,7 +1,8 @@
 """`plan -f FILE --out PLAN.json` / `apply PLAN.json`: review a plan in CI, then apply exactly it.
 
 The file holds no secret: each connector's changes (secrets as `(sensitive)`), the credential
-fingerprint the plan was made with (salted and slow, the same one kept in ContextTags and state),
+fingerprint the plan was made with (keyed or salted-slow, see secrets/fingerprints.py; the same one kept
+in ContextTags and state),
 the `ModifiedAt` StackGuardian showed, and a digest of the non-secret declarations. `apply
 PLAN.json` loads the definitions again (references are resolved again), plans again, and refuses
 when anything differs: the definitions changed, a secret reference now gives another credential,
