@@ -14,7 +14,6 @@ from typing import Any
 
 from pulumi.output import Unknown
 
-from ..engine import AppliedSnapshot
 from ..flatstate import (
     CREDENTIAL_KEYS,
     DESCRIPTIVE_KEYS,
@@ -23,13 +22,10 @@ from ..flatstate import (
     flat_of,
     key_of_path,
     refreshed,
-    snapshot_of,
 )
 from ..identifiers import Identifier
-from ..model import Connector, parse_connector
-from ..settings import parse_bool
+from ..model import Connector
 from ..wire import ObservedConnector
-from ..wording import PULUMI_WORDING
 
 # The wire form of an unknown value; the SDK turns it into pulumi.output.Unknown during Check/Diff.
 UNKNOWN_WIRE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -80,11 +76,6 @@ def connector_data(props: Mapping[str, Any]) -> dict[str, Any]:
     return declaration(props)
 
 
-def parse(props: Mapping[str, Any]) -> Connector:
-    """The declared connector, its problems worded in Pulumi's property names."""
-    return parse_connector(connector_data(props), names=PULUMI_WORDING.field_names)
-
-
 def configuration_of(props: Mapping[str, Any]) -> str | None:
     """The stack and resource that declare the connector, as BitbucketConnector set it (see
     :func:`~sg_bitbucket_iac.interrupted_create.creation_marker`); None from older programs."""
@@ -125,23 +116,6 @@ class Replacements:
     def clear(self) -> None:
         with self._lock:
             self._replaced.clear()
-
-
-def preflight_flag(value: Any) -> bool | None:
-    """The per-resource ``preflight`` input; None (unset or not known yet) defers to the provider setting.
-
-    Read by the settings' own parser, so this input, ``stackguardian:preflight`` and
-    ``SG_BITBUCKET_IAC_PREFLIGHT`` accept the same words. Anything else raises ConfigurationError:
-    a typo must not quietly turn the credential check off.
-    """
-    if value is None or value == "" or is_unknown(value):
-        return None
-    return parse_bool(value if isinstance(value, bool | str) else repr(value), "preflight")
-
-
-def snapshot_from_state(outs: Mapping[str, Any]) -> AppliedSnapshot | None:
-    """The AppliedSnapshot that Pulumi state (the previous outputs) holds; None if it is incomplete."""
-    return snapshot_of(outs, outs.get("org"))
 
 
 def state_outputs(
@@ -186,8 +160,6 @@ __all__ = [
     "connector_data",
     "inputs_from_outputs",
     "is_unknown",
-    "preflight_flag",
     "property_of",
-    "snapshot_from_state",
     "state_outputs",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sg_bitbucket_iac.errors import BitbucketConnectorError, ConnectorValidationError, Problem, SGBitbucketError
-from sg_bitbucket_iac.pulumi.messages import check_reasons, clean_errors, shown
+from sg_bitbucket_iac.pulumi.messages import SaidOnce, check_reasons, clean_errors, shown
 from sg_bitbucket_iac.wording import NATIVE_PULUMI_WORDING, PULUMI_WORDING, FrontWording
 
 
@@ -41,3 +41,28 @@ def test_every_error_leaves_as_one_scrubbed_error_without_its_cause(sentinel: st
         raise KeyError(sentinel + "x" * 1000)
     assert str(unexpected.value).startswith("read: unexpected KeyError: ") and sentinel not in str(unexpected.value)
     assert len(str(unexpected.value)) < 600
+
+
+def test_a_warning_is_said_once_per_process(sentinel: str) -> None:
+    said: list[str] = []
+    once = SaidOnce().wrap(said.append)
+    once(sentinel)
+    once(sentinel)
+    once(sentinel + "2")
+    assert said == [sentinel, sentinel + "2"]
+
+
+def test_an_unexpected_error_leaves_as_a_short_scrubbed_message_without_its_cause(sentinel: str) -> None:
+    with pytest.raises(BitbucketConnectorError) as caught, clean_errors("read", {"api_token": sentinel},
+                                                                        wording=PULUMI_WORDING):
+        raise KeyError(sentinel + "x" * 1000)
+    text = str(caught.value)
+    assert text.startswith("read: unexpected KeyError: ") and sentinel not in text and len(text) < 600
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_the_exists_message_names_every_way_on() -> None:
+    from sg_bitbucket_iac.errors import ConnectorExistsError
+
+    text = str(ConnectorExistsError("main_1", "acme", hint=PULUMI_WORDING.exists.format(id="main_1")))
+    assert "adopt=True" in text and 'BitbucketConnector.get(name, "main_1")' in text and "another connector_id" in text

@@ -8,6 +8,7 @@ from native_driver import SECRET, UNKNOWN, is_secret
 from pulumi.runtime import rpc
 
 from sg_bitbucket_iac.pulumi.native import backend, properties
+from sg_bitbucket_iac.pulumi.properties import OUTPUT_KEYS
 
 
 def wire(values: dict[str, object]) -> struct_pb2.Struct:
@@ -36,7 +37,7 @@ def test_secrets_are_unwrapped_and_remembered_unknowns_marked_strangers_kept() -
 def test_outputs_mark_every_secret_key_and_what_arrived_secret() -> None:
     values = {"api_token": "t0ken", "credentials_fingerprint": "hmac1:x", "description": "d", "name": "n",
               "app_password": None, "modified_at": backend.UNKNOWN}
-    out = MessageToDict(properties.from_flat(values, backend.OUTPUT_KEYS,
+    out = MessageToDict(properties.from_flat(values, OUTPUT_KEYS,
                                              secret_keys={*backend.SECRET_OUTPUT_KEYS, "description"}))
     assert is_secret(out["apiToken"]) and is_secret(out["credentialsFingerprint"]) and is_secret(out["description"])
     assert out["name"] == "n" and out["appPassword"] is None and out["modifiedAt"] == UNKNOWN
