@@ -45,7 +45,7 @@ DYNAMIC_FRONT = PulumiFront(wording=PULUMI_WORDING, property_name=str, one_line=
                             read_by_id="BitbucketConnector.get", import_notes=False)
 
 
-def _say(text: str) -> None:
+def _warn(text: str) -> None:
     """Provider stderr is passed through to the Pulumi CLI (the lifecycle says each text once; escaping
     control characters again here is harmless, and keeps anything else that calls this safe)."""
     print(f"warning: BitbucketConnector: {escape_control(text)}", file=sys.stderr, flush=True)
@@ -79,7 +79,7 @@ class BitbucketConnectorProvider(dynamic.ResourceProvider):
             with _RUNTIME_LOCK:
                 lifecycle = self.__dict__.get("_lifecycle_state")
                 if lifecycle is None:
-                    lifecycle = Lifecycle(DYNAMIC_FRONT, _say)
+                    lifecycle = Lifecycle(DYNAMIC_FRONT, _warn)
                     self.__dict__["_lifecycle_state"] = lifecycle
         return lifecycle
 

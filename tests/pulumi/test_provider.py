@@ -16,7 +16,7 @@ from sg_bitbucket_iac.pulumi.provider import (
     INPUT_KEYS,
     OUTPUT_KEYS,
     BitbucketConnectorProvider,
-    _say,
+    _warn,
     connector_data,
     property_of,
 )
@@ -405,7 +405,7 @@ def test_server_texts_reach_the_cli_with_control_characters_escaped(
         provider.create(api_props(tokens["api"]))
     text = str(caught.value)
     assert "\\x1b[2Jcleared\\x07" in text and "\x1b" not in text and "\x07" not in text
-    _say("a name from the UI: \x1b]8;;http://evil\x07link")
+    _warn("a name from the UI: \x1b]8;;http://evil\x07link")
     err = capsys.readouterr().err
     assert "\\x1b]8;;http://evil\\x07link" in err and "\x1b" not in err
 
