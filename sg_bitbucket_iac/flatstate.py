@@ -65,15 +65,23 @@ _FIELD_OF_KEY = {flat_key(f): f for f in (*_TOP_FIELDS, *_AUTH_FIELDS, "type")}
 _INDEX_RE = re.compile(r"\[(\d+)\]")
 
 
-def key_of_path(problem_path: str) -> tuple[str, int | None]:
-    """A backend problem path as (flat key, list index): `auth.email` -> ("email", None),
-    `id` -> ("connector_id", None), `tags[1]` -> ("tags", 1), `auth` -> ("auth_type", None)."""
+def field_of_path(problem_path: str) -> tuple[str, int | None]:
+    """A backend problem path as (backend field, list index): `auth.email` -> ("email", None),
+    `id` -> ("id", None), `tags[1]` -> ("tags", 1), `auth` -> ("type", None); a front names the
+    field through its wording table (``FrontWording.field``)."""
     if not problem_path:
         return "", None
     head, _, rest = problem_path.partition(".")
     name = (rest.split(".", 1)[0] or "type") if head == "auth" else head
     index = _INDEX_RE.search(name)
-    return flat_key(_INDEX_RE.sub("", name)), int(index.group(1)) if index else None
+    return _INDEX_RE.sub("", name), int(index.group(1)) if index else None
+
+
+def key_of_path(problem_path: str) -> tuple[str, int | None]:
+    """A backend problem path as (flat key, list index): `auth.email` -> ("email", None),
+    `id` -> ("connector_id", None), `tags[1]` -> ("tags", 1), `auth` -> ("auth_type", None)."""
+    field, index = field_of_path(problem_path)
+    return (flat_key(field) if field else ""), index
 
 
 def declaration(

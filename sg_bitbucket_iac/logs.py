@@ -13,7 +13,9 @@ The same setting works in every front, written where its engine shows a plugin's
   ``@message``, ``@module``, ``@timestamp``), which go-plugin reads into Terraform's provider log at
   that level: ``TF_LOG=debug`` (or ``TF_LOG_PROVIDER=debug``) shows them, ``TF_LOG_PATH`` keeps them;
 * the Pulumi dynamic provider: plain lines on its stderr, which the Pulumi engine shows with the
-  run's output (each line as a diagnostic of the provider; ``--logtostderr -v=9`` adds the engine's own).
+  run's output (each line as a diagnostic of the provider; ``--logtostderr -v=9`` adds the engine's own);
+* the native Pulumi provider: the same plain lines, handed to a ``sink`` that sends each to the engine's
+  log service (the engine hides a resource plugin's stderr unless ``--debug``), shown under the resource.
 
 Secrets: the CLI hands in the live set of what it has read; a provider process has no such list, so
 the engine calls :func:`remember_secret` with every API key and credential it is given.
@@ -25,7 +27,7 @@ import json
 import logging
 import sys
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -86,11 +88,27 @@ class _HclogJson(_Scrubbed):
         })
 
 
-def configure(environ: Mapping[str, str], secrets: Collection[str] = (), *, style: Style = "plain") -> None:
+class _SinkHandler(logging.Handler):
+    """Hands each formatted (scrubbed) line to a function instead of a stream."""
+
+    def __init__(self, sink: Callable[[str], None]) -> None:
+        super().__init__()
+        self._sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._sink(self.format(record))
+        except Exception:  # a log line must never fail the work it describes
+            self.handleError(record)
+
+
+def configure(environ: Mapping[str, str], secrets: Collection[str] = (), *, style: Style = "plain",
+              sink: Callable[[str], None] | None = None) -> None:
     """Log to stderr at the level ``SG_BITBUCKET_IAC_LOG`` names; nothing when it is unset.
 
     ``secrets`` is read at each line, so a live collection (the CLI's secrets seen so far) also
     scrubs the secrets a run learns after this call. ``style``: ``hclog`` for the Terraform plugin.
+    ``sink``: where each line goes instead of stderr (the native Pulumi provider's engine log).
     """
     wanted = environ.get(LOG_ENV, "").strip().lower()
     unconfigure()
@@ -99,7 +117,7 @@ def configure(environ: Mapping[str, str], secrets: Collection[str] = (), *, styl
     if wanted not in LEVELS:
         raise ConfigurationError(f"{LOG_ENV}={environ.get(LOG_ENV)!r} is not a log level",
                                  hint=f"use one of {', '.join(LEVELS)}")
-    handler = logging.StreamHandler(sys.stderr)
+    handler: logging.Handler = _SinkHandler(sink) if sink is not None else logging.StreamHandler(sys.stderr)
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(_HclogJson(secrets) if style == "hclog" else _Scrubbed(secrets))
     package = logging.getLogger("sg_bitbucket_iac")
@@ -109,13 +127,14 @@ def configure(environ: Mapping[str, str], secrets: Collection[str] = (), *, styl
     _active = True
 
 
-def configure_provider(environ: Mapping[str, str], *, style: Style) -> str | None:
+def configure_provider(environ: Mapping[str, str], *, style: Style,
+                       sink: Callable[[str], None] | None = None) -> str | None:
     """:func:`configure` for a provider process: a bad level is said, not raised (the plugin must start).
 
     Returns the problem's text, for the front to show as a warning; None when all is well.
     """
     try:
-        configure(environ, style=style)
+        configure(environ, style=style, sink=sink)
     except ConfigurationError as error:
         return str(error)
     return None

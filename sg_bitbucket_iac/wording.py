@@ -6,7 +6,10 @@ Terraform user imports a connector, a Pulumi user sets ``adopt=True``, a CLI use
 to whatever words a message, so no front rewrites backend prose afterwards.
 
 A new front is one more table here (its owner value, its field names and its commands), looked up
-through :func:`for_owner` when it owns connectors under an owner value of its own.
+through :func:`for_owner` when it owns connectors under an owner value of its own. The native Pulumi
+provider is such a table without an owner value of its own: it writes ``pulumi`` like the dynamic
+resource, so the two take a connector over from each other under the same rules, and what other
+fronts say about a Pulumi-owned connector (:func:`for_owner`) is worded for any Pulumi program.
 """
 
 from __future__ import annotations
@@ -93,6 +96,19 @@ FLAT_FIELD_NAMES: Mapping[str, str] = {
     "type": "auth_type",
     "auth": "auth_type",
     "scope": "access_token_scope",
+}
+
+
+def camel_case(key: str) -> str:
+    """A flat key as Pulumi's schema spells a property: ``access_token_scope`` -> ``accessTokenScope``."""
+    head, *rest = key.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+# The native Pulumi provider's properties: the flat keys in camelCase (Pulumi's naming convention).
+NATIVE_PULUMI_FIELD_NAMES: Mapping[str, str] = {
+    **{field: camel_case(key) for field, key in FLAT_FIELD_NAMES.items()},
+    **{field: camel_case(field) for field in ("api_token", "access_token", "app_password")},
 }
 
 # The command that changes the credential of a connector no front owns (only the CLI names it).
@@ -200,6 +216,31 @@ PULUMI_WORDING = FrontWording(
     "`pulumi up`; the connector keeps its Id",
 )
 
+# `pulumi import` and the `adopt` property as each Pulumi language spells it.
+_NATIVE_IMPORT = "`pulumi import sgbitbucket:index:Connector NAME {id}`"
+_NATIVE_ADOPT = "`adopt: true` on the sgbitbucket Connector (`adopt=True` in Python, `Adopt: pulumi.Bool(true)` in Go)"
+
+NATIVE_PULUMI_WORDING = FrontWording(
+    owner=Front.PULUMI,  # the same owner as the dynamic resource: see the module's docstring
+    field_names=NATIVE_PULUMI_FIELD_NAMES,
+    takeover=f"{_NATIVE_ADOPT}, then `pulumi up`",
+    leave="`pulumi state delete <urn>` with the URN `pulumi stack --show-urns` lists, then remove the Connector from "
+    "the program; removed alone, `pulumi up` would delete the connector",
+    declare_existing=f"import it: {_NATIVE_IMPORT} (or the `import` resource option with that Id)",
+    exists=f"import it to manage it from this stack ({_NATIVE_IMPORT}, or the `import` resource option), set "
+    f"{_NATIVE_ADOPT} to take it over with the declared credentials, read it with getConnector, or choose another "
+    "connectorId",
+    resend="the next `pulumi up` re-sends the declared one",
+    change_credential="change it in the Pulumi program and run `pulumi up`",
+    setting_names={"api_key": "sgbitbucket:apiKey", "api_url": "sgbitbucket:apiUrl", "org": "sgbitbucket:org",
+                   "bitbucket_api_url": "sgbitbucket:bitbucketApiUrl", "preflight": "sgbitbucket:preflight"},
+    migrate=f"{SWITCH_OFF_APP_PASSWORDS} in place: set authType to api_token (username, email, apiToken) or "
+    "access_token (accessToken and repository/project) on the Connector, drop appPassword, and run `pulumi up`; "
+    "the connector keeps its Id",
+)
+
+# What other fronts say about a connector each owner holds; a Pulumi-owned one may be either Pulumi
+# front's, and PULUMI_WORDING's words that others use (change_credential) hold for both.
 _BY_OWNER: dict[Front, FrontWording] = {w.owner: w for w in (CLI_WORDING, TERRAFORM_WORDING, PULUMI_WORDING)}
 
 

@@ -1,5 +1,9 @@
 """Fixtures shared by every test package.
 
+No test sends a request to anything but 127.0.0.1: ``traffic_guard.py`` sets the URL settings and
+the proxies to a closed loopback port for the whole session and refuses, and reports, any other
+connection made in this process (see there).
+
 ``emulator`` is function-scoped: starting one costs a few milliseconds (three loopback listeners)
 and closing one about one, so each test gets fresh state and no test can leak data, faults or the
 clock into another. ``emulator_factory`` starts more, with other switches.
@@ -14,6 +18,7 @@ from typing import Any
 import pytest
 from bitbucket_spec import SpecCheck
 from hostile_server import HostileServer
+from traffic_guard import GUARD_ENV, guard_environment, install_socket_guard, refused_count, refused_since
 
 from sg_bitbucket_iac import settings
 from sg_bitbucket_iac.emulator import Emulator
@@ -26,11 +31,34 @@ SETTINGS_ENV = (*settings.ENV_API_KEY, *settings.ENV_API_URL, *settings.ENV_ORG,
                 *settings.ENV_PREFLIGHT)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _traffic_stays_on_this_machine() -> Iterator[None]:
+    """The URL settings and proxies name a closed loopback port unless a test sets its own; no socket of
+    this process connects anywhere but loopback."""
+    with guard_environment(), install_socket_guard():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _no_connection_left_this_machine() -> Iterator[None]:
+    """A test whose code tried to connect elsewhere fails, even when the code under test swallowed the error."""
+    mark = refused_count()
+    yield
+    refused = refused_since(mark)
+    assert not refused, (f"this test tried to connect to {', '.join(refused)}; tests talk to the emulator on "
+                         "127.0.0.1 only (set its URLs)")
+
+
 @pytest.fixture
 def isolated_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Settings come only from what a test passes; the product clock is fixed; no cached preflight."""
+    """Settings come only from what a test passes; the product clock is fixed; no cached preflight.
+
+    The URL settings keep the traffic guard's closed loopback port (never the real services' defaults)."""
     for name in SETTINGS_ENV:
-        monkeypatch.delenv(name, raising=False)
+        if name in GUARD_ENV:
+            monkeypatch.setenv(name, GUARD_ENV[name])
+        else:
+            monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SG_BITBUCKET_IAC_NOW", FIXED_CLOCK)
     DEFAULT_CACHE.clear()
     yield

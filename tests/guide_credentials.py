@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from seeding import Admin, seed_credential
+from seeding import Admin, seed_credential, seed_workspace
 
 from sg_bitbucket_iac.emulator.bitbucket.scopes import APP_PASSWORD_SCOPES, PAT_SCOPES, RAT_SCOPES, WAT_SCOPES
 
@@ -150,3 +150,15 @@ def guide_cases() -> list[Any]:
 
 def scopes_without(guide: GuideCredential, left_out: str | None) -> list[str]:
     return [scope for scope in guide.scopes if scope != left_out]
+
+
+def seeded_without(emulator: Any, monkeypatch: pytest.MonkeyPatch, guide: GuideCredential, left_out: str | None,
+                   secret: str, *, project: str = "PLAT") -> str | None:
+    """Both clocks on :data:`APP_PASSWORDS_STILL_WORK`, the workspace, and the credential without ``left_out``;
+    returns the failure a front must report, ``lacks <the guide's words> (<scope>)``, or None when it passes."""
+    monkeypatch.setenv("SG_BITBUCKET_IAC_NOW", APP_PASSWORDS_STILL_WORK)
+    emulator.admin("POST", "/clock", {"now": APP_PASSWORDS_STILL_WORK})
+    seed_workspace(emulator, project=project)
+    guide.seed(emulator, secret, scopes_without(guide, left_out), project=project)
+    words = guide.failure_without(left_out) if left_out else None
+    return f"lacks {words} ({left_out})" if words else None

@@ -28,6 +28,14 @@ def test_problem_path_to_key(path: str, key: tuple[str, int | None]) -> None:
     assert flatstate.key_of_path(path) == key
 
 
+@pytest.mark.parametrize(("path", "field"), [
+    ("auth.scope", ("scope", None)), ("auth", ("type", None)), ("id", ("id", None)), ("tags[1]", ("tags", 1)),
+])
+def test_problem_path_to_backend_field(path: str, field: tuple[str, int | None]) -> None:
+    """The field a front names through its wording table (the native provider: `accessTokenScope`)."""
+    assert flatstate.field_of_path(path) == field
+
+
 def test_declaration_round_trips_through_the_model() -> None:
     values = {"name": "main", "workspace": "acme", "auth_type": "access_token", "access_token": "tok",
               "repository": "infra", "tags": ("a",), "description": None}

@@ -35,6 +35,18 @@ def test_another_fronts_connector_needs_adopt_and_adopt_moves_it() -> None:
     assert unowned is not None and unowned.previous is None
 
 
+def test_the_refusal_says_how_to_take_over_in_the_writing_fronts_words() -> None:
+    """Two fronts share the owner `pulumi` (dynamic and native): the writer's own table words the take-over."""
+    from sg_bitbucket_iac.wording import NATIVE_PULUMI_WORDING
+
+    with pytest.raises(ForeignOwnerError, match=r"owned by cli.*`adopt=True` on the BitbucketConnector"):
+        check_write("c1", CLI_TAGS, Front.PULUMI, adopt=False)
+    with pytest.raises(ForeignOwnerError, match=r"owned by cli.*`adopt: true` on the sgbitbucket Connector"):
+        check_write("c1", CLI_TAGS, Front.PULUMI, adopt=False, wording=NATIVE_PULUMI_WORDING)
+    with pytest.raises(ForeignOwnerError, match=r"\(`pulumi state delete <urn>`.*`adopt: true` on the sgbitbucket"):
+        check_write("c1", CLI_TAGS, Front.PULUMI, adopt=False, in_state=True, wording=NATIVE_PULUMI_WORDING)
+
+
 def test_a_take_over_drops_the_clis_bookkeeping_and_keeps_the_rest() -> None:
     assert owner_tags(CLI_TAGS, Front.TERRAFORM) == {OWNER_TAG: "terraform", WORKSPACE_TAG: "acme", "team": "x"}
     assert owner_tags(CLI_TAGS, Front.CLI) == {**CLI_TAGS, SET_TAG: "default"}

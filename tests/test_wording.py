@@ -13,6 +13,7 @@ from sg_bitbucket_iac.model import parse_connector
 from sg_bitbucket_iac.tags import Front
 from sg_bitbucket_iac.wording import (
     CLI_WORDING,
+    NATIVE_PULUMI_WORDING,
     PULUMI_WORDING,
     TERRAFORM_WORDING,
     FrontWording,
@@ -21,10 +22,10 @@ from sg_bitbucket_iac.wording import (
     terraform_wording,
 )
 
-TABLES = (CLI_WORDING, TERRAFORM_WORDING, PULUMI_WORDING)
+TABLES = (CLI_WORDING, TERRAFORM_WORDING, PULUMI_WORDING, NATIVE_PULUMI_WORDING)
 
 
-@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.owner.value)
+@pytest.mark.parametrize("table", TABLES, ids=("cli", "terraform", "pulumi", "pulumi-native"))
 def test_every_table_says_everything(table: FrontWording) -> None:
     for item in fields(table):
         if item.name not in ("field_names", "migrate_unnamed", "takeback", "drift_fixes", "leave"):
@@ -33,7 +34,7 @@ def test_every_table_says_everything(table: FrontWording) -> None:
     assert table.how_to_migrate("c1").startswith("switch it to an API token or an access token")
     assert "<ID>" not in table.how_to_migrate(None)
     assert "c1" in table.conflict("c1") and table.how_to_resend("main")
-    assert for_owner(table.owner) is table
+    assert for_owner(table.owner).owner is table.owner
 
 
 def test_each_front_names_its_own_tools() -> None:
@@ -73,18 +74,18 @@ def test_the_terraform_table_names_the_engine_only_when_it_knows_it() -> None:
     assert terraform_wording("terraform") == TERRAFORM_WORDING
 
 
-def test_a_new_front_is_one_table() -> None:
-    """A native provider with camelCase properties: the backend speaks its words with no other change."""
-    native = FrontWording(
-        owner=Front.PULUMI,
-        field_names={"scope": "accessTokenScope", "id": "connectorId", "type": "authType"},
-        takeover="`adopt: true` on the sgbitbucket:index:Connector",
-        declare_existing="`pulumi import sgbitbucket:index:Connector NAME {id}`",
-        exists="import it: `pulumi import sgbitbucket:index:Connector NAME {id}`",
-        resend="the next `pulumi up` re-sends the declared one",
-        change_credential="change it in the Pulumi program and run `pulumi up`",
-        migrate="switch it to an API token or an access token in place: set authType and its credential properties",
-    )
+def test_the_native_provider_is_one_more_table_with_the_same_owner() -> None:
+    """A front with camelCase properties: the backend speaks its words with no other change."""
+    native = NATIVE_PULUMI_WORDING
+    assert native.owner is Front.PULUMI  # takes connectors over from the dynamic resource and back, same rules
+    assert for_owner(Front.PULUMI) is PULUMI_WORDING  # what others say of a Pulumi-owned connector
+    assert PULUMI_WORDING.change_credential == native.change_credential  # ... holds for both Pulumi fronts
+    assert [native.field(f) for f in ("id", "type", "scope", "api_token", "access_token", "app_password", "email")] \
+        == ["connectorId", "authType", "accessTokenScope", "apiToken", "accessToken", "appPassword", "email"]
+    assert "pulumi import sgbitbucket:index:Connector NAME c1" in native.declare_existing.format(id="c1")
+    assert "pulumi import sgbitbucket:index:Connector NAME c1" in native.exists.format(id="c1")
+    assert "`adopt: true`" in native.takeover and "adopt=True" in native.takeover
+    assert "pulumi up" in native.how_to_resend("main")
     with pytest.raises(ConnectorValidationError) as caught:
         parse_connector({"name": "n", "workspace": "acme", "auth": {"type": "access_token", "access_token": "t",
                                                                      "scope": "repository"}},
@@ -93,7 +94,7 @@ def test_a_new_front_is_one_table() -> None:
     legacy = parse_connector({"name": "n", "workspace": "acme",
                               "auth": {"type": "app_password", "username": "bob", "app_password": "t"}})
     (problem,) = check_policy(legacy, at=datetime(2026, 6, 10, tzinfo=UTC), wording=native).problems
-    assert "set authType" in problem.message
+    assert "set authType to api_token" in problem.message and "appPassword" in problem.message
 
 
 def test_the_drift_fixes_name_the_file_and_the_connector() -> None:
@@ -116,6 +117,7 @@ def test_each_front_names_its_settings_its_own_way() -> None:
     assert CLI_WORDING.setting_names["api_url"] == "--api-url"
     assert TERRAFORM_WORDING.setting_names["api_url"] == "api_uri"
     assert PULUMI_WORDING.setting_names["api_key"] == "stackguardian:apiKey"
+    assert NATIVE_PULUMI_WORDING.setting_names["api_url"] == "sgbitbucket:apiUrl"  # the native provider's namespace
 
 
 def test_leaving_a_connector_in_a_fronts_state_never_deletes_it() -> None:
@@ -126,5 +128,6 @@ def test_leaving_a_connector_in_a_fronts_state_never_deletes_it() -> None:
     assert terraform.foreign_owner_hint("cli", "c1") == (
         "leave it to cli, or take it over with `terraform import <address> c1` (or an `import {}` block with that "
         "id), then `terraform apply`")
-    assert "`pulumi state delete <urn>`" in PULUMI_WORDING.foreign_owner_hint("cli", "c1", in_state=True)
+    for pulumi in (PULUMI_WORDING, NATIVE_PULUMI_WORDING):
+        assert "`pulumi state delete <urn>`" in pulumi.foreign_owner_hint("cli", "c1", in_state=True)
     assert CLI_WORDING.foreign_owner_hint("terraform", "c1", in_state=True).startswith("leave it to terraform, or")

@@ -40,6 +40,7 @@ HANDLERS = {
     "import": "commands.import_connector:run",
     "schema": "commands.schema:run",
     "terraform-mirror": "commands.terraform_mirror:run",
+    "pulumi-plugin": "commands.pulumi_plugin:run",
     "demo": "demo:run",
 }
 
@@ -202,6 +203,10 @@ def _add_commands(subparsers: argparse._SubParsersAction[_Parser], parents: list
     sub.add_argument("--allow-writable-by-others", action="store_true",
                      help="write into DIR even if other users can change it or a folder above it (they could "
                           "replace the executable Terraform runs)")
+
+    sub = command("pulumi-plugin", "write the native Pulumi provider as a plugin tarball into DIR, for "
+                                   "`pulumi plugin install resource sgbitbucket VERSION --file TARBALL`")
+    sub.add_argument("directory", metavar="DIR", help="where the tarball goes (created if missing)")
 
     sub = subparsers.add_parser(
         "emulator", help="run the local StackGuardian + Bitbucket emulator until SIGINT/SIGTERM",

@@ -8,12 +8,12 @@ returned only under their own input keys; the derived ``credentials_fingerprint`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pulumi.output import Unknown
 
-from ..engine import AppliedSnapshot
 from ..flatstate import (
     CREDENTIAL_KEYS,
     DESCRIPTIVE_KEYS,
@@ -22,20 +22,22 @@ from ..flatstate import (
     flat_of,
     key_of_path,
     refreshed,
-    snapshot_of,
 )
-from ..model import Connector, parse_connector
-from ..settings import parse_bool
+from ..identifiers import Identifier
+from ..model import Connector
 from ..wire import ObservedConnector
-from ..wording import PULUMI_WORDING
 
 # The wire form of an unknown value; the SDK turns it into pulumi.output.Unknown during Check/Diff.
 UNKNOWN_WIRE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
-# Inputs that steer a write but describe nothing on the server: not stored as outputs. `configuration`
-# is set by BitbucketConnector itself (the stack and resource it declares), not by the program.
-DIRECTIVE_KEYS: tuple[str, ...] = ("preflight", "adopt", "configuration")
+# Inputs a program sets that steer a write but describe nothing on the server: not stored as outputs.
+FLAG_KEYS: tuple[str, ...] = ("preflight", "adopt")
+# `configuration` steers a write too, but BitbucketConnector sets it itself (the stack and resource it
+# declares), not the program; the native provider reads the same identity from the resource's URN instead.
+DIRECTIVE_KEYS: tuple[str, ...] = (*FLAG_KEYS, "configuration")
 INPUT_KEYS: tuple[str, ...] = (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, *DIRECTIVE_KEYS)
+# What a program declares (every input but `configuration`): the native provider's inputs.
+PROGRAM_INPUT_KEYS: tuple[str, ...] = (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, *FLAG_KEYS)
 COMPUTED_KEYS: tuple[str, ...] = (
     "org",
     "authenticated",
@@ -48,14 +50,19 @@ OUTPUT_KEYS: tuple[str, ...] = (*DESCRIPTIVE_KEYS, *CREDENTIAL_KEYS, *COMPUTED_K
 ADDITIONAL_SECRET_OUTPUTS: tuple[str, ...] = ("credentials_fingerprint",)
 
 
-def is_unknown(value: Any) -> bool:
-    """An unknown (preview) value anywhere inside ``value``."""
-    if isinstance(value, Unknown) or value == UNKNOWN_WIRE:
+def _sdk_unknown(value: Any) -> bool:
+    return isinstance(value, Unknown) or value == UNKNOWN_WIRE
+
+
+def is_unknown(value: Any, *, unknown: Callable[[Any], bool] = _sdk_unknown) -> bool:
+    """An unknown (preview) value anywhere inside ``value``; ``unknown`` says what one looks like (by
+    default as the SDK's dynamic-provider server hands it over; the native provider has its own)."""
+    if unknown(value):
         return True
     if isinstance(value, list | tuple):
-        return any(is_unknown(v) for v in value)
+        return any(is_unknown(v, unknown=unknown) for v in value)
     if isinstance(value, Mapping):
-        return any(is_unknown(v) for v in value.values())
+        return any(is_unknown(v, unknown=unknown) for v in value.values())
     return False
 
 
@@ -69,11 +76,6 @@ def connector_data(props: Mapping[str, Any]) -> dict[str, Any]:
     return declaration(props)
 
 
-def parse(props: Mapping[str, Any]) -> Connector:
-    """The declared connector, its problems worded in Pulumi's property names."""
-    return parse_connector(connector_data(props), names=PULUMI_WORDING.field_names)
-
-
 def configuration_of(props: Mapping[str, Any]) -> str | None:
     """The stack and resource that declare the connector, as BitbucketConnector set it (see
     :func:`~sg_bitbucket_iac.interrupted_create.creation_marker`); None from older programs."""
@@ -81,21 +83,39 @@ def configuration_of(props: Mapping[str, Any]) -> str | None:
     return value if isinstance(value, str) and value and not is_unknown(value) else None
 
 
-def preflight_flag(value: Any) -> bool | None:
-    """The per-resource ``preflight`` input; None (unset or not known yet) defers to the provider setting.
+def checked_resource_id(resource_id: str) -> str:
+    """The resource id (from state, a `get`, `pulumi import`) goes into a URL path: its rule first."""
+    return Identifier.CONNECTOR_ID.check(resource_id, "id")
 
-    Read by the settings' own parser, so this input, ``stackguardian:preflight`` and
-    ``SG_BITBUCKET_IAC_PREFLIGHT`` accept the same words. Anything else raises ConfigurationError:
-    a typo must not quietly turn the credential check off.
+
+def checked_state_org(org: Any) -> str | None:
+    """The org the state recorded (None: not recorded), checked like the configured one: it goes into every URL."""
+    return Identifier.ORG.check(org, "org") if org else None
+
+
+class Replacements:
+    """The connector a planned replacement replaces, per (org, new Id), as the provider's Diff noted it.
+
+    Pulumi checks a replacement again with empty olds, which say nothing of the connector it
+    replaces; that one still holds the declared name until it is deleted, so the replacement's
+    name check must not count it (:func:`sg_bitbucket_iac.name_clash.check_name_free`).
     """
-    if value is None or value == "" or is_unknown(value):
-        return None
-    return parse_bool(value if isinstance(value, bool | str) else repr(value), "preflight")
 
+    def __init__(self) -> None:
+        self._replaced: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
 
-def snapshot_from_state(outs: Mapping[str, Any]) -> AppliedSnapshot | None:
-    """The AppliedSnapshot that Pulumi state (the previous outputs) holds; None if it is incomplete."""
-    return snapshot_of(outs, outs.get("org"))
+    def note(self, org: str, new_id: str, old_id: str) -> None:
+        with self._lock:
+            self._replaced[(org, new_id)] = old_id
+
+    def replaced_by(self, org: str, new_id: str) -> str | None:
+        with self._lock:
+            return self._replaced.get((org, new_id))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._replaced.clear()
 
 
 def state_outputs(
@@ -127,16 +147,19 @@ __all__ = [
     "ADDITIONAL_SECRET_OUTPUTS",
     "COMPUTED_KEYS",
     "DIRECTIVE_KEYS",
+    "FLAG_KEYS",
     "INPUT_KEYS",
     "OUTPUT_KEYS",
+    "PROGRAM_INPUT_KEYS",
     "SECRET_KEYS",
     "UNKNOWN_WIRE",
+    "Replacements",
+    "checked_resource_id",
+    "checked_state_org",
     "configuration_of",
     "connector_data",
     "inputs_from_outputs",
     "is_unknown",
-    "preflight_flag",
     "property_of",
-    "snapshot_from_state",
     "state_outputs",
 ]

@@ -8,6 +8,7 @@ from tf import schema, types
 from tf.iface import Config, DataSource, ReadDataContext
 from tf.utils import Diagnostics
 
+from .. import field_docs
 from ..identifiers import Identifier
 from ..redact import shorten
 from ..wire import ObservedConnector, observed_from_record
@@ -17,18 +18,15 @@ if TYPE_CHECKING:
     from ..stackguardian import StackGuardianClient
     from .provider import SGBitbucketProvider
 
-_COMPUTED: tuple[tuple[str, str], ...] = (
-    ("id", "The StackGuardian connector Id."),
-    ("workspace", "Bitbucket workspace (from the connector's sg-bitbucket-iac ContextTags, if any)."),
-    ("description", "Description (null when empty)."),
-    ("auth_type", "api_token, access_token or app_password."),
-    ("username", "Bitbucket username, where StackGuardian shows it."),
-    ("email", "Atlassian account email (api_token)."),
-    ("access_token_scope", "repository, project or workspace (access_token, from ContextTags)."),
-    ("repository", "Repository of a repository access token (from ContextTags)."),
-    ("project", "Project key of a project access token (from ContextTags)."),
-    ("modified_at", "When StackGuardian last saw a write (RFC 3339, UTC)."),
+_COMPUTED: tuple[str, ...] = (
+    "id", "workspace", "description", "auth_type", "username", "email", "access_token_scope", "repository",
+    "project", "modified_at",
 )
+
+
+def _doc(key: str) -> str:
+    """The shared lookup text (:mod:`sg_bitbucket_iac.field_docs`) with names as Terraform spells them."""
+    return field_docs.describe(field_docs.LOOKUP[key], lambda name: name)
 
 
 class ConnectorDataSource(DataSource):
@@ -44,18 +42,17 @@ class ConnectorDataSource(DataSource):
     @classmethod
     def get_schema(cls) -> schema.Schema:
         return schema.Schema(
-            description="An existing StackGuardian Bitbucket connector, by `connector_id` or `name`. "
-            "Returns non-secret attributes only.",
+            description=field_docs.describe(field_docs.CONNECTOR_LOOKUP, lambda name: name),
             attributes=[
                 schema.Attribute("connector_id", types.String(), optional=True, computed=True,
-                                 description="StackGuardian Id to look up (or give `name`)."),
+                                 description=_doc("connector_id")),
                 schema.Attribute("name", types.String(), optional=True, computed=True,
-                                 description="ResourceName to look up (or give `connector_id`)."),
-                *(schema.Attribute(n, types.String(), computed=True, description=d) for n, d in _COMPUTED),
+                                 description=_doc("name")),
+                *(schema.Attribute(n, types.String(), computed=True, description=_doc(n)) for n in _COMPUTED),
                 schema.Attribute("tags", types.List(types.String()), computed=True,
-                                 description="Tags (null when empty)."),
+                                 description=_doc("tags")),
                 schema.Attribute("authenticated", types.Bool(), computed=True,
-                                 description="Whether StackGuardian reports the credentials as working."),
+                                 description=_doc("authenticated")),
             ],
         )
 

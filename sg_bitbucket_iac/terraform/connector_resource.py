@@ -40,6 +40,7 @@ from tf.iface import (
 from tf.types import Unknown
 from tf.utils import Diagnostics
 
+from .. import field_docs
 from ..changed_outside import refresh_note
 from ..engine import Action, ApplyResult, check_policy
 from ..engine.precheck import Notice, app_password_verdict
@@ -78,9 +79,15 @@ OWNER = Front.TERRAFORM.value
 SCHEMA_VERSION = 1
 
 
-def _attribute(name: str, description: str, **kwargs: Any) -> schema.Attribute:
+def _doc(text: str) -> str:
+    """A shared field text (:mod:`sg_bitbucket_iac.field_docs`) with attribute names as Terraform spells them
+    (``{org}`` there is the provider's setting, ``org_name`` here)."""
+    return field_docs.describe(text, lambda key: "org_name" if key == "org" else key)
+
+
+def _attribute(name: str, **kwargs: Any) -> schema.Attribute:
     kind = kwargs.pop("type", None) or types.String()
-    return schema.Attribute(name, kind, description=description, **kwargs)
+    return schema.Attribute(name, kind, description=_doc(field_docs.RESOURCE[name]), **kwargs)
 
 
 class ConnectorResource(Resource):
@@ -97,51 +104,29 @@ class ConnectorResource(Resource):
     def get_schema(cls) -> schema.Schema:
         return schema.Schema(
             version=SCHEMA_VERSION,
-            description="A StackGuardian Bitbucket VCS connector (kind BITBUCKET_ORG). Changing `auth_type` "
-            "updates it in place and replaces the whole credential set; the Id stays.",
+            description=_doc(field_docs.CONNECTOR),
             attributes=[
-                _attribute("id", "The StackGuardian connector Id (same as `connector_id`).", computed=True),
-                _attribute("connector_id", "StackGuardian Id; derived from `name` when unset (kept on rename). "
-                           "Changing it forces a new connector.", optional=True, computed=True,
-                           requires_replace=True, default=None),
-                _attribute("name", "StackGuardian ResourceName.", required=True),
-                _attribute("workspace", "Bitbucket workspace slug (bitbucket.org/<slug>); used by preflight.",
-                           required=True),
-                _attribute("description", "Description; unset and empty are the same.", optional=True),
-                _attribute("tags", "Tags; unset and empty are the same.", type=types.List(types.String()),
-                           optional=True),
-                _attribute("auth_type", "api_token (recommended), access_token, or app_password (legacy: "
-                           "refused from 2026-06-09). A change is an in-place full credential replacement.",
-                           required=True),
-                _attribute("username", "Bitbucket username (api_token, app_password).", optional=True),
-                _attribute("email", "Atlassian account email (api_token).", optional=True),
-                _attribute("api_token", "Atlassian API token with Bitbucket read scopes (api_token).",
-                           optional=True, sensitive=True),
-                _attribute("access_token", "Repository, project or workspace access token (access_token).",
-                           optional=True, sensitive=True),
-                _attribute("access_token_scope", "repository, project or workspace (access_token); inferred "
-                           "from `repository`/`project` when unset.", optional=True, computed=True,
-                           default=None),
-                _attribute("repository", "Repository slug of a repository access token.", optional=True),
-                _attribute("project", "Project key of a project access token.", optional=True),
-                _attribute("app_password", "Bitbucket app password (app_password; legacy).", optional=True,
-                           sensitive=True),
-                _attribute("preflight", "Check the credentials against Bitbucket before writing them "
-                           "(default: the provider's `preflight`).", type=types.Bool(), optional=True),
-                _attribute("authenticated", "Whether StackGuardian reports the credentials as working.",
-                           type=types.Bool(), computed=True),
-                _attribute("modified_at", "When StackGuardian last saw a write (RFC 3339, UTC).", computed=True),
-                _attribute("credentials_fingerprint", "Fingerprint of the credential set last applied: HMAC for "
-                           "generated tokens, scrypt otherwise (not reversible; the same value the CLI keeps in "
-                           "ContextTags).",
-                           computed=True),
-                _attribute("owner", "Who owns the connector in StackGuardian (ContextTag sg-bitbucket-iac/owner): "
-                           "`terraform` once an apply wrote it. An imported connector shows the owner it had "
-                           "(`cli`, `pulumi`, or null for none) until the next apply moves it to `terraform`, "
-                           "which its first plan shows as an in-place update.", computed=True),
-                _attribute("org", "The StackGuardian org the connector lives in (the provider's `org_name` when it "
-                           "was written). A new `org_name` replaces the connector: it is deleted in the old org "
-                           "and created in the new one.", computed=True, requires_replace=True),
+                _attribute("id", computed=True),
+                _attribute("connector_id", optional=True, computed=True, requires_replace=True, default=None),
+                _attribute("name", required=True),
+                _attribute("workspace", required=True),
+                _attribute("description", optional=True),
+                _attribute("tags", type=types.List(types.String()), optional=True),
+                _attribute("auth_type", required=True),
+                _attribute("username", optional=True),
+                _attribute("email", optional=True),
+                _attribute("api_token", optional=True, sensitive=True),
+                _attribute("access_token", optional=True, sensitive=True),
+                _attribute("access_token_scope", optional=True, computed=True, default=None),
+                _attribute("repository", optional=True),
+                _attribute("project", optional=True),
+                _attribute("app_password", optional=True, sensitive=True),
+                _attribute("preflight", type=types.Bool(), optional=True),
+                _attribute("authenticated", type=types.Bool(), computed=True),
+                _attribute("modified_at", computed=True),
+                _attribute("credentials_fingerprint", computed=True),
+                _attribute("owner", computed=True),
+                _attribute("org", computed=True, requires_replace=True),
             ],
         )
 

@@ -11,7 +11,7 @@ from tf.iface import Config, DataSource, Provider, Resource
 from tf.types import Unknown
 from tf.utils import Diagnostics
 
-from .. import timeline
+from .. import field_docs, timeline
 from ..errors import ConfigurationError
 from . import PROVIDER_NAME, PROVIDER_SOURCE
 
@@ -74,21 +74,12 @@ class SGBitbucketProvider(Provider):
 
     def get_provider_schema(self, diags: Diagnostics) -> schema.Schema:
         return schema.Schema(
-            description="StackGuardian Bitbucket VCS connectors, with credential preflight against Bitbucket.",
+            description=field_docs.PROVIDER,
             attributes=[
-                schema.Attribute("api_key", types.String(), optional=True, sensitive=True,
-                                 description="StackGuardian API key; else `SG_API_TOKEN` or `STACKGUARDIAN_API_KEY`."),
-                schema.Attribute("api_uri", types.String(), optional=True,
-                                 description="StackGuardian API base (default https://api.app.stackguardian.io); "
-                                 "else `SG_BASE_URL` or `STACKGUARDIAN_API_URI`."),
-                schema.Attribute("org_name", types.String(), optional=True,
-                                 description="StackGuardian org; else `SG_ORG` or `STACKGUARDIAN_ORG_NAME`."),
-                schema.Attribute("bitbucket_api_url", types.String(), optional=True,
-                                 description="Bitbucket API base for preflight (default "
-                                 "https://api.bitbucket.org/2.0); else `BITBUCKET_API_URL`."),
-                schema.Attribute("preflight", types.Bool(), optional=True,
-                                 description="Check credentials against Bitbucket before writing them "
-                                 "(default true; a resource's `preflight` overrides it)."),
+                schema.Attribute(attribute, types.Bool() if setting == "preflight" else types.String(), optional=True,
+                                 sensitive=setting == "api_key",
+                                 description=field_docs.describe(field_docs.SETTINGS[setting], lambda key: key))
+                for attribute, setting in SETTING_OF_ATTRIBUTE.items()
             ],
         )
 

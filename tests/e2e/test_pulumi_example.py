@@ -38,6 +38,7 @@ import yaml
 from engines import require_engine
 from pulumi import automation as auto
 from pulumi_harness import SHIM, PulumiProject, raw_record
+from traffic_guard import GUARD_ENV
 
 from sg_bitbucket_iac.emulator import Emulator
 
@@ -123,8 +124,9 @@ def test_the_example_program_preview_up_refresh_destroy(
     cli = require_engine("pulumi", "the README runs `pulumi up`")
     require_engine(SHIM, "the CLI runs dynamic providers through it")
     emu, secret = emu_with_example_credentials
-    for name in SG_ENV:
-        monkeypatch.delenv(name, raising=False)
+    for name in SG_ENV:  # the URLs keep the traffic guard's closed loopback port (tests/traffic_guard.py)
+        if name not in GUARD_ENV:
+            monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SG_BITBUCKET_IAC_NOW", CLOCK)
     root = project_copy(tmp_path / "repo")
     # `pulumi stack init dev` with the repository's Pulumi.dev.yaml, then the README's config commands.

@@ -28,6 +28,7 @@ from engines import require_engine
 from mid_apply_kill import command_line, descendants, hold_the_create_answer, kill, wait_until_stored
 from pulumi import automation as auto
 from pulumi_harness import SHIM, PulumiProject, is_secret_value, raw_record
+from traffic_guard import GUARD_ENV
 
 from sg_bitbucket_iac.cli import app
 from sg_bitbucket_iac.emulator import Emulator
@@ -74,8 +75,9 @@ def tokens(sentinel: str) -> dict[str, str]:
 def _environment() -> Iterator[None]:
     """Settings only from stack config; the product clock fixed (the provider process inherits it)."""
     with pytest.MonkeyPatch.context() as patch:
-        for name in SG_ENV:
-            patch.delenv(name, raising=False)
+        for name in SG_ENV:  # the URLs keep the traffic guard's closed loopback port (tests/traffic_guard.py)
+            if name not in GUARD_ENV:
+                patch.delenv(name, raising=False)
         patch.setenv("SG_BITBUCKET_IAC_NOW", CLOCK)
         yield
 

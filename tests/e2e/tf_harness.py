@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from command_result import CommandResult
+from traffic_guard import guarded
 
 PROVIDER_SOURCE = "registry.terraform.io/stackguardian/sgbitbucket"
 PROVIDER_SCRIPT = "terraform-provider-sgbitbucket"
@@ -274,6 +275,7 @@ class Terraform:
         else:
             rc.write_text(mirror_config)
         env = {k: v for k, v in os.environ.items() if k not in SETTINGS_ENV and not k.startswith(("TF_", "TOFU_"))}
+        guarded(env)  # a configuration that forgets its URLs fails on 127.0.0.1 (tests/traffic_guard.py)
         others = [d for d in env.get("PATH", "").split(os.pathsep) if d and not (Path(d) / PROVIDER_SCRIPT).exists()]
         env.update({
             "HOME": str(home),

@@ -1,4 +1,4 @@
-"""The Pulumi property keys on their own: which are secret, and how the ``preflight`` input is read."""
+"""The Pulumi property keys on their own: which are secret, and how the ``preflight`` and ``adopt`` inputs are read."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from pulumi.output import Unknown
 
 from sg_bitbucket_iac.errors import ConfigurationError
+from sg_bitbucket_iac.pulumi.lifecycle import flag
 from sg_bitbucket_iac.pulumi.properties import (
     ADDITIONAL_SECRET_OUTPUTS,
     COMPUTED_KEYS,
@@ -18,8 +19,8 @@ from sg_bitbucket_iac.pulumi.properties import (
     OUTPUT_KEYS,
     SECRET_KEYS,
     UNKNOWN_WIRE,
-    preflight_flag,
 )
+from sg_bitbucket_iac.pulumi.provider import _values
 from sg_bitbucket_iac.settings import Settings
 
 
@@ -32,7 +33,8 @@ def test_every_secret_is_an_input_and_an_output_under_its_own_key() -> None:
 
 @pytest.mark.parametrize("value", [None, "", Unknown(), UNKNOWN_WIRE])
 def test_an_unset_or_unknown_preflight_defers_to_the_provider(value: Any) -> None:
-    assert preflight_flag(value) is None
+    """The dynamic resource's unknowns (the SDK's) become the lifecycle's on the way in."""
+    assert flag(_values({"preflight": value})["preflight"], "preflight") is None
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -40,13 +42,14 @@ def test_an_unset_or_unknown_preflight_defers_to_the_provider(value: Any) -> Non
     ("FALSE", False), ("no", False), ("off", False), ("0", False),
 ])
 def test_the_words_of_the_preflight_setting_are_accepted(value: Any, expected: bool) -> None:
-    assert preflight_flag(value) is expected
+    assert flag(value, "preflight") is expected
+    assert flag(value, "adopt") is expected
 
 
 @pytest.mark.parametrize("value", ["maybe", "ture", "disabled", " ", 1.0, 0.0, ["true"], {"on": True}])
 def test_anything_else_is_an_error_naming_the_accepted_values(value: Any) -> None:
     with pytest.raises(ConfigurationError) as caught:
-        preflight_flag(value)
+        flag(value, "preflight")
     assert str(caught.value).startswith("preflight=") and str(caught.value).endswith("use true or false")
 
 
@@ -60,7 +63,7 @@ def test_the_input_reads_a_string_exactly_as_the_stack_setting_does(text: str) -
     if text == "":
         expected = None  # an empty input is an unset one: the provider's setting decides
     try:
-        found: bool | type[ConfigurationError] | None = preflight_flag(text)
+        found: bool | type[ConfigurationError] | None = flag(text, "preflight")
     except ConfigurationError:
         found = ConfigurationError
     assert found == expected

@@ -139,3 +139,27 @@ def test_check_lets_a_replacement_through_while_the_connector_it_replaces_holds_
     other = configured(emulator)
     (failure,) = other.check({}, news).failures
     assert failure.property == "name" and "already used by connector moved_v1" in failure.reason
+
+
+@pytest.mark.parametrize("word", ["false", "no", "0", "off"])
+def test_adopt_given_as_a_word_for_no_does_not_take_the_connector_over(
+    provider: BitbucketConnectorProvider, emulator: Emulator, tokens: dict[str, str], word: str,
+) -> None:
+    """A string from config (`adopt: ${config.adopt}`) is read by the settings' words, never by truthiness."""
+    cli_created(emulator, tokens["api"])
+    found = provider.check({}, api_props(tokens["api"], adopt=word)).failures
+    assert [f.property for f in found] == ["adopt"] and "owned by cli" in found[0].reason
+    with pytest.raises(BitbucketConnectorError, match="owned by cli"):
+        provider.create(api_props(tokens["api"], adopt=word))
+    assert raw_record(emulator)["ContextTags"][OWNER_TAG] == "cli"
+
+
+def test_adopt_that_is_no_yes_or_no_is_refused_before_any_request(
+    provider: BitbucketConnectorProvider, emulator: Emulator, tokens: dict[str, str],
+) -> None:
+    cli_created(emulator, tokens["api"])
+    found = provider.check({}, api_props(tokens["api"], adopt="flase")).failures
+    assert [(f.property, f.reason) for f in found] == [("adopt", "adopt='flase' is not a boolean; use true or false")]
+    with pytest.raises(BitbucketConnectorError, match="adopt='flase' is not a boolean"):
+        provider.create(api_props(tokens["api"], adopt="flase"))
+    assert raw_record(emulator)["ContextTags"][OWNER_TAG] == "cli"

@@ -1,0 +1,2 @@
+// StackGuardian Bitbucket VCS connectors as code, with credential preflight against Bitbucket.
+package sgbitbucket
