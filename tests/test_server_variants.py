@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from seeding import API_TOKEN_SCOPES
 
 from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.engine import Action, AppliedSnapshot, DriftStatus, Engine
@@ -22,8 +23,6 @@ from sg_bitbucket_iac.stackguardian import StackGuardianClient
 
 Factory = Callable[..., Emulator]
 ORG, KEY = "acme", "sgo_test_key"
-API_SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket",
-              "read:project:bitbucket", "read:pullrequest:bitbucket"]
 T0, T1 = "2026-01-10T00:00:00Z", "2026-01-11T00:00:00Z"
 
 
@@ -33,7 +32,7 @@ def started(factory: Factory, sentinel: str, **switches: Any) -> tuple[Emulator,
     for secret in (sentinel, sentinel + "-2"):
         emulator.admin("POST", "/bitbucket/credentials", {
             "kind": "api_token", "secret": secret, "email": "alice@acme.io", "username": "alice",
-            "scopes": API_SCOPES, "workspaces": ["acme"]})
+            "scopes": API_TOKEN_SCOPES, "workspaces": ["acme"]})
     emulator.admin("POST", "/bitbucket/credentials", {
         "kind": "access_token", "secret": sentinel + "-at", "resource": "acme",
         "scopes": ["repository", "pullrequest", "project", "account"]})

@@ -24,3 +24,11 @@ def python_sdk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         sys.path.remove(str(site))
         for name in [n for n in sys.modules if n == "pulumi_sgbitbucket" or n.startswith("pulumi_sgbitbucket.")]:
             del sys.modules[name]
+
+
+@pytest.fixture(scope="module")
+def mirror_config(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The Terraform CLI config of a filesystem mirror that `sg-bitbucket terraform-mirror` wrote (one per module)."""
+    from tf_harness import write_mirror
+
+    return write_mirror(tmp_path_factory.mktemp("mirror"))

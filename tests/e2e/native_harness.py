@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pulumi_harness import PASSPHRASE, is_secret_value
+from pulumi_harness import PASSPHRASE, SG_ENV, is_secret_value
+from seeding import API_TOKEN_SCOPES
 from traffic_guard import guarded
 
 from sg_bitbucket_iac.emulator import Emulator
@@ -29,10 +30,6 @@ from sg_bitbucket_iac.emulator import Emulator
 RESOURCE_TYPE = "sgbitbucket:index:Connector"
 VENV_BIN = Path(sys.executable).parent
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
-API_SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket",
-              "read:project:bitbucket", "read:pullrequest:bitbucket"]
-SG_ENV = ("SG_API_TOKEN", "STACKGUARDIAN_API_KEY", "SG_BASE_URL", "STACKGUARDIAN_API_URI", "SG_ORG",
-          "STACKGUARDIAN_ORG_NAME", "BITBUCKET_API_URL", "SG_BITBUCKET_IAC_PREFLIGHT")
 
 
 @dataclass
@@ -173,7 +170,7 @@ def seed(emu: Emulator, tokens: Mapping[str, str], *, orgs: Mapping[str, str]) -
         else:
             emu.admin("POST", "/bitbucket/credentials", {
                 "kind": "api_token", "secret": secret, "email": "alice@acme.io", "username": "alice",
-                "scopes": ["read:user:bitbucket"] if name == "weak" else API_SCOPES, "workspaces": ["acme"]})
+                "scopes": ["read:user:bitbucket"] if name == "weak" else API_TOKEN_SCOPES, "workspaces": ["acme"]})
 
 
 def provider_config(emu: Emulator, org: str) -> dict[str, str]:

@@ -31,6 +31,11 @@ from pulumi.automation import events
 
 from sg_bitbucket_iac.emulator import Emulator, EmulatorAdminError
 
+# The settings' environment variables: none of the person running the tests may reach a stack.
+SG_ENV = ("SG_API_TOKEN", "STACKGUARDIAN_API_KEY", "SG_BASE_URL", "STACKGUARDIAN_API_URI", "SG_ORG",
+          "STACKGUARDIAN_ORG_NAME", "BITBUCKET_API_URL", "SG_BITBUCKET_IAC_PREFLIGHT")
+
+
 PASSPHRASE = "e2e-passphrase-not-a-secret"
 SHIM = "pulumi-resource-pulumi-python"
 SECRET_SIG_KEY, SECRET_SIG = "4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270"

@@ -19,10 +19,15 @@ import pulumi
 import pytest
 import tf_harness
 from advice import argv, commands_in, the_command
-from engines import OLDEST_TERRAFORM, require_engine
+from engines import require_engine
 from pulumi import automation as auto
 from pulumi_harness import SHIM, PulumiProject
-from tf_harness import PROVIDER_SCRIPT, Terraform, find_terraform, terraform_version, venv_bin
+from seeding import API_TOKEN_SCOPES
+from tf_harness import (
+    Terraform,
+    api_token_block,
+    scenario_terraform,
+)
 
 from sg_bitbucket_iac.cli import app
 from sg_bitbucket_iac.emulator import Emulator
@@ -32,26 +37,10 @@ from sg_bitbucket_iac.tags import OWNER_TAG
 pytestmark = pytest.mark.e2e
 
 ORG = "acme"
-API_SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket",
-              "read:project:bitbucket", "read:pullrequest:bitbucket"]
 DEPRECATED_PHASE = "2026-03-02T09:00:00Z"
 END_OF_SUPPORT = "2026-06-10T09:00:00Z"
-SYSTEM_TERRAFORM = Path("/usr/local/bin/terraform")
 ADDRESS = "sgbitbucket_connector.main"
 RECORDS = f"/stackguardian/orgs/{ORG}/integrations"
-
-
-def api_token_block(name: str = "bitbucket-main", extra: str = "") -> str:
-    return f'''
-resource "sgbitbucket_connector" "main" {{
-  name      = "{name}"{extra}
-  workspace = "acme"
-  auth_type = "api_token"
-  username  = "alice"
-  email     = "alice@acme.io"
-  api_token = var.token
-}}
-'''
 
 
 APP_PASSWORD_BLOCK = '''
@@ -72,11 +61,7 @@ variable "password" {
 
 @pytest.fixture(scope="module")
 def terraform_binary() -> Path:
-    binary = (SYSTEM_TERRAFORM if SYSTEM_TERRAFORM.is_file() else find_terraform()) or require_engine(
-        OLDEST_TERRAFORM, "Terraform's advice is followed with a real Terraform")
-    assert (venv_bin() / PROVIDER_SCRIPT).exists(), f"{PROVIDER_SCRIPT} is not installed: `pip install -e .`"
-    print(f"terraform {binary}: {terraform_version(binary)}")
-    return binary
+    return scenario_terraform("Terraform's advice is followed with a real Terraform")
 
 
 @pytest.fixture
@@ -91,7 +76,7 @@ def emu(sentinel: str) -> Iterator[Emulator]:
         emulator.admin("POST", "/bitbucket/workspaces", {"slug": "acme"})
         emulator.admin("POST", "/bitbucket/credentials", {
             "kind": "api_token", "secret": f"{sentinel}-token", "email": "alice@acme.io", "username": "alice",
-            "scopes": API_SCOPES, "workspaces": ["acme"]})
+            "scopes": API_TOKEN_SCOPES, "workspaces": ["acme"]})
         emulator.admin("POST", "/bitbucket/credentials", {
             "kind": "app_password", "secret": f"{sentinel}-password", "username": "bob", "workspaces": ["acme"],
             "scopes": ["account", "team", "repository", "project", "pullrequest"]})

@@ -22,7 +22,7 @@ from guide_credentials import APP_PASSWORDS_STILL_WORK, GUIDE, GuideCredential
 
 # The matrix's engines, its mirror install (`sg-bitbucket terraform-mirror` + `init`) and its emulator (org and
 # workspace acme, project PLAT holding repository infra, Bitbucket's clock while app passwords work): fixtures.
-from test_terraform_matrix import API_KEY, emu, engine, mirror_config, record, token  # noqa: F401
+from test_terraform_matrix import API_KEY, emu, engine, record, token  # noqa: F401
 from tf_harness import Engine, Terraform, unmasked_secrets
 
 from sg_bitbucket_iac.emulator import Emulator

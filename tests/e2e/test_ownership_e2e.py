@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 import tf_harness
-from tf_harness import PROVIDER_SCRIPT, Terraform, find_terraform, terraform_version, venv_bin
+from seeding import API_TOKEN_SCOPES
+from tf_harness import Terraform
 
 from sg_bitbucket_iac.cli import app
 from sg_bitbucket_iac.emulator import Emulator
@@ -25,9 +26,6 @@ from sg_bitbucket_iac.tags import OWNER_TAG
 
 ORG = "acme"
 API_KEY = "sgo_ownership_e2e"
-API_SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket",
-              "read:project:bitbucket", "read:pullrequest:bitbucket"]
-SYSTEM_TERRAFORM = Path("/usr/local/bin/terraform")
 RECORD = f"/stackguardian/orgs/{ORG}/integrations/{{}}"
 DEFINITIONS = """\
 org: acme
@@ -44,13 +42,7 @@ ENTRY = """\
 
 @pytest.fixture(scope="module")
 def terraform_binary() -> Path:
-    binary = SYSTEM_TERRAFORM if SYSTEM_TERRAFORM.is_file() else find_terraform()
-    if binary is None:
-        pytest.skip("no terraform binary (/usr/local/bin/terraform, PATH, TF_BINARY or install-engines' 1.0.3)")
-    if not (venv_bin() / PROVIDER_SCRIPT).exists():
-        pytest.skip(f"{PROVIDER_SCRIPT} is not installed next to {venv_bin()}; run `pip install -e .`")
-    print(f"terraform {binary}: {terraform_version(binary)}")
-    return binary
+    return tf_harness.scenario_terraform("the ownership scenario runs a real Terraform")
 
 
 @pytest.fixture
@@ -66,7 +58,7 @@ def emu(token: str) -> Iterator[Emulator]:
                                                          "repositories": [{"slug": "infra", "project": "PLAT"}]})
         emulator.admin("POST", "/bitbucket/credentials", {
             "kind": "api_token", "secret": token, "email": "alice@acme.io", "username": "alice",
-            "scopes": API_SCOPES, "workspaces": ["acme"]})
+            "scopes": API_TOKEN_SCOPES, "workspaces": ["acme"]})
         yield emulator
 
 
@@ -89,16 +81,7 @@ def definitions(tmp_path: Path, *names: str, prune: bool) -> str:
 
 
 def terraform_config(emu: Emulator) -> str:
-    return tf_harness.provider_block(ORG, emu.bitbucket_url) + '''
-resource "sgbitbucket_connector" "main" {
-  name      = "bitbucket-main"
-  workspace = "acme"
-  auth_type = "api_token"
-  username  = "alice"
-  email     = "alice@acme.io"
-  api_token = var.token
-}
-'''
+    return tf_harness.provider_block(ORG, emu.bitbucket_url) + tf_harness.api_token_block()
 
 
 def raw(emu: Emulator, connector_id: str) -> dict[str, Any]:
@@ -157,7 +140,7 @@ def test_terraform_re_sends_a_credential_swapped_outside(
     swapped = token + "-swapped"
     emu.admin("POST", "/bitbucket/credentials", {
         "kind": "api_token", "secret": swapped, "email": "alice@acme.io", "username": "alice",
-        "scopes": API_SCOPES, "workspaces": ["acme"]})
+        "scopes": API_TOKEN_SCOPES, "workspaces": ["acme"]})
     tf = Terraform.create(terraform_binary, tmp_path / "tf", {
         "STACKGUARDIAN_API_KEY": API_KEY, "STACKGUARDIAN_API_URI": emu.stackguardian_url})
     tf.write("main.tf", terraform_config(emu))

@@ -16,27 +16,15 @@ from pathlib import Path
 
 import pytest
 import tf_harness
-from engines import OLDEST_TERRAFORM, require_engine
-from tf_harness import PROVIDER_SCRIPT, Terraform, find_terraform, terraform_version, venv_bin
+from engines import require_engine
+from seeding import API_TOKEN_SCOPES
+from tf_harness import Terraform
 
 from sg_bitbucket_iac.emulator import Emulator
 
 pytestmark = pytest.mark.e2e
 
 ORG = "acme"
-API_SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket",
-              "read:project:bitbucket", "read:pullrequest:bitbucket"]
-SYSTEM_TERRAFORM = Path("/usr/local/bin/terraform")
-RESOURCE = '''
-resource "sgbitbucket_connector" "main" {
-  name      = "bitbucket-main"
-  workspace = "acme"
-  auth_type = "api_token"
-  username  = "alice"
-  email     = "alice@acme.io"
-  api_token = var.token
-}
-'''
 
 
 @pytest.fixture
@@ -51,18 +39,15 @@ def emu(sentinel: str) -> Iterator[Emulator]:
         emulator.admin("POST", "/bitbucket/workspaces", {"slug": "acme"})
         emulator.admin("POST", "/bitbucket/credentials", {
             "kind": "api_token", "secret": f"{sentinel}-token", "email": "alice@acme.io", "username": "alice",
-            "scopes": API_SCOPES, "workspaces": ["acme"]})
+            "scopes": API_TOKEN_SCOPES, "workspaces": ["acme"]})
         yield emulator
 
 
 def test_terraform_shows_the_providers_log_at_its_levels(emu: Emulator, sentinel: str, tmp_path: Path) -> None:
-    binary = (SYSTEM_TERRAFORM if SYSTEM_TERRAFORM.is_file() else find_terraform()) or require_engine(
-        OLDEST_TERRAFORM, "the provider log is checked with a real Terraform")
-    assert (venv_bin() / PROVIDER_SCRIPT).exists(), f"{PROVIDER_SCRIPT} is not installed: `pip install -e .`"
-    print(f"terraform {binary}: {terraform_version(binary)}")
+    binary = tf_harness.scenario_terraform("the provider log is checked with a real Terraform")
     tf = Terraform.create(binary, tmp_path / "tf", {
         "STACKGUARDIAN_API_KEY": f"sgo_{sentinel}_key", "STACKGUARDIAN_API_URI": emu.stackguardian_url})
-    tf.write("main.tf", tf_harness.provider_block(ORG, emu.bitbucket_url) + RESOURCE)
+    tf.write("main.tf", tf_harness.provider_block(ORG, emu.bitbucket_url) + tf_harness.api_token_block())
     token = {"TF_VAR_token": f"{sentinel}-token"}
     quiet = tf.run("plan", env={**token, "TF_LOG_PROVIDER": "debug"})
     assert "sg_bitbucket_iac" not in quiet.output  # off unless asked for

@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi_harness import SG_ENV
+from seeding import API_TOKEN_SCOPES
 
 pytest.importorskip("pulumi")
 
@@ -47,10 +49,6 @@ pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 ORG = "acme"
 CLOCK = "2026-01-15T00:00:00Z"
-API_SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket",
-              "read:project:bitbucket", "read:pullrequest:bitbucket"]
-SG_ENV = ("SG_API_TOKEN", "STACKGUARDIAN_API_KEY", "SG_BASE_URL", "STACKGUARDIAN_API_URI", "SG_ORG",
-          "STACKGUARDIAN_ORG_NAME", "BITBUCKET_API_URL", "SG_BITBUCKET_IAC_PREFLIGHT")
 
 
 def project_copy(root: Path, pulumi_yaml: str | None = None) -> Path:
@@ -111,7 +109,7 @@ def emu_with_example_credentials(sentinel: str) -> Iterator[tuple[Emulator, dict
         emulator.admin("POST", "/bitbucket/workspaces", {"slug": "acme", "repositories": [{"slug": "infra"}]})
         emulator.admin("POST", "/bitbucket/credentials", {
             "kind": "api_token", "secret": secrets_["bbApiToken"], "email": "alice@acme.io", "username": "alice",
-            "scopes": API_SCOPES, "workspaces": ["acme"]})
+            "scopes": API_TOKEN_SCOPES, "workspaces": ["acme"]})
         emulator.admin("POST", "/bitbucket/credentials", {
             "kind": "access_token", "secret": secrets_["bbAccessToken"], "resource": "acme/infra",
             "scopes": ["repository", "pullrequest"], "workspaces": ["acme"]})

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi_harness import SG_ENV
+from seeding import API_TOKEN_SCOPES
 
 pytest.importorskip("pulumi")
 
@@ -26,10 +28,6 @@ pytestmark = pytest.mark.e2e
 
 ORG = "acme"
 CLOCK, AFTER_CUTOFF = "2026-01-15T00:00:00Z", "2026-06-10T00:00:00Z"
-API_SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket",
-              "read:project:bitbucket", "read:pullrequest:bitbucket"]
-SG_ENV = ("SG_API_TOKEN", "STACKGUARDIAN_API_KEY", "SG_BASE_URL", "STACKGUARDIAN_API_URI", "SG_ORG",
-          "STACKGUARDIAN_ORG_NAME", "BITBUCKET_API_URL", "SG_BITBUCKET_IAC_PREFLIGHT")
 RECORDS = f"/stackguardian/orgs/{ORG}/integrations"
 
 
@@ -55,7 +53,7 @@ def emu(tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Emu
         emulator.admin("POST", "/clock", {"now": CLOCK})
         emulator.admin("POST", "/orgs", {"org": ORG, "api_keys": [tokens["key"]]})
         emulator.admin("POST", "/bitbucket/workspaces", {"slug": "acme", "repositories": [{"slug": "infra"}]})
-        for name, scopes in (("api", API_SCOPES), ("weak", API_SCOPES[:1])):
+        for name, scopes in (("api", API_TOKEN_SCOPES), ("weak", API_TOKEN_SCOPES[:1])):
             emulator.admin("POST", "/bitbucket/credentials", {
                 "kind": "api_token", "secret": tokens[name], "email": "alice@acme.io", "username": "alice",
                 "scopes": scopes, "workspaces": ["acme"]})

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi_harness import SG_ENV
+from seeding import API_TOKEN_SCOPES
 
 pytest.importorskip("pulumi")
 
@@ -42,10 +44,6 @@ pytestmark = pytest.mark.e2e
 
 ORG, OTHER_ORG = "acme", "beta"
 CLOCK = "2026-01-15T00:00:00Z"  # inside the app-password deprecation window
-API_SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket",
-              "read:project:bitbucket", "read:pullrequest:bitbucket"]
-SG_ENV = ("SG_API_TOKEN", "STACKGUARDIAN_API_KEY", "SG_BASE_URL", "STACKGUARDIAN_API_URI", "SG_ORG",
-          "STACKGUARDIAN_ORG_NAME", "BITBUCKET_API_URL", "SG_BITBUCKET_IAC_PREFLIGHT")
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -93,7 +91,7 @@ def emu(api_key: str, tokens: dict[str, str]) -> Iterator[Emulator]:
         for name in ("api", "rotated", "moved"):
             emulator.admin("POST", "/bitbucket/credentials", {
                 "kind": "api_token", "secret": tokens[name], "email": "alice@acme.io", "username": "alice",
-                "scopes": API_SCOPES, "workspaces": ["acme"]})
+                "scopes": API_TOKEN_SCOPES, "workspaces": ["acme"]})
         emulator.admin("POST", "/bitbucket/credentials", {
             "kind": "api_token", "secret": tokens["weak"], "email": "alice@acme.io", "username": "alice",
             "scopes": ["read:user:bitbucket"], "workspaces": ["acme"]})
@@ -311,7 +309,7 @@ def test_fleet_lifecycle_under_the_real_cli(
     emu.admin("PATCH", moved_fp, {"scopes": ["read:user:bitbucket"]})
     failed = project.failing("preview", fleet(**{**changes, "moved_id": "moved_v3"}))
     assert "read:repository:bitbucket" in failed.stdout + failed.stderr
-    emu.admin("PATCH", moved_fp, {"scopes": API_SCOPES})
+    emu.admin("PATCH", moved_fp, {"scopes": API_TOKEN_SCOPES})
 
     # 6. A replacement whose create fails: the old one is already gone (delete first); the next up converges.
     emu.admin("POST", "/faults", {"api": "stackguardian", "path_regex": r"/integrations/?$", "method": "POST",

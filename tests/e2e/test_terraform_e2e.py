@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 import tf_harness
 from mid_apply_kill import hold_the_create_answer, wait_until_stored
+from seeding import API_TOKEN_SCOPES
 from tf_harness import (
     PROVIDER_SCRIPT,
     Terraform,
@@ -43,8 +44,6 @@ from sg_bitbucket_iac.stackguardian import StackGuardianClient
 ORG = "acme"
 API_KEY = "sgo_e2e_key"
 CLOCK = "2026-01-15T00:00:00Z"
-API_SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket",
-              "read:project:bitbucket", "read:pullrequest:bitbucket"]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "terraform"
 RECORD = f"/stackguardian/orgs/{ORG}/integrations/{{}}"
 
@@ -117,7 +116,7 @@ def emu(token: str) -> Iterator[Emulator]:
         for secret in (token, token + "-rotated"):
             emulator.admin("POST", "/bitbucket/credentials", {
                 "kind": "api_token", "secret": secret, "email": "alice@acme.io", "username": "alice",
-                "scopes": API_SCOPES, "workspaces": ["acme"]})
+                "scopes": API_TOKEN_SCOPES, "workspaces": ["acme"]})
         emulator.admin("POST", "/bitbucket/credentials", {
             "kind": "access_token", "secret": token + "-access", "scopes": ["repository", "pullrequest"],
             "workspaces": ["acme"], "resource": "acme/infra"})

@@ -19,22 +19,12 @@ import pytest
 from engines import engines_required
 from hostile_server import HostileServer, Reply
 from seeding import seed_api_token, seed_workspace
-from tf_harness import PROVIDER_SCRIPT, Terraform, find_terraform, provider_block, venv_bin
+from tf_harness import PROVIDER_SCRIPT, Terraform, api_token_block, find_terraform, provider_block, venv_bin
 
 from sg_bitbucket_iac.emulator import Emulator
 
 ORG = "acme"
 API_KEY = "sgo_e2e_key"
-RESOURCE = '''
-resource "sgbitbucket_connector" "main" {
-  name      = "bitbucket-main"
-  workspace = "acme"
-  auth_type = "api_token"
-  username  = "alice"
-  email     = "alice@acme.io"
-  api_token = var.token
-}
-'''
 
 
 @pytest.fixture
@@ -71,7 +61,7 @@ def test_a_failed_refresh_keeps_the_state(
     tf = Terraform.create(terraform_binary, tmp_path, {
         "STACKGUARDIAN_API_KEY": API_KEY, "STACKGUARDIAN_API_URI": server.url,
         "SG_BITBUCKET_IAC_NOW": "2026-01-15T00:00:00Z", "SG_BITBUCKET_IAC_TIMEOUT": "2", "TF_VAR_token": sentinel})
-    tf.write("main.tf", provider_block(ORG, emulator.bitbucket_url) + RESOURCE)
+    tf.write("main.tf", provider_block(ORG, emulator.bitbucket_url) + api_token_block())
     tf.run("apply", "-auto-approve")
     applied = state_of(tf)
     assert tf.run("state", "list").stdout.split() == ["sgbitbucket_connector.main"]

@@ -40,6 +40,7 @@ import pytest
 import requests
 import tf_harness
 from engines import engines_required
+from seeding import API_TOKEN_SCOPES
 from tf_harness import (
     PROVIDER_SCRIPT,
     REPOSITORY,
@@ -49,7 +50,6 @@ from tf_harness import (
     discover_engines,
     unmasked_secrets,
     venv_bin,
-    write_mirror,
 )
 
 from sg_bitbucket_iac.emulator import Emulator, EmulatorAdminError
@@ -57,8 +57,6 @@ from sg_bitbucket_iac.emulator import Emulator, EmulatorAdminError
 ORG = "acme"
 API_KEY = "sgo_matrix_key"
 CLOCK = "2026-06-10T00:00:00Z"  # app passwords refused: the official provider's one is imported as an API token
-API_SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket",
-              "read:project:bitbucket", "read:pullrequest:bitbucket"]
 ENGINES = discover_engines()
 DEV_OVERRIDES_WARNING = re.compile(r"(?i)development overrides|dev_overrides")
 # What a write may change besides the credential: values StackGuardian or the provider computes.
@@ -118,16 +116,11 @@ def emu(token: str) -> Iterator[Emulator]:
                                                          "repositories": [{"slug": "infra", "project": "PLAT"}]})
         emulator.admin("POST", "/bitbucket/credentials", {
             "kind": "api_token", "secret": token, "email": "alice@acme.io", "username": "alice",
-            "scopes": API_SCOPES, "workspaces": ["acme"]})
+            "scopes": API_TOKEN_SCOPES, "workspaces": ["acme"]})
         emulator.admin("POST", "/bitbucket/credentials", {
             "kind": "access_token", "secret": token + "-access", "scopes": ["repository", "pullrequest"],
             "workspaces": ["acme"], "resource": "acme/infra"})
         yield emulator
-
-
-@pytest.fixture(scope="module")
-def mirror_config(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return write_mirror(tmp_path_factory.mktemp("mirror"))
 
 
 def record(emu: Emulator, connector_id: str) -> dict[str, Any] | None:

@@ -26,7 +26,8 @@ from typing import Any
 import pytest
 import tf_harness
 from engines import engines_required
-from tf_harness import PROVIDER_SCRIPT, Engine, Terraform, discover_engines, venv_bin, write_mirror
+from seeding import API_TOKEN_SCOPES
+from tf_harness import PROVIDER_SCRIPT, Engine, Terraform, discover_engines, venv_bin
 
 from sg_bitbucket_iac.emulator import Emulator, EmulatorAdminError
 from sg_bitbucket_iac.tags import MANAGED_TAG, OWNER_TAG
@@ -35,8 +36,6 @@ ORG = "acme"
 API_KEY = "sgo_plan_contract_key"
 CLOCK = "2026-01-15T00:00:00Z"
 AFTER_CUTOFF = "2026-06-10T00:00:00Z"
-API_SCOPES = ["read:user:bitbucket", "read:workspace:bitbucket", "read:repository:bitbucket",
-              "read:project:bitbucket", "read:pullrequest:bitbucket"]
 ENGINES = discover_engines()
 RECORDS = f"/stackguardian/orgs/{ORG}/integrations"
 
@@ -64,16 +63,11 @@ def emu(token: str) -> Iterator[Emulator]:
         emulator.admin("POST", "/orgs", {"org": ORG, "api_keys": [API_KEY]})
         emulator.admin("POST", "/clock", {"now": CLOCK})
         emulator.admin("POST", "/bitbucket/workspaces", {"slug": "acme", "repositories": [{"slug": "infra"}]})
-        for secret, scopes in ((token, API_SCOPES), (token + "-weak", API_SCOPES[:1])):
+        for secret, scopes in ((token, API_TOKEN_SCOPES), (token + "-weak", API_TOKEN_SCOPES[:1])):
             emulator.admin("POST", "/bitbucket/credentials", {
                 "kind": "api_token", "secret": secret, "email": "alice@acme.io", "username": "alice",
                 "scopes": scopes, "workspaces": ["acme"]})
         yield emulator
-
-
-@pytest.fixture(scope="module")
-def mirror_config(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return write_mirror(tmp_path_factory.mktemp("mirror"))
 
 
 def record(emu: Emulator, connector_id: str) -> dict[str, Any] | None:

@@ -224,6 +224,36 @@ def second_installation(root: Path, version: str | None = None) -> Path:
 Result = CommandResult  # the name the Terraform suites use
 
 
+def api_token_block(name: str = "bitbucket-main", extra: str = "") -> str:
+    """`sgbitbucket_connector.main`: alice's API token in workspace acme, from `var.token` (``extra``: more
+    attribute lines after the name)."""
+    return f'''
+resource "sgbitbucket_connector" "main" {{
+  name      = "{name}"{extra}
+  workspace = "acme"
+  auth_type = "api_token"
+  username  = "alice"
+  email     = "alice@acme.io"
+  api_token = var.token
+}}
+'''
+
+
+SYSTEM_TERRAFORM = Path("/usr/local/bin/terraform")
+
+
+def scenario_terraform(why: str) -> Path:
+    """The one Terraform a scenario (not the engine matrix) runs on: the machine's, else PATH or
+    ``TF_BINARY``, else install-engines' 1.0.3, which CI requires; named with its version in the output."""
+    from engines import OLDEST_TERRAFORM, require_engine
+
+    binary = (SYSTEM_TERRAFORM if SYSTEM_TERRAFORM.is_file() else find_terraform()) or require_engine(
+        OLDEST_TERRAFORM, why)
+    assert (venv_bin() / PROVIDER_SCRIPT).exists(), f"{PROVIDER_SCRIPT} is not installed: `pip install -e .`"
+    print(f"terraform {binary}: {terraform_version(binary)}")
+    return binary
+
+
 def provider_block(org: str, bitbucket_api_url: str) -> str:
     """The configuration every e2e test starts with: our provider on the emulator and a sensitive `token`."""
     return f'''
