@@ -6,7 +6,6 @@ import pytest
 
 from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.errors import BitbucketConnectorError
-from sg_bitbucket_iac.pulumi.lifecycle import flag
 from sg_bitbucket_iac.pulumi.native.backend import UNKNOWN, Backend, is_unknown
 
 
@@ -35,12 +34,8 @@ def test_state_without_a_snapshot_writes_everything_again(emulator: Emulator, to
     assert difference.changes and "api_token" in difference.changed
 
 
-def test_unknowns_and_flags() -> None:
+def test_unknowns_anywhere_in_a_value() -> None:
     assert is_unknown([1, {"a": UNKNOWN}]) and not is_unknown(["a", {"b": None}])
-    assert flag(None, "adopt") is None and flag(UNKNOWN, "adopt") is None
-    assert flag("yes", "adopt") is True and flag(False, "adopt") is False
-    with pytest.raises(Exception, match="adopt='sometimes' is not a boolean"):
-        flag("sometimes", "adopt")
 
 
 def test_lookup_needs_exactly_one_key(emulator: Emulator) -> None:
