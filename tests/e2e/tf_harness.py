@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -134,9 +135,11 @@ def path_terraform(environ: Mapping[str, str] | None = None, bin_dir: Path | Non
     return Path(found) if found else None
 
 
-def discover_engines() -> list[Engine]:
+@functools.cache
+def discover_engines() -> tuple[Engine, ...]:
     """Every engine present, and the required ones that are not (so that they fail in CI, or skip on
-    a laptop, by name); a missing optional one (`terraform` on PATH) is left out."""
+    a laptop, by name); a missing optional one (`terraform` on PATH) is left out. Asked once per session
+    (each engine's `version` is a process)."""
     from engines import OLDEST_TERRAFORM, find_engine_binary
 
     def engine(kind: str, origin: str, binary: Path | None, required: bool) -> Engine:
@@ -164,7 +167,7 @@ def discover_engines() -> list[Engine]:
             continue  # the same version twice (a PATH install that is also 1.0.3): run it once
         seen.add(candidate.id)
         engines.append(candidate)
-    return engines
+    return tuple(engines)
 
 
 # --------------------------------------------------------------------------- CLI configs
@@ -222,6 +225,25 @@ def second_installation(root: Path, version: str | None = None) -> Path:
 
 
 Result = CommandResult  # the name the Terraform suites use
+
+
+def record(emu: Any, connector_id: str, org: str = "acme") -> dict[str, Any] | None:
+    """The emulator's stored record of a connector, secrets unmasked (admin API), or None."""
+    from sg_bitbucket_iac.emulator import EmulatorAdminError
+
+    try:
+        return dict(emu.admin("GET", f"/stackguardian/orgs/{org}/integrations/{connector_id}"))
+    except EmulatorAdminError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def report_line(config: Any, line: str) -> None:
+    """A line on the terminal even under `pytest -q` (CI names the engine versions it ran)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(line)
 
 
 def api_token_block(name: str = "bitbucket-main", extra: str = "") -> str:
