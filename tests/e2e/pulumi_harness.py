@@ -209,6 +209,23 @@ def _event_dict(event: events.EngineEvent) -> Any:
     return plain(event)
 
 
+def made_in_the_ui(emu: Emulator, api_key: str, connector_id: str, token: str, org: str = "acme") -> None:
+    """A connector made outside any stack (the StackGuardian UI, another tool), through the public API: alice's
+    API token in workspace acme, no ContextTags of this tool."""
+    from sg_bitbucket_iac.model import parse_connector
+    from sg_bitbucket_iac.stackguardian import StackGuardianClient
+    from sg_bitbucket_iac.wire import to_create_payload
+
+    connector = parse_connector({
+        "name": connector_id, "id": connector_id, "workspace": "acme", "description": "made in the UI",
+        "auth": {"type": "api_token", "username": "alice", "email": "alice@acme.io", "api_token": token}})
+    client = StackGuardianClient(emu.stackguardian_url, api_key, org)
+    try:
+        client.create(to_create_payload(connector))
+    finally:
+        client.close()
+
+
 def raw_record(emu: Emulator, org: str, connector_id: str) -> dict[str, Any] | None:
     """The emulator's stored record, secrets unmasked (admin API), or None."""
     try:

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pulumi_harness import SG_ENV
 from seeding import API_TOKEN_SCOPES
 
 pytest.importorskip("pulumi")
@@ -39,7 +38,7 @@ pytest.importorskip("pulumi")
 import yaml
 from engines import require_engine
 from pulumi import automation as auto
-from pulumi_harness import SHIM, PulumiProject, raw_record
+from pulumi_harness import SG_ENV, SHIM, PulumiProject, raw_record
 from traffic_guard import GUARD_ENV
 
 from sg_bitbucket_iac.emulator import Emulator

@@ -29,13 +29,10 @@ from native_harness import (
     writes,
     yaml_engine,
 )
-from pulumi_harness import raw_record
+from pulumi_harness import made_in_the_ui, raw_record
 
 from sg_bitbucket_iac.emulator import Emulator
-from sg_bitbucket_iac.model import parse_connector
-from sg_bitbucket_iac.stackguardian import StackGuardianClient
 from sg_bitbucket_iac.tags import OWNER_TAG
-from sg_bitbucket_iac.wire import to_create_payload
 
 pytestmark = pytest.mark.e2e
 
@@ -194,18 +191,6 @@ def _changed_lines(diff: str, resource: str) -> list[str]:
     return lines
 
 
-def _made_outside(emu: Emulator, api_key: str, connector_id: str, token: str) -> None:
-    """A connector clicked together in the UI: no ContextTags of this tool."""
-    connector = parse_connector({
-        "name": connector_id, "id": connector_id, "workspace": "acme", "description": "made in the UI",
-        "auth": {"type": "api_token", "username": "alice", "email": "alice@acme.io", "api_token": token}})
-    client = StackGuardianClient(emu.stackguardian_url, api_key, ORG)
-    try:
-        client.create(to_create_payload(connector))
-    finally:
-        client.close()
-
-
 def _applied_by_cli(emu: Emulator, api_key: str, tmp_path: Path, tokens: dict[str, str]) -> None:
     """Two connectors the CLI manages (owner `cli`; workspace, username, scope and repository in ContextTags)."""
     definitions = tmp_path / "connectors.yaml"
@@ -236,7 +221,7 @@ def test_pulumi_import_round_trip_and_the_import_option(
     pulumi_cli: Path, tmp_path: Path, emu: Emulator, api_key: str, tokens: dict[str, str]
 ) -> None:
     _applied_by_cli(emu, api_key, tmp_path, tokens)
-    _made_outside(emu, api_key, "clicked", tokens["api2"])
+    made_in_the_ui(emu, api_key, "clicked", tokens["api2"])
     project = stack_for(pulumi_cli, tmp_path / "project", emu, api_key, tokens, CONFIG + "resources: {}\n")
 
     # `pulumi import`: reads only (StackGuardian sees GETs alone), writes the state and the program's code (the
@@ -304,7 +289,7 @@ def test_pulumi_import_round_trip_and_the_import_option(
 def test_errors_are_one_line_and_nothing_is_written(
     pulumi_cli: Path, tmp_path: Path, emu: Emulator, api_key: str, tokens: dict[str, str]
 ) -> None:
-    _made_outside(emu, api_key, "taken", tokens["api"])
+    made_in_the_ui(emu, api_key, "taken", tokens["api"])
     def one(name: str, token: str) -> str:
         return CONFIG + f"""resources:
   {name}:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pulumi_harness import SG_ENV
 from seeding import API_TOKEN_SCOPES
 
 pytest.importorskip("pulumi")
@@ -18,7 +17,7 @@ pytest.importorskip("pulumi")
 import pulumi
 from engines import require_engine
 from pulumi import automation as auto
-from pulumi_harness import SHIM, PulumiProject, raw_record
+from pulumi_harness import SG_ENV, SHIM, PulumiProject, raw_record
 
 from sg_bitbucket_iac.emulator import Emulator
 from sg_bitbucket_iac.pulumi import ApiTokenAuth, AppPasswordAuth, BitbucketConnector

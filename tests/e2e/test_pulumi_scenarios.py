@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pulumi_harness import SG_ENV
 from seeding import API_TOKEN_SCOPES
 
 pytest.importorskip("pulumi")
@@ -29,7 +28,7 @@ import pulumi
 from engines import require_engine
 from mid_apply_kill import command_line, descendants, hold_the_create_answer, kill, wait_until_stored
 from pulumi import automation as auto
-from pulumi_harness import SHIM, PulumiProject, is_secret_value, raw_record
+from pulumi_harness import SG_ENV, SHIM, PulumiProject, is_secret_value, made_in_the_ui, raw_record
 from traffic_guard import GUARD_ENV
 
 from sg_bitbucket_iac.cli import app
@@ -113,18 +112,6 @@ def stack_config(emu: Emulator, api_key: str, tokens: dict[str, str], org: str =
     }
     config.update({f"token_{name}": auto.ConfigValue(value, secret=True) for name, value in tokens.items()})
     return config
-
-
-def seed_connector(emu: Emulator, api_key: str, connector_id: str, token: str) -> None:
-    """A connector made outside this stack (the UI, another tool)."""
-    connector = parse_connector({
-        "name": connector_id, "id": connector_id, "workspace": "acme", "description": "made in the UI",
-        "auth": {"type": "api_token", "username": "alice", "email": "alice@acme.io", "api_token": token}})
-    client = StackGuardianClient(emu.stackguardian_url, api_key, ORG)
-    try:
-        client.create(to_create_payload(connector))
-    finally:
-        client.close()
 
 
 def stats(emu: Emulator) -> dict[str, Any]:
@@ -239,8 +226,8 @@ FLEET = ("main", "infra", "flip", "legacy", "ren", "moved", "adopted")
 def test_fleet_lifecycle_under_the_real_cli(
     pulumi_cli: Path, emu: Emulator, api_key: str, tokens: dict[str, str], sentinel: str, tmp_path: Path
 ) -> None:
-    seed_connector(emu, api_key, "preexisting", tokens["weak"])
-    seed_connector(emu, api_key, "foreign", tokens["api"])
+    made_in_the_ui(emu, api_key, "preexisting", tokens["weak"])
+    made_in_the_ui(emu, api_key, "foreign", tokens["api"])
     project = PulumiProject.create(pulumi_cli, tmp_path, project="sg-fleet",
                                    config=stack_config(emu, api_key, tokens))
 
