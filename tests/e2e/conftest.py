@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import os
+import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,3 +56,22 @@ def engine(request: pytest.FixtureRequest) -> Engine:
         pytest.fail(f"{PROVIDER_SCRIPT} is not installed next to {venv_bin()}; run `pip install -e .`")
     report_line(request.config, f"e2e engine: {found.describe()}")
     return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _engines_named(request: pytest.FixtureRequest) -> None:
+    """Every e2e run names each engine it can run on, with its version and path, on the terminal: the
+    Terraform-protocol engines (each module says again which one it runs) and the Pulumi CLI."""
+    from engines import find_engine_binary
+
+    named = [e.describe() for e in TERRAFORM_ENGINES if e.binary is not None]
+    pulumi = find_engine_binary("pulumi")
+    if pulumi is not None:
+        with tempfile.TemporaryDirectory() as home:
+            env = {**os.environ, "PULUMI_HOME": home, "PULUMI_SKIP_UPDATE_CHECK": "true", "HOME": home}
+            shown = subprocess.run([str(pulumi), "version"], capture_output=True, text=True, timeout=60, env=env)
+        named.append(f"pulumi-{shown.stdout.strip() or '?'} ({pulumi})")
+    yaml_host = find_engine_binary("pulumi-language-yaml")
+    if yaml_host is not None:
+        named.append(f"pulumi-language-yaml ({yaml_host})")
+    report_line(request.config, "e2e engines: " + (", ".join(named) or "none found"))

@@ -60,8 +60,8 @@ variable "password" {
 
 
 @pytest.fixture(scope="module")
-def terraform_binary() -> Path:
-    return scenario_terraform("Terraform's advice is followed with a real Terraform")
+def terraform_binary(request: pytest.FixtureRequest) -> Path:
+    return scenario_terraform(request.config, "Terraform's advice is followed with a real Terraform")
 
 
 @pytest.fixture

@@ -41,8 +41,8 @@ ENTRY = """\
 
 
 @pytest.fixture(scope="module")
-def terraform_binary() -> Path:
-    return tf_harness.scenario_terraform("the ownership scenario runs a real Terraform")
+def terraform_binary(request: pytest.FixtureRequest) -> Path:
+    return tf_harness.scenario_terraform(request.config, "the ownership scenario runs a real Terraform")
 
 
 @pytest.fixture

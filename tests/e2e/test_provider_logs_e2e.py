@@ -43,8 +43,9 @@ def emu(sentinel: str) -> Iterator[Emulator]:
         yield emulator
 
 
-def test_terraform_shows_the_providers_log_at_its_levels(emu: Emulator, sentinel: str, tmp_path: Path) -> None:
-    binary = tf_harness.scenario_terraform("the provider log is checked with a real Terraform")
+def test_terraform_shows_the_providers_log_at_its_levels(emu: Emulator, sentinel: str, tmp_path: Path,
+                                                         request: pytest.FixtureRequest) -> None:
+    binary = tf_harness.scenario_terraform(request.config, "the provider log is checked with a real Terraform")
     tf = Terraform.create(binary, tmp_path / "tf", {
         "STACKGUARDIAN_API_KEY": f"sgo_{sentinel}_key", "STACKGUARDIAN_API_URI": emu.stackguardian_url})
     tf.write("main.tf", tf_harness.provider_block(ORG, emu.bitbucket_url) + tf_harness.api_token_block())

@@ -240,9 +240,15 @@ def record(emu: Any, connector_id: str, org: str = "acme") -> dict[str, Any] | N
 
 
 def report_line(config: Any, line: str) -> None:
-    """A line on the terminal even under `pytest -q` (CI names the engine versions it ran)."""
+    """A line on the terminal even under `pytest -q` and inside a test or fixture (CI names the engine
+    versions it ran): output capture is suspended for it, else the line lands in the capture buffer."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
+    if reporter is None:
+        return
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        if getattr(getattr(reporter, "_tw", None), "width_of_current_line", 0):
+            reporter.write("\n")  # after `pytest -q`'s progress dots: a line of its own
         reporter.write_line(line)
 
 
@@ -264,15 +270,16 @@ resource "sgbitbucket_connector" "main" {{
 SYSTEM_TERRAFORM = Path("/usr/local/bin/terraform")
 
 
-def scenario_terraform(why: str) -> Path:
+def scenario_terraform(config: Any, why: str) -> Path:
     """The one Terraform a scenario (not the engine matrix) runs on: the machine's, else PATH or
-    ``TF_BINARY``, else install-engines' 1.0.3, which CI requires; named with its version in the output."""
+    ``TF_BINARY``, else install-engines' 1.0.3, which CI requires; named with its version on the terminal
+    (``config``: pytest's, :func:`report_line`)."""
     from engines import OLDEST_TERRAFORM, require_engine
 
     binary = (SYSTEM_TERRAFORM if SYSTEM_TERRAFORM.is_file() else find_terraform()) or require_engine(
         OLDEST_TERRAFORM, why)
     assert (venv_bin() / PROVIDER_SCRIPT).exists(), f"{PROVIDER_SCRIPT} is not installed: `pip install -e .`"
-    print(f"terraform {binary}: {terraform_version(binary)}")
+    report_line(config, f"e2e scenario engine: terraform {terraform_version(binary)} ({binary}): {why}")
     return binary
 
 
