@@ -183,10 +183,12 @@ class Lifecycle:
         return failures
 
     def configure(self, config: Mapping[str, Any]) -> None:
-        """Keep the `sgbitbucket:*` values; Settings.resolve adds the environment on first use.
+        """Keep the provider's settings (the config keys without their namespace: ``apiKey``, ``apiUrl``, ``org``,
+        ``bitbucketApiUrl``, ``preflight``); Settings.resolve adds the environment on first use.
 
-        ``SG_BITBUCKET_IAC_LOG`` turns on the provider log: the dynamic provider's plain lines (scrubbed
-        like the CLI's, :mod:`sg_bitbucket_iac.logs`), sent to the engine's log, shown with the run."""
+        ``SG_BITBUCKET_IAC_LOG`` turns on the provider log: plain lines, scrubbed like the CLI's
+        (:mod:`sg_bitbucket_iac.logs`), to ``log`` (the native plugin: the engine's log) or to stderr (the
+        dynamic provider's, which the Pulumi CLI shows with the run)."""
         log_problem = logs.configure_provider(os.environ, style="plain", sink=self._log)
         if log_problem:
             self._warn(escape_control(log_problem))
@@ -477,7 +479,8 @@ class Lifecycle:
 
     def _import_notes(self, observed: ObservedConnector) -> dict[str, Any]:
         """An import reads only; what the next `pulumi up` must do is said now, and adopt is set
-        when another front owns the connector (so the generated code says it takes it over)."""
+        when another front owns the connector (so the generated code says it takes it over). Only a front
+        whose reads without state are imports says this (``PulumiFront.import_notes``: the native one)."""
         owner = owner_of(observed.context_tags)
         secret = self._wording.field(observed.auth_type.secret_field) if observed.auth_type else "its secret"
         notes = [f"StackGuardian never returns a secret: set the credential ({secret}) in the program; the first "
