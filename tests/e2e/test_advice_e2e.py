@@ -11,7 +11,6 @@ whose `migrate` refuses their connectors (the loop of the issue).
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -62,11 +61,6 @@ variable "password" {
 @pytest.fixture(scope="module")
 def terraform_binary(request: pytest.FixtureRequest) -> Path:
     return scenario_terraform(request.config, "Terraform's advice is followed with a real Terraform")
-
-
-@pytest.fixture
-def sentinel() -> str:
-    return "SENTINEL-" + secrets.token_hex(12)
 
 
 @pytest.fixture
@@ -151,9 +145,11 @@ class TerraformUser:
             assert self.sentinel not in text
 
 
-def test_terraform_takes_back_a_connector_the_cli_adopted(
+def cli_adopts_what_terraform_applied(
     terraform_binary: Path, emu: Emulator, sentinel: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+) -> tuple[TerraformUser, Path, int, str]:
+    """Terraform applies `bitbucket-main`, then a CLI file with `adopt: true` takes it: (the Terraform user,
+    the CLI's definitions file, its exit code, its output)."""
     user = TerraformUser(terraform_binary, tmp_path / "tf", emu, sentinel)
     user.configure(api_token_block())
     user.run("apply", "-auto-approve")
@@ -162,6 +158,13 @@ def test_terraform_takes_back_a_connector_the_cli_adopted(
                            '    auth: {type: api_token, username: alice, email: alice@acme.io, '
                            'api_token: "${env:BB_TOKEN}"}\n')
     code, output = cli(emu, sentinel, capsys, "apply", "-f", str(definitions), "--auto-approve")
+    return user, definitions, code, output
+
+
+def test_terraform_takes_back_a_connector_the_cli_adopted(
+    terraform_binary: Path, emu: Emulator, sentinel: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    user, _, code, output = cli_adopts_what_terraform_applied(terraform_binary, emu, sentinel, tmp_path, capsys)
     assert code == 0 and owner(emu, "bitbucket_main") == "cli", output
 
     refused = prose(user.run("plan", expect=1).output)
@@ -183,14 +186,8 @@ def test_terraform_leaves_a_connector_the_cli_adopted_without_deleting_it(
     terraform_binary: Path, emu: Emulator, sentinel: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """"Leave it to cli" said how: removing the resource block alone would make Terraform delete the connector."""
-    user = TerraformUser(terraform_binary, tmp_path / "tf", emu, sentinel)
-    user.configure(api_token_block())
-    user.run("apply", "-auto-approve")
-    definitions = tmp_path / "connectors.yaml"
-    definitions.write_text("connectors:\n  - name: bitbucket-main\n    workspace: acme\n    adopt: true\n"
-                           '    auth: {type: api_token, username: alice, email: alice@acme.io, '
-                           'api_token: "${env:BB_TOKEN}"}\n')
-    code, output = cli(emu, sentinel, capsys, "apply", "-f", str(definitions), "--auto-approve")
+    user, definitions, code, output = cli_adopts_what_terraform_applied(
+        terraform_binary, emu, sentinel, tmp_path, capsys)
     assert code == 0, output
     refused = prose(user.run("plan", expect=1).output)
     leave = refused[refused.index("leave it to cli"):refused.index("take it over with")]

@@ -10,7 +10,6 @@ Every secret (credential, API key) holds the sentinel; no line may carry it. Wit
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,11 +24,6 @@ from sg_bitbucket_iac.emulator import Emulator
 pytestmark = pytest.mark.e2e
 
 ORG = "acme"
-
-
-@pytest.fixture
-def sentinel() -> str:
-    return "SENTINEL-" + secrets.token_hex(12)
 
 
 @pytest.fixture
